@@ -1,0 +1,144 @@
+# Two commands: `make run` (demo on an embedded default) and `make test` (the whole suite).
+# Everything is installed here: a fresh machine needs only Python 3.11.
+
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+# `make test` uses PostgreSQL and Redis when DATABASE_URL / REDIS_URL are set, or when the local
+# defaults answer; otherwise SQLite and the in-process cache.
+PROBE = $(PYTHON) -c "import socket,sys; s=socket.socket(); s.settimeout(0.5); sys.exit(s.connect_ex(('127.0.0.1', int(sys.argv[1]))))"
+LOCAL_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/pos
+LOCAL_REDIS_URL ?= redis://127.0.0.1:6379/0
+
+.PHONY: run test lint fmt migrate seed serve venv clean bench check-deploy security browser-deps
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.prod-installed: $(BIN)/python requirements/base.txt requirements/prod.txt
+	$(BIN)/pip install --quiet -r requirements/prod.txt
+	touch $@
+
+$(VENV)/.dev-installed: $(VENV)/.prod-installed requirements/dev.txt
+	$(BIN)/pip install --quiet -r requirements/dev.txt
+	touch $@
+
+venv: $(VENV)/.dev-installed
+
+# A local .env with a random secret key, written once (never committed).
+.env:
+	@$(PYTHON) -c "import secrets; print('DJANGO_SECRET_KEY=' + secrets.token_urlsafe(50))" > .env
+	@echo "wrote .env with a random DJANGO_SECRET_KEY"
+
+migrate: $(VENV)/.prod-installed .env
+	$(BIN)/python manage.py migrate --noinput
+
+seed: migrate
+	$(BIN)/python manage.py seed_demo
+
+# The web server plus, in the background, one Celery worker that also runs beat (schedules read
+# from the database). With no CELERY_BROKER_URL both use the embedded filesystem queue under
+# .celery/, so the scheduled reports run with no external service. At start-up the worker is
+# handed one catch-up run of the daily reports; Ctrl-C stops the web server and the worker.
+# `make serve RUN_WORKER=0` serves the web only.
+RUN_WORKER ?= 1
+CELERY_WORKER_CMD = $(BIN)/celery -A posproject worker --beat --pool=solo --concurrency=1 \
+	--loglevel=INFO --hostname=run@%h
+
+serve: $(VENV)/.prod-installed .env
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	@set -e; \
+	if [ "$(RUN_WORKER)" = "1" ]; then \
+	  $(CELERY_WORKER_CMD) & worker=$$!; \
+	  trap 'kill -TERM $$worker 2>/dev/null && wait $$worker 2>/dev/null; echo "celery worker stopped"' EXIT; \
+	  trap 'exit 130' INT TERM; \
+	  echo "celery worker + beat started (pid $$worker)"; \
+	  ($(BIN)/celery -A posproject call orders.tasks.daily_reports_generate_due >/dev/null &); \
+	fi; \
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+run: seed serve
+
+# Debian's Chromium for the browser tests (tests/browser, Playwright drives /usr/bin/chromium; no
+# browser download). Installed when missing and running as root; otherwise those tests skip
+# (and fail under REQUIRE_SERVICES=1).
+browser-deps:
+	@if [ -x /usr/bin/chromium ]; then \
+	  echo "chromium: $$(/usr/bin/chromium --version 2>/dev/null || echo present)"; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian's chromium"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends chromium fonts-liberation >/dev/null \
+	    || echo "could not install chromium: browser tests will not run" >&2; \
+	else \
+	  echo "chromium is missing and cannot be installed here (not root, or no apt-get)" >&2; \
+	fi
+
+test: $(VENV)/.dev-installed .env
+	@set -e; \
+	if [ -z "$$DATABASE_URL" ] && $(PROBE) 5432; then export DATABASE_URL=$(LOCAL_DATABASE_URL); fi; \
+	if [ -z "$$REDIS_URL" ] && $(PROBE) 6379; then export REDIS_URL=$(LOCAL_REDIS_URL); fi; \
+	export DJANGO_TEST_DB_NAME=$${DJANGO_TEST_DB_NAME:-test_pos_$$$$}; \
+	export CACHE_KEY_PREFIX=$${CACHE_KEY_PREFIX:-test-$$$$}; \
+	echo "database: $${DATABASE_URL:-sqlite (embedded)}  cache: $${REDIS_URL:-in-process}"; \
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The performance benchmark (bench/README.md): recreates the `pos_bench` database on the local
+# PostgreSQL (127.0.0.1:5432, user postgres), seeds it, serves the project under gunicorn and
+# loads it against pgbench's raw-SQL checkout and a bare DRF view; ~10 minutes, prints a table.
+# pgbench is Debian's `postgresql-contrib` (it ships in the server package `postgresql-NN`), put
+# in here when missing and running as root; without it the pgbench ceiling is skipped.
+# `make bench BENCH_ARGS="--only sale,lookup --duration 20"` for a part of it.
+BENCH_ARGS ?=
+bench: $(VENV)/.prod-installed .env
+	@if ! command -v pgbench >/dev/null; then \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	    echo "installing pgbench (Debian's postgresql-contrib)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      --no-install-recommends postgresql-contrib >/dev/null || echo "could not install pgbench" >&2; \
+	  else echo "pgbench is missing (apt-get install postgresql-contrib): its ceiling is skipped" >&2; fi; \
+	fi
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# Production-like settings for Django's deployment checklist (SECURITY.md, "Production settings").
+PROD_CHECK_ENV = DJANGO_DEBUG=false DJANGO_ALLOWED_HOSTS=pos.example.com \
+	DJANGO_SECURE_SSL_REDIRECT=true DJANGO_SECURE_HSTS_SECONDS=31536000 \
+	DJANGO_SECURE_HSTS_PRELOAD=true DJANGO_SESSION_COOKIE_SECURE=true DJANGO_CSRF_COOKIE_SECURE=true
+
+check-deploy: $(VENV)/.prod-installed
+	$(PROD_CHECK_ENV) DJANGO_SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(64))')" \
+		$(BIN)/python manage.py check --deploy --fail-level WARNING
+
+# The security gates (CI runs them after `make test`): every step runs, the target fails if any did.
+security: $(VENV)/.dev-installed .env
+	@status=0; \
+	if [ -z "$$DATABASE_URL" ] && $(PROBE) 5432; then export DATABASE_URL=$(LOCAL_DATABASE_URL); fi; \
+	if [ -z "$$REDIS_URL" ] && $(PROBE) 6379; then export REDIS_URL=$(LOCAL_REDIS_URL); fi; \
+	echo "== manage.py check --deploy (production settings)"; \
+	$(MAKE) --no-print-directory check-deploy || status=1; \
+	echo "== makemigrations --check"; \
+	DJANGO_DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run || status=1; \
+	echo "== bandit (medium severity and up)"; \
+	$(BIN)/bandit -c pyproject.toml -r . --severity-level medium -q || status=1; \
+	echo "== schemathesis (served schema, four users, throwaway database)"; \
+	$(BIN)/python -m tests.schemathesis.run || status=1; \
+	if [ $$status -ne 0 ]; then echo "security gates FAILED" >&2; fi; \
+	exit $$status
+
+lint: $(VENV)/.dev-installed .env
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+	$(BIN)/lint-imports
+
+fmt: $(VENV)/.dev-installed
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .mypy_cache .ruff_cache

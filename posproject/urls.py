@@ -1,0 +1,24 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+api_v1 = [
+    path("", include("accounts.urls")),
+    path("", include("catalog.urls")),
+    path("", include("orders.urls")),
+    path("", include("ledger.urls")),
+    path("", include("audit.urls")),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/v1/", include(api_v1)),
+    path("", include("monitoring.urls")),
+]
+
+handler400 = "posproject.api.errors.handler400"
+handler403 = "posproject.api.errors.handler403"
+handler404 = "posproject.api.errors.handler404"
+handler500 = "posproject.api.errors.handler500"

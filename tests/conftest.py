@@ -1,0 +1,126 @@
+"""Fixtures shared by every test module, and the PostgreSQL gate.
+
+Tests that need PostgreSQL carry `@pytest.mark.postgres`. Off PostgreSQL they are skipped with
+that reason, unless `REQUIRE_SERVICES=1` (set by `.ci/run`), where they fail instead: CI must
+never pass by skipping the tests that matter.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from rest_framework.test import APIClient
+
+from accounts.models import Register, Store, User
+from accounts.tokens import tokens_for
+from tests.factories import (
+    AdminFactory,
+    CashierFactory,
+    ManagerFactory,
+    RegisterFactory,
+    StoreFactory,
+)
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        message = "needs PostgreSQL (set DATABASE_URL=postgres://…)"
+        if REQUIRE_SERVICES:
+            pytest.fail(f"REQUIRE_SERVICES=1 but the database is {connection.vendor}: {message}")
+        pytest.skip(message)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings) -> None:  # type: ignore[no-untyped-def]
+    """Tests create users by the hundred; the production hasher costs about a second each on
+    this machine. The production hasher is exercised by `seed_demo`, `make run` and the
+    gunicorn-level tests, which run with the real settings."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache() -> None:
+    """Rate-limit counters and cached lookups must not leak from one test into the next. On
+    Redis only this run's keys go (its own `CACHE_KEY_PREFIX`): never FLUSHDB a shared server."""
+    if hasattr(cache, "delete_pattern"):
+        cache.delete_pattern("*")
+    else:
+        cache.clear()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _celery_eager() -> None:
+    """No test needs a broker: tasks run in-process, whatever CELERY_BROKER_URL says (CI sets a
+    real one for the health checks)."""
+    from posproject.celery import app
+
+    app.conf.task_always_eager = True
+
+
+@pytest.fixture
+def store(db: None) -> Store:
+    return StoreFactory()
+
+
+@pytest.fixture
+def other_store(db: None) -> Store:
+    return StoreFactory()
+
+
+@pytest.fixture
+def register(store: Store) -> Register:
+    return RegisterFactory(store=store, code="R1")
+
+
+@pytest.fixture
+def admin_user(db: None) -> User:
+    return AdminFactory()
+
+
+@pytest.fixture
+def manager(store: Store) -> User:
+    return ManagerFactory(stores=[store])
+
+
+@pytest.fixture
+def cashier(store: Store) -> User:
+    return CashierFactory(stores=[store])
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def client_for() -> Callable[[User], APIClient]:
+    """An API client authenticated with a real access token for the given user, so requests
+    go through the same JWT authentication as production."""
+
+    def make(user: User) -> APIClient:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens_for(user).access_token}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def cashier_client(client_for: Callable[[User], APIClient], cashier: User) -> APIClient:
+    return client_for(cashier)
+
+
+@pytest.fixture
+def manager_client(client_for: Callable[[User], APIClient], manager: User) -> APIClient:
+    return client_for(manager)
+
+
+@pytest.fixture
+def admin_client(client_for: Callable[[User], APIClient], admin_user: User) -> APIClient:
+    return client_for(admin_user)
