@@ -1,0 +1,127 @@
+"""Users, their roles, and the stores and registers they work in.
+
+`Store` and `Register` live here because every other domain app scopes by store and `accounts`
+depends on no other domain app (see STYLE: direction of dependencies).
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import F, Q
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"Unknown time zone {value!r}.")
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    MANAGER = "manager", "Manager"
+    CASHIER = "cashier", "Cashier"
+
+
+ROLE_RANK = {Role.CASHIER: 1, Role.MANAGER: 2, Role.ADMIN: 3}
+
+
+class Store(models.Model):
+    code = models.CharField(
+        max_length=16,
+        unique=True,
+        validators=[RegexValidator(r"^[A-Za-z0-9_-]+$", "Letters, digits, - and _ only.")],
+    )
+    name = models.CharField(max_length=120)
+    currency = models.CharField(
+        max_length=3,
+        default="USD",
+        validators=[RegexValidator(r"^[A-Z]{3}$", "An ISO 4217 code such as USD.")],
+    )
+    timezone = models.CharField(
+        max_length=64, default="America/New_York", validators=[validate_timezone]
+    )
+    prices_include_tax = models.BooleanField(default=False)
+    allow_negative_stock = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("id",)
+
+    def __str__(self) -> str:
+        return f"{self.code} — {self.name}"
+
+    @property
+    def tzinfo(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+
+class Register(models.Model):
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="registers")
+    code = models.CharField(
+        max_length=16,
+        validators=[RegexValidator(r"^[A-Za-z0-9_-]+$", "Letters, digits, - and _ only.")],
+    )
+    name = models.CharField(max_length=120, blank=True, default="")
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ("id",)
+        constraints = [
+            models.UniqueConstraint(
+                fields=("store", "code"), name="register_code_unique_per_store"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.store.code}/{self.code}"
+
+
+class User(AbstractUser):
+    """A person who signs in. Exactly one role; superusers are always admins.
+
+    `token_version` is bumped on password change and deactivation: tokens carry the version they
+    were issued under and are refused once it moves on (closing simplejwt's revocation gap).
+    """
+
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.CASHIER)
+    stores = models.ManyToManyField(Store, related_name="users", blank=True)
+    token_version = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ("id",)
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(role__in=[r.value for r in Role]), name="user_role_valid"
+            ),
+        ]
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self.is_superuser:
+            self.role = Role.ADMIN
+        # Managers and admins work in the Django admin; cashiers only through the API.
+        self.is_staff = self.role in (Role.ADMIN, Role.MANAGER)
+        # Any password change (API, admin, `manage.py changepassword`) revokes every token issued
+        # before, as Django does for sessions. `_password` is set by `set_password()` only; hash
+        # upgrades on login clear it, so they revoke nothing.
+        # The bump is part of this same UPDATE (an F() expression, no read-modify-write), so
+        # whoever watches `post_save` sees the row with its new version already written.
+        password_changed = self._password is not None and not self._state.adding
+        if password_changed:
+            self.token_version = F("token_version") + 1  # type: ignore[assignment]
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "token_version"}
+        super().save(*args, **kwargs)
+        if password_changed:
+            self.refresh_from_db(fields=["token_version"])
+
+    @property
+    def is_admin(self) -> bool:
+        return self.is_superuser or self.role == Role.ADMIN
+
+    @property
+    def is_manager_or_admin(self) -> bool:
+        return self.is_admin or self.role == Role.MANAGER

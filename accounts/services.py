@@ -1,0 +1,579 @@
+"""Every write to users, stores and registers, and the auth flows (login, refresh, logout,
+password change).
+
+Authorisation rules that are business rules live here, not in views, so that the API and the
+Django admin obey the same ones. `actor=None` means the system itself (migrations, `seed_demo`).
+
+* Nobody changes their own role, stores or active flag.
+* Only admins create admins and managers, and only admins change roles.
+* Managers manage cashiers of their own stores only (and only those stores).
+* Stores are written by admins; registers by admins and by managers of the register's store.
+
+Revocation: a password change or a deactivation bumps `User.token_version` with an `F()` update;
+every token carries the version it was issued under (`ver`), and both authentication and the
+refresh endpoint refuse a token whose version has moved on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import authenticate, password_validation
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils.module_loading import import_string
+from django.utils.timezone import now
+from rest_framework_simplejwt.exceptions import (
+    TokenBackendError,
+    TokenBackendExpiredToken,
+    TokenError,
+)
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.state import token_backend
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts.events import record_account_event
+from accounts.exceptions import InvalidCredentials, TokenNotValid, UserManagementForbidden
+from accounts.models import Register, Role, Store, User
+from accounts.roles import group_name
+from accounts.selectors import can_see_store, visible_store_ids
+from accounts.tokens import TOKEN_VERSION_CLAIM, TokenPair, token_pair_for
+from posproject.api.errors import Forbidden, InvalidInput, ObjectNotFound
+
+logger = logging.getLogger("accounts.services")
+
+
+class _Unset:
+    """Marks a keyword argument the caller did not pass (leave the field as it is)."""
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()
+
+_USERNAME_IN_AUDIT_MAX = 150
+
+
+# --- Helpers ------------------------------------------------------------------------------------
+
+
+def _is_system(actor: User | None) -> bool:
+    return actor is None
+
+
+def _store_ids(stores: Iterable[Store | int]) -> set[int]:
+    return {s if isinstance(s, int) else s.pk for s in stores}
+
+
+def _validate_password(password: str, *, user: User, field: str) -> None:
+    try:
+        password_validation.validate_password(password, user=user)
+    except DjangoValidationError as exc:
+        raise InvalidInput("Invalid input.", errors={field: list(exc.messages)}) from exc
+
+
+def _full_clean(instance: Any, *, exclude: Iterable[str] = ()) -> None:
+    """Model validation (field validators, unique and check constraints); the exception handler
+    renders a Django `ValidationError` as `400 validation_error` with field errors."""
+    instance.full_clean(exclude=list(exclude) or None)
+
+
+def _sync_role_group(user: User) -> None:
+    """Make the user a member of exactly their role's group (the Django admin's permissions)."""
+    group, _ = Group.objects.get_or_create(name=group_name(user.role))
+    user.groups.set([group])
+
+
+def _bump_token_version(user: User) -> None:
+    """Revoke every token of `user`: an `F()` increment, saved through `save()` so that
+    `post_save` watchers (the authentication cache) see it."""
+    user.token_version = F("token_version") + 1  # type: ignore[assignment]
+    user.save(update_fields=["token_version"])
+    user.refresh_from_db(fields=["token_version"])
+
+
+def _ensure_may_manage(actor: User | None, target: User) -> None:
+    """Who may touch an existing user at all. Targets a manager may not see are 404."""
+    if _is_system(actor) or actor.is_admin:  # type: ignore[union-attr]
+        return
+    assert actor is not None
+    if actor.pk == target.pk:
+        return  # self-service (own password); own role/stores/is_active are refused separately
+    if actor.role != Role.MANAGER:
+        raise Forbidden()
+    manager_stores = set(visible_store_ids(actor) or [])
+    target_stores = set(target.stores.values_list("id", flat=True))
+    if target.role != Role.CASHIER or target.is_superuser or not (target_stores & manager_stores):
+        raise ObjectNotFound()
+
+
+def _ensure_may_grant_role(actor: User | None, role: str) -> None:
+    if _is_system(actor) or actor.is_admin:  # type: ignore[union-attr]
+        return
+    if role != Role.CASHIER:
+        raise UserManagementForbidden("Only admins create or promote admins and managers.")
+
+
+def _ensure_may_assign_stores(actor: User | None, *, before: set[int], after: set[int]) -> None:
+    """Managers may add or remove only their own stores."""
+    if _is_system(actor) or actor.is_admin:  # type: ignore[union-attr]
+        return
+    assert actor is not None
+    changed = before ^ after
+    if not changed <= set(visible_store_ids(actor) or []):
+        raise UserManagementForbidden("You may only assign users to your own stores.")
+
+
+# --- Users --------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def user_create(
+    *,
+    actor: User | None,
+    username: str,
+    password: str | None,
+    role: str = Role.CASHIER,
+    stores: Iterable[Store | int] = (),
+    is_active: bool = True,
+    email: str = "",
+    first_name: str = "",
+    last_name: str = "",
+) -> User:
+    """Create a user in `role` assigned to `stores`. Managers create cashiers of their own stores
+    only (no stores given: all of theirs); a cashier creates nobody. `password=None` makes an
+    account that cannot sign in until a password is set."""
+    if actor is not None and not actor.is_manager_or_admin:
+        raise Forbidden()
+    if role not in Role.values:
+        raise InvalidInput("Invalid input.", errors={"role": [f"Unknown role {role!r}."]})
+    _ensure_may_grant_role(actor, role)
+    store_ids = _store_ids(stores)
+    if actor is not None and not actor.is_admin:
+        if not store_ids:
+            store_ids = set(visible_store_ids(actor) or [])
+        _ensure_may_assign_stores(actor, before=set(), after=store_ids)
+        is_active = True  # not a manager's to decide at creation
+    if store_ids and Store.objects.filter(pk__in=store_ids).count() != len(store_ids):
+        raise InvalidInput("Invalid input.", errors={"stores": ["Unknown store."]})
+
+    user = User(
+        username=username,
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        role=role,
+        is_active=is_active,
+    )
+    if password is None:
+        user.set_unusable_password()
+    else:
+        _validate_password(password, user=user, field="password")
+        user.set_password(password)
+    _full_clean(user)
+    user.save()
+    user.stores.set(sorted(store_ids))
+    _sync_role_group(user)
+    record_account_event(
+        "user.created",
+        actor=actor,
+        object_id=user.pk,
+        changes={
+            "username": user.username,
+            "role": user.role,
+            "stores": sorted(store_ids),
+            "is_active": user.is_active,
+        },
+    )
+    return user
+
+
+@transaction.atomic
+def user_update(
+    *,
+    actor: User | None,
+    user: User,
+    username: Any = UNSET,
+    email: Any = UNSET,
+    first_name: Any = UNSET,
+    last_name: Any = UNSET,
+    role: Any = UNSET,
+    stores: Any = UNSET,
+    is_active: Any = UNSET,
+    password: Any = UNSET,
+) -> User:
+    """Change a user. Arguments left `UNSET` keep their value. Role, stores and the active flag
+    follow the rules in the module docstring; a new password or a deactivation revokes every
+    token the user holds."""
+    _ensure_may_manage(actor, user)
+    is_self = actor is not None and actor.pk == user.pk
+    user = User.objects.select_for_update().get(pk=user.pk)
+    before_stores = set(user.stores.values_list("id", flat=True))
+    changes: dict[str, list[Any]] = {}
+
+    if role is not UNSET and role != user.role:
+        if role not in Role.values:
+            raise InvalidInput("Invalid input.", errors={"role": [f"Unknown role {role!r}."]})
+        if is_self:
+            raise UserManagementForbidden("You cannot change your own role.")
+        if not (_is_system(actor) or actor.is_admin):  # type: ignore[union-attr]
+            raise UserManagementForbidden("Only admins change roles.")
+        if user.is_superuser and role != Role.ADMIN:
+            raise InvalidInput(
+                "Invalid input.", errors={"role": ["A superuser is always an admin."]}
+            )
+        role_change = [user.role, role]
+        user.role = role
+    else:
+        role_change = None
+
+    after_stores = before_stores
+    if stores is not UNSET:
+        after_stores = _store_ids(stores)
+        if after_stores != before_stores:
+            if is_self:
+                raise UserManagementForbidden("You cannot change your own stores.")
+            _ensure_may_assign_stores(actor, before=before_stores, after=after_stores)
+            known = Store.objects.filter(pk__in=after_stores).count()
+            if known != len(after_stores):
+                raise InvalidInput("Invalid input.", errors={"stores": ["Unknown store."]})
+            changes["stores"] = [sorted(before_stores), sorted(after_stores)]
+
+    deactivated = False
+    if is_active is not UNSET and bool(is_active) != user.is_active:
+        if is_self:
+            raise UserManagementForbidden("You cannot deactivate or reactivate yourself.")
+        changes["is_active"] = [user.is_active, bool(is_active)]
+        deactivated = not is_active
+        user.is_active = bool(is_active)
+
+    for field, value in (
+        ("username", username),
+        ("email", email),
+        ("first_name", first_name),
+        ("last_name", last_name),
+    ):
+        if value is not UNSET and value != getattr(user, field):
+            changes[field] = [getattr(user, field), value]
+            setattr(user, field, value)
+
+    if role_change or changes:
+        _full_clean(user, exclude=["password"])
+        user.save()
+    if "stores" in changes:
+        user.stores.set(sorted(after_stores))
+    if role_change:
+        _sync_role_group(user)
+    if deactivated:
+        _bump_token_version(user)
+    if password is not UNSET and password is not None:
+        user_set_password(actor=actor, user=user, password=password)
+    # Audit events last: the chain head stays locked from here to the commit only.
+    if role_change:
+        record_account_event(
+            "user.role_changed", actor=actor, object_id=user.pk, changes={"role": role_change}
+        )
+    if changes:
+        record_account_event("user.updated", actor=actor, object_id=user.pk, changes=changes)
+    return user
+
+
+@transaction.atomic
+def user_set_password(
+    *, actor: User | None, user: User, password: str | None, field: str = "password"
+) -> None:
+    """Set a new password (validated by Django's validators; errors reported under `field`), or
+    with `password=None` disable password sign-in, and revoke every access and refresh token
+    issued before."""
+    _ensure_may_manage(actor, user)
+    if password is None:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+        _bump_token_version(user)
+    else:
+        _validate_password(password, user=user, field=field)
+        user.set_password(password)
+        user.save(update_fields=["password"])  # `User.save` bumps `token_version`
+    record_account_event(
+        "auth.password_changed",
+        actor=actor,
+        object_id=user.pk,
+        changes={
+            "self_service": actor is not None and actor.pk == user.pk,
+            "usable": password is not None,
+        },
+    )
+
+
+def user_change_own_password(*, user: User, old_password: str, new_password: str) -> None:
+    """The signed-in user's own password change; the old password must be right."""
+    if not user.check_password(old_password):
+        raise InvalidInput("Invalid input.", errors={"old_password": ["Wrong password."]})
+    user_set_password(actor=user, user=user, password=new_password, field="new_password")
+
+
+def user_deactivate(*, actor: User | None, user: User) -> User:
+    """Deactivate (users are never deleted: orders and the audit trail refer to them) and revoke
+    every token the user holds."""
+    return user_update(actor=actor, user=user, is_active=False)
+
+
+# --- Stores and registers -----------------------------------------------------------------------
+
+
+def _run_store_policy_hooks(store: Store) -> None:
+    """Let the apps that mirror a store's policy (catalog's stock levels) follow it, in this
+    transaction. Through a setting because `accounts` imports no other domain app."""
+    for path in settings.STORE_POLICY_HOOKS:
+        import_string(path)(store=store)
+
+
+def _ensure_admin(actor: User | None) -> None:
+    if not (_is_system(actor) or actor.is_admin):  # type: ignore[union-attr]
+        raise Forbidden()
+
+
+def _ensure_may_write_registers(actor: User | None, store: Store) -> None:
+    if _is_system(actor):
+        return
+    assert actor is not None
+    if not actor.is_manager_or_admin:
+        raise Forbidden()
+    if not can_see_store(actor, store.pk):
+        raise ObjectNotFound()
+
+
+_STORE_FIELDS = (
+    "code",
+    "name",
+    "currency",
+    "timezone",
+    "prices_include_tax",
+    "allow_negative_stock",
+)
+
+
+@transaction.atomic
+def store_create(
+    *,
+    actor: User | None,
+    code: str,
+    name: str,
+    currency: str = "USD",
+    timezone: str = "America/New_York",
+    prices_include_tax: bool = False,
+    allow_negative_stock: bool = False,
+) -> Store:
+    _ensure_admin(actor)
+    store = Store(
+        code=code,
+        name=name,
+        currency=currency,
+        timezone=timezone,
+        prices_include_tax=prices_include_tax,
+        allow_negative_stock=allow_negative_stock,
+    )
+    _full_clean(store)
+    store.save()
+    _run_store_policy_hooks(store)
+    record_account_event(
+        "store.created",
+        actor=actor,
+        store_id=store.pk,
+        object_type="store",
+        object_id=store.pk,
+        changes={field: getattr(store, field) for field in _STORE_FIELDS},
+    )
+    return store
+
+
+@transaction.atomic
+def store_update(*, actor: User | None, store: Store, **fields: Any) -> Store:
+    """Change a store's settings (`code`, `name`, `currency`, `timezone`, `prices_include_tax`,
+    `allow_negative_stock`). Orders keep the currency and tax mode they were sold under."""
+    _ensure_admin(actor)
+    unknown = set(fields) - set(_STORE_FIELDS)
+    if unknown:
+        raise TypeError(f"store_update got unknown fields {sorted(unknown)}")
+    store = Store.objects.select_for_update().get(pk=store.pk)
+    changes = {
+        field: [getattr(store, field), value]
+        for field, value in fields.items()
+        if getattr(store, field) != value
+    }
+    if not changes:
+        return store
+    for field, (_, value) in changes.items():
+        setattr(store, field, value)
+    _full_clean(store)
+    store.save(update_fields=list(changes))
+    if "allow_negative_stock" in changes:
+        _run_store_policy_hooks(store)
+    record_account_event(
+        "store.updated",
+        actor=actor,
+        store_id=store.pk,
+        object_type="store",
+        object_id=store.pk,
+        changes=changes,
+    )
+    return store
+
+
+@transaction.atomic
+def register_create(
+    *, actor: User | None, store: Store, code: str, name: str = "", is_active: bool = True
+) -> Register:
+    _ensure_may_write_registers(actor, store)
+    register = Register(store=store, code=code, name=name, is_active=is_active)
+    _full_clean(register)
+    register.save()
+    record_account_event(
+        "register.created",
+        actor=actor,
+        store_id=store.pk,
+        object_type="register",
+        object_id=register.pk,
+        changes={"code": code, "name": name, "is_active": is_active},
+    )
+    return register
+
+
+_REGISTER_FIELDS = ("code", "name", "is_active")
+
+
+@transaction.atomic
+def register_update(*, actor: User | None, register: Register, **fields: Any) -> Register:
+    """Change a register's `code`, `name` or `is_active`. A register never moves to another
+    store (its orders, shifts and numbering belong to the store it was created in)."""
+    _ensure_may_write_registers(actor, register.store)
+    unknown = set(fields) - set(_REGISTER_FIELDS)
+    if unknown:
+        raise TypeError(f"register_update got unknown fields {sorted(unknown)}")
+    register = (
+        Register.objects.select_for_update(of=("self",)).select_related("store").get(pk=register.pk)
+    )
+    changes = {
+        field: [getattr(register, field), value]
+        for field, value in fields.items()
+        if getattr(register, field) != value
+    }
+    if not changes:
+        return register
+    for field, (_, value) in changes.items():
+        setattr(register, field, value)
+    _full_clean(register)
+    register.save(update_fields=list(changes))
+    record_account_event(
+        "register.updated",
+        actor=actor,
+        store_id=register.store_id,
+        object_type="register",
+        object_id=register.pk,
+        changes=changes,
+    )
+    return register
+
+
+# --- Auth ---------------------------------------------------------------------------------------
+
+
+def auth_login(*, username: str, password: str) -> TokenPair:
+    """Check the credentials and issue a token pair. Inactive users cannot sign in (Django's
+    `ModelBackend` refuses them). A failure is recorded in its own transaction, so it stays in the
+    audit trail although the request fails; the event names the username, never the password."""
+    user = authenticate(request=None, username=username, password=password)
+    if user is None or not isinstance(user, User) or not user.is_active:
+        _record_login_failure(username)
+        raise InvalidCredentials()
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(last_login=now())
+        pair = token_pair_for(user)
+        record_account_event("auth.login", actor=user, object_id=user.pk)  # last write
+    return pair
+
+
+def _record_login_failure(username: str) -> None:
+    with transaction.atomic():
+        record_account_event(
+            "auth.login_failed",
+            actor=None,
+            object_id="",
+            changes={"username": username[:_USERNAME_IN_AUDIT_MAX]},
+        )
+
+
+def auth_refresh(*, refresh: str) -> TokenPair:
+    """Rotate a refresh token: blacklist it and issue a new pair, exactly once.
+
+    simplejwt's own refresh checks the blacklist and blacklists in separate steps, so a refresh
+    token sent several times at once can be rotated several times. Here the token's
+    `OutstandingToken` row is locked (`SELECT … FOR UPDATE`) for the whole check-and-blacklist,
+    so concurrent refreshes queue on the row and all but the first find it blacklisted. On SQLite
+    the IMMEDIATE transaction serialises the same way; the one-to-one blacklist row is the last
+    guard (a second insert fails on its unique constraint)."""
+    try:
+        # Signature, expiry, type and blacklist (an early exit; the locked check is below).
+        token = RefreshToken(refresh)  # type: ignore[arg-type]
+    except TokenError as exc:
+        raise TokenNotValid() from exc
+    jti = token.get(api_settings.JTI_CLAIM)
+    user_id = token.get(api_settings.USER_ID_CLAIM)
+    with transaction.atomic():
+        outstanding = (
+            OutstandingToken.objects.select_for_update().filter(jti=jti).order_by("pk").first()
+        )
+        if outstanding is None or BlacklistedToken.objects.filter(token=outstanding).exists():
+            raise TokenNotValid()
+        user = User.objects.filter(pk=user_id).first()
+        if (
+            user is None
+            or not user.is_active
+            or token.get(TOKEN_VERSION_CLAIM) != user.token_version
+        ):
+            raise TokenNotValid()
+        try:
+            with transaction.atomic():
+                BlacklistedToken.objects.create(token=outstanding)
+        except IntegrityError as exc:
+            raise TokenNotValid() from exc
+        return token_pair_for(user)
+
+
+def auth_logout(*, user: User, refresh: str) -> None:
+    """Revoke one refresh token of `user` (idempotent: an already revoked or expired one is
+    fine). Access tokens already issued stay valid until they expire (15 minutes); a password
+    change revokes everything at once."""
+    try:
+        payload = token_backend.decode(refresh, verify=True)  # type: ignore[arg-type]
+    except TokenBackendExpiredToken:
+        return  # already unusable: nothing to revoke
+    except TokenBackendError as exc:
+        raise InvalidInput(
+            "Invalid input.", errors={"refresh": ["Not a valid refresh token."]}
+        ) from exc
+    if payload.get(api_settings.TOKEN_TYPE_CLAIM) != "refresh" or str(
+        payload.get(api_settings.USER_ID_CLAIM)
+    ) != str(user.pk):
+        raise InvalidInput(
+            "Invalid input.", errors={"refresh": ["Not a refresh token of this user."]}
+        )
+    with transaction.atomic():
+        outstanding = (
+            OutstandingToken.objects.select_for_update()
+            .filter(jti=payload.get(api_settings.JTI_CLAIM))
+            .order_by("pk")
+            .first()
+        )
+        if outstanding is None:
+            raise InvalidInput("Invalid input.", errors={"refresh": ["Not a valid refresh token."]})
+        _, created = BlacklistedToken.objects.get_or_create(token=outstanding)
+        if created:
+            record_account_event("auth.logout", actor=user, object_id=user.pk)
