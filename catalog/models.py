@@ -1,0 +1,176 @@
+"""Products, taxes, categories, and stock per store with a movement row for every change."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from accounts.models import Store
+from posproject.money import MoneyField, QuantityField, RateField
+
+
+class TaxRate(models.Model):
+    name = models.CharField(max_length=64, unique=True)
+    rate = RateField(help_text="Per cent: 8.250 means 8.25 %.")
+
+    class Meta:
+        ordering = ("id",)
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rate__gte=0) & Q(rate__lt=100), name="taxrate_rate_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.rate} %)"
+
+
+class Category(models.Model):
+    name = models.CharField(max_length=120)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+
+    class Meta:
+        ordering = ("id",)
+        verbose_name_plural = "categories"
+        constraints = [
+            models.CheckConstraint(condition=~Q(parent=F("id")), name="category_not_own_parent"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CatalogVersion(models.Model):
+    """The single catalog-wide version counter (row id 1).
+
+    Every product write increments it with a locked `UPDATE … RETURNING` inside the writing
+    transaction, so product writes take versions in commit order and a register's watermark can
+    never skip a change that commits later with a lower version.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    value = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="catalogversion_singleton")]
+
+    def __str__(self) -> str:
+        return f"catalog version {self.value}"
+
+
+class ProductQuerySet(models.QuerySet["Product"]):
+    def active(self) -> ProductQuerySet:
+        return self.filter(is_active=True)
+
+
+class Product(models.Model):
+    sku = models.CharField(max_length=64, unique=True)
+    barcode = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    name = models.CharField(max_length=200)
+    category = models.ForeignKey(
+        Category, null=True, blank=True, on_delete=models.PROTECT, related_name="products"
+    )
+    price = MoneyField()
+    cost = MoneyField(default=0)
+    tax_rate = models.ForeignKey(TaxRate, on_delete=models.PROTECT, related_name="products")
+    track_stock = models.BooleanField(default=True)
+    is_active = models.BooleanField(default=True)
+    version = models.BigIntegerField(default=0, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ProductQuerySet.as_manager()
+
+    class Meta:
+        ordering = ("id",)
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gte=0), name="product_price_nonnegative"),
+            models.CheckConstraint(condition=Q(cost__gte=0), name="product_cost_nonnegative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku} {self.name}"
+
+
+class StockReason(models.TextChoices):
+    SALE = "sale", "Sale"
+    REFUND = "refund", "Refund"
+    RECEIVE = "receive", "Receive"
+    COUNT = "count", "Count"
+    DAMAGE = "damage", "Damage"
+    CORRECTION = "correction", "Correction"
+
+
+ADJUSTMENT_REASONS = (
+    StockReason.RECEIVE,
+    StockReason.COUNT,
+    StockReason.DAMAGE,
+    StockReason.CORRECTION,
+)
+
+
+class StockLevel(models.Model):
+    """On-hand quantity of one product in one store. Changed only by `catalog.services`.
+
+    `allow_negative` mirrors the store's setting; `offline_deficit` is set when an offline sale
+    (goods already handed over) took the level below zero. The check constraint is the database's
+    backstop behind the service's conditional update.
+    """
+
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="stock_levels")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="stock_levels")
+    quantity = QuantityField(default=0)
+    allow_negative = models.BooleanField(default=False)
+    offline_deficit = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("store_id", "product_id")
+        constraints = [
+            models.UniqueConstraint(fields=("store", "product"), name="stocklevel_unique"),
+            models.CheckConstraint(
+                condition=Q(quantity__gte=0) | Q(allow_negative=True) | Q(offline_deficit=True),
+                name="stocklevel_nonnegative_unless_allowed",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} @ store {self.store_id}: {self.quantity}"
+
+
+class StockMovement(models.Model):
+    """One row per change of stock, with its reason and source (`order`, `refund`,
+    `adjustment`) and the unit cost used to value it in the ledger."""
+
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="stock_movements")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="stock_movements")
+    quantity_delta = QuantityField()
+    quantity_after = QuantityField()
+    reason = models.CharField(max_length=16, choices=StockReason.choices)
+    source_type = models.CharField(max_length=32, blank=True, default="")
+    source_id = models.BigIntegerField(null=True, blank=True)
+    unit_cost = MoneyField(default=0)
+    note = models.CharField(max_length=255, blank=True, default="")
+    flagged = models.BooleanField(default=False, help_text="An offline sale took stock below zero.")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("id",)
+        indexes = [
+            models.Index(fields=("store", "product", "id"), name="stockmove_store_product"),
+            models.Index(fields=("source_type", "source_id"), name="stockmove_source"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(quantity_delta=0), name="stockmovement_delta_nonzero"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reason} {self.quantity_delta:+} of {self.product_id} @ store {self.store_id}"

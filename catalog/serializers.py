@@ -1,0 +1,178 @@
+"""Input and output shapes of the catalog API. No side effects: the views call the services."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from rest_framework import serializers
+
+from accounts.models import Role
+from catalog.models import (
+    ADJUSTMENT_REASONS,
+    Category,
+    Product,
+    StockLevel,
+    StockMovement,
+    TaxRate,
+)
+from catalog.services.products import EDITABLE_FIELDS
+
+
+def money_field(**kwargs: Any) -> serializers.DecimalField:
+    """Money: a string with exactly two decimals."""
+    return serializers.DecimalField(max_digits=14, decimal_places=2, **kwargs)
+
+
+def quantity_field(**kwargs: Any) -> serializers.DecimalField:
+    """A quantity: a string with three decimals."""
+    return serializers.DecimalField(max_digits=12, decimal_places=3, **kwargs)
+
+
+def can_see_cost(context: Mapping[str, Any]) -> bool:
+    """Cost is for managers and admins. Without a request (admin, import, cache fill) the full
+    shape is produced and the view strips it for cashiers."""
+    if context.get("include_cost"):
+        return True
+    request = context.get("request")
+    if request is None:
+        return True
+    return getattr(request.user, "role", None) in (Role.ADMIN, Role.MANAGER)
+
+
+class TaxRateSerializer(serializers.ModelSerializer):
+    rate = serializers.DecimalField(
+        max_digits=6,
+        decimal_places=3,
+        min_value=Decimal("0"),
+        max_value=Decimal("99.999"),
+        help_text='Per cent, as a string: "8.250" is 8.25 %.',
+    )
+
+    class Meta:
+        model = TaxRate
+        fields = ("id", "name", "rate")
+        read_only_fields = ("id",)
+
+
+class CategorySerializer(serializers.ModelSerializer):
+    # The field is called `parent` by the contract; the stubs also know `Field.parent`.
+    parent = serializers.PrimaryKeyRelatedField(  # type: ignore[assignment]
+        queryset=Category.objects.all(), allow_null=True, required=False
+    )
+
+    class Meta:
+        model = Category
+        fields = ("id", "name", "parent")
+        read_only_fields = ("id",)
+
+    def validate_parent(self, parent: Category | None) -> Category | None:
+        if parent is not None and self.instance is not None and parent.pk == self.instance.pk:
+            raise serializers.ValidationError("A category cannot be its own parent.")
+        return parent
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    """`cost` is left out for cashiers (field-level, by role); `version` and `updated_at` are
+    read-only (the server takes the version from the catalog counter)."""
+
+    barcode = serializers.CharField(
+        max_length=64, allow_null=True, allow_blank=True, required=False, default=None
+    )
+    price = money_field(min_value=Decimal("0"))
+    cost = money_field(min_value=Decimal("0"), required=False)
+    category = serializers.PrimaryKeyRelatedField(
+        queryset=Category.objects.all(), allow_null=True, required=False
+    )
+    tax_rate = serializers.PrimaryKeyRelatedField(queryset=TaxRate.objects.all())
+
+    class Meta:
+        model = Product
+        fields = (
+            "id",
+            *EDITABLE_FIELDS,
+            "version",
+            "updated_at",
+        )
+        read_only_fields = ("id", "version", "updated_at")
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        if not can_see_cost(self.context):
+            fields.pop("cost", None)
+        return fields
+
+    def validate_sku(self, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise serializers.ValidationError("This field may not be blank.")
+        return value
+
+    def validate_name(self, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise serializers.ValidationError("This field may not be blank.")
+        return value
+
+    def validate_barcode(self, value: str | None) -> str | None:
+        value = (value or "").strip() or None
+        if value is not None:
+            clash = Product.objects.filter(barcode=value)
+            if self.instance is not None:
+                clash = clash.exclude(pk=self.instance.pk)
+            if clash.exists():
+                raise serializers.ValidationError("A product with this barcode already exists.")
+        return value
+
+
+class StockLevelSerializer(serializers.ModelSerializer):
+    quantity = quantity_field(read_only=True)
+
+    class Meta:
+        model = StockLevel
+        fields = ("store", "product", "quantity", "updated_at")
+        read_only_fields = fields
+
+
+class StockMovementSerializer(serializers.ModelSerializer):
+    quantity_delta = quantity_field(read_only=True)
+    quantity_after = quantity_field(read_only=True)
+    unit_cost = money_field(read_only=True)
+
+    class Meta:
+        model = StockMovement
+        fields = (
+            "id",
+            "store",
+            "product",
+            "quantity_delta",
+            "quantity_after",
+            "reason",
+            "source_type",
+            "source_id",
+            "unit_cost",
+            "note",
+            "flagged",
+            "user",
+            "created_at",
+        )
+        read_only_fields = fields
+
+
+class StockAdjustmentInputSerializer(serializers.Serializer):
+    store = serializers.IntegerField(min_value=1)
+    product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.all())
+    quantity_delta = quantity_field()
+    reason = serializers.ChoiceField(choices=[(r.value, r.label) for r in ADJUSTMENT_REASONS])
+    note = serializers.CharField(max_length=255, allow_blank=True, required=False, default="")
+
+    def validate_quantity_delta(self, value: Decimal) -> Decimal:
+        if value == 0:
+            raise serializers.ValidationError("Must not be zero.")
+        return value
+
+    def validate_product(self, product: Product) -> Product:
+        if not product.track_stock:
+            raise serializers.ValidationError("This product does not track stock.")
+        return product

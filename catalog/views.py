@@ -1,0 +1,332 @@
+"""Thin views: validate input, call one service, serialize the result.
+
+Cashiers read the catalog; managers and admins write it. Stock is store-scoped: a user sees and
+adjusts only their stores' stock (another store's → empty list / 404).
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django import forms
+from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import mixins, status, viewsets
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
+
+from accounts.models import Store, User
+from accounts.selectors import can_see_store
+from catalog import cache, selectors, services
+from catalog.filters import (
+    ProductFilter,
+    StockAdjustmentFilter,
+    StockLevelFilter,
+    StockMovementFilter,
+)
+from catalog.models import ADJUSTMENT_REASONS, Category, Product, TaxRate
+from catalog.serializers import (
+    CategorySerializer,
+    ProductSerializer,
+    StockAdjustmentInputSerializer,
+    StockLevelSerializer,
+    StockMovementSerializer,
+    TaxRateSerializer,
+    can_see_cost,
+)
+from posproject.api.errors import ObjectNotFound
+from posproject.api.permissions import ALL_ROLES, STAFF_ROLES
+
+CATALOG_VERSION_HEADER = "X-Catalog-Version"
+READ_ALL_WRITE_STAFF = {"list": ALL_ROLES, "retrieve": ALL_ROLES, "*": STAFF_ROLES}
+_IN_USE = OpenApiResponse(description="Still referenced (`*_in_use`): deactivate or detach first.")
+
+
+class CachedListMixin:
+    """Serve a small, fully cached list (categories, tax rates) and paginate it in memory."""
+
+    cache_group: str
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = cache.cached(
+            self.cache_group,
+            "all",
+            lambda: self.get_serializer(self.get_queryset(), many=True).data,  # type: ignore[attr-defined]
+        )
+        page = self.paginate_queryset(list(data))  # type: ignore[attr-defined]
+        return self.get_paginated_response(page)  # type: ignore[attr-defined]
+
+
+@extend_schema_view(
+    destroy=extend_schema(responses={204: None, 409: _IN_USE}),
+)
+class TaxRateViewSet(CachedListMixin, viewsets.ModelViewSet):
+    """Tax rates (`rate` in per cent, `"8.250"` = 8.25 %). Cashiers read; managers write."""
+
+    serializer_class = TaxRateSerializer
+    allowed_roles = READ_ALL_WRITE_STAFF
+    cache_group = cache.TAX_RATES
+
+    def get_queryset(self) -> QuerySet[TaxRate]:
+        return selectors.tax_rate_list()
+
+    def perform_create(self, serializer: Any) -> None:
+        serializer.instance = services.tax_rate_create(
+            user=_user(self.request), **serializer.validated_data
+        )
+
+    def perform_update(self, serializer: Any) -> None:
+        serializer.instance = services.tax_rate_update(
+            tax_rate=serializer.instance, user=_user(self.request), **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance: TaxRate) -> None:
+        services.tax_rate_delete(tax_rate=instance, user=_user(self.request))
+
+
+@extend_schema_view(
+    destroy=extend_schema(responses={204: None, 409: _IN_USE}),
+)
+class CategoryViewSet(CachedListMixin, viewsets.ModelViewSet):
+    """The category tree (`parent` is another category's id, or null). A move that would make
+    a category its own ancestor is refused with `400`."""
+
+    serializer_class = CategorySerializer
+    allowed_roles = READ_ALL_WRITE_STAFF
+    cache_group = cache.CATEGORIES
+
+    def get_queryset(self) -> QuerySet[Category]:
+        return selectors.category_list()
+
+    def perform_create(self, serializer: Any) -> None:
+        serializer.instance = services.category_create(
+            user=_user(self.request), **serializer.validated_data
+        )
+
+    def perform_update(self, serializer: Any) -> None:
+        serializer.instance = services.category_update(
+            category=serializer.instance, user=_user(self.request), **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance: Category) -> None:
+        services.category_delete(category=instance, user=_user(self.request))
+
+
+_SYNC_DESCRIPTION = (
+    "Delta sync: with `since_version=N` the response holds the products changed after catalog "
+    "version N (deactivated ones too), ordered by `version`, at most `page_size` of them, and "
+    "the header `X-Catalog-Version` holds the watermark to send as `since_version` next time. "
+    "`next` is then that same call (keyset paging; `page` is ignored), `previous` is null, and "
+    "`count` is the number of products changed after N. A register that always syncs from the "
+    "last watermark never misses a change, also when two changes commit in the other order "
+    "than they started."
+)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        description=(
+            "Products by id, filtered by `barcode` (exact), `search` (name or sku contains), "
+            "`category`, `is_active`. " + _SYNC_DESCRIPTION + " `cost` is omitted for cashiers."
+        ),
+        parameters=[
+            OpenApiParameter(
+                "since_version",
+                OpenApiTypes.INT,
+                description="Delta sync from this catalog version (see above).",
+            ),
+            OpenApiParameter(
+                CATALOG_VERSION_HEADER,
+                OpenApiTypes.INT,
+                location=OpenApiParameter.HEADER,
+                response=[200],
+                description="With `since_version`: the watermark to send as `since_version` "
+                "on the next sync.",
+            ),
+        ],
+        responses={
+            200: OpenApiResponse(
+                response=ProductSerializer(many=True),
+                description="A page of products; with `since_version`, header "
+                "`X-Catalog-Version` carries the watermark.",
+            )
+        },
+    ),
+    destroy=extend_schema(
+        description="Deletes a product that was never sold nor moved. A product with sales or "
+        "stock movements is refused with `409 product_in_use`: deactivate it "
+        '(`PATCH {"is_active": false}`) instead.',
+        responses={204: None, 409: _IN_USE},
+    ),
+)
+class ProductViewSet(viewsets.ModelViewSet):
+    serializer_class = ProductSerializer
+    filterset_class = ProductFilter
+    allowed_roles = READ_ALL_WRITE_STAFF
+
+    def get_queryset(self) -> QuerySet[Product]:
+        return selectors.product_list()
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        params = request.query_params
+        # A NUL byte cannot reach PostgreSQL (500): such a barcode takes the filter path (400).
+        if (
+            "barcode" in params
+            and "\x00" not in params["barcode"]
+            and set(params) <= {"barcode", "page_size"}
+        ):
+            return self._barcode_lookup(request, params["barcode"])
+        if "since_version" in params:
+            return self._sync(request)
+        return super().list(request, *args, **kwargs)
+
+    def _barcode_lookup(self, request: Request, barcode: str) -> Response:
+        """The scan path: served from the cache (no database query on a hit)."""
+        results: list[dict[str, Any]] = cache.cached(
+            cache.BARCODE,
+            cache.barcode_entry_name(barcode),
+            lambda: list(
+                ProductSerializer(
+                    self.get_queryset().filter(barcode=barcode),
+                    many=True,
+                    context={"include_cost": True},
+                ).data
+            ),
+        )
+        if not can_see_cost(self.get_serializer_context()):
+            results = [{k: v for k, v in row.items() if k != "cost"} for row in results]
+        return Response(
+            {"count": len(results), "next": None, "previous": None, "results": list(results)}
+        )
+
+    def _sync(self, request: Request) -> Response:
+        since_version = _since_version(request)
+        queryset = self.filter_queryset(self.get_queryset())
+        limit = self.paginator.get_page_size(request)  # type: ignore[union-attr]
+        page = selectors.product_sync_page(
+            queryset=queryset, since_version=since_version, limit=limit
+        )
+        next_url = None
+        if page.has_more:
+            url = remove_query_param(request.build_absolute_uri(), "page")
+            next_url = replace_query_param(url, "since_version", page.watermark)
+        body = {
+            "count": page.count,
+            "next": next_url,
+            "previous": None,
+            "results": self.get_serializer(page.products, many=True).data,
+        }
+        return Response(body, headers={CATALOG_VERSION_HEADER: str(page.watermark)})
+
+    def perform_create(self, serializer: Any) -> None:
+        serializer.instance = services.product_create(
+            user=_user(self.request), **serializer.validated_data
+        )
+
+    def perform_update(self, serializer: Any) -> None:
+        serializer.instance = services.product_update(
+            product=serializer.instance, user=_user(self.request), **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance: Product) -> None:
+        services.product_delete(product=instance, user=_user(self.request))
+
+
+def _user(request: Request) -> User:
+    """The authenticated user (the permission class has already refused anyone else)."""
+    return cast(User, request.user)
+
+
+def _since_version(request: Request) -> int:
+    try:
+        return forms.IntegerField(min_value=0).clean(request.query_params["since_version"])
+    except forms.ValidationError as exc:
+        raise ValidationError({"since_version": exc.messages}) from exc
+
+
+@extend_schema_view(
+    list=extend_schema(
+        description="Stock levels `{store, product, quantity, updated_at}` of tracked products "
+        "in the caller's stores (`?store=` of another store gives an empty list)."
+    )
+)
+class StockLevelViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = StockLevelSerializer
+    filterset_class = StockLevelFilter
+    allowed_roles = {"list": ALL_ROLES}
+
+    def get_queryset(self) -> QuerySet:
+        return selectors.stock_level_list(user=_user(self.request))  # type: ignore[arg-type]
+
+
+@extend_schema_view(
+    list=extend_schema(
+        description="Every stock movement (sale, refund, receive, count, damage, correction) "
+        "in the caller's stores, newest first."
+    )
+)
+class StockMovementViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = StockMovementSerializer
+    filterset_class = StockMovementFilter
+    allowed_roles = {"list": STAFF_ROLES}
+
+    def get_queryset(self) -> QuerySet:
+        return selectors.stock_movement_list(user=_user(self.request))  # type: ignore[arg-type]
+
+
+@extend_schema_view(
+    list=extend_schema(
+        description="The manual adjustments (receive, count, damage, correction) in the "
+        "caller's stores, newest first."
+    ),
+    create=extend_schema(
+        request=StockAdjustmentInputSerializer,
+        responses={
+            201: StockMovementSerializer,
+            404: OpenApiResponse(description="The store is not one of the caller's."),
+            409: OpenApiResponse(
+                description="`insufficient_stock`: the decrease would take stock below zero "
+                "in a store that does not allow negative stock (`products` lists the id)."
+            ),
+        },
+        description="Adjust one product's stock in one of the caller's stores by a signed "
+        "`quantity_delta`. Writes the stock movement, its journal entry at cost and an audit "
+        "event in one transaction.",
+    ),
+)
+class StockAdjustmentViewSet(
+    mixins.CreateModelMixin, mixins.ListModelMixin, viewsets.GenericViewSet
+):
+    serializer_class = StockMovementSerializer
+    filterset_class = StockAdjustmentFilter
+    allowed_roles = STAFF_ROLES
+
+    def get_queryset(self) -> QuerySet:
+        return selectors.stock_movement_list(user=_user(self.request)).filter(  # type: ignore[arg-type]
+            reason__in=[r.value for r in ADJUSTMENT_REASONS]
+        )
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = StockAdjustmentInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        store_id = data.validated_data["store"]
+        store = Store.objects.filter(pk=store_id).first()
+        if store is None or not can_see_store(_user(request), store_id):
+            raise ObjectNotFound()
+        movement = services.stock_adjust(
+            store=store,
+            product=data.validated_data["product"],
+            quantity_delta=data.validated_data["quantity_delta"],
+            reason=data.validated_data["reason"],
+            note=data.validated_data["note"],
+            user=_user(request),
+        )
+        return Response(StockMovementSerializer(movement).data, status=status.HTTP_201_CREATED)
