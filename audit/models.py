@@ -1,0 +1,93 @@
+"""The append-only, hash-chained audit trail.
+
+`audit` depends on no other domain app: the store is kept as a plain id and the actor through
+`AUTH_USER_MODEL`. One chain per store (and chain 0 for events outside any store), each with a
+head row that the appender locks as late in its transaction as it can.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+
+from audit.exceptions import ImmutableAuditEvent
+
+GENESIS_HASH = "0" * 64
+"""The `prev_hash` of the first event of every chain."""
+
+OUTSIDE_ANY_STORE = 0
+"""The chain of events that belong to no store (logins, user administration …)."""
+
+
+class AuditEventQuerySet(models.QuerySet):
+    """Refuses the bulk write paths: the trail is append-only."""
+
+    def update(self, **kwargs: Any) -> int:
+        raise ImmutableAuditEvent("Audit events are append-only.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise ImmutableAuditEvent("Audit events are append-only.")
+
+    delete.queryset_only = True  # type: ignore[attr-defined]
+
+    def bulk_update(self, objs: Any, fields: Any, batch_size: int | None = None) -> int:
+        raise ImmutableAuditEvent("Audit events are append-only.")
+
+    def for_chain(self, chain: int) -> AuditEventQuerySet:
+        return self.filter(chain=chain).order_by("id")
+
+
+class AuditEvent(models.Model):
+    at = models.DateTimeField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=True,
+    )
+    action = models.CharField(max_length=64, db_index=True)
+    store_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    chain = models.BigIntegerField(help_text="The store id, or 0 for events outside any store.")
+    object_type = models.CharField(max_length=64, blank=True, default="")
+    object_id = models.CharField(max_length=64, blank=True, default="")
+    changes = models.JSONField(default=dict, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    request_id = models.CharField(max_length=128, blank=True, default="")
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ("id",)
+        indexes = [models.Index(fields=("chain", "id"), name="auditevent_chain")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.action} {self.object_type}:{self.object_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise ImmutableAuditEvent(f"Audit event {self.pk} is append-only.")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise ImmutableAuditEvent(f"Audit event {self.pk} is append-only.")
+
+
+class AuditChainHead(models.Model):
+    """The last link of one chain. Appenders lock this row (`SELECT … FOR UPDATE`) so two
+    transactions can never both extend the chain from the same hash; `length` and
+    `last_event_id` also let verification notice events removed from the chain's end."""
+
+    chain = models.BigIntegerField(primary_key=True)
+    last_hash = models.CharField(max_length=64)
+    last_event_id = models.BigIntegerField(null=True, blank=True)
+    length = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"chain {self.chain}: {self.length} events"

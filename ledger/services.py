@@ -1,0 +1,399 @@
+"""Posting to the ledger. The ledger knows its sources only by type and id, and takes plain
+amounts: the calling service (a sale, a refund, a shift close …) computes them and calls the
+matching `post_*` function inside its own transaction, so the entry commits or rolls back with
+its cause.
+
+Every posting costs one query whatever the number of lines on PostgreSQL (the entry and its
+lines in one statement), two elsewhere (one INSERT for the entry, one bulk INSERT for its
+lines). Account ids come from an in-process cache of the seeded chart, which is loaded once per
+process (one query) and never changes afterwards.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.utils import timezone
+
+from accounts.models import Store, User
+from ledger.exceptions import UnbalancedEntry, UnknownAccount
+from ledger.models import CHART_OF_ACCOUNTS, Account, EntrySource, JournalEntry, JournalLine
+from monitoring.metrics import LEDGER_POSTINGS
+from posproject.money import ZERO, round_cents
+
+# Account codes the posting rules use (contract: "Ledger").
+CASH = "1000"
+CARD_CLEARING = "1010"
+OTHER_TENDERS = "1020"
+CASH_TRANSFERS = "1050"
+INVENTORY = "1200"
+SALES_TAX_PAYABLE = "2100"
+SALES_REVENUE = "4000"
+SALES_RETURNS = "4900"
+COST_OF_GOODS_SOLD = "5000"
+INVENTORY_ADJUSTMENTS = "5100"
+CASH_OVER_SHORT = "6900"
+
+TENDER_ACCOUNTS: Mapping[str, str] = {"cash": CASH, "card": CARD_CLEARING, "other": OTHER_TENDERS}
+
+
+@dataclass(frozen=True, slots=True)
+class PostingLine:
+    account_code: str
+    debit: Decimal = Decimal("0.00")
+    credit: Decimal = Decimal("0.00")
+
+
+# --- The chart and its id cache -----------------------------------------------------------------
+
+_account_ids: dict[str, int] | None = None
+_account_ids_lock = threading.Lock()
+
+
+def _account_id_map() -> dict[str, int]:
+    """code → id of the chart, loaded once per process (the chart never changes at run time)."""
+    global _account_ids
+    cached = _account_ids
+    if cached is None:
+        with _account_ids_lock:
+            cached = _account_ids
+            if cached is None:
+                cached = dict(Account.objects.values_list("code", "id"))
+                if cached:  # never cache an empty chart (a database being set up)
+                    _account_ids = cached
+    return cached
+
+
+def clear_account_cache() -> None:
+    global _account_ids
+    with _account_ids_lock:
+        _account_ids = None
+
+
+def ensure_chart_of_accounts(*, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Create any missing account of the seeded chart (after a flush); idempotent."""
+    clear_account_cache()
+    if Account._meta.db_table not in connections[using].introspection.table_names():
+        return  # migrating backwards: the ledger's tables are gone
+    existing = set(Account.objects.using(using).values_list("code", flat=True))
+    missing = [
+        Account(code=code, name=name, type=type_)
+        for code, name, type_ in CHART_OF_ACCOUNTS
+        if code not in existing
+    ]
+    if missing:
+        Account.objects.using(using).bulk_create(missing, ignore_conflicts=True)
+
+
+# --- Posting ------------------------------------------------------------------------------------
+
+
+def _prepared_lines(lines: Iterable[PostingLine]) -> list[tuple[str, Decimal, Decimal]]:
+    """Round every amount to the cent, drop zero lines, and refuse what cannot be posted."""
+    prepared: list[tuple[str, Decimal, Decimal]] = []
+    total_debit = total_credit = ZERO
+    for line in lines:
+        debit = round_cents(Decimal(line.debit))
+        credit = round_cents(Decimal(line.credit))
+        if debit < 0 or credit < 0:
+            raise UnbalancedEntry(f"Negative amount on account {line.account_code}.")
+        if debit and credit:
+            raise UnbalancedEntry(f"Line on {line.account_code} has both a debit and a credit.")
+        if not debit and not credit:
+            continue
+        prepared.append((line.account_code, debit, credit))
+        total_debit += debit
+        total_credit += credit
+    if total_debit != total_credit:
+        raise UnbalancedEntry(f"Debits {total_debit} ≠ credits {total_credit}.")
+    return prepared
+
+
+def journal_post(
+    *,
+    store: Store,
+    date: dt.date,
+    memo: str,
+    source: str,
+    source_id: int,
+    lines: Sequence[PostingLine],
+    created_by: User | None,
+) -> JournalEntry:
+    """Post one balanced entry in the caller's transaction; refuses an unbalanced one.
+
+    Amounts are rounded half-up to the cent first and zero lines dropped; Σ debit must then
+    equal Σ credit (`UnbalancedEntry` otherwise — a bug in the caller, rolled back with it).
+    An entry whose lines are all zero (a free sale of costless goods) is still recorded, without
+    lines, so every source has its entry.
+    """
+    if source not in EntrySource.values:
+        raise ValueError(f"Unknown journal source {source!r}.")
+    prepared = _prepared_lines(lines)
+    account_ids = _account_id_map()
+    unknown = sorted({code for code, _, _ in prepared if code not in account_ids})
+    if unknown:
+        raise UnknownAccount(f"Unknown account code(s): {', '.join(unknown)}.")
+
+    # No savepoint: the entry belongs to the caller's transaction (and a savepoint would cost
+    # two queries on every sale).
+    with transaction.atomic(savepoint=False):
+        entry = JournalEntry(
+            store=store,
+            date=date,
+            memo=memo[:255],
+            source=source,
+            source_id=source_id,
+            created_by=created_by,
+        )
+        one_statement = bool(prepared) and connections[DEFAULT_DB_ALIAS].vendor == "postgresql"
+        if one_statement:
+            _insert_entry_with_lines(entry, prepared, account_ids)
+        else:
+            entry.save()
+        if prepared and not one_statement:
+            JournalLine.objects.bulk_create(
+                [
+                    JournalLine(
+                        entry=entry, account_id=account_ids[code], debit=debit, credit=credit
+                    )
+                    for code, debit, credit in prepared
+                ]
+            )
+        transaction.on_commit(lambda: LEDGER_POSTINGS.labels(source=source).inc())
+    return entry
+
+
+_ENTRY_WITH_LINES_SQL = """
+WITH entry AS (
+    INSERT INTO ledger_journalentry (date, store_id, memo, source, source_id, created_by_id,
+                                     created_at)
+    VALUES (%(date)s, %(store_id)s, %(memo)s, %(source)s, %(source_id)s, %(created_by_id)s,
+            %(created_at)s::timestamptz)
+    RETURNING id
+), lines AS (
+    INSERT INTO ledger_journalline (entry_id, account_id, debit, credit)
+    SELECT entry.id, line.account_id, line.debit, line.credit
+    FROM entry, unnest(%(accounts)s::bigint[], %(debits)s::numeric[], %(credits)s::numeric[])
+         AS line(account_id, debit, credit)
+)
+SELECT id FROM entry
+"""
+
+
+def _insert_entry_with_lines(
+    entry: JournalEntry,
+    prepared: Sequence[tuple[str, Decimal, Decimal]],
+    account_ids: Mapping[str, int],
+) -> None:
+    """PostgreSQL: the entry and its lines in one statement (one round trip instead of two, on
+    every sale). The deferred balance trigger checks the lines at commit, as for the ORM path."""
+    entry.created_at = timezone.now()
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute(
+            _ENTRY_WITH_LINES_SQL,
+            {
+                "date": entry.date,
+                "store_id": entry.store_id,
+                "memo": entry.memo,
+                "source": entry.source,
+                "source_id": entry.source_id,
+                "created_by_id": entry.created_by_id,
+                "created_at": entry.created_at,
+                "accounts": [account_ids[code] for code, _, _ in prepared],
+                "debits": [debit for _, debit, _ in prepared],
+                "credits": [credit for _, _, credit in prepared],
+            },
+        )
+        (entry.id,) = cursor.fetchone()
+    entry._state.adding = False
+    entry._state.db = DEFAULT_DB_ALIAS
+
+
+def _tender_lines(tenders: Mapping[str, Decimal], *, debit: bool) -> list[PostingLine]:
+    lines = []
+    for method, amount in sorted(tenders.items()):
+        try:
+            code = TENDER_ACCOUNTS[method]
+        except KeyError:
+            raise UnknownAccount(f"No account for tender {method!r}.") from None
+        lines.append(PostingLine(code, debit=amount) if debit else PostingLine(code, credit=amount))
+    return lines
+
+
+def post_sale(
+    *,
+    store: Store,
+    date: dt.date,
+    order_id: int,
+    tenders: Mapping[str, Decimal],
+    net: Decimal,
+    tax: Decimal,
+    cost: Decimal,
+    created_by: User | None,
+) -> JournalEntry:
+    """Dr each tender's account (`cash`→1000, `card`→1010, `other`→1020), Cr 4000 net,
+    Cr 2100 tax; Dr 5000 / Cr 1200 at cost (omitted when cost is zero)."""
+    lines = [
+        *_tender_lines(tenders, debit=True),
+        PostingLine(SALES_REVENUE, credit=net),
+        PostingLine(SALES_TAX_PAYABLE, credit=tax),
+        PostingLine(COST_OF_GOODS_SOLD, debit=cost),
+        PostingLine(INVENTORY, credit=cost),
+    ]
+    return journal_post(
+        store=store,
+        date=date,
+        memo=f"Sale, order {order_id}",
+        source=EntrySource.SALE,
+        source_id=order_id,
+        lines=lines,
+        created_by=created_by,
+    )
+
+
+def post_refund(
+    *,
+    store: Store,
+    date: dt.date,
+    refund_id: int,
+    tenders: Mapping[str, Decimal],
+    net: Decimal,
+    tax: Decimal,
+    restocked_cost: Decimal,
+    created_by: User | None,
+) -> JournalEntry:
+    """Dr 4900 net, Dr 2100 tax, Cr each tender; Dr 1200 / Cr 5000 at cost when restocked."""
+    lines = [
+        PostingLine(SALES_RETURNS, debit=net),
+        PostingLine(SALES_TAX_PAYABLE, debit=tax),
+        *_tender_lines(tenders, debit=False),
+        PostingLine(INVENTORY, debit=restocked_cost),
+        PostingLine(COST_OF_GOODS_SOLD, credit=restocked_cost),
+    ]
+    return journal_post(
+        store=store,
+        date=date,
+        memo=f"Refund {refund_id}",
+        source=EntrySource.REFUND,
+        source_id=refund_id,
+        lines=lines,
+        created_by=created_by,
+    )
+
+
+def post_shift_close(
+    *, store: Store, date: dt.date, shift_id: int, difference: Decimal, created_by: User | None
+) -> JournalEntry | None:
+    """Counted − expected: over → Dr 1000 / Cr 6900; short → Dr 6900 / Cr 1000; zero → None."""
+    difference = round_cents(difference)
+    if not difference:
+        return None
+    if difference > 0:
+        lines = [
+            PostingLine(CASH, debit=difference),
+            PostingLine(CASH_OVER_SHORT, credit=difference),
+        ]
+        memo = f"Shift {shift_id} close: cash over {difference}"
+    else:
+        lines = [
+            PostingLine(CASH_OVER_SHORT, debit=-difference),
+            PostingLine(CASH, credit=-difference),
+        ]
+        memo = f"Shift {shift_id} close: cash short {-difference}"
+    return journal_post(
+        store=store,
+        date=date,
+        memo=memo,
+        source=EntrySource.SHIFT_CLOSE,
+        source_id=shift_id,
+        lines=lines,
+        created_by=created_by,
+    )
+
+
+def post_cash_movement(
+    *,
+    store: Store,
+    date: dt.date,
+    movement_id: int,
+    kind: str,
+    amount: Decimal,
+    created_by: User | None,
+) -> JournalEntry:
+    """`in` → Dr 1000 / Cr 1050; `out` → Dr 1050 / Cr 1000."""
+    if kind == "in":
+        lines = [PostingLine(CASH, debit=amount), PostingLine(CASH_TRANSFERS, credit=amount)]
+    elif kind == "out":
+        lines = [PostingLine(CASH_TRANSFERS, debit=amount), PostingLine(CASH, credit=amount)]
+    else:
+        raise ValueError(f"Unknown cash movement kind {kind!r}.")
+    return journal_post(
+        store=store,
+        date=date,
+        memo=f"Cash {kind}, movement {movement_id}",
+        source=EntrySource.CASH_MOVEMENT,
+        source_id=movement_id,
+        lines=lines,
+        created_by=created_by,
+    )
+
+
+def post_stock_adjustment(
+    *,
+    store: Store,
+    date: dt.date,
+    movement_id: int,
+    value: Decimal,
+    created_by: User | None,
+) -> JournalEntry | None:
+    """`value` = quantity delta × unit cost, signed. Gain → Dr 1200 / Cr 5100; loss →
+    Dr 5100 / Cr 1200; zero → None."""
+    value = round_cents(value)
+    if not value:
+        return None
+    if value > 0:
+        lines = [
+            PostingLine(INVENTORY, debit=value),
+            PostingLine(INVENTORY_ADJUSTMENTS, credit=value),
+        ]
+    else:
+        lines = [
+            PostingLine(INVENTORY_ADJUSTMENTS, debit=-value),
+            PostingLine(INVENTORY, credit=-value),
+        ]
+    return journal_post(
+        store=store,
+        date=date,
+        memo=f"Stock adjustment, movement {movement_id}",
+        source=EntrySource.STOCK_ADJUSTMENT,
+        source_id=movement_id,
+        lines=lines,
+        created_by=created_by,
+    )
+
+
+def journal_reverse(
+    *, entry: JournalEntry, date: dt.date, memo: str = "", created_by: User | None
+) -> JournalEntry:
+    """Post the mirror image of `entry` (debits ↔ credits): the only way to correct the ledger,
+    since posted entries are never changed. `source` is `reversal`, `source_id` the entry's id."""
+    lines = [
+        PostingLine(code, debit=credit, credit=debit)
+        for code, debit, credit in JournalLine.objects.filter(entry=entry)
+        .order_by("id")
+        .values_list("account__code", "debit", "credit")
+    ]
+    return journal_post(
+        store=entry.store,
+        date=date,
+        memo=memo or f"Reversal of entry {entry.pk}",
+        source=EntrySource.REVERSAL,
+        source_id=entry.pk,
+        lines=lines,
+        created_by=created_by,
+    )

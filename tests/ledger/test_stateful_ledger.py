@@ -1,0 +1,246 @@
+"""Property: whatever a store does, in whatever order — sell, refund (restocked or not), adjust
+stock, move cash, open and close shifts — after every step the trial balance has equal totals
+and the day reconciles (ledger cash = shift counts, inventory = stock × cost, revenue and tax
+= orders), all through the real services.
+
+Every example trades in a fresh store, so examples never see each other's figures even though
+they share the test's transaction. A refused step (not enough stock, no open shift for a cash
+refund, a discount above the basket) runs in a savepoint and must leave no trace: the
+invariants are checked after it too.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.db import transaction
+from django.db.models import F
+from hypothesis import HealthCheck, event, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+from catalog.models import Product
+from catalog.services import stock_adjust
+from ledger.selectors import trial_balance
+from orders.models import Order, OrderLine, Shift
+from orders.reconciliation import reconcile_store_day, store_today
+from orders.selectors.shifts import shift_cash_summary
+from orders.services.refunds import RefundLineRequest, refund_create
+from orders.services.sales import PaymentRequest, SaleLineRequest, order_create, order_quote
+from orders.services.shifts import cash_movement_create, shift_close, shift_open
+from posproject.api.errors import DomainError
+from posproject.money import round_cents
+from tests.catalog.factories import ProductFactory, TaxRateFactory
+from tests.factories import CashierFactory, ManagerFactory, RegisterFactory, StoreFactory
+
+D = Decimal
+
+# Quantities and costs chosen so that every value (quantity × cost) is a whole number of cents:
+# the ledger rounds each posting, the valuation rounds once, and they must agree exactly.
+UNIT_QUANTITIES = [D(1), D(2), D(3)]
+LOOSE_QUANTITIES = [D("0.25"), D("1.5"), D("2.75")]
+
+
+class StoreTrading(RuleBasedStateMachine):
+    @initialize(prices_include_tax=st.booleans())
+    def open_store(self, prices_include_tax: bool) -> None:
+        self.store = StoreFactory(prices_include_tax=prices_include_tax)
+        self.register = RegisterFactory(store=self.store, code="R1")
+        self.cashier = CashierFactory(stores=[self.store])
+        self.manager = ManagerFactory(stores=[self.store])
+        self.unit = ProductFactory(
+            price=D("4.99"),
+            cost=D("2.00"),
+            tax_rate=TaxRateFactory(name="Standard 8.25", rate=D("8.250")),
+        )
+        self.loose = ProductFactory(
+            price=D("2.50"), cost=D("1.00"), tax_rate=TaxRateFactory(name="Zero", rate=D("0"))
+        )
+        for product in (self.unit, self.loose):
+            stock_adjust(
+                store=self.store,
+                product=product,
+                quantity_delta=D(20),
+                reason="receive",
+                user=self.manager,
+            )
+        self.shift: Shift | None = None
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def attempt(self, name: str, action) -> None:  # type: ignore[no-untyped-def]
+        """Run one service call in a savepoint; a refusal must roll back completely.
+        (`--hypothesis-show-statistics` shows how often each step succeeded.)"""
+        try:
+            with transaction.atomic():
+                action()
+        except DomainError as refusal:
+            event(f"{name}: refused ({refusal.code})")
+        else:
+            event(f"{name}: done")
+
+    def ensure_shift(self, data: st.DataObject) -> Shift:
+        """The register's open shift, opening one (with a drawn float) when there is none."""
+        if self.shift is None:
+            opening_float = data.draw(
+                st.sampled_from([D("0.00"), D("50.00"), D("100.00")]), label="opening_float"
+            )
+            self.shift = shift_open(
+                register=self.register, opening_float=opening_float, user=self.cashier
+            )
+        return self.shift
+
+    def quantities(self, product: Product) -> list[Decimal]:
+        return UNIT_QUANTITIES if product.pk == self.unit.pk else LOOSE_QUANTITIES
+
+    # --- rules (hypothesis favours rules that sort first, by argument count and name: the
+    # names put checkout and returns ahead of the rest) ----------------------------------------
+
+    @rule(
+        data=st.data(),
+        tender=st.sampled_from(["cash", "card", "other", "split", "cash_with_change"]),
+        # 30.00 is more than most baskets: refused with 400, nothing written.
+        order_discount=st.sampled_from([D("0"), D("0"), D("0.50"), D("30.00")]),
+    )
+    def checkout(self, data: st.DataObject, tender: str, order_discount: Decimal) -> None:
+        self.ensure_shift(data)
+        products = data.draw(
+            st.lists(st.sampled_from([self.unit, self.loose]), min_size=1, max_size=3),
+            label="products",
+        )
+        lines = [
+            SaleLineRequest(
+                product_id=product.pk,
+                quantity=data.draw(st.sampled_from(self.quantities(product)), label="quantity"),
+            )
+            for product in products
+        ]
+
+        def ring_up() -> None:
+            total = order_quote(
+                user=self.cashier,
+                register_id=self.register.pk,
+                lines=lines,
+                discount=order_discount,
+            ).priced.total
+            if tender == "split":
+                card = round_cents(total / 2)
+                payments = [
+                    PaymentRequest(method="card", amount=card, card_last4="4242"),
+                    PaymentRequest(method="cash", amount=total - card),
+                ]
+            elif tender == "cash_with_change":
+                payments = [PaymentRequest(method="cash", amount=total, tendered=total + D("5"))]
+            else:
+                payments = [PaymentRequest(method=tender, amount=total)]
+            order_create(
+                user=self.cashier,
+                register_id=self.register.pk,
+                lines=lines,
+                payments=payments,
+                discount=order_discount,
+            )
+
+        self.attempt("sale", ring_up)
+
+    @precondition(lambda self: Order.objects.filter(store_id=self.store.pk).exists())
+    @rule(data=st.data(), restock=st.booleans(), whole_line=st.booleans())
+    def customer_return(self, data: st.DataObject, restock: bool, whole_line: bool) -> None:
+        open_lines = list(
+            OrderLine.objects.filter(order__store_id=self.store.pk)
+            .exclude(refunded_quantity__gte=F("quantity"))
+            .order_by("id")
+        )
+        if not open_lines:
+            event("refund: nothing left to refund")
+            return
+        line = data.draw(st.sampled_from(open_lines), label="line")
+        left = line.quantity - line.refunded_quantity
+        quantity = left if whole_line or left <= 1 else D(1)
+        order = Order.objects.get(pk=line.order_id)
+        self.attempt(
+            "refund",
+            lambda: refund_create(
+                order=order,
+                lines=[RefundLineRequest(line_id=line.pk, quantity=quantity)],
+                restock=restock,
+                reason="customer",
+                user=self.manager,
+            ),
+        )
+
+    @rule(
+        data=st.data(),
+        reason=st.sampled_from(["receive", "count", "damage", "correction"]),
+        sign=st.sampled_from([1, -1]),
+    )
+    def stock_adjustment(self, data: st.DataObject, reason: str, sign: int) -> None:
+        product = data.draw(st.sampled_from([self.unit, self.loose]), label="product")
+        delta = sign * data.draw(st.sampled_from(self.quantities(product)), label="delta")
+        self.attempt(
+            "stock adjustment",
+            lambda: stock_adjust(
+                store=self.store,
+                product=product,
+                quantity_delta=delta,
+                reason=reason,
+                user=self.manager,
+            ),
+        )
+
+    @rule(
+        data=st.data(),
+        kind=st.sampled_from(["in", "out"]),
+        amount=st.sampled_from([D("0.01"), D("5.00"), D("20.00")]),
+    )
+    def drawer_cash_movement(self, data: st.DataObject, kind: str, amount: Decimal) -> None:
+        shift = self.ensure_shift(data)
+        self.attempt(
+            "cash movement",
+            lambda: cash_movement_create(
+                shift=shift, kind=kind, amount=amount, reason="float", user=self.cashier
+            ),
+        )
+
+    @precondition(lambda self: self.shift is not None)
+    @rule(miscount=st.sampled_from([D("0"), D("0.35"), D("-1.00")]))
+    def end_of_shift(self, miscount: Decimal) -> None:
+        assert self.shift is not None
+        expected = shift_cash_summary(shift=self.shift).expected_cash
+        counted = max(expected + miscount, D("0.00"))
+        shift_close(shift=self.shift, counted_cash=counted, user=self.cashier)
+        self.shift = None
+
+    # --- invariants ------------------------------------------------------------------------
+
+    @invariant()
+    def trial_balance_has_equal_totals(self) -> None:
+        balance = trial_balance(store_ids=[self.store.pk], date_to=None)
+        assert balance.total_debit == balance.total_credit
+
+    @invariant()
+    def the_day_reconciles(self) -> None:
+        result = reconcile_store_day(store=self.store, date=store_today(self.store))
+        assert result.ok, result.as_dict()
+
+
+@pytest.mark.django_db
+def test_random_trading_keeps_the_ledger_balanced_and_reconciled() -> None:
+    run_state_machine_as_test(
+        StoreTrading,
+        settings=settings(
+            max_examples=15,
+            stateful_step_count=20,
+            deadline=None,
+            database=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
+    )
