@@ -1,0 +1,253 @@
+"""Selling in the Django admin: orders (with their lines, payments and refunds), refunds, shifts
+and cash movements — view only. These are money records written by the services (a sale, a
+refund, a close posts to the ledger and the audit trail in the same transaction), so nobody, not
+even an admin, adds, changes or deletes them here. Managers see only their stores' rows; the
+store and cashier filters offer only what they can see.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from accounts.selectors import scope_to_user_stores
+from orders import admin_reports  # noqa: F401  (registers DailyReportAdmin and the dashboard)
+from orders.models import (
+    CashMovement,
+    Order,
+    OrderLine,
+    Payment,
+    Refund,
+    RefundLine,
+    RefundPayment,
+    Shift,
+)
+
+
+class ReadOnlyAdminMixin:
+    """No add, change or delete, no bulk actions: the change form renders read-only."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class StoreScopedAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """A read-only admin whose rows are limited to the user's stores (`store_field` is the path
+    to the store foreign key)."""
+
+    store_field = "store"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return scope_to_user_stores(super().get_queryset(request), request.user, self.store_field)  # type: ignore[arg-type]
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        return {}
+
+
+class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self.fields
+
+
+class OrderLineInline(ReadOnlyInline):
+    model = OrderLine
+    fields = (
+        "position",
+        "sku",
+        "name",
+        "quantity",
+        "unit_price",
+        "gross",
+        "discount",
+        "net",
+        "tax_rate",
+        "tax",
+        "total",
+        "refunded_quantity",
+        "refunded_total",
+    )
+
+
+class PaymentInline(ReadOnlyInline):
+    model = Payment
+    fields = (
+        "method",
+        "amount",
+        "tendered",
+        "change",
+        "reference",
+        "card_last4",
+        "refunded_amount",
+    )
+
+
+class OrderRefundInline(ReadOnlyInline):
+    model = Refund
+    fk_name = "order"
+    fields = ("number", "total", "restock", "reason", "created_by", "created_at")
+    show_change_link = True
+
+
+@admin.register(Order)
+class OrderAdmin(StoreScopedAdmin):
+    list_display = (
+        "number",
+        "store",
+        "register",
+        "cashier",
+        "status",
+        "total",
+        "refunded_total",
+        "created_at",
+    )
+    list_filter = (
+        ("store", admin.RelatedOnlyFieldListFilter),
+        "status",
+        ("cashier", admin.RelatedOnlyFieldListFilter),
+        "offline",
+        "created_at",
+    )
+    search_fields = ("number",)
+    date_hierarchy = "created_at"
+    list_select_related = ("store", "register__store", "cashier")
+    ordering = ("-created_at", "-id")
+    fields = (
+        "number",
+        "status",
+        "store",
+        "register",
+        "shift",
+        "cashier",
+        "created_at",
+        "client_created_at",
+        "offline",
+        "currency",
+        "prices_include_tax",
+        "order_discount",
+        "subtotal",
+        "discount_total",
+        "tax_total",
+        "total",
+        "paid_total",
+        "change_due",
+        "refunded_total",
+    )
+    readonly_fields = fields
+    inlines = (OrderLineInline, PaymentInline, OrderRefundInline)
+
+
+class RefundLineInline(ReadOnlyInline):
+    model = RefundLine
+    fields = ("order_line", "quantity", "net", "tax", "total")
+
+
+class RefundPaymentInline(ReadOnlyInline):
+    model = RefundPayment
+    fields = ("method", "amount", "payment")
+
+
+@admin.register(Refund)
+class RefundAdmin(StoreScopedAdmin):
+    list_display = ("number", "order", "store", "created_by", "total", "restock", "created_at")
+    list_filter = (
+        ("store", admin.RelatedOnlyFieldListFilter),
+        ("created_by", admin.RelatedOnlyFieldListFilter),
+        "restock",
+        "created_at",
+    )
+    search_fields = ("number", "order__number")
+    date_hierarchy = "created_at"
+    list_select_related = ("store", "order", "created_by")
+    ordering = ("-created_at", "-id")
+    fields = (
+        "number",
+        "order",
+        "store",
+        "shift",
+        "created_by",
+        "created_at",
+        "reason",
+        "restock",
+        "net_total",
+        "tax_total",
+        "total",
+    )
+    readonly_fields = fields
+    inlines = (RefundLineInline, RefundPaymentInline)
+
+
+class CashMovementInline(ReadOnlyInline):
+    model = CashMovement
+    fields = ("kind", "amount", "reason", "created_by", "created_at")
+
+
+@admin.register(Shift)
+class ShiftAdmin(StoreScopedAdmin):
+    list_display = (
+        "id",
+        "register",
+        "status",
+        "opened_by",
+        "opened_at",
+        "closed_at",
+        "opening_float",
+        "expected_cash",
+        "counted_cash",
+        "difference",
+    )
+    list_filter = (
+        ("store", admin.RelatedOnlyFieldListFilter),
+        "status",
+        ("opened_by", admin.RelatedOnlyFieldListFilter),
+        "opened_at",
+    )
+    search_fields = ("=id", "register__code", "register__name")
+    date_hierarchy = "opened_at"
+    list_select_related = ("register__store", "opened_by")
+    ordering = ("-opened_at", "-id")
+    fields = (
+        "store",
+        "register",
+        "status",
+        "opened_by",
+        "opened_at",
+        "opening_float",
+        "closed_by",
+        "closed_at",
+        "expected_cash",
+        "counted_cash",
+        "difference",
+    )
+    readonly_fields = fields
+    inlines = (CashMovementInline,)
+
+
+@admin.register(CashMovement)
+class CashMovementAdmin(StoreScopedAdmin):
+    store_field = "shift__store"
+    list_display = ("id", "shift", "kind", "amount", "reason", "created_by", "created_at")
+    list_filter = (
+        ("shift__store", admin.RelatedOnlyFieldListFilter),
+        "kind",
+        ("created_by", admin.RelatedOnlyFieldListFilter),
+        "created_at",
+    )
+    search_fields = ("reason", "=shift__id")
+    date_hierarchy = "created_at"
+    list_select_related = ("shift__register__store", "created_by")
+    ordering = ("-created_at", "-id")
+    fields = ("shift", "kind", "amount", "reason", "created_by", "created_at")
+    readonly_fields = fields

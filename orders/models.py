@@ -1,0 +1,358 @@
+"""Shifts (cash drawer sessions), orders with snapshotted lines and payments, refunds, the
+per-register number sequence, idempotency records and stored daily reports."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from accounts.models import Register, Store
+from catalog.models import Product
+from posproject.money import MoneyField, QuantityField, RateField
+
+
+class ShiftStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Closed"
+
+
+class Shift(models.Model):
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="shifts")
+    register = models.ForeignKey(Register, on_delete=models.PROTECT, related_name="shifts")
+    status = models.CharField(max_length=8, choices=ShiftStatus.choices, default=ShiftStatus.OPEN)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="shifts_opened"
+    )
+    opened_at = models.DateTimeField(auto_now_add=True)
+    opening_float = MoneyField()
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="shifts_closed",
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+    expected_cash = MoneyField(null=True, blank=True)
+    counted_cash = MoneyField(null=True, blank=True)
+    difference = MoneyField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("id",)
+        indexes = [models.Index(fields=("store", "opened_at"), name="shift_store_opened")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=("register",),
+                condition=Q(status="open"),
+                name="shift_one_open_per_register",
+            ),
+            models.CheckConstraint(
+                condition=Q(opening_float__gte=0), name="shift_opening_float_nonnegative"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="open", closed_at__isnull=True)
+                | Q(status="closed", closed_at__isnull=False, counted_cash__isnull=False),
+                name="shift_closed_fields_consistent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Shift {self.pk} on register {self.register_id} ({self.status})"
+
+
+class CashMovementKind(models.TextChoices):
+    IN = "in", "Cash in"
+    OUT = "out", "Cash out"
+
+
+class CashMovement(models.Model):
+    shift = models.ForeignKey(Shift, on_delete=models.PROTECT, related_name="cash_movements")
+    kind = models.CharField(max_length=3, choices=CashMovementKind.choices)
+    amount = MoneyField()
+    reason = models.CharField(max_length=255, blank=True, default="")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("id",)
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="cashmovement_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Cash {self.kind} {self.amount} (shift {self.shift_id})"
+
+
+class RegisterSequence(models.Model):
+    """The gapless per-register counters. Locked (`select_for_update`) and incremented inside the
+    sale's transaction: a rolled-back sale gives its number back."""
+
+    register = models.OneToOneField(
+        Register, primary_key=True, on_delete=models.PROTECT, related_name="sequence"
+    )
+    last_order_number = models.PositiveIntegerField(default=0)
+    last_refund_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"Sequence of register {self.register_id}: {self.last_order_number}"
+
+
+class OrderStatus(models.TextChoices):
+    COMPLETED = "completed", "Completed"
+    PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
+    REFUNDED = "refunded", "Refunded"
+
+
+class Order(models.Model):
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="orders")
+    register = models.ForeignKey(Register, on_delete=models.PROTECT, related_name="orders")
+    shift = models.ForeignKey(Shift, on_delete=models.PROTECT, related_name="orders")
+    cashier = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders"
+    )
+    number = models.CharField(max_length=32)
+    sequence = models.PositiveIntegerField()
+    status = models.CharField(
+        max_length=20, choices=OrderStatus.choices, default=OrderStatus.COMPLETED
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    client_created_at = models.DateTimeField(null=True, blank=True)
+    offline = models.BooleanField(default=False)
+    currency = models.CharField(max_length=3)
+    prices_include_tax = models.BooleanField()
+    order_discount = MoneyField(default=0, help_text="The order-level discount as requested.")
+    subtotal = MoneyField()
+    discount_total = MoneyField()
+    tax_total = MoneyField()
+    total = MoneyField()
+    paid_total = MoneyField()
+    change_due = MoneyField(default=0)
+    refunded_total = MoneyField(default=0)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        indexes = [
+            models.Index(fields=("store", "created_at", "id"), name="order_store_created"),
+            models.Index(fields=("shift", "id"), name="order_shift"),
+            models.Index(fields=("cashier", "created_at"), name="order_cashier_created"),
+            models.Index(fields=("number",), name="order_number"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=("register", "number"), name="order_number_unique"),
+            models.UniqueConstraint(fields=("register", "sequence"), name="order_sequence_unique"),
+            models.CheckConstraint(condition=Q(total__gte=0), name="order_total_nonnegative"),
+            models.CheckConstraint(
+                condition=Q(refunded_total__lte=F("total")), name="order_refund_not_over_total"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class OrderLine(models.Model):
+    """A sold line with its catalog data snapshotted: later catalog edits never change it.
+
+    `refunded_*` accumulate what refunds have taken so far; they are changed only under a row
+    lock by the refund service, and the check constraints refuse any over-refund.
+    """
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="lines")
+    position = models.PositiveIntegerField()
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    sku = models.CharField(max_length=64)
+    name = models.CharField(max_length=200)
+    quantity = QuantityField()
+    unit_price = MoneyField()
+    unit_cost = MoneyField(default=0)
+    gross = MoneyField()
+    line_discount = MoneyField(default=0, help_text="The line's own discount as requested.")
+    discount = MoneyField(help_text="Own discount plus the line's share of the order discount.")
+    net = MoneyField()
+    tax_rate = RateField()
+    tax = MoneyField()
+    total = MoneyField()
+    refunded_quantity = QuantityField(default=0)
+    refunded_net = MoneyField(default=0)
+    refunded_tax = MoneyField(default=0)
+    refunded_total = MoneyField(default=0)
+
+    class Meta:
+        ordering = ("order_id", "position")
+        constraints = [
+            models.UniqueConstraint(fields=("order", "position"), name="orderline_position_unique"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="orderline_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(refunded_quantity__lte=F("quantity")),
+                name="orderline_refund_qty_not_over_sold",
+            ),
+            models.CheckConstraint(
+                condition=Q(refunded_total__lte=F("total")),
+                name="orderline_refund_total_not_over_sold",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.sku} {self.name}"
+
+
+class PaymentMethod(models.TextChoices):
+    CASH = "cash", "Cash"
+    CARD = "card", "Card"
+    OTHER = "other", "Other"
+
+
+class Payment(models.Model):
+    """A tender. A card payment keeps only the processor reference and the last four digits."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
+    method = models.CharField(max_length=8, choices=PaymentMethod.choices)
+    amount = MoneyField()
+    tendered = MoneyField(null=True, blank=True)
+    change = MoneyField(default=0)
+    reference = models.CharField(max_length=64, blank=True, default="")
+    card_last4 = models.CharField(max_length=4, blank=True, default="")
+    refunded_amount = MoneyField(default=0)
+
+    class Meta:
+        ordering = ("order_id", "id")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0), name="payment_amount_nonnegative"),
+            models.CheckConstraint(
+                condition=Q(refunded_amount__lte=F("amount")),
+                name="payment_refund_not_over_amount",
+            ),
+            models.CheckConstraint(
+                condition=Q(card_last4="") | Q(card_last4__regex=r"^[0-9]{4}$"),
+                name="payment_card_last4_digits",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.amount}"
+
+
+class Refund(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="refunds")
+    shift = models.ForeignKey(
+        Shift,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="refunds",
+        help_text="The open shift of the order's register when refunded: its drawer paid out "
+        "the cash part (counted as its cash refunded). Null if that register had none.",
+    )
+    number = models.CharField(max_length=32)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="refunds"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    reason = models.CharField(max_length=255, blank=True, default="")
+    restock = models.BooleanField(default=True)
+    net_total = MoneyField()
+    tax_total = MoneyField()
+    total = MoneyField()
+
+    class Meta:
+        ordering = ("id",)
+        indexes = [models.Index(fields=("store", "created_at"), name="refund_store_created")]
+        constraints = [
+            models.UniqueConstraint(fields=("store", "number"), name="refund_number_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class RefundLine(models.Model):
+    refund = models.ForeignKey(Refund, on_delete=models.PROTECT, related_name="lines")
+    order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="refund_lines")
+    quantity = QuantityField()
+    net = MoneyField()
+    tax = MoneyField()
+    total = MoneyField()
+
+    class Meta:
+        ordering = ("refund_id", "id")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="refundline_quantity_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} of line {self.order_line_id}"
+
+
+class RefundPayment(models.Model):
+    refund = models.ForeignKey(Refund, on_delete=models.PROTECT, related_name="payments")
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    method = models.CharField(max_length=8, choices=PaymentMethod.choices)
+    amount = MoneyField()
+
+    class Meta:
+        ordering = ("refund_id", "id")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refundpayment_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.amount}"
+
+
+class IdempotencyState(models.TextChoices):
+    PROCESSING = "processing", "Processing"
+    COMPLETED = "completed", "Completed"
+
+
+class IdempotencyKey(models.Model):
+    """The first response to (user, key), stored in the same transaction as what it created."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="idempotency_keys"
+    )
+    key = models.CharField(max_length=255)
+    endpoint = models.CharField(max_length=128)
+    fingerprint = models.CharField(max_length=64)
+    state = models.CharField(
+        max_length=12, choices=IdempotencyState.choices, default=IdempotencyState.PROCESSING
+    )
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    # JSON text rather than jsonb: a replay answers byte for byte what the first request did
+    # (jsonb would reorder the keys).
+    response_body = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ("id",)
+        constraints = [
+            models.UniqueConstraint(fields=("user", "key"), name="idempotencykey_unique_per_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint} {self.key} ({self.state})"
+
+
+class DailyReport(models.Model):
+    """A store's figures for one local day, as served by `GET /api/v1/reports/daily/`.
+    Regenerating replaces the row (unique per store and date)."""
+
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="daily_reports")
+    date = models.DateField()
+    data = models.JSONField()
+    generated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ("-date", "store_id")
+        constraints = [
+            models.UniqueConstraint(fields=("store", "date"), name="dailyreport_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Daily report {self.store_id} {self.date}"

@@ -1,0 +1,228 @@
+"""Reconcile one store's day: the ledger against the operational records it was posted from.
+
+Each comparison puts a ledger figure beside the same figure rebuilt from orders, refunds,
+shifts and stock; any difference means a posting was missed, doubled or wrong (or the database
+was written around the services). `reconcile_store_day` returns a result object that the
+`reconcile` management command prints (and a Celery task may record).
+
+* cash — for the shifts *closed* that day: the ledger's cash account (1000) over those shifts'
+  sales, refunds, cash movements and close differences, against what was counted in their
+  drawers minus the float they opened with (the float itself is never posted). Matching by
+  shift, not by date, keeps a shift that runs past midnight whole. Open shifts are not counted
+  yet, so they are left for the day they close.
+* inventory — the inventory account (1200), all entries up to the day's end, against Σ stock ×
+  cost: each tracked product's quantity at the end of the day (current level minus later
+  movements) at the product's current cost. A cost change after stock was valued shows up here
+  as a revaluation the ledger never saw, which is worth knowing.
+* sales revenue — sales revenue minus returns (4000 − 4900) of entries dated that day, against
+  the net (total − tax) of the orders created that local day minus the net of that day's refunds.
+* sales tax — sales tax payable (2100) of that day against the orders' tax minus refunded tax.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import DecimalField, F, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from accounts.models import Store
+from catalog.models import StockLevel, StockMovement
+from ledger.models import EntrySource
+from ledger.selectors import account_balances
+from ledger.services import CASH, INVENTORY, SALES_RETURNS, SALES_REVENUE, SALES_TAX_PAYABLE
+from orders.models import CashMovement, Order, Refund, Shift, ShiftStatus
+from posproject.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, ZERO, round_cents
+
+_MONEY = DecimalField(max_digits=MONEY_MAX_DIGITS + 6, decimal_places=MONEY_DECIMAL_PLACES)
+_VALUE = DecimalField(max_digits=MONEY_MAX_DIGITS + 12, decimal_places=5)
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    name: str
+    description: str
+    ledger: Decimal
+    expected: Decimal
+
+    @property
+    def difference(self) -> Decimal:
+        return self.ledger - self.expected
+
+    @property
+    def ok(self) -> bool:
+        return self.difference == 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "ledger": str(self.ledger),
+            "expected": str(self.expected),
+            "difference": str(self.difference),
+            "ok": self.ok,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ReconciliationResult:
+    store_id: int
+    store_code: str
+    date: dt.date
+    comparisons: tuple[Comparison, ...]
+    shifts_closed: int
+    shifts_open: int
+
+    @property
+    def ok(self) -> bool:
+        return all(comparison.ok for comparison in self.comparisons)
+
+    @property
+    def differences(self) -> tuple[Comparison, ...]:
+        return tuple(c for c in self.comparisons if not c.ok)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "store": self.store_id,
+            "store_code": self.store_code,
+            "date": self.date.isoformat(),
+            "ok": self.ok,
+            "shifts_closed": self.shifts_closed,
+            "shifts_open": self.shifts_open,
+            "comparisons": [c.as_dict() for c in self.comparisons],
+        }
+
+
+def local_day_bounds(store: Store, date: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """[start, end) of `date` in the store's time zone, as aware datetimes."""
+    tz = store.tzinfo
+    start = dt.datetime.combine(date, dt.time.min, tzinfo=tz)
+    end = dt.datetime.combine(date + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+    return start, end
+
+
+def _cents(value: Any) -> Decimal:
+    """PostgreSQL sums exactly; SQLite sums decimals in floating point: back to the cent."""
+    return round_cents(Decimal(value))
+
+
+def _sum(expression: Any) -> Coalesce:
+    return Coalesce(Sum(expression, output_field=_MONEY), Value(ZERO, output_field=_MONEY))
+
+
+def _cash(store: Store, start: dt.datetime, end: dt.datetime) -> tuple[Comparison, int]:
+    shifts = Shift.objects.filter(
+        store=store, status=ShiftStatus.CLOSED, closed_at__gte=start, closed_at__lt=end
+    )
+    counted = shifts.aggregate(
+        count=Coalesce(Sum(Value(1)), Value(0)),
+        net=_sum(F("counted_cash") - F("opening_float")),
+    )
+    shift_ids = shifts.values("id")
+    ledger_cash = account_balances(
+        store_id=store.pk,
+        codes=[CASH],
+        sources={
+            EntrySource.SALE: Order.objects.filter(shift__in=shift_ids).values("id"),
+            EntrySource.REFUND: Refund.objects.filter(shift__in=shift_ids).values("id"),
+            EntrySource.CASH_MOVEMENT: CashMovement.objects.filter(shift__in=shift_ids).values(
+                "id"
+            ),
+            EntrySource.SHIFT_CLOSE: shift_ids,
+        },
+    )[CASH]
+    comparison = Comparison(
+        name="cash",
+        description="cash account (1000) of the shifts closed today vs Σ (counted − float)",
+        ledger=ledger_cash,
+        expected=_cents(counted["net"]),
+    )
+    return comparison, counted["count"]
+
+
+def _inventory(store: Store, date: dt.date, end: dt.datetime) -> Comparison:
+    later = (
+        StockMovement.objects.filter(store=store, product=OuterRef("product"), created_at__gte=end)
+        .order_by()
+        .values("product")
+        .annotate(delta=Sum("quantity_delta"))
+        .values("delta")
+    )
+    valued = (
+        StockLevel.objects.filter(store=store, product__track_stock=True)
+        .annotate(later=Coalesce(Subquery(later), Value(Decimal("0"))))
+        .aggregate(
+            value=Coalesce(
+                Sum((F("quantity") - F("later")) * F("product__cost"), output_field=_VALUE),
+                Value(Decimal("0"), output_field=_VALUE),
+            )
+        )
+    )
+    ledger_inventory = account_balances(store_id=store.pk, codes=[INVENTORY], date_to=date)[
+        INVENTORY
+    ]
+    return Comparison(
+        name="inventory",
+        description="inventory account (1200) up to today vs Σ stock at day end × cost",
+        ledger=ledger_inventory,
+        expected=round_cents(Decimal(valued["value"])),
+    )
+
+
+def _sales(
+    store: Store, date: dt.date, start: dt.datetime, end: dt.datetime
+) -> tuple[Comparison, Comparison]:
+    orders = Order.objects.filter(store=store, created_at__gte=start, created_at__lt=end).aggregate(
+        net=_sum(F("total") - F("tax_total")), tax=_sum("tax_total")
+    )
+    refunds = Refund.objects.filter(
+        store=store, created_at__gte=start, created_at__lt=end
+    ).aggregate(net=_sum("net_total"), tax=_sum("tax_total"))
+    balances = account_balances(
+        store_id=store.pk,
+        codes=[SALES_REVENUE, SALES_RETURNS, SALES_TAX_PAYABLE],
+        date_from=date,
+        date_to=date,
+    )
+    revenue = Comparison(
+        name="sales_revenue",
+        description="sales revenue − returns (4000 − 4900) vs orders' net − refunds' net",
+        # Revenue accounts carry credit balances: negate (balance = debit − credit).
+        ledger=-(balances[SALES_REVENUE] + balances[SALES_RETURNS]),
+        expected=_cents(orders["net"]) - _cents(refunds["net"]),
+    )
+    tax = Comparison(
+        name="sales_tax",
+        description="sales tax payable (2100) vs orders' tax − refunded tax",
+        ledger=-balances[SALES_TAX_PAYABLE],
+        expected=_cents(orders["tax"]) - _cents(refunds["tax"]),
+    )
+    return revenue, tax
+
+
+def reconcile_store_day(*, store: Store, date: dt.date) -> ReconciliationResult:
+    """Compare the ledger with the records of one store's local day (see the module docstring).
+    Reads only; about ten aggregate queries whatever the day's volume."""
+    start, end = local_day_bounds(store, date)
+    cash, shifts_closed = _cash(store, start, end)
+    revenue, tax = _sales(store, date, start, end)
+    inventory = _inventory(store, date, end)
+    shifts_open = Shift.objects.filter(
+        store=store, status=ShiftStatus.OPEN, opened_at__lt=end
+    ).count()
+    return ReconciliationResult(
+        store_id=store.pk,
+        store_code=store.code,
+        date=date,
+        comparisons=(cash, inventory, revenue, tax),
+        shifts_closed=shifts_closed,
+        shifts_open=shifts_open,
+    )
+
+
+def store_today(store: Store) -> dt.date:
+    return timezone.localdate(timezone=store.tzinfo)

@@ -1,0 +1,297 @@
+"""Reads behind the daily report and the manager's dashboard: one store's figures for one local
+day, summed by the database.
+
+What counts towards a day
+-------------------------
+A day is the store's local calendar day (`Store.timezone`), i.e. the half-open UTC interval
+`[local midnight, next local midnight)` — 23 or 25 hours long on daylight-saving changes.
+A sale belongs to the day of its `Order.created_at` (when the server recorded it, also for
+offline sales synced later: `client_created_at` is the register's claim, not the books' date), and
+a refund to the day of its own `Refund.created_at`, whatever the day of the sale. Once a day has
+ended no row can move into it any more, which is what makes a stored report final.
+
+Figures (money as `Decimal`, rounded to the cent; the same definitions as `orders.pricing`):
+
+* `orders_count` — sales recorded that day, whatever happened to them later (refunds are reported
+  separately, on the day they are made);
+* `gross_sales` = Σ `Order.subtotal` = Σ line `gross` (unit price × quantity, as priced — that is
+  tax-inclusive in a store whose prices include tax);
+* `discount_total` = Σ `Order.discount_total` (line discounts plus the spread order discounts);
+* `net_sales` = Σ `OrderLine.net` — revenue without tax after discounts, what the ledger credits
+  to account 4000 for the day's sales. Computed as Σ `Order.total` − Σ `Order.tax_total`, which
+  is the same sum (every line's `total = net + tax`, and an order's totals are its lines' sums)
+  without joining the lines;
+* `tax_total` = Σ `Order.tax_total` (account 2100); `net_sales + tax_total` is what customers paid;
+* `refunds_total` = Σ `Refund.total` (tax included) of the refunds made that day;
+* `by_tender` — Σ `Payment.amount` per method (the amount applied to the sale, change excluded);
+* `by_hour` — orders and Σ `Order.total` per local hour 0–23, all 24 hours present (zeros
+  included; on the autumn daylight-saving day the repeated hour is summed into one);
+* `top_products` — the 10 products with the highest Σ line `total`, then quantity, then id;
+  `name` is the product's current catalog name;
+* `by_cashier` — orders and Σ `Order.total` per cashier, highest total first.
+
+Every query is an aggregate (`aggregate`, `values().annotate()`) but the two that read the
+names of the cashiers and of the ten top products: the number of queries is the same for ten
+orders and for a hundred thousand, and the day's orders, payments and lines are each read once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, DecimalField, Func, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce, ExtractHour, TruncHour
+
+from accounts.models import Store, User
+from catalog.models import Product, StockLevel
+from orders.models import Order, OrderLine, Payment, PaymentMethod, Refund, Shift, ShiftStatus
+from posproject.money import (
+    MONEY_DECIMAL_PLACES,
+    MONEY_MAX_DIGITS,
+    QUANTITY_DECIMAL_PLACES,
+    QUANTITY_MAX_DIGITS,
+    ZERO,
+    round_cents,
+)
+
+TOP_PRODUCTS_LIMIT = 10
+_MONEY: dict[str, Any] = {"max_digits": MONEY_MAX_DIGITS, "decimal_places": MONEY_DECIMAL_PLACES}
+_QUANTITY: dict[str, Any] = {
+    "max_digits": QUANTITY_MAX_DIGITS,
+    "decimal_places": QUANTITY_DECIMAL_PLACES,
+}
+_MILLI = Decimal("0.001")
+
+
+def _money_sum(expression: str) -> Coalesce:
+    return Coalesce(Sum(expression), Value(ZERO), output_field=DecimalField(**_MONEY))
+
+
+def _money(value: Any) -> str:
+    """A money figure as the contract's string with exactly two decimals."""
+    return str(round_cents(Decimal(value or 0)))
+
+
+def _quantity(value: Any) -> str:
+    return str(Decimal(value or 0).quantize(_MILLI))
+
+
+def local_day_bounds(*, tz: zoneinfo.ZoneInfo, date: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """`[start, end)` in UTC of the local calendar day `date` in `tz`."""
+    start = dt.datetime.combine(date, dt.time.min, tzinfo=tz)
+    end = dt.datetime.combine(date + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+    return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+
+
+def local_today(*, store: Store, now: dt.datetime) -> dt.date:
+    return now.astimezone(store.tzinfo).date()
+
+
+def orders_of_day(*, store: Store, date: dt.date) -> QuerySet[Order]:
+    """The store's sales recorded on its local day `date` (range on `order_store_created`)."""
+    start, end = local_day_bounds(tz=store.tzinfo, date=date)
+    return Order.objects.filter(store_id=store.pk, created_at__gte=start, created_at__lt=end)
+
+
+def _lines_of_day(*, store: Store, date: dt.date) -> QuerySet[OrderLine]:
+    start, end = local_day_bounds(tz=store.tzinfo, date=date)
+    return OrderLine.objects.filter(
+        order__store_id=store.pk, order__created_at__gte=start, order__created_at__lt=end
+    )
+
+
+def _hour_grouping(
+    *, tz: zoneinfo.ZoneInfo, start: dt.datetime, end: dt.datetime
+) -> tuple[Func, Callable[[Any], int]]:
+    """How to group a day's orders by local hour: an expression and the local hour of its value.
+
+    Where the zone's offset is a whole number of hours all day (nearly everywhere, daylight
+    saving included), UTC hours line up with local hours: grouping by the UTC hour
+    (`date_trunc`, no per-row time zone conversion — the cheapest grouping PostgreSQL can do)
+    and naming each of the ≤ 25 buckets' local hour here is exact. Elsewhere (India, Nepal, …)
+    the database converts each row to the local hour."""
+    hour = dt.timedelta(hours=1)
+    whole_hours = all(
+        (moment.astimezone(tz).utcoffset() or dt.timedelta(0)) % hour == dt.timedelta(0)
+        for moment in (start, end - dt.timedelta(microseconds=1))
+    )
+    if whole_hours:
+        return TruncHour("created_at", tzinfo=dt.UTC), lambda bucket: bucket.astimezone(tz).hour
+    return ExtractHour("created_at", tzinfo=tz), int
+
+
+def daily_report_figures(*, store: Store, date: dt.date) -> dict[str, Any]:
+    """The report's figures for `store` on its local day `date`, in the contract's JSON shape
+    (money as strings with two decimals, quantities with three). Six queries, whatever the
+    number of orders: four aggregates (orders by hour and cashier, refunds, tenders, products)
+    and the names of the cashiers and of the top products."""
+    tz = store.tzinfo
+    start, end = local_day_bounds(tz=tz, date=date)
+    orders = orders_of_day(store=store, date=date)
+    lines = _lines_of_day(store=store, date=date)
+
+    # One scan of the day's orders, grouped by hour and cashier (at most 25 × cashiers rows):
+    # the day's totals, the hours and the cashiers are all sums of those groups.
+    hour_bucket, local_hour = _hour_grouping(tz=tz, start=start, end=end)
+    groups = list(
+        orders.annotate(bucket=hour_bucket)
+        .values("bucket", "cashier_id")
+        .annotate(
+            orders=Count("id"),
+            gross=_money_sum("subtotal"),
+            discount=_money_sum("discount_total"),
+            tax=_money_sum("tax_total"),
+            total=_money_sum("total"),
+        )
+        .order_by()
+    )
+    by_hour: dict[int, dict[str, Any]] = {hour: {"orders": 0, "total": ZERO} for hour in range(24)}
+    by_cashier: dict[int, dict[str, Any]] = {}
+    for group in groups:
+        for bucket in (
+            by_hour[local_hour(group["bucket"])],
+            by_cashier.setdefault(group["cashier_id"], {"orders": 0, "total": ZERO}),
+        ):
+            bucket["orders"] += group["orders"]
+            bucket["total"] += group["total"]
+    day_total = sum((group["total"] for group in groups), ZERO)
+    tax_total = sum((group["tax"] for group in groups), ZERO)
+    usernames = dict(User.objects.filter(pk__in=list(by_cashier)).values_list("id", "username"))
+
+    refunds_total = Refund.objects.filter(
+        store_id=store.pk, created_at__gte=start, created_at__lt=end
+    ).aggregate(total=_money_sum("total"))["total"]
+
+    tenders = {method.value: ZERO for method in PaymentMethod}
+    tender_rows = (
+        Payment.objects.filter(
+            order__store_id=store.pk, order__created_at__gte=start, order__created_at__lt=end
+        )
+        .values("method")
+        .annotate(total=_money_sum("amount"))
+        .order_by("method")
+    )
+    for tender_row in tender_rows:
+        tenders[tender_row["method"]] = (
+            tenders.get(tender_row["method"], ZERO) + tender_row["total"]
+        )
+
+    product_rows = list(
+        lines.values("product_id")
+        .annotate(
+            quantity=Coalesce(Sum("quantity"), Value(ZERO), output_field=DecimalField(**_QUANTITY)),
+            total=_money_sum("total"),
+        )
+        .order_by("-total", "-quantity", "product_id")[:TOP_PRODUCTS_LIMIT]
+    )
+    names = dict(
+        Product.objects.filter(pk__in=[row["product_id"] for row in product_rows]).values_list(
+            "id", "name"
+        )
+    )
+
+    return {
+        "orders_count": sum(group["orders"] for group in groups),
+        "gross_sales": _money(sum((group["gross"] for group in groups), ZERO)),
+        "discount_total": _money(sum((group["discount"] for group in groups), ZERO)),
+        # Σ line net = Σ (line total − line tax) = Σ order total − Σ order tax (orders.pricing).
+        "net_sales": _money(day_total - tax_total),
+        "tax_total": _money(tax_total),
+        "refunds_total": _money(refunds_total),
+        "by_tender": {method: _money(amount) for method, amount in tenders.items()},
+        "by_hour": [
+            {"hour": hour, "orders": row["orders"], "total": _money(row["total"])}
+            for hour, row in sorted(by_hour.items())
+        ],
+        "top_products": [
+            {
+                "product": row["product_id"],
+                "name": names.get(row["product_id"], ""),
+                "quantity": _quantity(row["quantity"]),
+                "total": _money(row["total"]),
+            }
+            for row in product_rows
+        ],
+        "by_cashier": [
+            {
+                "cashier": cashier_id,
+                "username": usernames.get(cashier_id, ""),
+                "orders": figures["orders"],
+                "total": _money(figures["total"]),
+            }
+            for cashier_id, figures in sorted(
+                by_cashier.items(), key=lambda item: (-item[1]["total"], item[0])
+            )
+        ],
+    }
+
+
+# --- The manager's dashboard -------------------------------------------------------------------
+
+
+def stores_today_totals(*, stores: list[Store], now: dt.datetime) -> dict[int, dict[str, Any]]:
+    """Today's (each store's own local today) order count, Σ total, Σ net-of-tax and refunds,
+    per store: two grouped queries whatever the number of stores."""
+    if not stores:
+        return {}
+    order_window = Q()
+    refund_window = Q()
+    for store in stores:
+        start, end = local_day_bounds(tz=store.tzinfo, date=local_today(store=store, now=now))
+        order_window |= Q(store_id=store.pk, created_at__gte=start, created_at__lt=end)
+        refund_window |= Q(store_id=store.pk, created_at__gte=start, created_at__lt=end)
+
+    result: dict[int, dict[str, Any]] = {
+        store.pk: {"orders": 0, "total": ZERO, "tax": ZERO, "refunds": ZERO} for store in stores
+    }
+    for row in (
+        Order.objects.filter(order_window)
+        .values("store_id")
+        .annotate(orders=Count("id"), total=_money_sum("total"), tax=_money_sum("tax_total"))
+        .order_by("store_id")
+    ):
+        result[row["store_id"]].update(orders=row["orders"], total=row["total"], tax=row["tax"])
+    for refund_row in (
+        Refund.objects.filter(refund_window)
+        .values("store_id")
+        .annotate(refunds=_money_sum("total"))
+        .order_by("store_id")
+    ):
+        result[refund_row["store_id"]]["refunds"] = refund_row["refunds"]
+    for figures in result.values():
+        for key in ("total", "tax", "refunds"):
+            figures[key] = round_cents(Decimal(figures[key]))
+        figures["net"] = figures["total"] - figures["tax"]
+    return result
+
+
+def low_stock_levels(
+    *, store_ids: list[int] | None, threshold: Decimal, limit: int = 25
+) -> QuerySet[StockLevel]:
+    """Stock levels at or below `threshold` of active tracked products, lowest first
+    (`store_ids=None`: every store)."""
+    queryset = StockLevel.objects.select_related("store", "product").filter(
+        product__track_stock=True, product__is_active=True, quantity__lte=threshold
+    )
+    if store_ids is not None:
+        queryset = queryset.filter(store_id__in=store_ids)
+    return queryset.order_by("quantity", "store_id", "product_id")[:limit]
+
+
+def shifts_closed_on_day(*, store: Store, date: dt.date) -> QuerySet[Shift]:
+    """The shifts of `store` closed on its local day `date`: the day's Z reports."""
+    start, end = local_day_bounds(tz=store.tzinfo, date=date)
+    return (
+        Shift.objects.select_related("register", "closed_by")
+        .filter(
+            store_id=store.pk,
+            status=ShiftStatus.CLOSED,
+            closed_at__gte=start,
+            closed_at__lt=end,
+        )
+        .order_by("closed_at", "id")
+    )

@@ -1,0 +1,199 @@
+"""Reads about sales: the register a sale is rung up on, products to price, and the store-scoped
+order list with its filters. Every read is limited to the user's stores (others → not found)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import zoneinfo
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import connection
+from django.db.models import Model, Prefetch, Q, QuerySet
+
+from accounts.models import Register, Store, User
+from accounts.selectors import scope_to_user_stores
+from catalog.models import Product, TaxRate
+from orders.models import Order, OrderLine, Payment, Shift, ShiftStatus
+
+__all__ = [
+    "order_detail_queryset",
+    "order_list",
+    "orders_created_between",
+    "products_for_sale",
+    "register_for_sale",
+    "sale_shift_locked",
+]
+
+
+def register_for_sale(*, user: User, register_id: int) -> Register | None:
+    """The register with its store, if it belongs to one of the user's stores."""
+    queryset = Register.objects.select_related("store").filter(pk=register_id)
+    return scope_to_user_stores(queryset, user).first()
+
+
+def sale_shift_locked(*, user: User, register_id: int) -> Shift | None:
+    """The open shift of a register of the user's stores, with register and store, locked
+    (`FOR NO KEY UPDATE` of the shift row only) until the sale commits.
+
+    The lock serialises the sale with the shift's close (which locks the same row): a sale either
+    commits before the close sums the drawer, or — when the close committed first — PostgreSQL
+    re-checks `status = 'open'` on the new row version and the sale finds no open shift.
+    `None` when there is no such shift; the caller tells 404 from 409 on that (rare) path.
+    """
+    if connection.vendor == "postgresql":
+        return _sale_shift_locked_sql(user=user, register_id=register_id)
+    queryset = (
+        Shift.objects.select_related("register__store")
+        .select_for_update(no_key=True, of=("self",))
+        .filter(register_id=register_id, status=ShiftStatus.OPEN)
+    )
+    if not user.is_admin:
+        # The rule of `accounts.selectors.visible_store_ids`, as a subquery: the sale is the hot
+        # path, and this saves it the separate query for the user's stores.
+        queryset = queryset.filter(
+            store_id__in=User.stores.through.objects.filter(user_id=user.pk).values("store_id")
+        )
+    return queryset.first()
+
+
+def _columns(model: type[Model], alias: str) -> tuple[list[str], str]:
+    fields = [field.attname for field in model._meta.concrete_fields]
+    columns = ", ".join(
+        f"{alias}.{connection.ops.quote_name(field.column or field.attname)}"
+        for field in model._meta.concrete_fields
+    )
+    return fields, columns
+
+
+def _from_row(model: type[Model], names: list[str], values: Iterable[Any]) -> Any:
+    """A model instance from raw column values, through the fields' own database converters
+    (the same as a queryset would apply)."""
+    converted = []
+    for field, value in zip(model._meta.concrete_fields, values, strict=True):
+        for converter in field.get_db_converters(connection):
+            value = converter(value, field, connection)
+        converted.append(value)
+    return model.from_db(connection.alias, names, converted)
+
+
+@functools.cache
+def _shift_lock_sql(scoped: bool) -> tuple[str, list[str], list[str], list[str]]:
+    shift_names, shift_cols = _columns(Shift, "s")
+    register_names, register_cols = _columns(Register, "r")
+    store_names, store_cols = _columns(Store, "st")
+    qn = connection.ops.quote_name
+    scope = (
+        f" AND s.{qn('store_id')} IN (SELECT {qn('store_id')} FROM "  # noqa: S608  # nosec B608
+        f"{qn(User.stores.through._meta.db_table)} WHERE {qn('user_id')} = %s)"
+        if scoped
+        else ""
+    )
+    sql = (
+        f"SELECT {shift_cols}, {register_cols}, {store_cols} "  # noqa: S608  # nosec B608
+        f"FROM {qn(Shift._meta.db_table)} s "
+        f"JOIN {qn(Register._meta.db_table)} r ON r.{qn('id')} = s.{qn('register_id')} "
+        f"JOIN {qn(Store._meta.db_table)} st ON st.{qn('id')} = r.{qn('store_id')} "
+        f"WHERE s.{qn('register_id')} = %s AND s.{qn('status')} = %s{scope} "
+        f"ORDER BY s.{qn('id')} LIMIT 1 FOR NO KEY UPDATE OF s"
+    )
+    return sql, shift_names, register_names, store_names
+
+
+def _sale_shift_locked_sql(*, user: User, register_id: int) -> Shift | None:
+    """`sale_shift_locked` on PostgreSQL: the same statement as the queryset builds (shift,
+    register and store in one read, `FOR NO KEY UPDATE OF` the shift, the user's stores as a
+    subquery), written out once: building it through the ORM on every sale cost more Python
+    than anything else in the sale but the serializers."""
+    sql, shift_names, register_names, store_names = _shift_lock_sql(not user.is_admin)
+    params: list[Any] = [register_id, ShiftStatus.OPEN.value]
+    if not user.is_admin:
+        params.append(user.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    n_shift, n_register = len(shift_names), len(register_names)
+    shift = _from_row(Shift, shift_names, row[:n_shift])
+    register = _from_row(Register, register_names, row[n_shift : n_shift + n_register])
+    store = _from_row(Store, store_names, row[n_shift + n_register :])
+    register.store = store
+    shift.register = register
+    return shift
+
+
+def products_for_sale(*, product_ids: Iterable[int]) -> dict[int, Product]:
+    """The products of a sale, with their tax rate, in one query."""
+    ids = sorted(set(product_ids))
+    if connection.vendor != "postgresql":
+        return Product.objects.select_related("tax_rate").in_bulk(ids)
+    # The same statement as `select_related("tax_rate").in_bulk(ids)`, written out once.
+    sql, product_names, rate_names = _products_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [ids])
+        rows = cursor.fetchall()
+    products: dict[int, Product] = {}
+    n_product = len(product_names)
+    for row in rows:
+        product = _from_row(Product, product_names, row[:n_product])
+        product.tax_rate = _from_row(TaxRate, rate_names, row[n_product:])
+        products[product.pk] = product
+    return products
+
+
+@functools.cache
+def _products_sql() -> tuple[str, list[str], list[str]]:
+    product_names, product_cols = _columns(Product, "p")
+    rate_names, rate_cols = _columns(TaxRate, "t")
+    qn = connection.ops.quote_name
+    sql = (
+        f"SELECT {product_cols}, {rate_cols} FROM {qn(Product._meta.db_table)} p "  # noqa: S608  # nosec B608
+        f"JOIN {qn(TaxRate._meta.db_table)} t ON t.{qn('id')} = p.{qn('tax_rate_id')} "
+        f"WHERE p.{qn('id')} = ANY(%s)"
+    )
+    return sql, product_names, rate_names
+
+
+def order_list(*, user: User) -> QuerySet[Order]:
+    """The orders of the user's stores with lines and payments, newest first (ties by id)."""
+    return scope_to_user_stores(order_detail_queryset(), user).order_by("-created_at", "-id")
+
+
+def order_detail_queryset() -> QuerySet[Order]:
+    return Order.objects.prefetch_related(
+        Prefetch("lines", queryset=OrderLine.objects.order_by("position")),
+        Prefetch("payments", queryset=Payment.objects.order_by("id")),
+    )
+
+
+def _local_midnight(day: dt.date, tz: zoneinfo.ZoneInfo) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=tz)
+
+
+def orders_created_between(
+    queryset: QuerySet[Order],
+    *,
+    user: User,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+    store_id: int | None = None,
+) -> QuerySet[Order]:
+    """Filter by local calendar dates (inclusive), each order judged in its own store's time
+    zone: one condition per distinct time zone among the stores in play (one small query)."""
+    if date_from is None and date_to is None:
+        return queryset
+    stores = scope_to_user_stores(Store.objects.all(), user, field="id")
+    if store_id is not None:
+        stores = stores.filter(pk=store_id)
+    condition = Q(pk__in=[])
+    for tz_name in sorted(set(stores.values_list("timezone", flat=True))):
+        tz = zoneinfo.ZoneInfo(tz_name)
+        part = Q(store__timezone=tz_name)
+        if date_from is not None:
+            part &= Q(created_at__gte=_local_midnight(date_from, tz))
+        if date_to is not None:
+            part &= Q(created_at__lt=_local_midnight(date_to + dt.timedelta(days=1), tz))
+        condition |= part
+    return queryset.filter(condition)

@@ -1,0 +1,194 @@
+"""Reads about shifts: the store-scoped list, the drawer's cash figures and the X/Z report.
+
+Every figure is summed by the database (a constant number of aggregate queries, whatever the
+number of orders); nothing loops over orders in Python.
+
+Which shift a refund belongs to: the refund service attaches a refund to the open shift of the
+order's register at the time of the refund (`Refund.shift`; for a refund on the day of the sale
+that is the order's own shift). Its cash part is paid out of that drawer, so it is that shift's
+"cash refunded", and the refund appears in that shift's report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, DecimalField, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.selectors import scope_to_user_stores
+from orders.models import (
+    CashMovement,
+    CashMovementKind,
+    Order,
+    OrderLine,
+    Payment,
+    PaymentMethod,
+    Refund,
+    RefundPayment,
+    Shift,
+    ShiftStatus,
+)
+from posproject.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, ZERO, round_cents
+
+
+def _sum(expression: Any, **kwargs: Any) -> Coalesce:
+    return Coalesce(
+        Sum(expression, **kwargs),
+        Value(ZERO),
+        output_field=DecimalField(max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES),
+    )
+
+
+def shift_list(*, user: User) -> QuerySet[Shift]:
+    """The shifts of the user's stores, newest first."""
+    queryset = Shift.objects.select_related("store", "register", "opened_by", "closed_by")
+    return scope_to_user_stores(queryset, user).order_by("-opened_at", "-id")
+
+
+@dataclass(frozen=True, slots=True)
+class ShiftCash:
+    """The drawer's cash over a shift. `cash_sales` is what cash paid for (Σ cash `amount`),
+    which is `cash_tendered − change_given`."""
+
+    opening_float: Decimal
+    cash_sales: Decimal
+    cash_tendered: Decimal
+    change_given: Decimal
+    cash_refunded: Decimal
+    cash_in: Decimal
+    cash_out: Decimal
+
+    @property
+    def expected_cash(self) -> Decimal:
+        """opening float + cash taken − change given − cash refunded + cash in − cash out."""
+        return (
+            self.opening_float
+            + self.cash_tendered
+            - self.change_given
+            - self.cash_refunded
+            + self.cash_in
+            - self.cash_out
+        )
+
+
+def shift_cash_summary(*, shift: Shift) -> ShiftCash:
+    """Three aggregate queries: cash tenders of the shift's orders, cash refunded out of the
+    shift's drawer, and the shift's cash movements."""
+    sales = Payment.objects.filter(order__shift=shift, method=PaymentMethod.CASH).aggregate(
+        amount=_sum("amount"), change=_sum("change")
+    )
+    refunded = RefundPayment.objects.filter(
+        refund__shift=shift, method=PaymentMethod.CASH
+    ).aggregate(amount=_sum("amount"))
+    movements = CashMovement.objects.filter(shift=shift).aggregate(
+        cash_in=_sum("amount", filter=Q(kind=CashMovementKind.IN)),
+        cash_out=_sum("amount", filter=Q(kind=CashMovementKind.OUT)),
+    )
+    # change = tendered − amount for every cash tender (0 when nothing was tendered over the
+    # amount), so cash taken = Σ amount + Σ change and cash taken − change given = Σ amount.
+    # Sums of cent amounts are whole cents; quantizing keeps the scale at 2 on every backend
+    # (SQLite hands sums back with a long tail of zeros).
+    change_given = round_cents(sales["change"])
+    cash_sales = round_cents(sales["amount"])
+    return ShiftCash(
+        opening_float=round_cents(shift.opening_float),
+        cash_sales=cash_sales,
+        cash_tendered=cash_sales + change_given,
+        change_given=change_given,
+        cash_refunded=round_cents(refunded["amount"]),
+        cash_in=round_cents(movements["cash_in"]),
+        cash_out=round_cents(movements["cash_out"]),
+    )
+
+
+def _by_method(rows: QuerySet, field: str = "amount") -> dict[str, Decimal]:
+    totals = dict.fromkeys(PaymentMethod.values, ZERO)
+    for row in rows:
+        totals[row["method"]] = row[field]
+    return totals
+
+
+def shift_report(*, shift: Shift) -> dict[str, Any]:
+    """The X report (shift open: figures so far) or Z report (shift closed: final figures, with
+    the counted cash and difference recorded at close). Eight aggregate queries."""
+    orders = Order.objects.filter(shift=shift).aggregate(
+        count=Count("id"),
+        subtotal=_sum("subtotal"),
+        discount_total=_sum("discount_total"),
+        tax_total=_sum("tax_total"),
+        total=_sum("total"),
+    )
+    tenders = _by_method(
+        Payment.objects.filter(order__shift=shift)
+        .values("method")
+        .annotate(amount=_sum("amount"))
+        .order_by("method")
+    )
+    tax_by_rate = list(
+        OrderLine.objects.filter(order__shift=shift)
+        .values("tax_rate")
+        .annotate(net=_sum("net"), tax=_sum("tax"))
+        .order_by("tax_rate")
+    )
+    refunds = Refund.objects.filter(shift=shift).aggregate(
+        count=Count("id"),
+        net=_sum("net_total"),
+        tax=_sum("tax_total"),
+        total=_sum("total"),
+    )
+    refund_tenders = _by_method(
+        RefundPayment.objects.filter(refund__shift=shift)
+        .values("method")
+        .annotate(amount=_sum("amount"))
+        .order_by("method")
+    )
+    cash = shift_cash_summary(shift=shift)
+    closed = shift.status == ShiftStatus.CLOSED
+    expected = shift.expected_cash if closed and shift.expected_cash is not None else None
+    expected = cash.expected_cash if expected is None else expected
+
+    return {
+        "type": "Z" if closed else "X",
+        "shift": shift.pk,
+        "store": shift.store_id,
+        "register": shift.register_id,
+        "status": shift.status,
+        "opened_by": shift.opened_by_id,
+        "opened_at": shift.opened_at,
+        "closed_by": shift.closed_by_id,
+        "closed_at": shift.closed_at,
+        "generated_at": timezone.now(),
+        "orders_count": orders["count"],
+        "subtotal": orders["subtotal"],
+        "discount_total": orders["discount_total"],
+        "tax_total": orders["tax_total"],
+        "total": orders["total"],
+        "by_tender": tenders,
+        "tax_by_rate": [
+            {"rate": row["tax_rate"], "net": row["net"], "tax": row["tax"]} for row in tax_by_rate
+        ],
+        "refunds": {
+            "count": refunds["count"],
+            "net": refunds["net"],
+            "tax": refunds["tax"],
+            "total": refunds["total"],
+            "by_tender": refund_tenders,
+        },
+        "cash": {
+            "opening_float": cash.opening_float,
+            "cash_sales": cash.cash_sales,
+            "cash_tendered": cash.cash_tendered,
+            "change_given": cash.change_given,
+            "cash_refunded": cash.cash_refunded,
+            "cash_in": cash.cash_in,
+            "cash_out": cash.cash_out,
+        },
+        "expected_cash": expected,
+        "counted_cash": shift.counted_cash if closed else None,
+        "difference": shift.difference if closed else None,
+    }

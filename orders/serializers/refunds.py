@@ -1,0 +1,102 @@
+"""Input and output shapes of refunds. No side effects: the view hands validated data to
+`orders.services.refunds.refund_create`."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from rest_framework import serializers
+
+from orders.models import Refund, RefundLine, RefundPayment
+from orders.serializers.shifts import money_field
+from posproject.money import QUANTITY_DECIMAL_PLACES, QUANTITY_MAX_DIGITS
+
+
+def quantity_field(**kwargs: Any) -> serializers.DecimalField:
+    return serializers.DecimalField(
+        max_digits=QUANTITY_MAX_DIGITS, decimal_places=QUANTITY_DECIMAL_PLACES, **kwargs
+    )
+
+
+class RefundLineInputSerializer(serializers.Serializer):
+    line = serializers.IntegerField(min_value=1, help_text="The id of a line of this order.")
+    quantity = quantity_field(
+        min_value=Decimal("0.001"), help_text="How much of the line to refund (≤ 3 decimals)."
+    )
+
+
+class RefundCreateSerializer(serializers.Serializer):
+    # A ListField (not `many=True`) so an empty list is reported on `lines` itself.
+    lines = serializers.ListField(
+        child=RefundLineInputSerializer(), allow_empty=False, max_length=1000
+    )
+    restock = serializers.BooleanField(
+        required=False,
+        default=True,
+        help_text="Put the refunded quantities back into stock (default true).",
+    )
+    reason = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+
+
+class RefundLineSerializer(serializers.ModelSerializer):
+    line = serializers.IntegerField(source="order_line_id", read_only=True)
+    quantity = quantity_field(read_only=True)
+    net = money_field(read_only=True)
+    tax = money_field(read_only=True)
+    total = money_field(read_only=True)
+
+    class Meta:
+        model = RefundLine
+        fields = ("line", "quantity", "net", "tax", "total")
+        read_only_fields = fields
+
+
+class RefundPaymentSerializer(serializers.ModelSerializer):
+    amount = money_field(read_only=True)
+
+    class Meta:
+        model = RefundPayment
+        fields = ("method", "amount")
+        read_only_fields = fields
+
+
+class RefundSerializer(serializers.ModelSerializer):
+    lines = RefundLineSerializer(many=True, read_only=True)
+    payments = RefundPaymentSerializer(
+        many=True,
+        read_only=True,
+        help_text="Where the money went back: the original tenders, card, then other, then cash.",
+    )
+    net_total = money_field(read_only=True)
+    tax_total = money_field(read_only=True)
+    total = money_field(read_only=True)
+    shift = serializers.IntegerField(
+        source="shift_id",
+        read_only=True,
+        allow_null=True,
+        help_text=(
+            "The open shift of the order's register when the refund was issued; its drawer paid "
+            "out the cash part. Null when that register had no open shift (no cash refunded)."
+        ),
+    )
+
+    class Meta:
+        model = Refund
+        fields = (
+            "id",
+            "number",
+            "order",
+            "store",
+            "shift",
+            "lines",
+            "net_total",
+            "tax_total",
+            "total",
+            "payments",
+            "restock",
+            "reason",
+            "created_by",
+            "created_at",
+        )
+        read_only_fields = fields

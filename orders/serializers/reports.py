@@ -1,0 +1,95 @@
+"""Input and output shapes of `GET /api/v1/reports/daily/`."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from rest_framework import serializers
+
+from orders.services.reports import EARLIEST_REPORT_DATE
+from posproject.money import (
+    MONEY_DECIMAL_PLACES,
+    MONEY_MAX_DIGITS,
+    QUANTITY_DECIMAL_PLACES,
+    QUANTITY_MAX_DIGITS,
+)
+
+
+def _money(help_text: str = "") -> serializers.DecimalField:
+    return serializers.DecimalField(
+        max_digits=MONEY_MAX_DIGITS,
+        decimal_places=MONEY_DECIMAL_PLACES,
+        coerce_to_string=True,
+        help_text=help_text,
+    )
+
+
+class DailyReportQuerySerializer(serializers.Serializer):
+    store = serializers.IntegerField(min_value=1, max_value=2**63 - 1, help_text="The store's id.")
+    date = serializers.DateField(
+        input_formats=["%Y-%m-%d"],
+        help_text="A local date of the store (`YYYY-MM-DD`), from 1970-01-01 to the store's today.",
+    )
+
+    def validate_date(self, value: dt.date) -> dt.date:
+        if value < EARLIEST_REPORT_DATE:
+            raise serializers.ValidationError("Reports start on 1970-01-01.")
+        return value
+
+    format = serializers.ChoiceField(
+        choices=("json", "csv"),
+        default="json",
+        required=False,
+        help_text="`csv` answers `text/csv` (see the operation's description).",
+    )
+
+
+class TenderTotalsSerializer(serializers.Serializer):
+    cash = _money()
+    card = _money()
+    other = _money()
+
+
+class HourTotalsSerializer(serializers.Serializer):
+    hour = serializers.IntegerField(min_value=0, max_value=23, help_text="Local hour, 0–23.")
+    orders = serializers.IntegerField()
+    total = _money("Σ order totals (tax included) of sales in that local hour.")
+
+
+class TopProductSerializer(serializers.Serializer):
+    product = serializers.IntegerField()
+    name = serializers.CharField(help_text="The product's current catalog name.")
+    quantity = serializers.DecimalField(
+        max_digits=QUANTITY_MAX_DIGITS,
+        decimal_places=QUANTITY_DECIMAL_PLACES,
+        coerce_to_string=True,
+    )
+    total = _money("Σ line totals (after discounts, tax included).")
+
+
+class CashierTotalsSerializer(serializers.Serializer):
+    cashier = serializers.IntegerField()
+    username = serializers.CharField()
+    orders = serializers.IntegerField()
+    total = _money("Σ order totals (tax included).")
+
+
+class DailyReportSerializer(serializers.Serializer):
+    """One store's figures for one local day. See the operation's description for definitions."""
+
+    store = serializers.IntegerField()
+    date = serializers.DateField(help_text="The store's local date.")
+    orders_count = serializers.IntegerField(help_text="Sales recorded that day.")
+    gross_sales = _money("Σ order subtotal = Σ line gross (as priced), before discounts.")
+    discount_total = _money("Σ discounts (line discounts plus the spread order discounts).")
+    net_sales = _money("Σ line net: revenue without tax after discounts (ledger account 4000).")
+    tax_total = _money("Σ tax of the day's sales (ledger account 2100).")
+    refunds_total = _money("Σ totals (tax included) of the refunds made that day.")
+    by_tender = TenderTotalsSerializer(help_text="Σ payment amounts per method (change excluded).")
+    by_hour = HourTotalsSerializer(many=True, help_text="All 24 local hours, in order.")
+    top_products = TopProductSerializer(many=True, help_text="Up to 10, highest total first.")
+    by_cashier = CashierTotalsSerializer(many=True, help_text="Highest total first.")
+    generated_at = serializers.DateTimeField(
+        help_text="When the figures were computed (UTC). For a day that is over this is when "
+        "the stored report was generated."
+    )

@@ -1,0 +1,442 @@
+"""Input and output shapes of sales (contract: shared/API.md "Orders (sales)").
+
+Inputs carry only what a client may decide — register, products, quantities, discounts, tenders,
+its own timestamp and the offline flag. Totals, prices, status and store are never read from the
+body (unknown fields are ignored). Outputs render money as strings with two decimals, quantities
+and rates with three.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import functools
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+from rest_framework import serializers
+
+from orders.exceptions import CardNumberRefused
+from orders.models import Order, OrderLine, Payment, PaymentMethod
+from orders.services.sales import MAX_ORDER_AMOUNT, PaymentRequest, SaleLineRequest
+from posproject.logging import PAN_PATTERN
+from posproject.money import (
+    MONEY_DECIMAL_PLACES,
+    MONEY_MAX_DIGITS,
+    QUANTITY_DECIMAL_PLACES,
+    QUANTITY_MAX_DIGITS,
+    RATE_DECIMAL_PLACES,
+    RATE_MAX_DIGITS,
+    ZERO,
+)
+
+MAX_QUANTITY = Decimal("99999.999")
+MAX_PAYMENTS = 20
+
+
+def Money(**kwargs: Any) -> serializers.DecimalField:
+    """Money: two decimals, rendered as a string."""
+    return serializers.DecimalField(
+        max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES, **kwargs
+    )
+
+
+def Quantity(**kwargs: Any) -> serializers.DecimalField:
+    """A quantity: up to three decimals (`1.250` kg)."""
+    return serializers.DecimalField(
+        max_digits=QUANTITY_MAX_DIGITS, decimal_places=QUANTITY_DECIMAL_PLACES, **kwargs
+    )
+
+
+def Rate(**kwargs: Any) -> serializers.DecimalField:
+    """A tax rate in per cent, three decimals (`8.250`)."""
+    return serializers.DecimalField(
+        max_digits=RATE_MAX_DIGITS, decimal_places=RATE_DECIMAL_PLACES, **kwargs
+    )
+
+
+def refuse_card_numbers(payload: Any, path: str = "") -> None:
+    """Refuse a body in which any value holds a 13-19 digit run (a full card number, spaces or
+    dashes allowed). Runs on the raw body before any other validation, so the number is never
+    stored, logged, fingerprinted or echoed back: the error names only the field."""
+    found: list[str] = []
+
+    def walk(value: Any, where: str) -> None:
+        if isinstance(value, dict):
+            for key, sub in value.items():
+                name = PAN_PATTERN.sub("[card number]", str(key))
+                inner = f"{where}.{name}" if where else name
+                if name != str(key):
+                    found.append(inner)
+                walk(sub, inner)
+        elif isinstance(value, (list, tuple)):
+            for index, sub in enumerate(value):
+                walk(sub, f"{where}.{index}" if where else str(index))
+        elif (
+            isinstance(value, (str, int, float, Decimal))
+            and not isinstance(value, bool)
+            and PAN_PATTERN.search(str(value))
+        ):
+            found.append(where or "non_field_errors")
+
+    walk(payload, path)
+    if found:
+        raise CardNumberRefused(
+            errors={
+                where: ["A full card number is not accepted; send reference and card_last4."]
+                for where in dict.fromkeys(found)
+            }
+        )
+
+
+# --- input ---------------------------------------------------------------------------------------
+
+
+class OffsetDateTimeField(serializers.DateTimeField):
+    """ISO 8601 *with* an offset on input (a naive time is ambiguous across time zones);
+    rendered in UTC."""
+
+    default_error_messages = {"naive": "Include a UTC offset (e.g. +01:00 or Z)."}
+
+    def enforce_timezone(self, value: dt.datetime) -> dt.datetime:
+        if timezone.is_naive(value):
+            self.fail("naive")
+        return super().enforce_timezone(value)
+
+
+class SaleLineInputSerializer(serializers.Serializer):
+    product = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    quantity = Quantity(min_value=Decimal("0.001"), max_value=MAX_QUANTITY)
+    discount = Money(min_value=ZERO, max_value=MAX_ORDER_AMOUNT, default=ZERO)
+
+
+class PaymentInputSerializer(serializers.Serializer):
+    method = serializers.ChoiceField(choices=PaymentMethod.choices)
+    amount = Money(min_value=ZERO, max_value=MAX_ORDER_AMOUNT)
+    tendered = Money(
+        min_value=ZERO,
+        max_value=MAX_ORDER_AMOUNT,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Cash only: what the customer handed over (≥ amount); "
+        "change = tendered − amount.",
+    )
+    reference = serializers.CharField(
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The processor's authorisation reference (card) or a voucher number (other).",
+    )
+    card_last4 = serializers.RegexField(
+        r"^[0-9]{4}$",
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Card only: the last four digits. Never send the full card number (→ 400).",
+    )
+
+
+class QuoteInputSerializer(serializers.Serializer):
+    register = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    lines = serializers.ListField(
+        child=SaleLineInputSerializer(),
+        allow_empty=False,
+        help_text="At most `API_MAX_ORDER_LINES` (500 by default) lines.",
+    )
+    discount = Money(
+        min_value=ZERO,
+        max_value=MAX_ORDER_AMOUNT,
+        default=ZERO,
+        help_text="Order discount, spread over the lines (see the contract's spreading rule).",
+    )
+    client_created_at = OffsetDateTimeField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="When the register rang the sale up: ISO 8601 with an offset; returned in UTC.",
+    )
+    offline = serializers.BooleanField(
+        default=False,
+        help_text="Goods already handed over while offline: never refused for stock; the stock "
+        "may go negative and its movement is flagged.",
+    )
+
+    def validate_lines(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if len(value) > settings.API_MAX_ORDER_LINES:
+            raise serializers.ValidationError(
+                f"At most {settings.API_MAX_ORDER_LINES} lines per order."
+            )
+        return value
+
+    def line_requests(self) -> list[SaleLineRequest]:
+        return [
+            SaleLineRequest(
+                product_id=line["product"], quantity=line["quantity"], discount=line["discount"]
+            )
+            for line in self.validated_data["lines"]
+        ]
+
+
+class OrderCreateInputSerializer(QuoteInputSerializer):
+    payments = serializers.ListField(
+        child=PaymentInputSerializer(),
+        allow_empty=True,
+        max_length=MAX_PAYMENTS,
+        help_text="Tenders; their amounts add up to the total exactly (empty for a zero total).",
+    )
+
+    def payment_requests(self) -> list[PaymentRequest]:
+        return [
+            PaymentRequest(
+                method=payment["method"],
+                amount=payment["amount"],
+                tendered=payment["tendered"],
+                reference=payment["reference"],
+                card_last4=payment["card_last4"],
+            )
+            for payment in self.validated_data["payments"]
+        ]
+
+
+# --- output --------------------------------------------------------------------------------------
+#
+# The declared fields below are the contract (and the OpenAPI schema). Rendering goes through
+# `to_representation` written out by hand: DRF's generic path deep-copies every declared field
+# for each serializer instance and walks them one by one, which cost a sale more Python than its
+# whole pricing, stock, ledger and audit work together, and an order list 50 times that. The
+# output is the same, byte for byte (tests/orders/test_order_representation.py compares the two
+# over every field).
+
+_QUANTUM = {places: Decimal(1).scaleb(-places) for places in (2, 3)}
+
+
+def _decimal(value: Decimal | None, places: int, max_digits: int) -> str | None:
+    """DRF's `DecimalField.to_representation` with `COERCE_DECIMAL_TO_STRING` (quantized to
+    `places` in a context of `max_digits`, formatted without exponent)."""
+    if value is None:
+        return None
+    if not isinstance(value, Decimal):
+        value = Decimal(str(value).strip())
+    context = decimal_context(max_digits)
+    return f"{value.quantize(_QUANTUM[places], context=context):f}"
+
+
+@functools.cache
+def decimal_context(max_digits: int) -> decimal.Context:
+    context = decimal.getcontext().copy()
+    context.prec = max_digits
+    return context
+
+
+def _money(value: Decimal | None) -> str | None:
+    return _decimal(value, MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS)
+
+
+def _datetime(value: dt.datetime | None) -> str | None:
+    """DRF's `DateTimeField.to_representation` (ISO 8601 in the current time zone, `Z` for
+    UTC)."""
+    if value is None:
+        return None
+    current = timezone.get_current_timezone()
+    if timezone.is_aware(value):
+        value = value.astimezone(current)
+    else:
+        value = timezone.make_aware(value, current)
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+class OrderLineSerializer(serializers.ModelSerializer):
+    product = serializers.IntegerField(source="product_id", read_only=True)
+    quantity = Quantity(read_only=True)
+    unit_price = Money(read_only=True)
+    gross = Money(read_only=True)
+    discount = Money(read_only=True, help_text="The line's own discount plus its share.")
+    net = Money(read_only=True)
+    tax_rate = Rate(read_only=True)
+    tax = Money(read_only=True)
+    total = Money(read_only=True)
+
+    class Meta:
+        model = OrderLine
+        fields = (
+            "id",
+            "product",
+            "sku",
+            "name",
+            "quantity",
+            "unit_price",
+            "gross",
+            "discount",
+            "net",
+            "tax_rate",
+            "tax",
+            "total",
+        )
+        read_only_fields = fields
+
+    def to_representation(self, instance: OrderLine) -> dict[str, Any]:
+        return {
+            "id": instance.pk,
+            "product": instance.product_id,
+            "sku": instance.sku,
+            "name": instance.name,
+            "quantity": _decimal(instance.quantity, QUANTITY_DECIMAL_PLACES, QUANTITY_MAX_DIGITS),
+            "unit_price": _money(instance.unit_price),
+            "gross": _money(instance.gross),
+            "discount": _money(instance.discount),
+            "net": _money(instance.net),
+            "tax_rate": _decimal(instance.tax_rate, RATE_DECIMAL_PLACES, RATE_MAX_DIGITS),
+            "tax": _money(instance.tax),
+            "total": _money(instance.total),
+        }
+
+
+class PaymentSerializer(serializers.ModelSerializer):
+    amount = Money(read_only=True)
+    tendered = Money(read_only=True, allow_null=True)
+    change = Money(read_only=True)
+
+    class Meta:
+        model = Payment
+        fields = ("id", "method", "amount", "tendered", "change", "reference", "card_last4")
+        read_only_fields = fields
+
+    def to_representation(self, instance: Payment) -> dict[str, Any]:
+        return {
+            "id": instance.pk,
+            "method": str(instance.method),
+            "amount": _money(instance.amount),
+            "tendered": _money(instance.tendered),
+            "change": _money(instance.change),
+            "reference": instance.reference,
+            "card_last4": instance.card_last4,
+        }
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    store = serializers.IntegerField(source="store_id", read_only=True)
+    register = serializers.IntegerField(source="register_id", read_only=True)
+    shift = serializers.IntegerField(source="shift_id", read_only=True)
+    cashier = serializers.IntegerField(source="cashier_id", read_only=True)
+    lines = OrderLineSerializer(many=True, read_only=True)
+    subtotal = Money(read_only=True)
+    discount_total = Money(read_only=True)
+    tax_total = Money(read_only=True)
+    total = Money(read_only=True)
+    payments = PaymentSerializer(many=True, read_only=True)
+    paid_total = Money(read_only=True)
+    change_due = Money(read_only=True)
+
+    class Meta:
+        model = Order
+        fields = (
+            "id",
+            "number",
+            "store",
+            "register",
+            "shift",
+            "cashier",
+            "status",
+            "created_at",
+            "client_created_at",
+            "currency",
+            "prices_include_tax",
+            "lines",
+            "subtotal",
+            "discount_total",
+            "tax_total",
+            "total",
+            "payments",
+            "paid_total",
+            "change_due",
+        )
+        read_only_fields = fields
+
+    def to_representation(self, instance: Order) -> dict[str, Any]:
+        line = OrderLineSerializer.to_representation
+        payment = PaymentSerializer.to_representation
+        return {
+            "id": instance.pk,
+            "number": instance.number,
+            "store": instance.store_id,
+            "register": instance.register_id,
+            "shift": instance.shift_id,
+            "cashier": instance.cashier_id,
+            "status": str(instance.status),
+            "created_at": _datetime(instance.created_at),
+            "client_created_at": _datetime(instance.client_created_at),
+            "currency": instance.currency,
+            "prices_include_tax": instance.prices_include_tax,
+            "lines": [line(self, row) for row in instance.lines.all()],  # type: ignore[arg-type]
+            "subtotal": _money(instance.subtotal),
+            "discount_total": _money(instance.discount_total),
+            "tax_total": _money(instance.tax_total),
+            "total": _money(instance.total),
+            "payments": [payment(self, row) for row in instance.payments.all()],  # type: ignore[arg-type]
+            "paid_total": _money(instance.paid_total),
+            "change_due": _money(instance.change_due),
+        }
+
+
+class QuoteLineSerializer(serializers.Serializer):
+    product = serializers.IntegerField()
+    sku = serializers.CharField()
+    name = serializers.CharField()
+    quantity = Quantity()
+    unit_price = Money()
+    gross = Money()
+    discount = Money(help_text="The line's own discount plus its share.")
+    net = Money()
+    tax_rate = Rate()
+    tax = Money()
+    total = Money()
+
+
+class QuoteSerializer(serializers.Serializer):
+    """What a sale of this basket would be now: the same lines and totals as the order."""
+
+    store = serializers.IntegerField()
+    register = serializers.IntegerField()
+    currency = serializers.CharField()
+    prices_include_tax = serializers.BooleanField()
+    lines = QuoteLineSerializer(many=True)
+    subtotal = Money()
+    discount_total = Money()
+    tax_total = Money()
+    total = Money()
+
+
+def quote_representation(quote: Any) -> dict[str, Any]:
+    """`orders.services.sales.SaleQuote` → the dict `QuoteSerializer` renders."""
+    priced = quote.priced
+    return {
+        "store": quote.store.pk,
+        "register": quote.register.pk,
+        "currency": quote.store.currency,
+        "prices_include_tax": priced.prices_include_tax,
+        "lines": [
+            {
+                "product": product.pk,
+                "sku": product.sku,
+                "name": product.name,
+                "quantity": line.quantity,
+                "unit_price": line.unit_price,
+                "gross": line.gross,
+                "discount": line.discount,
+                "net": line.net,
+                "tax_rate": line.tax_rate,
+                "tax": line.tax,
+                "total": line.total,
+            }
+            for product, line in zip(quote.products, priced.lines, strict=True)
+        ],
+        "subtotal": priced.subtotal,
+        "discount_total": priced.discount_total,
+        "tax_total": priced.tax_total,
+        "total": priced.total,
+    }

@@ -1,0 +1,178 @@
+"""Receipts: plain text for an 80 mm thermal printer (48 columns of Font A) and printable HTML.
+
+Both are built from the order's snapshots only (lines, payments, totals as sold): a receipt
+reprinted after a catalog edit is the receipt the customer got. Dates are in the store's time
+zone.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from orders.models import Order, OrderStatus, PaymentMethod
+from posproject.money import ZERO
+
+RECEIPT_WIDTH = 48
+
+__all__ = ["RECEIPT_WIDTH", "receipt_context", "receipt_html", "receipt_text"]
+
+
+@dataclass(frozen=True, slots=True)
+class TaxGroup:
+    rate: Decimal
+    net: Decimal
+    tax: Decimal
+
+    @property
+    def label(self) -> str:
+        rate = self.rate.normalize()
+        text = f"{rate:f}" if rate != rate.to_integral() else f"{rate.to_integral():f}"
+        return f"{text}%"
+
+
+def _tax_groups(order: Order) -> list[TaxGroup]:
+    groups: dict[Decimal, tuple[Decimal, Decimal]] = {}
+    for line in order.lines.all():
+        net, tax = groups.get(line.tax_rate, (ZERO, ZERO))
+        groups[line.tax_rate] = (net + line.net, tax + line.tax)
+    return [TaxGroup(rate, *groups[rate]) for rate in sorted(groups)]
+
+
+def _money(value: Decimal) -> str:
+    return f"{value:,.2f}"
+
+
+def _quantity(value: Decimal) -> str:
+    return f"{value.normalize():f}" if value == value.to_integral() else f"{value:.3f}"
+
+
+def _tender_label(payment: Any) -> str:
+    label = PaymentMethod(payment.method).label
+    if payment.method == PaymentMethod.CARD and payment.card_last4:
+        label += f" ****{payment.card_last4}"
+    return label
+
+
+def receipt_context(order: Order) -> dict[str, Any]:
+    """Everything a receipt shows, formatted (the HTML template and the text share it)."""
+    store = order.store
+    created_local = timezone.localtime(order.created_at, store.tzinfo)
+    lines = []
+    for line in order.lines.all():
+        lines.append(
+            {
+                "name": line.name,
+                "sku": line.sku,
+                "detail": f"{_quantity(line.quantity)} x {_money(line.unit_price)}",
+                "gross": _money(line.gross),
+                "discount": _money(line.discount) if line.discount else "",
+                "total": _money(line.gross - line.discount),
+            }
+        )
+    tenders = [
+        {
+            "label": _tender_label(payment),
+            "amount": _money(payment.amount),
+            "tendered": _money(payment.tendered)
+            if payment.tendered is not None and payment.tendered != payment.amount
+            else "",
+            "reference": payment.reference,
+        }
+        for payment in order.payments.all()
+    ]
+    return {
+        "store_name": store.name,
+        "store_code": store.code,
+        "register": order.register.name or order.register.code,
+        "register_code": order.register.code,
+        "number": order.number,
+        "date": created_local.strftime("%Y-%m-%d %H:%M"),
+        "tz": store.timezone,
+        "cashier": order.cashier.get_username(),
+        "currency": order.currency,
+        "prices_include_tax": order.prices_include_tax,
+        "lines": lines,
+        "subtotal": _money(order.subtotal),
+        "discount_total": _money(order.discount_total) if order.discount_total else "",
+        "taxes": [
+            {"label": group.label, "net": _money(group.net), "tax": _money(group.tax)}
+            for group in _tax_groups(order)
+        ],
+        "tax_total": _money(order.tax_total),
+        "total": _money(order.total),
+        "tenders": tenders,
+        "change_due": _money(order.change_due),
+        "status": OrderStatus(order.status).label if order.status != OrderStatus.COMPLETED else "",
+        "offline": order.offline,
+    }
+
+
+def _pair(left: str, right: str, width: int = RECEIPT_WIDTH) -> list[str]:
+    """`left ........ right` on one line; a left part too long wraps above the amount."""
+    room = width - len(right) - 1
+    if len(left) <= room:
+        return [left + " " * (width - len(left) - len(right)) + right]
+    wrapped = textwrap.wrap(left, width) or [""]
+    if len(wrapped[-1]) > room:
+        return [*wrapped, " " * (width - len(right)) + right]
+    return [*wrapped[:-1], *_pair(wrapped[-1], right, width)]
+
+
+def _center(text: str) -> list[str]:
+    return [part.center(RECEIPT_WIDTH).rstrip() for part in textwrap.wrap(text, RECEIPT_WIDTH)]
+
+
+def receipt_text(order: Order) -> str:
+    """The receipt as text, no line longer than `RECEIPT_WIDTH` characters."""
+    ctx = receipt_context(order)
+    rule = "-" * RECEIPT_WIDTH
+    out: list[str] = []
+    out += _center(ctx["store_name"])
+    out += _center(f"Store {ctx['store_code']} - Register {ctx['register_code']}")
+    out.append("")
+    out += _pair("Receipt", ctx["number"])
+    out += _pair("Date", ctx["date"])
+    out += _pair("Cashier", ctx["cashier"][:30])
+    if ctx["status"]:
+        out += _pair("Status", ctx["status"])
+    if ctx["offline"]:
+        out += _pair("Rung up offline", "")
+    out.append(rule)
+    for line in ctx["lines"]:
+        out += textwrap.wrap(line["name"], RECEIPT_WIDTH) or [""]
+        out += _pair(f"  {line['detail']}", line["gross"])
+        if line["discount"]:
+            out += _pair("  Discount", f"-{line['discount']}")
+    out.append(rule)
+    out += _pair("Subtotal", ctx["subtotal"])
+    if ctx["discount_total"]:
+        out += _pair("Discounts", f"-{ctx['discount_total']}")
+    for tax in ctx["taxes"]:
+        kind = "incl." if ctx["prices_include_tax"] else "on"
+        out += _pair(f"Tax {tax['label']} {kind} {tax['net']}", tax["tax"])
+    if ctx["prices_include_tax"]:
+        out += _pair("Tax included", ctx["tax_total"])
+    else:
+        out += _pair("Tax", ctx["tax_total"])
+    out += _pair(f"TOTAL {ctx['currency']}", ctx["total"])
+    out.append(rule)
+    for tender in ctx["tenders"]:
+        out += _pair(tender["label"], tender["amount"])
+        if tender["tendered"]:
+            out += _pair("  Tendered", tender["tendered"])
+        if tender["reference"]:
+            out += _pair("  Ref", tender["reference"][:40])
+    out += _pair("Change", ctx["change_due"])
+    out.append("")
+    out += _center("Thank you!")
+    return "\n".join(line.rstrip() for line in out) + "\n"
+
+
+def receipt_html(order: Order) -> str:
+    return render_to_string("orders/receipt.html", receipt_context(order))

@@ -1,0 +1,348 @@
+"""Refunds: give back part or all of an order's lines, to the original tenders.
+
+One transaction, locks taken in one fixed order (order → its lines by id → its payments by id →
+the register's open shift → the register's sequence row), so two refunds of the same order queue
+up behind each other and the second one sees what the first took. The money comes from the pure
+functions of `orders.refund_pricing`; counters move with `F()` updates; the check constraints on
+`OrderLine`/`Payment`/`Order` are the backstop against any over-refund.
+
+Which drawer pays out the cash part: the open shift of the order's register at the time of the
+refund (for a refund on the day of the sale that is the order's own shift). The refund is
+attached to that shift (`Refund.shift`) and its cash counts as that shift's "cash refunded". A
+refund with a cash part while that register has no open shift → `409 shift_not_open` (cash cannot
+leave a drawer that is not open); a refund entirely to card/other tenders needs no open shift.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Case, F, Value, When
+from django.utils import timezone
+
+from accounts.models import User
+from audit.services import audit_record
+from catalog.models import StockReason
+from catalog.services import StockChange, stock_apply
+from ledger.services import post_refund
+from monitoring.metrics import REFUND_AMOUNT, REFUNDS
+from orders.exceptions import RefundExceedsSold, ShiftNotOpen
+from orders.models import (
+    Order,
+    OrderLine,
+    OrderStatus,
+    Payment,
+    PaymentMethod,
+    Refund,
+    RefundLine,
+    RefundPayment,
+    RegisterSequence,
+    Shift,
+    ShiftStatus,
+)
+from orders.refund_pricing import (
+    LineSnapshot,
+    RefundPiece,
+    Tender,
+    TenderShortfall,
+    allocate_to_tenders,
+    refund_piece,
+)
+from posproject.api.errors import InvalidInput
+from posproject.money import (
+    MILLI,
+    MONEY_DECIMAL_PLACES,
+    MONEY_MAX_DIGITS,
+    ZERO,
+    MoneyField,
+    QuantityField,
+    round_cents,
+)
+
+#: The only legal moves of an order's status. `refunded` is final.
+ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
+    OrderStatus.COMPLETED: frozenset({OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED}),
+    OrderStatus.PARTIALLY_REFUNDED: frozenset(
+        {OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED}
+    ),
+    OrderStatus.REFUNDED: frozenset(),
+}
+
+
+def order_status_transition(*, order: Order, to: OrderStatus) -> None:
+    """Move `order` to status `to` in memory, refusing an illegal move (nothing leaves
+    `refunded`). The caller saves it under the row lock it holds."""
+    if to not in ORDER_TRANSITIONS[OrderStatus(order.status)]:
+        raise RefundExceedsSold(f"An order that is {order.status} cannot become {to}.")
+    order.status = to
+
+
+@dataclass(frozen=True, slots=True)
+class RefundLineRequest:
+    """One line of a refund request: the order line's id and the quantity to give back."""
+
+    line_id: int
+    quantity: Decimal
+
+
+def _validate_requests(requests: Sequence[RefundLineRequest], lines: dict[int, OrderLine]) -> None:
+    errors: dict[str, list[str]] = {}
+    if not requests:
+        errors["lines"] = ["At least one line is required."]
+    seen: set[int] = set()
+    for index, request in enumerate(requests):
+        if request.line_id not in lines:
+            errors[f"lines.{index}.line"] = ["Not a line of this order."]
+        elif request.line_id in seen:
+            errors[f"lines.{index}.line"] = ["This line is listed twice."]
+        seen.add(request.line_id)
+        if request.quantity <= 0:
+            errors[f"lines.{index}.quantity"] = ["Must be more than zero."]
+        elif request.quantity != request.quantity.quantize(MILLI):
+            errors[f"lines.{index}.quantity"] = ["At most 3 decimal places."]
+    if errors:
+        raise InvalidInput(errors=errors)
+
+
+def _next_refund_number(*, register_id: int, register_code: str) -> str:
+    """`<register code>-R<6 digits>`: one `UPSERT … RETURNING` on the register's sequence row,
+    which stays locked until the refund commits (gapless: a rolled-back refund gives its number
+    back). Same statement shape as the sale's `next_order_sequence`."""
+    qn = connection.ops.quote_name
+    table = qn(RegisterSequence._meta.db_table)
+    sql = (
+        f"INSERT INTO {table} ({qn('register_id')}, {qn('last_order_number')}, "  # noqa: S608
+        f"{qn('last_refund_number')}) VALUES (%s, 0, 1) "  # nosec B608
+        f"ON CONFLICT ({qn('register_id')}) DO UPDATE SET {qn('last_refund_number')} = "
+        f"{table}.{qn('last_refund_number')} + 1 RETURNING {qn('last_refund_number')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [register_id])
+        number = int(cursor.fetchone()[0])
+    return f"{register_code}-R{number:06d}"
+
+
+def _case(values: dict[int, Decimal], field: MoneyField | QuantityField) -> Case:
+    return Case(
+        *(When(pk=pk, then=Value(value)) for pk, value in values.items()),
+        default=Value(ZERO),
+        output_field=field,
+    )
+
+
+def refund_create(
+    *,
+    order: Order,
+    lines: Sequence[RefundLineRequest],
+    restock: bool,
+    reason: str,
+    user: User,
+) -> Refund:
+    """Refund `lines` of `order` (see the module docstring). Raises `InvalidInput` (400) for a
+    line not of this order, `RefundExceedsSold` (409) for more than is left on a line, and
+    `ShiftNotOpen` (409) when cash must be paid out and the register has no open shift."""
+    with transaction.atomic():
+        order = (
+            Order.objects.select_for_update(of=("self",))
+            .select_related("store", "register")
+            .get(pk=order.pk)
+        )
+        locked_lines = {
+            line.pk: line
+            for line in OrderLine.objects.select_for_update(of=("self",))
+            .select_related("product")
+            .filter(order=order)
+            .order_by("id")
+        }
+        _validate_requests(lines, locked_lines)
+
+        over = [
+            r.line_id
+            for r in lines
+            if r.quantity
+            > locked_lines[r.line_id].quantity - locked_lines[r.line_id].refunded_quantity
+        ]
+        if over:
+            raise RefundExceedsSold(extra={"lines": sorted(over)})
+
+        pieces: list[tuple[OrderLine, RefundPiece]] = []
+        for request in sorted(lines, key=lambda r: r.line_id):
+            line = locked_lines[request.line_id]
+            snapshot = LineSnapshot(
+                quantity=line.quantity,
+                net=line.net,
+                tax=line.tax,
+                refunded_quantity=line.refunded_quantity,
+                refunded_net=line.refunded_net,
+                refunded_tax=line.refunded_tax,
+            )
+            pieces.append((line, refund_piece(snapshot, request.quantity)))
+        net_total = sum((piece.net for _, piece in pieces), ZERO)
+        tax_total = sum((piece.tax for _, piece in pieces), ZERO)
+        total = net_total + tax_total
+
+        payments = list(Payment.objects.select_for_update().filter(order=order).order_by("id"))
+        try:
+            allocations = allocate_to_tenders(
+                total,
+                [
+                    Tender(
+                        payment_id=p.pk,
+                        method=p.method,
+                        amount=p.amount,
+                        refunded_amount=p.refunded_amount,
+                    )
+                    for p in payments
+                ],
+            )
+        except TenderShortfall:
+            raise RefundExceedsSold("The order's tenders have already been refunded.") from None
+        cash_out = sum((a.amount for a in allocations if a.method == PaymentMethod.CASH), ZERO)
+
+        # Locked like a sale locks it (no-key update of the shift row only), so a concurrent close
+        # either sums this refund or makes this refund see no open shift.
+        shift = (
+            Shift.objects.select_for_update(no_key=True, of=("self",))
+            .filter(register_id=order.register_id, status=ShiftStatus.OPEN)
+            .first()
+        )
+        if cash_out > 0 and shift is None:
+            raise ShiftNotOpen(
+                "Cash is refunded from the register's drawer, and the order's register has no "
+                "open shift. Open a shift on it first."
+            )
+
+        refund = Refund.objects.create(
+            order=order,
+            store_id=order.store_id,
+            shift=shift,
+            number=_next_refund_number(
+                register_id=order.register_id, register_code=order.register.code
+            ),
+            created_by=user,
+            reason=reason,
+            restock=restock,
+            net_total=net_total,
+            tax_total=tax_total,
+            total=total,
+        )
+        RefundLine.objects.bulk_create(
+            RefundLine(
+                refund=refund,
+                order_line=line,
+                quantity=piece.quantity,
+                net=piece.net,
+                tax=piece.tax,
+                total=piece.total,
+            )
+            for line, piece in pieces
+        )
+        RefundPayment.objects.bulk_create(
+            RefundPayment(refund=refund, payment_id=a.payment_id, method=a.method, amount=a.amount)
+            for a in allocations
+        )
+
+        money = MoneyField(max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES)
+        quantity_field = QuantityField()
+        try:
+            with transaction.atomic():
+                OrderLine.objects.filter(pk__in=[line.pk for line, _ in pieces]).update(
+                    refunded_quantity=F("refunded_quantity")
+                    + _case({ln.pk: p.quantity for ln, p in pieces}, quantity_field),
+                    refunded_net=F("refunded_net")
+                    + _case({ln.pk: p.net for ln, p in pieces}, money),
+                    refunded_tax=F("refunded_tax")
+                    + _case({ln.pk: p.tax for ln, p in pieces}, money),
+                    refunded_total=F("refunded_total")
+                    + _case({ln.pk: p.total for ln, p in pieces}, money),
+                )
+                if allocations:
+                    Payment.objects.filter(pk__in=[a.payment_id for a in allocations]).update(
+                        refunded_amount=F("refunded_amount")
+                        + _case({a.payment_id: a.amount for a in allocations}, money)
+                    )
+                refunded_now = {line.pk: piece.quantity for line, piece in pieces}
+                fully_refunded = all(
+                    line.refunded_quantity + refunded_now.get(pk, ZERO) == line.quantity
+                    for pk, line in locked_lines.items()
+                )
+                order_status_transition(
+                    order=order,
+                    to=OrderStatus.REFUNDED if fully_refunded else OrderStatus.PARTIALLY_REFUNDED,
+                )
+                Order.objects.filter(pk=order.pk).update(
+                    refunded_total=F("refunded_total") + total, status=order.status
+                )
+        except IntegrityError:
+            # The row locks make this unreachable; the check constraints are the backstop.
+            raise RefundExceedsSold() from None
+
+        # Only stock-tracked products go back on the shelf and back into inventory at cost.
+        restocked = [
+            (line, piece) for line, piece in pieces if restock and line.product.track_stock
+        ]
+        if restocked:
+            stock_apply(
+                store=order.store,
+                changes=[
+                    StockChange(
+                        product=line.product,
+                        quantity_delta=piece.quantity,
+                        unit_cost=line.unit_cost,
+                    )
+                    for line, piece in restocked
+                ],
+                reason=StockReason.REFUND,
+                source_type="refund",
+                source_id=refund.pk,
+                user=user,
+                note=reason,
+            )
+        restocked_cost = round_cents(
+            sum((line.unit_cost * piece.quantity for line, piece in restocked), ZERO)
+        )
+        tenders: dict[str, Decimal] = {}
+        for allocation in allocations:
+            tenders[allocation.method] = tenders.get(allocation.method, ZERO) + allocation.amount
+        post_refund(
+            store=order.store,
+            date=timezone.localdate(refund.created_at, timezone=order.store.tzinfo),
+            refund_id=refund.pk,
+            tenders=tenders,
+            net=net_total,
+            tax=tax_total,
+            restocked_cost=restocked_cost,
+            created_by=user,
+        )
+        audit_record(
+            action="order.refunded",
+            actor=user,
+            store_id=order.store_id,
+            object_type="order",
+            object_id=order.pk,
+            changes={
+                "refund": refund.pk,
+                "number": refund.number,
+                "total": str(total),
+                "status": order.status,
+                "restock": restock,
+                "reason": reason,
+                "lines": [
+                    {"line": line.pk, "quantity": str(piece.quantity), "total": str(piece.total)}
+                    for line, piece in pieces
+                ],
+                "tenders": {method: str(amount) for method, amount in tenders.items()},
+            },
+        )
+
+        store_label = order.store.code
+
+        def count_refund() -> None:
+            REFUNDS.labels(store=store_label).inc()
+            REFUND_AMOUNT.labels(store=store_label).inc(float(total))
+
+        transaction.on_commit(count_refund)
+    return refund

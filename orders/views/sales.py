@@ -1,0 +1,279 @@
+"""Sales API: ring up (`POST /orders/`, exactly-once with `Idempotency-Key`), quote, list,
+retrieve and print receipts. Thin: validate the input, call one service, serialize the result."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, cast
+
+from django.db.models import QuerySet
+from django.http import HttpResponse
+from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.parsers import BaseParser
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.models import User
+from orders.models import Order
+from orders.selectors.sales import order_list, orders_created_between
+from orders.serializers.sales import (
+    OrderCreateInputSerializer,
+    OrderSerializer,
+    QuoteInputSerializer,
+    QuoteSerializer,
+    quote_representation,
+    refuse_card_numbers,
+)
+from orders.services.idempotency import run_idempotent
+from orders.services.receipts import receipt_html, receipt_text
+from orders.services.sales import order_create, order_quote
+from orders.views.idempotency import (
+    IDEMPOTENCY_ERROR_RESPONSES,
+    IDEMPOTENCY_KEY_PARAMETER,
+    idempotent_response,
+    replayed_header,
+)
+from posproject.api.errors import InvalidInput
+from posproject.api.permissions import ALL_ROLES
+
+ORDER_CREATE_ENDPOINT = "orders.create"
+
+
+class OrderFilter(filters.FilterSet):
+    store = filters.NumberFilter(field_name="store_id", help_text="Store id.")
+    register = filters.NumberFilter(field_name="register_id", help_text="Register id.")
+    shift = filters.NumberFilter(field_name="shift_id", help_text="Shift id.")
+    cashier = filters.NumberFilter(field_name="cashier_id", help_text="Cashier (user) id.")
+    number = filters.CharFilter(field_name="number", help_text="Exact order number (`R1-000042`).")
+    date_from = filters.DateFilter(
+        method="filter_noop",
+        help_text="First local day (YYYY-MM-DD, in each order's store time zone), inclusive.",
+    )
+    date_to = filters.DateFilter(
+        method="filter_noop",
+        help_text="Last local day (YYYY-MM-DD, in each order's store time zone), inclusive.",
+    )
+
+    class Meta:
+        model = Order
+        fields: list[str] = []
+
+    def filter_noop(self, queryset: QuerySet, name: str, value: Any) -> QuerySet:
+        return queryset  # both dates are applied together in `filter_queryset`
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        queryset = super().filter_queryset(queryset)
+        data = self.form.cleaned_data
+        return orders_created_between(
+            queryset,
+            user=self.request.user,
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
+            store_id=data.get("store"),
+        )
+
+
+class FirstRendererNegotiation(BaseContentNegotiation):
+    """The receipt picks its own format (`?format=html`); `format` must not be read as DRF's
+    renderer override, and errors stay problem+json whatever the client accepts."""
+
+    def select_parser(self, request: Request, parsers: Iterable[BaseParser]) -> BaseParser | None:
+        return next(iter(parsers), None)
+
+    def select_renderer(
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        renderer = next(iter(renderers))
+        return renderer, renderer.media_type
+
+
+_SALE_EXAMPLE = OpenApiExample(
+    "Two lines, order discount, cash and card",
+    value={
+        "register": 3,
+        "lines": [
+            {"product": 17, "quantity": "2", "discount": "0.50"},
+            {"product": 21, "quantity": "1.250"},
+        ],
+        "discount": "1.00",
+        "payments": [
+            {"method": "cash", "amount": "10.00", "tendered": "20.00"},
+            {"method": "card", "amount": "4.13", "reference": "AUTH123", "card_last4": "4242"},
+        ],
+        "client_created_at": "2026-11-21T17:02:11+01:00",
+    },
+    request_only=True,
+)
+
+_PRICING_RULES = (
+    "Pricing (half-up to the cent, per line): `gross = round(unit_price × quantity)`; "
+    "`amount = gross − line discount` (above gross → 400). The order `discount` is spread: every "
+    "line but the largest `amount` (first on ties) gets `round(discount × amount / Σ amount)`, "
+    "the largest the rest (should that rest fall below zero or above its amount — only possible "
+    "with many tiny shares — single cents move to the lines rounded the most). A line's "
+    "`discount` is its own plus its share. Tax-exclusive store: `net = gross − discount`, "
+    "`tax = round(net × rate)`, `total = net + tax`; tax-inclusive: `total = gross − discount`, "
+    "`tax = round(total − total / (1 + rate))`, `net = total − tax`. Order totals are the sums "
+    "of the lines. Prices, names, rates and costs come from the catalog and are snapshotted on "
+    "the lines; totals, prices, status and store in the body are ignored."
+)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List orders",
+        description="Orders of the user's stores, newest first (ties by id). Dates are local "
+        "days in each order's store time zone.",
+    ),
+    retrieve=extend_schema(
+        summary="Retrieve an order",
+        description="Orders of other stores answer 404.",
+    ),
+)
+class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Sales. Cashiers, managers and admins of the order's (register's) store."""
+
+    allowed_roles = ALL_ROLES
+    queryset = Order.objects.none()  # the schema's model; requests use `order_list`
+    serializer_class = OrderSerializer
+    filterset_class = OrderFilter
+
+    def get_queryset(self) -> QuerySet[Order]:
+        if getattr(self, "swagger_fake_view", False):
+            return Order.objects.none()
+        queryset = order_list(user=cast(User, self.request.user))
+        if self.action == "receipt":
+            queryset = queryset.select_related("store", "register", "cashier")
+        return queryset
+
+    @extend_schema(
+        summary="Ring up a sale (exactly once)",
+        description=(
+            "Creates the order on the register's open shift in one transaction: gapless number "
+            "`<register code>-<6 digits>`, lines with catalog snapshots, payments, stock "
+            "movements, one balanced journal entry and an audit event.\n\n"
+            + _PRICING_RULES
+            + "\n\nPayments: `cash`, `card`, `other`; their amounts must add up to `total` "
+            "exactly (400 `validation_error` otherwise). Cash may carry `tendered ≥ amount`; "
+            "`change = tendered − amount` and `change_due = Σ change`. A card keeps only "
+            "`reference` and `card_last4`: any field holding a 13-19 digit run (a full card "
+            "number, spaces or dashes allowed) is refused with 400 and never stored, logged or "
+            "echoed.\n\nStock: without enough tracked stock (and a store that does not allow "
+            "negative stock) → `409 insufficient_stock` with `products: [ids]`, nothing "
+            "written. `offline: true` is never refused for stock (the level may go negative "
+            "and the movement is flagged).\n\nIdempotency: see the `Idempotency-Key` header. "
+            "A failed request stores nothing; retrying it with the same key runs afresh."
+        ),
+        parameters=[IDEMPOTENCY_KEY_PARAMETER, replayed_header(201)],
+        request=OrderCreateInputSerializer,
+        examples=[_SALE_EXAMPLE],
+        responses={
+            201: OpenApiResponse(
+                OrderSerializer,
+                description="The order (also when replayed: then with `Idempotent-Replayed: "
+                "true`).",
+            ),
+            404: OpenApiResponse(description="Register not in the user's stores."),
+            409: OpenApiResponse(
+                description="`shift_not_open`, `insufficient_stock` (with `products`), or "
+                "`idempotency_key_in_use`."
+            ),
+            422: IDEMPOTENCY_ERROR_RESPONSES[422],
+        },
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        refuse_card_numbers(request.data)
+
+        def sell() -> tuple[int, Any]:
+            serializer = OrderCreateInputSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            data = serializer.validated_data
+            order = order_create(
+                user=cast(User, request.user),
+                register_id=data["register"],
+                lines=serializer.line_requests(),
+                payments=serializer.payment_requests(),
+                discount=data["discount"],
+                client_created_at=data["client_created_at"],
+                offline=data["offline"],
+            )
+            return 201, OrderSerializer(order).data
+
+        outcome = run_idempotent(
+            user=request.user,
+            key=request.headers.get("Idempotency-Key"),
+            endpoint=ORDER_CREATE_ENDPOINT,
+            payload=request.data,
+            action=sell,
+        )
+        return idempotent_response(outcome)
+
+    @extend_schema(
+        summary="Price a basket without selling it",
+        description="The same body as a sale, without payments; nothing is written and no "
+        "Idempotency-Key is needed. The same code prices quotes and sales, so a sale of the "
+        "same basket right after has the same lines and totals. No open shift is needed.\n\n"
+        + _PRICING_RULES,
+        request=QuoteInputSerializer,
+        responses={200: QuoteSerializer, 404: OpenApiResponse(description="Register not found.")},
+    )
+    @action(detail=False, methods=["post"])
+    def quote(self, request: Request) -> Response:
+        refuse_card_numbers(request.data)
+        serializer = QuoteInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        quote = order_quote(
+            user=cast(User, request.user),
+            register_id=serializer.validated_data["register"],
+            lines=serializer.line_requests(),
+            discount=serializer.validated_data["discount"],
+        )
+        return Response(QuoteSerializer(quote_representation(quote)).data)
+
+    @extend_schema(
+        summary="Print the receipt",
+        description="Plain text for an 80 mm printer (at most 48 characters per line: store, "
+        "register, number, date in the store's time zone, cashier, lines, discounts, tax by "
+        "rate, total, tenders, change), or printable HTML with `?format=html`.",
+        parameters=[
+            OpenApiParameter(
+                "format",
+                OpenApiTypes.STR,
+                OpenApiParameter.QUERY,
+                enum=["text", "html"],
+                description="`text` (default) or `html`.",
+            )
+        ],
+        responses={
+            (200, "text/plain"): OpenApiResponse(OpenApiTypes.STR, description="48 columns."),
+            (200, "text/html"): OpenApiResponse(OpenApiTypes.STR, description="Printable."),
+        },
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        renderer_classes=[JSONRenderer],
+        content_negotiation_class=FirstRendererNegotiation,
+        filterset_class=None,
+        pagination_class=None,
+    )
+    def receipt(self, request: Request, pk: str | None = None) -> HttpResponse:
+        kind = request.query_params.get("format", "text")
+        if kind not in {"text", "txt", "html"}:
+            raise InvalidInput(errors={"format": ["Use `text` or `html`."]})
+        order = self.get_object()
+        if kind == "html":
+            return HttpResponse(receipt_html(order), content_type="text/html; charset=utf-8")
+        return HttpResponse(receipt_text(order), content_type="text/plain; charset=utf-8")

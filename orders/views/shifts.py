@@ -1,0 +1,169 @@
+"""`/api/v1/shifts/`: open, list and read shifts; cash movements, close and the X/Z report as
+actions. Cashiers, managers and admins of the shift's store; another store's shift is a 404."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import django_filters
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.models import User
+from orders.models import ShiftStatus
+from orders.selectors.shifts import shift_list, shift_report
+from orders.serializers.shifts import (
+    CashMovementCreateSerializer,
+    CashMovementSerializer,
+    ShiftCloseSerializer,
+    ShiftOpenSerializer,
+    ShiftReportSerializer,
+    ShiftSerializer,
+)
+from orders.services.idempotency import IDEMPOTENCY_HEADER, run_idempotent
+from orders.services.shifts import cash_movement_create, shift_close, shift_open
+from orders.views.idempotency import idempotent_response
+from posproject.api.permissions import ALL_ROLES
+
+OPTIONAL_IDEMPOTENCY_KEY = OpenApiParameter(
+    name=IDEMPOTENCY_HEADER,
+    type=str,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "Optional here (1-255 printable characters). When sent, a retry with the same key and "
+        "body replays the first response (`Idempotent-Replayed: true`) instead of acting twice; "
+        "the same key with another body → 422 `idempotency_key_reused`."
+    ),
+)
+
+
+def acting_user(request: Request) -> User:
+    """The authenticated user (the permission class has refused anyone else)."""
+    return cast(User, request.user)
+
+
+def _conflict(description: str) -> OpenApiResponse:
+    return OpenApiResponse(description=description)  # rendered as problem+json by the hook
+
+
+class ShiftFilter(django_filters.FilterSet):
+    register = django_filters.NumberFilter(field_name="register_id")
+    store = django_filters.NumberFilter(field_name="store_id")
+    status = django_filters.ChoiceFilter(choices=ShiftStatus.choices)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List shifts of your stores, newest first"),
+    retrieve=extend_schema(summary="Read one shift"),
+)
+class ShiftViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    allowed_roles = ALL_ROLES
+    serializer_class = ShiftSerializer
+    filterset_class = ShiftFilter
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return shift_list(user=self.request.user)
+
+    def _once(self, request: Request, endpoint: str, act: Any) -> Response:
+        """Run a command; exactly once per `Idempotency-Key` when the client sends one."""
+        key = request.headers.get(IDEMPOTENCY_HEADER)
+        if key is None:
+            code, body = act()
+            return Response(body, status=code)
+        outcome = run_idempotent(
+            user=request.user, key=key, endpoint=endpoint, payload=request.data, action=act
+        )
+        return idempotent_response(outcome)
+
+    @extend_schema(
+        summary="Open a shift (cash drawer session) on a register",
+        description=(
+            "One open shift per register: a second one → 409 `shift_already_open` (also when two "
+            "opens race). The register must be an active register of one of your stores (another "
+            "store's register is reported as not existing, 400)."
+        ),
+        parameters=[OPTIONAL_IDEMPOTENCY_KEY],
+        request=ShiftOpenSerializer,
+        responses={201: ShiftSerializer, 409: _conflict("`shift_already_open`")},
+    )
+    def create(self, request: Request) -> Response:
+        def act() -> tuple[int, Any]:
+            serializer = ShiftOpenSerializer(data=request.data, context={"request": request})
+            serializer.is_valid(raise_exception=True)
+            shift = shift_open(
+                register=serializer.validated_data["register"],
+                opening_float=serializer.validated_data["opening_float"],
+                user=acting_user(request),
+            )
+            return status.HTTP_201_CREATED, ShiftSerializer(shift).data
+
+        return self._once(request, "shifts.open", act)
+
+    @extend_schema(
+        summary="Put cash into or take it out of the drawer",
+        description="The shift must be open (409 `shift_not_open`). Posted to the ledger as "
+        "1000 Cash against 1050 Cash transfers.",
+        parameters=[OPTIONAL_IDEMPOTENCY_KEY],
+        request=CashMovementCreateSerializer,
+        responses={201: CashMovementSerializer, 409: _conflict("`shift_not_open`")},
+    )
+    @action(detail=True, methods=["post"], url_path="cash-movements")
+    def cash_movements(self, request: Request, pk: str | None = None) -> Response:
+        shift = self.get_object()
+
+        def act() -> tuple[int, Any]:
+            serializer = CashMovementCreateSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            movement = cash_movement_create(
+                shift=shift, user=acting_user(request), **serializer.validated_data
+            )
+            return status.HTTP_201_CREATED, CashMovementSerializer(movement).data
+
+        return self._once(request, f"shifts.{shift.pk}.cash_movements", act)
+
+    @extend_schema(
+        summary="Close a shift with the counted cash",
+        description=(
+            "expected_cash = opening float + cash taken − change given − cash refunded + cash in "
+            "− cash out; difference = counted_cash − expected_cash, posted to the ledger (1000 "
+            "Cash against 6900 Cash over/short). Cash refunded counts the cash paid out by "
+            "refunds issued while this was the open shift of the order's register. A closed "
+            "shift → 409 `shift_not_open`."
+        ),
+        parameters=[OPTIONAL_IDEMPOTENCY_KEY],
+        request=ShiftCloseSerializer,
+        responses={200: ShiftSerializer, 409: _conflict("`shift_not_open`")},
+    )
+    @action(detail=True, methods=["post"])
+    def close(self, request: Request, pk: str | None = None) -> Response:
+        shift = self.get_object()
+
+        def act() -> tuple[int, Any]:
+            serializer = ShiftCloseSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            closed = shift_close(
+                shift=shift,
+                counted_cash=serializer.validated_data["counted_cash"],
+                user=acting_user(request),
+            )
+            return status.HTTP_200_OK, ShiftSerializer(closed).data
+
+        return self._once(request, f"shifts.{shift.pk}.close", act)
+
+    @extend_schema(
+        summary="X report (open shift) or Z report (closed shift)",
+        responses={200: ShiftReportSerializer},
+    )
+    @action(detail=True, methods=["get"])
+    def report(self, request: Request, pk: str | None = None) -> Response:
+        shift = self.get_object()
+        return Response(ShiftReportSerializer(shift_report(shift=shift)).data)

@@ -1,0 +1,278 @@
+"""`orders.services.idempotency.run_idempotent`: exactly-once at the service level (the sale
+endpoint's replays are in test_sales.py, the concurrent ones in test_sales_concurrency.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from accounts.models import Store, User
+from monitoring.metrics import IDEMPOTENT_REPLAYS
+from orders.exceptions import IdempotencyKeyInUse, IdempotencyKeyMissing, IdempotencyKeyReused
+from orders.models import IdempotencyKey, IdempotencyState
+from orders.services.idempotency import (
+    MIN_TTL_HOURS,
+    idempotency_keys_purge_expired,
+    request_fingerprint,
+    run_idempotent,
+)
+from orders.tasks import purge_expired_idempotency_keys
+from posproject.api.errors import InvalidInput, Throttled
+from tests.factories import CashierFactory, StoreFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _creating_store(code: str) -> Any:
+    """An action that writes something countable and answers 201 with it."""
+
+    def action() -> tuple[int, dict[str, Any]]:
+        store = StoreFactory(code=code)
+        return 201, {"id": store.pk, "code": code, "amount": "12.50"}
+
+    return action
+
+
+def test_first_call_runs_and_stores_the_response(cashier: User) -> None:
+    outcome = run_idempotent(
+        user=cashier, key="k-1", endpoint="test", payload={"a": 1}, action=_creating_store("A1")
+    )
+    assert outcome.status == 201
+    assert outcome.replayed is False
+    row = IdempotencyKey.objects.get(user=cashier, key="k-1")
+    assert row.state == IdempotencyState.COMPLETED
+    assert row.response_status == 201
+    assert row.fingerprint == request_fingerprint(endpoint="test", payload={"a": 1})
+    assert row.expires_at >= timezone.now() + dt.timedelta(hours=MIN_TTL_HOURS) - dt.timedelta(
+        minutes=1
+    )
+
+
+def test_same_key_same_body_replays_without_running(cashier: User) -> None:
+    first = run_idempotent(
+        user=cashier,
+        key="k-2",
+        endpoint="test",
+        payload={"a": 1, "b": [1, 2]},
+        action=_creating_store("B1"),
+    )
+    before = IDEMPOTENT_REPLAYS.labels(endpoint="test")._value.get()
+    second = run_idempotent(
+        user=cashier,
+        key="k-2",
+        endpoint="test",
+        payload={"b": [1, 2], "a": 1},  # key order
+        action=_creating_store("B2"),
+    )
+    assert second.replayed is True
+    assert (second.status, second.body) == (first.status, first.body)
+    assert list(second.body) == list(first.body)  # same key order, byte-for-byte replay
+    assert not Store.objects.filter(code="B2").exists()
+    assert IDEMPOTENT_REPLAYS.labels(endpoint="test")._value.get() == before + 1
+
+
+def test_same_key_other_body_is_refused(cashier: User) -> None:
+    run_idempotent(
+        user=cashier, key="k-3", endpoint="test", payload={"a": 1}, action=_creating_store("C1")
+    )
+    with pytest.raises(IdempotencyKeyReused) as info:
+        run_idempotent(
+            user=cashier,
+            key="k-3",
+            endpoint="test",
+            payload={"a": 2},
+            action=_creating_store("C2"),
+        )
+    assert (info.value.status_code, info.value.code) == (422, "idempotency_key_reused")
+    # the same key on another endpoint is another request too
+    with pytest.raises(IdempotencyKeyReused):
+        run_idempotent(
+            user=cashier,
+            key="k-3",
+            endpoint="other",
+            payload={"a": 1},
+            action=_creating_store("C3"),
+        )
+    assert not Store.objects.filter(code__in=["C2", "C3"]).exists()
+
+
+def test_keys_are_scoped_to_the_user(cashier: User, store: Store) -> None:
+    other = CashierFactory(stores=[store])
+    run_idempotent(
+        user=cashier, key="shared", endpoint="test", payload={}, action=_creating_store("D1")
+    )
+    outcome = run_idempotent(
+        user=other, key="shared", endpoint="test", payload={}, action=_creating_store("D2")
+    )
+    assert outcome.replayed is False
+    assert Store.objects.filter(code__in=["D1", "D2"]).count() == 2
+
+
+def test_a_failed_action_stores_nothing_and_the_retry_runs(cashier: User) -> None:
+    def failing() -> tuple[int, dict[str, Any]]:
+        StoreFactory(code="E0")
+        raise InvalidInput("no")
+
+    with pytest.raises(InvalidInput):
+        run_idempotent(user=cashier, key="k-5", endpoint="test", payload={}, action=failing)
+    assert not IdempotencyKey.objects.filter(key="k-5").exists()
+    assert not Store.objects.filter(code="E0").exists()
+
+    outcome = run_idempotent(
+        user=cashier, key="k-5", endpoint="test", payload={}, action=_creating_store("E1")
+    )
+    assert outcome.replayed is False
+    assert Store.objects.filter(code="E1").exists()
+
+
+def test_a_key_seen_still_processing_is_in_use(cashier: User) -> None:
+    IdempotencyKey.objects.create(
+        user=cashier,
+        key="k-6",
+        endpoint="test",
+        fingerprint=request_fingerprint(endpoint="test", payload={}),
+        state=IdempotencyState.PROCESSING,
+        expires_at=timezone.now() + dt.timedelta(hours=96),
+    )
+    with pytest.raises(IdempotencyKeyInUse) as info:
+        run_idempotent(
+            user=cashier, key="k-6", endpoint="test", payload={}, action=_creating_store("F1")
+        )
+    assert (info.value.status_code, info.value.code) == (409, "idempotency_key_in_use")
+
+
+@pytest.mark.parametrize("key", [None, "", "   ", "x" * 256, "tab\there", "é-accent", "new\nline"])
+def test_malformed_keys_are_refused(cashier: User, key: str | None) -> None:
+    with pytest.raises(IdempotencyKeyMissing) as info:
+        run_idempotent(
+            user=cashier, key=key, endpoint="test", payload={}, action=_creating_store("G")
+        )
+    assert (info.value.status_code, info.value.code) == (400, "validation_error")
+    assert "Idempotency-Key" in info.value.errors
+
+
+def test_longest_printable_key_is_accepted(cashier: User) -> None:
+    key = "~" * 255
+    outcome = run_idempotent(
+        user=cashier, key=key, endpoint="test", payload={}, action=_creating_store("H1")
+    )
+    assert outcome.status == 201
+
+
+def test_an_expired_key_counts_as_unused(cashier: User) -> None:
+    run_idempotent(
+        user=cashier, key="k-7", endpoint="test", payload={}, action=_creating_store("I1")
+    )
+    IdempotencyKey.objects.filter(key="k-7").update(
+        expires_at=timezone.now() - dt.timedelta(seconds=1)
+    )
+    outcome = run_idempotent(
+        user=cashier,
+        key="k-7",
+        endpoint="test",
+        payload={"other": True},
+        action=_creating_store("I2"),
+    )
+    assert outcome.replayed is False
+    assert IdempotencyKey.objects.filter(key="k-7").count() == 1
+
+
+def test_purge_deletes_only_expired_keys(cashier: User) -> None:
+    for index in range(3):
+        run_idempotent(
+            user=cashier,
+            key=f"p-{index}",
+            endpoint="test",
+            payload={},
+            action=_creating_store(f"P{index}"),
+        )
+    IdempotencyKey.objects.filter(key__in=["p-0", "p-1"]).update(
+        expires_at=timezone.now() - dt.timedelta(hours=1)
+    )
+    assert idempotency_keys_purge_expired(batch_size=1) == 2
+    assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["p-2"]
+
+
+def test_purge_task(cashier: User) -> None:
+    run_idempotent(
+        user=cashier, key="t-1", endpoint="test", payload={}, action=_creating_store("T1")
+    )
+    IdempotencyKey.objects.update(expires_at=timezone.now() - dt.timedelta(hours=1))
+    assert purge_expired_idempotency_keys() == 1
+    assert not IdempotencyKey.objects.exists()
+
+
+class _LockTimeout(Exception):
+    sqlstate = "55P03"
+
+
+def test_a_lock_timeout_inside_the_action_is_a_retryable_429(cashier: User) -> None:
+    from django.db import OperationalError
+
+    def contended() -> tuple[int, dict[str, Any]]:
+        StoreFactory(code="L0")
+        try:
+            raise _LockTimeout("canceling statement due to lock timeout")
+        except _LockTimeout as cause:
+            raise OperationalError("canceling statement due to lock timeout") from cause
+
+    with pytest.raises(Throttled) as info:
+        run_idempotent(user=cashier, key="busy", endpoint="test", payload={}, action=contended)
+    assert (info.value.status_code, info.value.code, info.value.retry_after) == (
+        429,
+        "throttled",
+        1,
+    )
+    assert not IdempotencyKey.objects.filter(key="busy").exists()
+    assert not Store.objects.filter(code="L0").exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_duplicate_waiting_too_long_for_the_first_is_409_in_use(store: Store) -> None:
+    """The first request holds its key row (uncommitted) longer than the duplicate is willing to
+    wait on the unique index: the duplicate answers 409 `idempotency_key_in_use`; once the first
+    commits, the same duplicate replays."""
+    user = CashierFactory(stores=[store])
+    started, release = threading.Event(), threading.Event()
+    results: dict[str, Any] = {}
+
+    def slow_action() -> tuple[int, dict[str, Any]]:
+        started.set()
+        release.wait(timeout=20)
+        return 201, {"done": True}
+
+    def first() -> None:
+        try:
+            results["first"] = run_idempotent(
+                user=user, key="slow", endpoint="test", payload={}, action=slow_action
+            )
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    try:
+        assert started.wait(timeout=20)
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '300ms'")
+        with pytest.raises(IdempotencyKeyInUse):
+            run_idempotent(
+                user=user, key="slow", endpoint="test", payload={}, action=_creating_store("X")
+            )
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+    finally:
+        release.set()
+        thread.join(timeout=30)
+    assert results["first"].replayed is False
+    replay = run_idempotent(
+        user=user, key="slow", endpoint="test", payload={}, action=_creating_store("X")
+    )
+    assert (replay.status, replay.body, replay.replayed) == (201, {"done": True}, True)
+    assert not Store.objects.filter(code="X").exists()
