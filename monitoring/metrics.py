@@ -1,0 +1,30 @@
+"""Business metrics. Services increment these *after commit* (`transaction.on_commit`), so a
+rolled-back sale is never counted. `monitoring` imports no domain app; the apps import this."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter
+
+ORDERS = Counter("pos_orders_total", "Completed sales.", ["store", "offline"])
+ORDER_AMOUNT = Counter("pos_order_amount_total", "Sum of sale totals.", ["store", "currency"])
+PAYMENTS = Counter("pos_payments_total", "Tenders taken.", ["store", "method"])
+PAYMENT_AMOUNT = Counter("pos_payment_amount_total", "Sum of tenders.", ["store", "method"])
+REFUNDS = Counter("pos_refunds_total", "Refunds issued.", ["store"])
+REFUND_AMOUNT = Counter("pos_refund_amount_total", "Sum of refund totals.", ["store"])
+IDEMPOTENT_REPLAYS = Counter(
+    "pos_idempotent_replays_total", "Responses replayed for a repeated key.", ["endpoint"]
+)
+THROTTLED = Counter("pos_throttled_requests_total", "Requests refused with 429.", ["scope"])
+INSUFFICIENT_STOCK = Counter(
+    "pos_insufficient_stock_total", "Sales refused for lack of stock.", ["store"]
+)
+CACHE_REQUESTS = Counter("pos_cache_requests_total", "Cache lookups.", ["cache", "result"])
+LEDGER_POSTINGS = Counter("pos_ledger_postings_total", "Journal entries posted.", ["source"])
+CELERY_TASKS = Counter("pos_celery_tasks_total", "Celery task outcomes.", ["task", "outcome"])
+
+# --- Added by operations (monitoring) ------------------------------------------------------------
+DEPENDENCY_CHECKS = Counter(
+    "pos_dependency_checks_total",
+    "Readiness/detailed health checks by dependency and result (ok, degraded, down).",
+    ["dependency", "status"],
+)
