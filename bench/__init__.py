@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): see README.md. Not part of the application."""

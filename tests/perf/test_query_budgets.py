@@ -1,0 +1,138 @@
+"""Query budgets of the hot paths, pinned through the API (issue 8). Not timed: a query count is
+deterministic, a duration is not (timings live in `make bench`, bench/RESULTS.md).
+
+Counts include everything Django sends: authentication, and the transaction's two statements
+(`BEGIN`/`COMMIT` in production, `SAVEPOINT`/`RELEASE` inside the test's own transaction — the
+same number), so a budget here is the number of round trips the request costs in production.
+
+Pinned elsewhere, not repeated here: product list and delta-sync pages ≤ 4 queries beyond auth
+whatever the page size (tests/catalog/test_products_api.py), order list constant in the number of
+orders (tests/orders/test_sales.py), daily report constant in the number of orders
+(tests/reports/test_generation.py), `stock_apply`, `journal_post` and `audit_record` on their own
+(tests/catalog, tests/ledger, tests/audit).
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+
+from accounts.models import Register, Store, User
+from catalog.models import Product
+from tests.catalog.factories import ProductFactory, TaxRateFactory, set_stock
+from tests.orders.factories import ORDERS_URL, QUOTE_URL, open_shift_on, sale_body
+
+pytestmark = pytest.mark.django_db
+
+PRODUCTS_URL = "/api/v1/products/"
+
+#: A sale through `POST /api/v1/orders/`, whatever its number of lines (target of issue 8: 15).
+SALE_BUDGET = 11
+#: A barcode lookup that misses the barcode cache, the token's user not cached yet either (its
+#: row and store ids, then the product): the worst case.
+LOOKUP_MISS_BUDGET = 3
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def products(store: Store) -> list[Product]:
+    rate = TaxRateFactory(name="Perf 8.25", rate=Decimal("8.250"))
+    items = ProductFactory.create_batch(50, tax_rate=rate, price=Decimal("1.99"))
+    for item in items:
+        set_stock(store, item, 1000)
+    return items
+
+
+def _queries(call: Any) -> tuple[Any, list[str]]:
+    with CaptureQueriesContext(connection) as ctx:
+        response = call()
+    return response, [q["sql"] for q in ctx.captured_queries]
+
+
+def _sale_queries(client: APIClient, register: Register, items: list[Product]) -> list[str]:
+    body = sale_body(register, [(p, 1) for p in items])
+    quote = client.post(QUOTE_URL, body, format="json")
+    assert quote.status_code == 200, quote.content
+    body["payments"] = [{"method": "cash", "amount": quote.json()["total"]}]
+    response, sql = _queries(
+        lambda: client.post(ORDERS_URL, body, format="json", HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()))
+    )
+    assert response.status_code == 201, response.content
+    assert len(response.json()["lines"]) == len(items)
+    return sql
+
+
+def test_a_sale_costs_the_same_queries_for_1_and_50_lines(
+    cashier_client: APIClient, cashier: User, register: Register, products: list[Product]
+) -> None:
+    open_shift_on(register, cashier)
+    _sale_queries(cashier_client, register, products[:1])  # per-process caches (chart) warm
+
+    one = _sale_queries(cashier_client, register, products[:1])
+    fifty = _sale_queries(cashier_client, register, products)
+
+    assert len(one) == len(fifty), "\n".join(fifty)
+
+
+@pytest.mark.postgres
+def test_a_sale_is_within_its_query_budget_on_postgresql(
+    cashier_client: APIClient, cashier: User, register: Register, products: list[Product]
+) -> None:
+    """The budget is production's (PostgreSQL, where several writes are one statement each);
+    other backends take the ORM's longer way."""
+    open_shift_on(register, cashier)
+    _sale_queries(cashier_client, register, products[:1])
+
+    sql = _sale_queries(cashier_client, register, products[:3])
+
+    assert len(sql) <= SALE_BUDGET, "\n".join(sql)
+
+
+def test_barcode_lookup_miss_is_at_most_three_queries_and_a_hit_is_none(
+    cashier_client: APIClient, products: list[Product]
+) -> None:
+    barcode = products[7].barcode
+    miss, miss_sql = _queries(lambda: cashier_client.get(PRODUCTS_URL, {"barcode": barcode}))
+    hit, hit_sql = _queries(lambda: cashier_client.get(PRODUCTS_URL, {"barcode": barcode}))
+    auth_only, auth_sql = _queries(lambda: cashier_client.get(PRODUCTS_URL, {"category": "x"}))
+
+    assert miss.status_code == hit.status_code == 200
+    assert auth_only.status_code == 400
+    assert miss.json() == hit.json()
+    assert hit.json()["results"][0]["id"] == products[7].pk
+    assert len(miss_sql) <= LOOKUP_MISS_BUDGET, "\n".join(miss_sql)
+    # A hit: no database query beyond authentication, and authentication itself is cached.
+    assert auth_sql == []
+    assert hit_sql == []
+
+
+def test_order_list_costs_the_same_queries_for_10_and_200_per_page(
+    cashier_client: APIClient, cashier: User, register: Register, products: list[Product]
+) -> None:
+    open_shift_on(register, cashier)
+    for n in range(12):
+        items = products[n : n + 3]
+        body = sale_body(register, [(p, 1) for p in items])
+        total = cashier_client.post(QUOTE_URL, body, format="json").json()["total"]
+        body["payments"] = [{"method": "cash", "amount": total}]
+        response = cashier_client.post(
+            ORDERS_URL, body, format="json", HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4())
+        )
+        assert response.status_code == 201
+
+    small, small_sql = _queries(lambda: cashier_client.get(ORDERS_URL, {"page_size": 10}))
+    large, large_sql = _queries(lambda: cashier_client.get(ORDERS_URL, {"page_size": 200}))
+
+    assert len(small.json()["results"]) == 10
+    assert len(large.json()["results"]) == 12
+    assert len(small_sql) == len(large_sql), "\n".join(large_sql)
