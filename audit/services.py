@@ -3,12 +3,22 @@
 Services call `audit_record` explicitly, inside their own transaction and as their last write:
 the event commits or rolls back with the change it describes, and the chain head's row lock is
 held only from that call to the commit.
+
+A request that does more work after the service returns, inside the same transaction (the
+idempotent write endpoints serialise the response and store it with the key), wraps that work in
+`audit_at_end()`: events recorded inside the block are appended when it ends, right before the
+commit. Every sale of a store appends to the store's one chain, so the time the head stays
+locked is the time sales of a store spend in single file; this keeps it to the append and the
+commit.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -154,6 +164,67 @@ def _append_in_one_statement(
     return event
 
 
+@dataclass(frozen=True, slots=True)
+class _PendingEvent:
+    chain: int
+    at: Any
+    actor_id: int | None
+    store_id: int | None
+    content: dict[str, Any]
+    changes: Any
+    ip: str | None
+    request_id: str
+
+
+@dataclass(slots=True)
+class _Deferral:
+    alias: str
+    savepoint_depth: int
+    events: list[_PendingEvent]
+
+
+_deferral: ContextVar[_Deferral | None] = ContextVar("audit_deferral", default=None)
+
+
+@contextmanager
+def audit_at_end() -> Iterator[None]:
+    """Append the events recorded inside the block when it ends without an exception, in the
+    order they were recorded; drop them when it raises (the caller's transaction is rolled back
+    then). Must sit inside a transaction (`transaction.atomic`), as its last step: the chain
+    heads are locked from the end of the block to the commit only.
+
+    An event recorded inside a nested savepoint is written at once instead (a savepoint rolled
+    back on its own must take its event with it). Nested `audit_at_end` blocks flush with the
+    outermost one."""
+    if _deferral.get() is not None:
+        yield
+        return
+    if not connection.in_atomic_block:
+        raise RuntimeError("audit_at_end() must run inside transaction.atomic().")
+    state = _Deferral(alias=connection.alias, savepoint_depth=_savepoints(), events=[])
+    token = _deferral.set(state)
+    try:
+        yield
+    finally:
+        _deferral.reset(token)
+    for pending in state.events:
+        _append(pending)
+
+
+def _deferred() -> _Deferral | None:
+    state = _deferral.get()
+    if state is None or state.alias != connection.alias:
+        return None
+    if _savepoints() != state.savepoint_depth:
+        return None
+    return state
+
+
+def _savepoints() -> int:
+    """Savepoints open now (an `atomic(savepoint=False)` block records `None`: no savepoint)."""
+    return sum(1 for sid in connection.savepoint_ids if sid is not None)
+
+
 def audit_record(
     *,
     action: str,
@@ -164,7 +235,7 @@ def audit_record(
     changes: Mapping[str, Any] | None = None,
     ip: str | None = None,
     request_id: str | None = None,
-) -> AuditEvent:
+) -> AuditEvent | None:
     """Append an event to its store's hash chain (chain 0 outside any store), in the caller's
     transaction. `ip` and `request_id` default to the current request context.
 
@@ -173,6 +244,8 @@ def audit_record(
     first event of a chain costs two more. Call it as the service's last write,
     so the head stays locked for as short a time as possible; concurrent appenders to one chain
     queue on that lock and can never fork the chain.
+
+    Inside `audit_at_end()` the event is appended when that block ends and `None` is returned.
     """
     ctx = get_context()
     actor_id = _actor_id(actor)
@@ -194,38 +267,56 @@ def audit_record(
         ip=clean_ip,
         request_id=clean_request_id,
     )
+    pending = _PendingEvent(
+        chain=chain,
+        at=at,
+        actor_id=actor_id,
+        store_id=store_id,
+        content=content,
+        changes=clean_changes,
+        ip=clean_ip,
+        request_id=clean_request_id,
+    )
+    deferral = _deferred()
+    if deferral is not None:
+        deferral.events.append(pending)
+        return None
+    return _append(pending)
 
+
+def _append(pending: _PendingEvent) -> AuditEvent:
+    """Lock the chain head, insert the event hashed over it, move the head."""
     with transaction.atomic(savepoint=False):
         if connection.vendor == "postgresql":
             appended = _append_in_one_statement(
-                chain=chain,
-                at=at,
-                actor_id=actor_id,
-                store_id=store_id,
-                content=content,
-                changes=clean_changes,
-                ip=clean_ip,
-                request_id=clean_request_id,
+                chain=pending.chain,
+                at=pending.at,
+                actor_id=pending.actor_id,
+                store_id=pending.store_id,
+                content=pending.content,
+                changes=pending.changes,
+                ip=pending.ip,
+                request_id=pending.request_id,
             )
             if appended is not None:
                 return appended
-        prev_hash, _length = _lock_chain_head(chain)
+        prev_hash, _length = _lock_chain_head(pending.chain)
         event = AuditEvent(
-            at=at,
-            actor_id=actor_id,
-            action=content["action"],
-            store_id=store_id,
-            chain=chain,
-            object_type=content["object_type"],
-            object_id=content["object_id"],
-            changes=clean_changes,
-            ip=clean_ip,
-            request_id=clean_request_id,
+            at=pending.at,
+            actor_id=pending.actor_id,
+            action=pending.content["action"],
+            store_id=pending.store_id,
+            chain=pending.chain,
+            object_type=pending.content["object_type"],
+            object_id=pending.content["object_id"],
+            changes=pending.changes,
+            ip=pending.ip,
+            request_id=pending.request_id,
             prev_hash=prev_hash,
-            hash=chain_hash(prev_hash, content),
+            hash=chain_hash(prev_hash, pending.content),
         )
         event.save()
-        AuditChainHead.objects.filter(chain=chain).update(
+        AuditChainHead.objects.filter(chain=pending.chain).update(
             last_hash=event.hash, last_event_id=event.pk, length=F("length") + 1
         )
     return event

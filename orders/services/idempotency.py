@@ -57,6 +57,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from audit.services import audit_at_end
 from monitoring.metrics import IDEMPOTENT_REPLAYS
 from orders.exceptions import IdempotencyKeyInUse, IdempotencyKeyMissing, IdempotencyKeyReused
 from orders.models import IdempotencyKey, IdempotencyState
@@ -192,17 +193,21 @@ def run_idempotent(
                 raise
             if row_id is not None:
                 try:
-                    status, body = action()
+                    # The audit events of the action are appended after the response is
+                    # stored, as the transaction's last statement: the store's chain head is
+                    # then locked only from there to the commit (`audit.services`).
+                    with audit_at_end():
+                        status, body = action()
+                        body_text = _canonical_body(body)
+                        IdempotencyKey.objects.filter(pk=row_id).update(
+                            state=IdempotencyState.COMPLETED,
+                            response_status=status,
+                            response_body=body_text,
+                        )
                 except DatabaseError as exc:
                     if _sqlstate(exc) in _CONTENTION_SQLSTATES:
                         raise _busy() from None
                     raise
-                body_text = _canonical_body(body)
-                IdempotencyKey.objects.filter(pk=row_id).update(
-                    state=IdempotencyState.COMPLETED,
-                    response_status=status,
-                    response_body=body_text,
-                )
                 return IdempotentOutcome(status=status, body=json.loads(body_text), replayed=False)
             existing = (
                 IdempotencyKey.objects.filter(user_id=user.pk, key=key)

@@ -162,3 +162,74 @@ def test_an_event_appended_to_an_existing_chain_hashes_like_the_first(store, man
     head = AuditChainHead.objects.get(chain=store.id)
     assert (head.last_hash, head.last_event_id, head.length) == (event.hash, event.pk, 2)
     assert audit_verify(chain=store.id).ok
+
+
+# --- audit_at_end: the events of a block appended at its end ------------------------------------
+
+
+def test_audit_at_end_appends_the_blocks_events_at_its_end_in_order(store, manager):
+    from django.db import transaction
+
+    from audit.services import audit_at_end
+    from audit.verification import audit_verify
+
+    with transaction.atomic():
+        with audit_at_end():
+            assert audit_record(action="shift.opened", actor=manager, store_id=store.id) is None
+            assert audit_record(action="shift.closed", actor=manager, store_id=store.id) is None
+            assert not AuditEvent.objects.filter(store_id=store.id).exists()
+        events = list(AuditEvent.objects.filter(store_id=store.id).order_by("id"))
+
+    assert [e.action for e in events] == ["shift.opened", "shift.closed"]
+    assert events[1].prev_hash == events[0].hash
+    assert all(e.hash == recomputed_hash(e) for e in events)
+    assert audit_verify().ok
+
+
+def test_audit_at_end_drops_the_events_when_the_block_raises(store, manager):
+    from django.db import transaction
+
+    from audit.services import audit_at_end
+
+    with pytest.raises(ZeroDivisionError), transaction.atomic():
+        with audit_at_end():
+            audit_record(action="shift.opened", actor=manager, store_id=store.id)
+            1 / 0  # noqa: B018
+
+    assert not AuditEvent.objects.filter(store_id=store.id).exists()
+    head = AuditChainHead.objects.filter(chain=store.id).first()
+    assert head is None or head.length == 0
+
+
+def test_an_event_inside_a_nested_savepoint_is_written_at_once(store, manager):
+    """A savepoint rolled back on its own must take its event with it, so it is not deferred."""
+    from django.db import transaction
+
+    from audit.services import audit_at_end
+
+    with transaction.atomic(), audit_at_end():
+        with transaction.atomic():
+            written = audit_record(action="shift.opened", actor=manager, store_id=store.id)
+            assert written is not None and written.pk is not None
+        try:
+            with transaction.atomic():
+                audit_record(action="shift.closed", actor=manager, store_id=store.id)
+                raise RuntimeError("rolled back on its own")
+        except RuntimeError:
+            pass
+        deferred = audit_record(action="cash.in", actor=manager, store_id=store.id)
+        assert deferred is None
+
+    actions = list(
+        AuditEvent.objects.filter(store_id=store.id).order_by("id").values_list("action", flat=True)
+    )
+    assert actions == ["shift.opened", "cash.in"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_audit_at_end_refuses_to_run_outside_a_transaction():
+    from audit.services import audit_at_end
+
+    with pytest.raises(RuntimeError, match="inside transaction.atomic"):
+        with audit_at_end():
+            pass  # pragma: no cover

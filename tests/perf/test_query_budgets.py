@@ -136,3 +136,21 @@ def test_order_list_costs_the_same_queries_for_10_and_200_per_page(
     assert len(small.json()["results"]) == 10
     assert len(large.json()["results"]) == 12
     assert len(small_sql) == len(large_sql), "\n".join(large_sql)
+
+
+@pytest.mark.postgres
+def test_a_sales_audit_event_is_its_last_statement_before_the_commit(
+    cashier_client: APIClient, cashier: User, register: Register, products: list[Product]
+) -> None:
+    """Every sale of a store appends to the store's one audit chain, so the chain head's lock is
+    where the store's sales queue: it must be taken by the sale's last statement, after the
+    response is stored with the idempotency key, and held only to the commit."""
+    open_shift_on(register, cashier)
+    _sale_queries(cashier_client, register, products[:1])
+
+    sql = _sale_queries(cashier_client, register, products[:3])
+
+    # The test's own transaction turns COMMIT into RELEASE SAVEPOINT.
+    assert sql[-1].startswith("RELEASE SAVEPOINT"), sql[-1]
+    assert "audit_auditchainhead" in sql[-2], "\n".join(sql)
+    assert 'UPDATE "orders_idempotencykey"' in sql[-3], "\n".join(sql)
