@@ -9,8 +9,6 @@ and rates with three.
 from __future__ import annotations
 
 import datetime as dt
-import decimal
-import functools
 from decimal import Decimal
 from typing import Any
 
@@ -21,6 +19,7 @@ from rest_framework import serializers
 from orders.exceptions import CardNumberRefused
 from orders.models import Order, OrderLine, Payment, PaymentMethod
 from orders.services.sales import MAX_ORDER_AMOUNT, PaymentRequest, SaleLineRequest
+from posproject.api.rendering import datetime_text, decimal_text, money_text
 from posproject.logging import PAN_PATTERN
 from posproject.money import (
     MONEY_DECIMAL_PLACES,
@@ -211,43 +210,9 @@ class OrderCreateInputSerializer(QuoteInputSerializer):
 # output is the same, byte for byte (tests/orders/test_order_representation.py compares the two
 # over every field).
 
-_QUANTUM = {places: Decimal(1).scaleb(-places) for places in (2, 3)}
-
-
-def _decimal(value: Decimal | None, places: int, max_digits: int) -> str | None:
-    """DRF's `DecimalField.to_representation` with `COERCE_DECIMAL_TO_STRING` (quantized to
-    `places` in a context of `max_digits`, formatted without exponent)."""
-    if value is None:
-        return None
-    if not isinstance(value, Decimal):
-        value = Decimal(str(value).strip())
-    context = decimal_context(max_digits)
-    return f"{value.quantize(_QUANTUM[places], context=context):f}"
-
-
-@functools.cache
-def decimal_context(max_digits: int) -> decimal.Context:
-    context = decimal.getcontext().copy()
-    context.prec = max_digits
-    return context
-
-
-def _money(value: Decimal | None) -> str | None:
-    return _decimal(value, MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS)
-
-
-def _datetime(value: dt.datetime | None) -> str | None:
-    """DRF's `DateTimeField.to_representation` (ISO 8601 in the current time zone, `Z` for
-    UTC)."""
-    if value is None:
-        return None
-    current = timezone.get_current_timezone()
-    if timezone.is_aware(value):
-        value = value.astimezone(current)
-    else:
-        value = timezone.make_aware(value, current)
-    text = value.isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
+_decimal = decimal_text
+_money = money_text
+_datetime = datetime_text
 
 
 class OrderLineSerializer(serializers.ModelSerializer):
