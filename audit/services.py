@@ -107,65 +107,10 @@ RETURNING event.id, event.prev_hash, event.hash
 """
 
 
-def _append_in_one_statement(
-    *,
-    chain: int,
-    at: Any,
-    actor_id: int | None,
-    store_id: int | None,
-    content: dict[str, Any],
-    changes: Any,
-    ip: str | None,
-    request_id: str,
-) -> AuditEvent | None:
-    """PostgreSQL: lock the chain head, insert the event hashed over the head's hash and move
-    the head, in one statement (one round trip instead of three, on every sale). The hash is
-    PostgreSQL's `sha256` over exactly the text `chain_hash` hashes (the previous hash and the
-    canonical JSON of the content, ASCII), so `audit.verification` checks it like any other.
-    `None` when the chain has no head yet (its first event takes the general path)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _APPEND_SQL,
-            {
-                "chain": chain,
-                "at": at,
-                "actor_id": actor_id,
-                "action": content["action"],
-                "store_id": store_id,
-                "object_type": content["object_type"],
-                "object_id": content["object_id"],
-                "changes": json.dumps(changes),
-                "ip": ip,
-                "request_id": request_id,
-                "content": canonical_json(content),
-            },
-        )
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    event_id, prev_hash, event_hash = row
-    event = AuditEvent(
-        id=event_id,
-        at=at,
-        actor_id=actor_id,
-        action=content["action"],
-        store_id=store_id,
-        chain=chain,
-        object_type=content["object_type"],
-        object_id=content["object_id"],
-        changes=changes,
-        ip=ip,
-        request_id=request_id,
-        prev_hash=prev_hash,
-        hash=event_hash,
-    )
-    event._state.adding = False
-    event._state.db = connection.alias
-    return event
-
-
 @dataclass(frozen=True, slots=True)
 class _PendingEvent:
+    """An event with everything but its place in the chain (previous hash, hash, id)."""
+
     chain: int
     at: Any
     actor_id: int | None
@@ -174,6 +119,57 @@ class _PendingEvent:
     changes: Any
     ip: str | None
     request_id: str
+
+    def event(self, *, prev_hash: str, event_hash: str, event_id: int | None = None) -> AuditEvent:
+        return AuditEvent(
+            id=event_id,
+            at=self.at,
+            actor_id=self.actor_id,
+            action=self.content["action"],
+            store_id=self.store_id,
+            chain=self.chain,
+            object_type=self.content["object_type"],
+            object_id=self.content["object_id"],
+            changes=self.changes,
+            ip=self.ip,
+            request_id=self.request_id,
+            prev_hash=prev_hash,
+            hash=event_hash,
+        )
+
+
+def _append_in_one_statement(pending: _PendingEvent) -> AuditEvent | None:
+    """PostgreSQL: lock the chain head, insert the event hashed over the head's hash and move
+    the head, in one statement (one round trip instead of three, on every sale). The hash is
+    PostgreSQL's `sha256` over exactly the text `chain_hash` hashes (the previous hash and the
+    canonical JSON of the content, ASCII), so `audit.verification` checks it like any other.
+    `None` when the chain has no head yet (its first event takes the general path)."""
+    content = pending.content
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _APPEND_SQL,
+            {
+                "chain": pending.chain,
+                "at": pending.at,
+                "actor_id": pending.actor_id,
+                "action": content["action"],
+                "store_id": pending.store_id,
+                "object_type": content["object_type"],
+                "object_id": content["object_id"],
+                "changes": json.dumps(pending.changes),
+                "ip": pending.ip,
+                "request_id": pending.request_id,
+                "content": canonical_json(content),
+            },
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    event_id, prev_hash, event_hash = row
+    event = pending.event(event_id=event_id, prev_hash=prev_hash, event_hash=event_hash)
+    event._state.adding = False
+    event._state.db = connection.alias
+    return event
 
 
 @dataclass(slots=True)
@@ -288,32 +284,12 @@ def _append(pending: _PendingEvent) -> AuditEvent:
     """Lock the chain head, insert the event hashed over it, move the head."""
     with transaction.atomic(savepoint=False):
         if connection.vendor == "postgresql":
-            appended = _append_in_one_statement(
-                chain=pending.chain,
-                at=pending.at,
-                actor_id=pending.actor_id,
-                store_id=pending.store_id,
-                content=pending.content,
-                changes=pending.changes,
-                ip=pending.ip,
-                request_id=pending.request_id,
-            )
+            appended = _append_in_one_statement(pending)
             if appended is not None:
                 return appended
         prev_hash, _length = _lock_chain_head(pending.chain)
-        event = AuditEvent(
-            at=pending.at,
-            actor_id=pending.actor_id,
-            action=pending.content["action"],
-            store_id=pending.store_id,
-            chain=pending.chain,
-            object_type=pending.content["object_type"],
-            object_id=pending.content["object_id"],
-            changes=pending.changes,
-            ip=pending.ip,
-            request_id=pending.request_id,
-            prev_hash=prev_hash,
-            hash=chain_hash(prev_hash, pending.content),
+        event = pending.event(
+            prev_hash=prev_hash, event_hash=chain_hash(prev_hash, pending.content)
         )
         event.save()
         AuditChainHead.objects.filter(chain=pending.chain).update(
