@@ -90,7 +90,7 @@ test: $(VENV)/.dev-installed .env
 
 # The performance benchmark (bench/README.md): recreates the `pos_bench` database on the local
 # PostgreSQL (127.0.0.1:5432, user postgres), seeds it, serves the project under gunicorn and
-# loads it against pgbench's raw-SQL checkout and a bare DRF view; ~10 minutes, prints a table.
+# loads it against pgbench's raw-SQL checkout and a bare DRF view; ~4 minutes, prints a table.
 # pgbench is Debian's `postgresql-contrib` (it ships in the server package `postgresql-NN`), put
 # in here when missing and running as root; without it the pgbench ceiling is skipped.
 # `make bench BENCH_ARGS="--only sale,lookup --duration 20"` for a part of it.
