@@ -210,10 +210,6 @@ class OrderCreateInputSerializer(QuoteInputSerializer):
 # output is the same, byte for byte (tests/orders/test_order_representation.py compares the two
 # over every field).
 
-_decimal = decimal_text
-_money = money_text
-_datetime = datetime_text
-
 
 class OrderLineSerializer(serializers.ModelSerializer):
     product = serializers.IntegerField(source="product_id", read_only=True)
@@ -250,14 +246,16 @@ class OrderLineSerializer(serializers.ModelSerializer):
             "product": instance.product_id,
             "sku": instance.sku,
             "name": instance.name,
-            "quantity": _decimal(instance.quantity, QUANTITY_DECIMAL_PLACES, QUANTITY_MAX_DIGITS),
-            "unit_price": _money(instance.unit_price),
-            "gross": _money(instance.gross),
-            "discount": _money(instance.discount),
-            "net": _money(instance.net),
-            "tax_rate": _decimal(instance.tax_rate, RATE_DECIMAL_PLACES, RATE_MAX_DIGITS),
-            "tax": _money(instance.tax),
-            "total": _money(instance.total),
+            "quantity": decimal_text(
+                instance.quantity, QUANTITY_DECIMAL_PLACES, QUANTITY_MAX_DIGITS
+            ),
+            "unit_price": money_text(instance.unit_price),
+            "gross": money_text(instance.gross),
+            "discount": money_text(instance.discount),
+            "net": money_text(instance.net),
+            "tax_rate": decimal_text(instance.tax_rate, RATE_DECIMAL_PLACES, RATE_MAX_DIGITS),
+            "tax": money_text(instance.tax),
+            "total": money_text(instance.total),
         }
 
 
@@ -275,9 +273,9 @@ class PaymentSerializer(serializers.ModelSerializer):
         return {
             "id": instance.pk,
             "method": str(instance.method),
-            "amount": _money(instance.amount),
-            "tendered": _money(instance.tendered),
-            "change": _money(instance.change),
+            "amount": money_text(instance.amount),
+            "tendered": money_text(instance.tendered),
+            "change": money_text(instance.change),
             "reference": instance.reference,
             "card_last4": instance.card_last4,
         }
@@ -333,18 +331,18 @@ class OrderSerializer(serializers.ModelSerializer):
             "shift": instance.shift_id,
             "cashier": instance.cashier_id,
             "status": str(instance.status),
-            "created_at": _datetime(instance.created_at),
-            "client_created_at": _datetime(instance.client_created_at),
+            "created_at": datetime_text(instance.created_at),
+            "client_created_at": datetime_text(instance.client_created_at),
             "currency": instance.currency,
             "prices_include_tax": instance.prices_include_tax,
             "lines": [line(self, row) for row in instance.lines.all()],  # type: ignore[arg-type]
-            "subtotal": _money(instance.subtotal),
-            "discount_total": _money(instance.discount_total),
-            "tax_total": _money(instance.tax_total),
-            "total": _money(instance.total),
+            "subtotal": money_text(instance.subtotal),
+            "discount_total": money_text(instance.discount_total),
+            "tax_total": money_text(instance.tax_total),
+            "total": money_text(instance.total),
             "payments": [payment(self, row) for row in instance.payments.all()],  # type: ignore[arg-type]
-            "paid_total": _money(instance.paid_total),
-            "change_due": _money(instance.change_due),
+            "paid_total": money_text(instance.paid_total),
+            "change_due": money_text(instance.change_due),
         }
 
 
