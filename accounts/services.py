@@ -17,7 +17,7 @@ refresh endpoint refuse a token whose version has moved on.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.conf import settings
@@ -83,6 +83,19 @@ def _full_clean(instance: Any, *, exclude: Iterable[str] = ()) -> None:
     """Model validation (field validators, unique and check constraints); the exception handler
     renders a Django `ValidationError` as `400 validation_error` with field errors."""
     instance.full_clean(exclude=list(exclude) or None)
+
+
+def _apply_changes(instance: Any, fields: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """Set the fields whose value differs; `{field: [before, after]}` of those (the audit's
+    shape). Unchanged fields are neither set nor reported."""
+    changes = {
+        field: [getattr(instance, field), value]
+        for field, value in fields.items()
+        if getattr(instance, field) != value
+    }
+    for field, (_, value) in changes.items():
+        setattr(instance, field, value)
+    return changes
 
 
 def _sync_role_group(user: User) -> None:
@@ -254,15 +267,15 @@ def user_update(
         deactivated = not is_active
         user.is_active = bool(is_active)
 
-    for field, value in (
-        ("username", username),
-        ("email", email),
-        ("first_name", first_name),
-        ("last_name", last_name),
-    ):
-        if value is not UNSET and value != getattr(user, field):
-            changes[field] = [getattr(user, field), value]
-            setattr(user, field, value)
+    profile = {
+        "username": username,
+        "email": email,
+        "first_name": first_name,
+        "last_name": last_name,
+    }
+    changes.update(
+        _apply_changes(user, {f: value for f, value in profile.items() if value is not UNSET})
+    )
 
     if role_change or changes:
         _full_clean(user, exclude=["password"])
@@ -403,15 +416,9 @@ def store_update(*, actor: User | None, store: Store, **fields: Any) -> Store:
     if unknown:
         raise TypeError(f"store_update got unknown fields {sorted(unknown)}")
     store = Store.objects.select_for_update().get(pk=store.pk)
-    changes = {
-        field: [getattr(store, field), value]
-        for field, value in fields.items()
-        if getattr(store, field) != value
-    }
+    changes = _apply_changes(store, fields)
     if not changes:
         return store
-    for field, (_, value) in changes.items():
-        setattr(store, field, value)
     _full_clean(store)
     store.save(update_fields=list(changes))
     if "allow_negative_stock" in changes:
@@ -460,15 +467,9 @@ def register_update(*, actor: User | None, register: Register, **fields: Any) ->
     register = (
         Register.objects.select_for_update(of=("self",)).select_related("store").get(pk=register.pk)
     )
-    changes = {
-        field: [getattr(register, field), value]
-        for field, value in fields.items()
-        if getattr(register, field) != value
-    }
+    changes = _apply_changes(register, fields)
     if not changes:
         return register
-    for field, (_, value) in changes.items():
-        setattr(register, field, value)
     _full_clean(register)
     register.save(update_fields=list(changes))
     record_account_event(
