@@ -3,7 +3,8 @@
 Other apps import from here (`from catalog.services import stock_apply, StockChange`); the
 modules beside this one hold the code: `stock` (levels and movements), `adjustments` (manual
 stock adjustments), `versions` (the catalog-wide version counter), `products`, `taxonomy` (tax
-rates and categories).
+rates and categories), `common` (what they share: deleting a row or refusing with 409 when it
+is referenced).
 """
 
 from catalog.services.adjustments import stock_adjust

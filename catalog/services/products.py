@@ -8,7 +8,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import ProtectedError
 from django.utils import timezone
 
 from accounts.models import User
@@ -16,6 +15,7 @@ from audit.services import audit_record
 from catalog import cache
 from catalog.exceptions import ProductInUse
 from catalog.models import Category, Product, StockLevel, StockMovement, TaxRate
+from catalog.services.common import delete_or_refuse
 from catalog.services.stock import stock_levels_ensure_for_products
 from catalog.services.versions import catalog_version_take
 from posproject.api.errors import InvalidInput
@@ -137,11 +137,8 @@ def product_delete(*, product: Product, user: User | None) -> None:
             raise ProductInUse()
         # Levels change only through movements, so with none they are all zero: they go too.
         StockLevel.objects.filter(product=locked, quantity=0).delete()
-        try:
-            with transaction.atomic():
-                locked.delete()
-        except ProtectedError as exc:  # sold (order lines PROTECT their product) or still stocked
-            raise ProductInUse() from exc
+        # Sold (order lines PROTECT their product) or still stocked → `ProductInUse`.
+        delete_or_refuse(locked, in_use=ProductInUse)
         audit_record(
             action="product.deleted",
             actor=user,

@@ -6,13 +6,13 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import ProtectedError
 
 from accounts.models import User
 from audit.services import audit_record
 from catalog import cache
 from catalog.exceptions import CategoryInUse, TaxRateInUse
 from catalog.models import CatalogVersion, Category, TaxRate
+from catalog.services.common import delete_or_refuse
 from posproject.api.errors import InvalidInput
 
 
@@ -59,11 +59,7 @@ def tax_rate_update(
 def tax_rate_delete(*, tax_rate: TaxRate, user: User | None) -> None:
     """Refused with `TaxRateInUse` (409) while a product uses the rate."""
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                TaxRate.objects.filter(pk=tax_rate.pk).get().delete()
-        except ProtectedError as exc:
-            raise TaxRateInUse() from exc
+        delete_or_refuse(TaxRate.objects.get(pk=tax_rate.pk), in_use=TaxRateInUse)
         audit_record(
             action="tax_rate.deleted",
             actor=user,
@@ -130,11 +126,7 @@ def category_update(
 def category_delete(*, category: Category, user: User | None) -> None:
     """Refused with `CategoryInUse` (409) while it has products or subcategories."""
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                Category.objects.filter(pk=category.pk).get().delete()
-        except ProtectedError as exc:
-            raise CategoryInUse() from exc
+        delete_or_refuse(Category.objects.get(pk=category.pk), in_use=CategoryInUse)
         audit_record(
             action="category.deleted",
             actor=user,
