@@ -191,10 +191,13 @@ def test_audit_at_end_drops_the_events_when_the_block_raises(store, manager):
 
     from audit.services import audit_at_end
 
-    with pytest.raises(ZeroDivisionError), transaction.atomic():
-        with audit_at_end():
+    def record_then_fail() -> None:
+        with transaction.atomic(), audit_at_end():
             audit_record(action="shift.opened", actor=manager, store_id=store.id)
-            1 / 0  # noqa: B018
+            raise ZeroDivisionError
+
+    with pytest.raises(ZeroDivisionError):
+        record_then_fail()
 
     assert not AuditEvent.objects.filter(store_id=store.id).exists()
     head = AuditChainHead.objects.filter(chain=store.id).first()
@@ -210,7 +213,8 @@ def test_an_event_inside_a_nested_savepoint_is_written_at_once(store, manager):
     with transaction.atomic(), audit_at_end():
         with transaction.atomic():
             written = audit_record(action="shift.opened", actor=manager, store_id=store.id)
-            assert written is not None and written.pk is not None
+            assert written is not None
+            assert written.pk is not None
         try:
             with transaction.atomic():
                 audit_record(action="shift.closed", actor=manager, store_id=store.id)
@@ -230,6 +234,5 @@ def test_an_event_inside_a_nested_savepoint_is_written_at_once(store, manager):
 def test_audit_at_end_refuses_to_run_outside_a_transaction():
     from audit.services import audit_at_end
 
-    with pytest.raises(RuntimeError, match="inside transaction.atomic"):
-        with audit_at_end():
-            pass  # pragma: no cover
+    with pytest.raises(RuntimeError, match=r"inside transaction\.atomic"), audit_at_end():
+        pass  # pragma: no cover
