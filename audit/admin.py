@@ -3,8 +3,6 @@ the events of their stores. Also installs the audited site-wide "delete selected
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -12,12 +10,13 @@ from django.http import HttpRequest
 from accounts.selectors import scope_to_user_stores
 from audit.admin_log import audited_delete_selected
 from audit.models import AuditEvent
+from posproject.admin import ReadOnlyAdminMixin
 
 admin.site.add_action(audited_delete_selected, "delete_selected")
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("id", "at", "action", "actor", "store_id", "object_type", "object_id")
     list_filter = ("action",)
     search_fields = ("action", "object_type", "object_id", "request_id")
@@ -41,12 +40,3 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[AuditEvent]:
         return scope_to_user_stores(super().get_queryset(request), request.user, "store_id")  # type: ignore[arg-type]
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

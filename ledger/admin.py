@@ -12,19 +12,7 @@ from django.http import HttpRequest
 
 from accounts.selectors import scope_to_user_stores
 from ledger.models import Account, JournalEntry, JournalLine
-
-
-class ReadOnlyAdminMixin:
-    """No add, change or delete: the change form renders read-only for viewers."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+from posproject.admin import ReadOnlyAdminMixin
 
 
 @admin.register(Account)

@@ -25,19 +25,7 @@ from orders.models import (
     RefundPayment,
     Shift,
 )
-
-
-class ReadOnlyAdminMixin:
-    """No add, change or delete, no bulk actions: the change form renders read-only."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+from posproject.admin import ReadOnlyAdminMixin
 
 
 class StoreScopedAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
