@@ -33,6 +33,7 @@ from catalog.models import (
     TaxRate,
 )
 from catalog.services.products import EDITABLE_FIELDS
+from posproject.admin import ReadOnlyAdminMixin
 from posproject.api.errors import DomainError
 
 
@@ -190,7 +191,7 @@ class StoreScopedAdminMixin:
 
 
 @admin.register(StockLevel)
-class StockLevelAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+class StockLevelAdmin(ReadOnlyAdminMixin, StoreScopedAdminMixin, admin.ModelAdmin):
     list_display = (
         "product",
         "store",
@@ -203,15 +204,6 @@ class StockLevelAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     search_fields = ("product__sku", "product__name", "product__barcode")
     list_select_related = ("product", "store")
     ordering = ("store_id", "product_id")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class StockAdjustmentForm(forms.ModelForm):

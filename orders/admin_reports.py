@@ -27,10 +27,11 @@ from orders.services.reports import (
     daily_report_is_final,
     daily_report_payload,
 )
+from posproject.admin import ReadOnlyAdminMixin
 
 
 @admin.register(DailyReport)
-class DailyReportAdmin(admin.ModelAdmin):
+class DailyReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "date",
         "store",
@@ -62,15 +63,6 @@ class DailyReportAdmin(admin.ModelAdmin):
             getattr(user, "is_manager_or_admin", False)
             and super().has_view_permission(request, obj)
         )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_regenerate_permission(self, request: HttpRequest) -> bool:
         return self.has_view_permission(request)
