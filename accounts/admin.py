@@ -183,14 +183,7 @@ class StoreAdmin(admin.ModelAdmin):
     list_display = ("code", "name", "currency", "timezone", "prices_include_tax")
     search_fields = ("code", "name")
     ordering = ("id",)
-    fields = (
-        "code",
-        "name",
-        "currency",
-        "timezone",
-        "prices_include_tax",
-        "allow_negative_stock",
-    )
+    fields = services.STORE_FIELDS
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Store]:
         return store_list(user=request.user)  # type: ignore[arg-type]

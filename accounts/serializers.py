@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from accounts.models import Register, Role, Store, User
 from accounts.selectors import store_list
+from accounts.services import STORE_FIELDS
 
 # --- Auth ---------------------------------------------------------------------------------------
 
@@ -96,15 +97,7 @@ class UserCreateSerializer(UserSerializer):
 class StoreSerializer(serializers.ModelSerializer):
     class Meta:
         model = Store
-        fields = (
-            "id",
-            "code",
-            "name",
-            "currency",
-            "timezone",
-            "prices_include_tax",
-            "allow_negative_stock",
-        )
+        fields = ("id", *STORE_FIELDS)
         read_only_fields = ("id",)
 
 

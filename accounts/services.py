@@ -363,7 +363,9 @@ def _ensure_may_write_registers(actor: User | None, store: Store) -> None:
         raise ObjectNotFound()
 
 
-_STORE_FIELDS = (
+#: A store's settings: what `store_create` takes and `store_update` may change (the admin form
+#: and the API serializer show the same).
+STORE_FIELDS = (
     "code",
     "name",
     "currency",
@@ -402,7 +404,7 @@ def store_create(
         store_id=store.pk,
         object_type="store",
         object_id=store.pk,
-        changes={field: getattr(store, field) for field in _STORE_FIELDS},
+        changes={field: getattr(store, field) for field in STORE_FIELDS},
     )
     return store
 
@@ -412,7 +414,7 @@ def store_update(*, actor: User | None, store: Store, **fields: Any) -> Store:
     """Change a store's settings (`code`, `name`, `currency`, `timezone`, `prices_include_tax`,
     `allow_negative_stock`). Orders keep the currency and tax mode they were sold under."""
     _ensure_admin(actor)
-    unknown = set(fields) - set(_STORE_FIELDS)
+    unknown = set(fields) - set(STORE_FIELDS)
     if unknown:
         raise TypeError(f"store_update got unknown fields {sorted(unknown)}")
     store = Store.objects.select_for_update().get(pk=store.pk)
