@@ -25,6 +25,7 @@ from ledger.exceptions import UnbalancedEntry, UnknownAccount
 from ledger.models import CHART_OF_ACCOUNTS, Account, EntrySource, JournalEntry, JournalLine
 from monitoring.metrics import LEDGER_POSTINGS
 from posproject.money import ZERO, round_cents
+from posproject.pgarray import pg_array
 
 # Account codes the posting rules use (contract: "Ledger").
 CASH = "1000"
@@ -204,9 +205,9 @@ def _insert_entry_with_lines(
                 "source_id": entry.source_id,
                 "created_by_id": entry.created_by_id,
                 "created_at": entry.created_at,
-                "accounts": [account_ids[code] for code, _, _ in prepared],
-                "debits": [debit for _, debit, _ in prepared],
-                "credits": [credit for _, _, credit in prepared],
+                "accounts": pg_array(account_ids[code] for code, _, _ in prepared),
+                "debits": pg_array(debit for _, debit, _ in prepared),
+                "credits": pg_array(credit for _, _, credit in prepared),
             },
         )
         (entry.id,) = cursor.fetchone()

@@ -21,6 +21,7 @@ from accounts.models import Store, User
 from catalog.exceptions import InsufficientStock
 from catalog.models import Product, StockLevel, StockMovement, StockReason
 from posproject.money import QuantityField
+from posproject.pgarray import pg_array
 
 ZERO_QUANTITY = Decimal("0.000")
 
@@ -129,7 +130,7 @@ def stock_apply(
 
 _LOCK_SQL = (
     "SELECT id, store_id, product_id, quantity, allow_negative, offline_deficit, updated_at "
-    "FROM catalog_stocklevel WHERE store_id = %s AND product_id = ANY(%s) "
+    "FROM catalog_stocklevel WHERE store_id = %s AND product_id = ANY(%s::bigint[]) "
     "ORDER BY product_id FOR UPDATE"
 )
 _LOCK_FIELDS = [
@@ -143,7 +144,7 @@ def _locked_levels(*, store: Store, product_ids: Sequence[int]) -> dict[int, Sto
     rest of its stock handling)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(_LOCK_SQL, [store.pk, list(product_ids)])
+            cursor.execute(_LOCK_SQL, [store.pk, pg_array(product_ids)])
             rows = cursor.fetchall()
         return {row[2]: StockLevel.from_db(connection.alias, _LOCK_FIELDS, row) for row in rows}
     return {
@@ -262,23 +263,23 @@ def _write_in_one_statement(
         cursor.execute(
             _WRITE_SQL,
             {
-                "level_ids": [level.pk for level in levels],
-                "deltas": deltas,
-                "allow_negative": [level.allow_negative for level in levels],
-                "offline_deficit": [level.offline_deficit for level in levels],
-                "updated_at": [level.updated_at for level in levels],
-                "store_ids": [m.store_id for m in movements],
-                "product_ids": [m.product_id for m in movements],
-                "quantity_deltas": [m.quantity_delta for m in movements],
-                "quantities_after": [m.quantity_after for m in movements],
-                "reasons": [str(m.reason) for m in movements],
-                "source_types": [m.source_type for m in movements],
-                "source_ids": [m.source_id for m in movements],
-                "unit_costs": [m.unit_cost for m in movements],
-                "notes": [m.note for m in movements],
-                "flagged": [m.flagged for m in movements],
-                "user_ids": [m.user_id for m in movements],
-                "created_at": [m.created_at for m in movements],
+                "level_ids": pg_array(level.pk for level in levels),
+                "deltas": pg_array(deltas),
+                "allow_negative": pg_array(level.allow_negative for level in levels),
+                "offline_deficit": pg_array(level.offline_deficit for level in levels),
+                "updated_at": pg_array(level.updated_at for level in levels),
+                "store_ids": pg_array(m.store_id for m in movements),
+                "product_ids": pg_array(m.product_id for m in movements),
+                "quantity_deltas": pg_array(m.quantity_delta for m in movements),
+                "quantities_after": pg_array(m.quantity_after for m in movements),
+                "reasons": pg_array(str(m.reason) for m in movements),
+                "source_types": pg_array(m.source_type for m in movements),
+                "source_ids": pg_array(m.source_id for m in movements),
+                "unit_costs": pg_array(m.unit_cost for m in movements),
+                "notes": pg_array(m.note for m in movements),
+                "flagged": pg_array(m.flagged for m in movements),
+                "user_ids": pg_array(m.user_id for m in movements),
+                "created_at": pg_array(m.created_at for m in movements),
             },
         )
         ids = [row[0] for row in cursor.fetchall()]

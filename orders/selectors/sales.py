@@ -16,6 +16,7 @@ from accounts.models import Register, Store, User
 from accounts.selectors import scope_to_user_stores
 from catalog.models import Product, TaxRate
 from orders.models import Order, OrderLine, Payment, Shift, ShiftStatus
+from posproject.pgarray import pg_array
 
 __all__ = [
     "order_detail_queryset",
@@ -132,7 +133,7 @@ def products_for_sale(*, product_ids: Iterable[int]) -> dict[int, Product]:
     # The same statement as `select_related("tax_rate").in_bulk(ids)`, written out once.
     sql, product_names, rate_names = _products_sql()
     with connection.cursor() as cursor:
-        cursor.execute(sql, [ids])
+        cursor.execute(sql, [pg_array(ids)])
         rows = cursor.fetchall()
     products: dict[int, Product] = {}
     n_product = len(product_names)
@@ -151,7 +152,7 @@ def _products_sql() -> tuple[str, list[str], list[str]]:
     sql = (
         f"SELECT {product_cols}, {rate_cols} FROM {qn(Product._meta.db_table)} p "  # noqa: S608  # nosec B608
         f"JOIN {qn(TaxRate._meta.db_table)} t ON t.{qn('id')} = p.{qn('tax_rate_id')} "
-        f"WHERE p.{qn('id')} = ANY(%s)"
+        f"WHERE p.{qn('id')} = ANY(%s::bigint[])"
     )
     return sql, product_names, rate_names
 

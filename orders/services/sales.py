@@ -44,6 +44,7 @@ from orders.pricing import LineInput, PricedOrder, price_order
 from orders.selectors.sales import products_for_sale, register_for_sale, sale_shift_locked
 from posproject.api.errors import InvalidInput, ObjectNotFound
 from posproject.money import ZERO, round_cents
+from posproject.pgarray import pg_array
 
 __all__ = [
     "MAX_ORDER_AMOUNT",
@@ -227,9 +228,9 @@ def _insert_order(*, order: Order, lines: list[OrderLine], payments: list[Paymen
     params: dict[str, Any] = {"register_id": register.pk, "register_code": register.code}
     params.update({column: getattr(order, column) for column in _ORDER_COLUMNS})
     for column, _ in _LINE_COLUMNS:
-        params[f"line_{column}"] = [getattr(line, column) for line in lines]
+        params[f"line_{column}"] = pg_array(getattr(line, column) for line in lines)
     for column, _ in _PAYMENT_COLUMNS:
-        params[f"payment_{column}"] = [getattr(payment, column) for payment in payments]
+        params[f"payment_{column}"] = pg_array(getattr(payment, column) for payment in payments)
     with connection.cursor() as cursor:
         cursor.execute(_INSERT_ORDER_SQL, params)
         rows = cursor.fetchall()
