@@ -28,6 +28,7 @@ from rest_framework.response import Response
 from accounts.models import User
 from orders.models import Order
 from orders.selectors.sales import order_list, orders_created_between
+from orders.serializers.sale_input import parse_sale_input
 from orders.serializers.sales import (
     OrderCreateInputSerializer,
     OrderSerializer,
@@ -197,17 +198,15 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         refuse_card_numbers(request.data)
 
         def sell() -> tuple[int, Any]:
-            serializer = OrderCreateInputSerializer(data=request.data)
-            serializer.is_valid(raise_exception=True)
-            data = serializer.validated_data
+            sale = parse_sale_input(request.data)
             order = order_create(
                 user=cast(User, request.user),
-                register_id=data["register"],
-                lines=serializer.line_requests(),
-                payments=serializer.payment_requests(),
-                discount=data["discount"],
-                client_created_at=data["client_created_at"],
-                offline=data["offline"],
+                register_id=sale.register,
+                lines=sale.lines,
+                payments=sale.payments,
+                discount=sale.discount,
+                client_created_at=sale.client_created_at,
+                offline=sale.offline,
             )
             return 201, OrderSerializer(order).data
 
