@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from django.utils import timezone
 from rest_framework import serializers
 
 from accounts.models import Role
@@ -122,8 +123,15 @@ class ProductSerializer(serializers.ModelSerializer):
         data["track_stock"] = bool(instance.track_stock)
         data["is_active"] = bool(instance.is_active)
         data["version"] = instance.version
-        data["updated_at"] = datetime_text(instance.updated_at)
+        data["updated_at"] = datetime_text(instance.updated_at, self._time_zone())
         return data
+
+    def _time_zone(self) -> Any:
+        # Read once per serializer, like `_shows_cost`: the page's rows share the child.
+        zone = getattr(self, "_time_zone_cached", None)
+        if zone is None:
+            zone = self._time_zone_cached = timezone.get_current_timezone()
+        return zone
 
     def _shows_cost(self) -> bool:
         # Decided once per serializer: a page of products shares one child serializer.

@@ -44,15 +44,22 @@ def money_text(value: Decimal | None) -> str | None:
     return decimal_text(value, MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS)
 
 
-def datetime_text(value: dt.datetime | None) -> str | None:
+def datetime_text(value: dt.datetime | None, current: dt.tzinfo | None = None) -> str | None:
     """DRF's `DateTimeField.to_representation` (ISO 8601 in the current time zone, `Z` for
-    UTC)."""
+    UTC). Pass `current` (`timezone.get_current_timezone()`) when rendering many values."""
     if value is None:
         return None
-    current = timezone.get_current_timezone()
-    if timezone.is_aware(value):
-        value = value.astimezone(current)
-    else:
-        value = timezone.make_aware(value, current)
+    if current is None:
+        current = timezone.get_current_timezone()
+    # A UTC value (as the database returns them) rendered in UTC needs no conversion.
+    if value.tzinfo is not dt.UTC or not _is_utc(current):
+        if timezone.is_aware(value):
+            value = value.astimezone(current)
+        else:
+            value = timezone.make_aware(value, current)
     text = value.isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _is_utc(zone: dt.tzinfo) -> bool:
+    return zone is dt.UTC or getattr(zone, "key", None) == "UTC"
