@@ -3,11 +3,9 @@ and the OpenAPI pieces every idempotent POST documents (sales and refunds alike)
 
 from __future__ import annotations
 
-from typing import Any
-
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
-from rest_framework.response import Response
 
 from orders.services.idempotency import IDEMPOTENCY_HEADER, REPLAYED_HEADER, IdempotentOutcome
 
@@ -53,8 +51,13 @@ IDEMPOTENCY_ERROR_RESPONSES: dict[int, OpenApiResponse] = {
 }
 
 
-def idempotent_response(outcome: IdempotentOutcome, **kwargs: Any) -> Response:
-    response = Response(outcome.body, status=outcome.status, **kwargs)
+def idempotent_response(outcome: IdempotentOutcome) -> HttpResponse:
+    """The stored JSON text itself (the first answer and every replay are the same bytes; DRF's
+    renderer would only parse and write it again). Content negotiation has already refused any
+    client that does not accept JSON."""
+    response = HttpResponse(
+        outcome.body_text, status=outcome.status, content_type="application/json"
+    )
     if outcome.replayed:
         response[REPLAYED_HEADER] = "true"
     return response

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.request import Request
-from rest_framework.response import Response
 
 from accounts.selectors import scope_to_user_stores
 from orders.models import Order, Refund
@@ -76,7 +76,7 @@ class RefundCreateView(generics.GenericAPIView):
             ),
         },
     )
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: Request, pk: int) -> HttpResponse:
         user = acting_user(request)
 
         def act() -> tuple[int, Any]:

@@ -194,7 +194,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             422: IDEMPOTENCY_ERROR_RESPONSES[422],
         },
     )
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
         refuse_card_numbers(request.data)
 
         def sell() -> tuple[int, Any]:

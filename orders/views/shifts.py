@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 import django_filters
+from django.http import HttpResponse
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -73,7 +74,7 @@ class ShiftViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def get_queryset(self):  # type: ignore[no-untyped-def]
         return shift_list(user=self.request.user)
 
-    def _once(self, request: Request, endpoint: str, act: Any) -> Response:
+    def _once(self, request: Request, endpoint: str, act: Any) -> HttpResponse:
         """Run a command; exactly once per `Idempotency-Key` when the client sends one."""
         key = request.headers.get(IDEMPOTENCY_HEADER)
         if key is None:
@@ -95,7 +96,7 @@ class ShiftViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         request=ShiftOpenSerializer,
         responses={201: ShiftSerializer, 409: _conflict("`shift_already_open`")},
     )
-    def create(self, request: Request) -> Response:
+    def create(self, request: Request) -> HttpResponse:
         def act() -> tuple[int, Any]:
             serializer = ShiftOpenSerializer(data=request.data, context={"request": request})
             serializer.is_valid(raise_exception=True)
@@ -117,7 +118,7 @@ class ShiftViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         responses={201: CashMovementSerializer, 409: _conflict("`shift_not_open`")},
     )
     @action(detail=True, methods=["post"], url_path="cash-movements")
-    def cash_movements(self, request: Request, pk: str | None = None) -> Response:
+    def cash_movements(self, request: Request, pk: str | None = None) -> HttpResponse:
         shift = self.get_object()
 
         def act() -> tuple[int, Any]:
@@ -144,7 +145,7 @@ class ShiftViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         responses={200: ShiftSerializer, 409: _conflict("`shift_not_open`")},
     )
     @action(detail=True, methods=["post"])
-    def close(self, request: Request, pk: str | None = None) -> Response:
+    def close(self, request: Request, pk: str | None = None) -> HttpResponse:
         shift = self.get_object()
 
         def act() -> tuple[int, Any]:

@@ -339,6 +339,25 @@ def test_replay_returns_the_original_and_creates_nothing(
     assert JournalEntry.objects.filter(source="sale").count() == 1
 
 
+def test_the_answer_is_json_in_utf8_and_its_replay_the_same_bytes(
+    cashier_client: APIClient, open_shift: Shift, register: Register
+) -> None:
+    item = ProductFactory(name="Crème brûlée ☕", price=D("4.00"))
+    set_stock(register.store, item, 5)
+    body = sale_body(register, [(item, 1)])
+    total = cashier_client.post(QUOTE_URL, body, format="json").json()["total"]
+    body["payments"] = [{"method": "cash", "amount": total}]
+
+    first = post(cashier_client, body, key="sale-utf8")
+    second = post(cashier_client, body, key="sale-utf8")
+
+    assert first.status_code == second.status_code == 201
+    assert first["Content-Type"] == second["Content-Type"] == "application/json"
+    assert "Crème brûlée ☕".encode() in first.content
+    assert second.content == first.content
+    assert first.json()["lines"][0]["name"] == "Crème brûlée ☕"
+
+
 def test_same_key_other_body_is_422(
     cashier_client: APIClient, open_shift: Shift, register: Register, product: Product
 ) -> None:
