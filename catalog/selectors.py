@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.db.models import QuerySet, Subquery
+from django.db.models import Func, IntegerField, QuerySet, Subquery
 
 from accounts.models import User
 from accounts.selectors import scope_to_user_stores
@@ -81,23 +81,26 @@ def product_sync_page(*, queryset: QuerySet[Product], since_version: int, limit:
     - nothing changed → `since_version` itself (capped at the current version, so a register
       holding a watermark from a restored database catches up instead of waiting forever).
     """
+    changed = queryset.filter(version__gt=since_version)
     catalog_version = CatalogVersion.objects.filter(id=SINGLETON_ID).values("value")[:1]
+    # The count of everything changed (the list's `count`) in the page's own statement and
+    # snapshot: an uncorrelated subquery, computed once.
+    remaining = changed.order_by().values(n=Func(template="COUNT(*)", output_field=IntegerField()))
     fetched = list(
-        queryset.filter(version__gt=since_version)
-        .annotate(catalog_version=Subquery(catalog_version))
+        changed.annotate(catalog_version=Subquery(catalog_version), remaining=Subquery(remaining))
         .order_by("version", "id")
-        .values_list(*_ROW_FIELDS, "catalog_version")[: limit + 1]
+        .values_list(*_ROW_FIELDS, "catalog_version", "remaining")[: limit + 1]
     )
     has_more = len(fetched) > limit
     fetched = fetched[:limit]
-    rows = [ProductRow._make(values[:-1]) for values in fetched]
+    rows = [ProductRow._make(values[:-2]) for values in fetched]
     if has_more:
         watermark = rows[-1].version
     elif rows:
-        watermark = max(fetched[0][-1] or 0, rows[-1].version)
+        watermark = max(fetched[0][-2] or 0, rows[-1].version)
     else:
         watermark = min(since_version, catalog_version_current())
-    count = len(rows) if not has_more else queryset.filter(version__gt=since_version).count()
+    count = fetched[0][-1] if rows else 0
     return SyncPage(products=rows, count=count, has_more=has_more, watermark=watermark)
 
 

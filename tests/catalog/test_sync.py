@@ -23,7 +23,7 @@ from catalog.services import (
     product_deactivate,
     product_update,
 )
-from tests.catalog.factories import ProductFactory, TaxRateFactory
+from tests.catalog.factories import CategoryFactory, ProductFactory, TaxRateFactory
 
 URL = "/api/v1/products/"
 HEADER = "X-Catalog-Version"
@@ -53,6 +53,30 @@ def test_sync_returns_changes_after_n_by_version_with_the_watermark(cashier_clie
 
     after_b, _ = sync(cashier_client, Product.objects.get(pk=b.pk).version)
     assert [row["sku"] for row in after_b["results"]] == ["A"]
+
+
+@pytest.mark.django_db
+def test_count_is_what_is_left_to_sync_under_the_same_filters(cashier_client) -> None:
+    """`count` is every product changed after `since_version` that the filters match, not just
+    the page, and shrinks as the register pages on."""
+    tax = TaxRateFactory()
+    fruit, other = CategoryFactory(), CategoryFactory()
+    for i in range(5):
+        product_create(user=None, sku=f"F{i}", name=f"F{i}", price=Decimal("1"), tax_rate=tax,
+                       category=fruit)  # fmt: skip
+        product_create(user=None, sku=f"O{i}", name=f"O{i}", price=Decimal("1"), tax_rate=tax,
+                       category=other)  # fmt: skip
+
+    first, watermark = sync(cashier_client, 0, category=fruit.pk, page_size=2)
+    second, _ = sync(cashier_client, watermark, category=fruit.pk, page_size=2)
+    everything, _ = sync(cashier_client, 0, page_size=3)
+    last, _ = sync(cashier_client, watermark, category=fruit.pk, page_size=200)
+
+    assert (first["count"], len(first["results"])) == (5, 2)
+    assert (second["count"], len(second["results"])) == (3, 2)
+    assert (everything["count"], len(everything["results"])) == (10, 3)
+    assert (last["count"], len(last["results"]), last["next"]) == (3, 3, None)
+    assert {row["sku"][0] for row in first["results"] + second["results"]} == {"F"}
 
 
 @pytest.mark.django_db
