@@ -73,7 +73,11 @@ def parse_sale_input(data: Any) -> SaleInput:
     try:
         return _plain(data)
     except _NotPlain:
-        pass
+        return _validated(data)
+
+
+def _validated(data: Any) -> SaleInput:
+    """The serializer's path (every error is its own)."""
     serializer = OrderCreateInputSerializer(data=data)
     serializer.is_valid(raise_exception=True)
     validated = serializer.validated_data

@@ -15,23 +15,14 @@ from rest_framework.exceptions import ValidationError
 
 from orders.serializers import sale_input
 from orders.serializers.sale_input import SaleInput, parse_sale_input
-from orders.serializers.sales import OrderCreateInputSerializer
 from orders.services.sales import MAX_ORDER_AMOUNT
 
 
 def _by_serializer(data: Any) -> SaleInput | dict[str, Any]:
-    serializer = OrderCreateInputSerializer(data=data)
-    if not serializer.is_valid():
-        return dict(serializer.errors)
-    v = serializer.validated_data
-    return SaleInput(
-        register=v["register"],
-        lines=serializer.line_requests(),
-        payments=serializer.payment_requests(),
-        discount=v["discount"],
-        client_created_at=v["client_created_at"],
-        offline=v["offline"],
-    )
+    try:
+        return sale_input._validated(data)
+    except ValidationError as exc:
+        return dict(exc.detail)
 
 
 def _by_parse(data: Any) -> SaleInput | dict[str, Any]:
