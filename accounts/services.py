@@ -519,9 +519,8 @@ def auth_refresh(*, refresh: str) -> TokenPair:
     simplejwt's own refresh checks the blacklist and blacklists in separate steps, so a refresh
     token sent several times at once can be rotated several times. Here the token's
     `OutstandingToken` row is locked (`SELECT … FOR UPDATE`) for the whole check-and-blacklist,
-    so concurrent refreshes queue on the row and all but the first find it blacklisted. On SQLite
-    the IMMEDIATE transaction serialises the same way; the one-to-one blacklist row is the last
-    guard (a second insert fails on its unique constraint)."""
+    so concurrent refreshes queue on the row and all but the first find it blacklisted; the
+    one-to-one blacklist row is the last guard (a second insert fails on its unique constraint)."""
     try:
         # Signature, expiry, type and blacklist (an early exit; the locked check is below).
         token = RefreshToken(refresh)  # type: ignore[arg-type]

@@ -51,8 +51,7 @@ class TrialBalance:
 
 
 def _cents(value: Any) -> Decimal:
-    """Aggregates come back exact from PostgreSQL; SQLite sums decimals as floating point, so
-    bring every sum back to the cent (a no-op on PostgreSQL)."""
+    """An aggregate (exact `numeric` from PostgreSQL) as a Decimal at the cent."""
     return round_cents(Decimal(value))
 
 

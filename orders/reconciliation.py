@@ -106,7 +106,7 @@ def local_day_bounds(store: Store, date: dt.date) -> tuple[dt.datetime, dt.datet
 
 
 def _cents(value: Any) -> Decimal:
-    """PostgreSQL sums exactly; SQLite sums decimals in floating point: back to the cent."""
+    """An aggregate (exact `numeric` from PostgreSQL) as a Decimal at the cent."""
     return round_cents(Decimal(value))
 
 

@@ -1,8 +1,9 @@
 """One environment-driven settings module (12-factor).
 
 Every difference between a laptop and production comes from environment variables (or a `.env`
-file beside `manage.py`), never from a copy of this file. With nothing set, the project runs on an
-embedded default: a SQLite file, an in-process cache and Celery without an external broker.
+file beside `manage.py`), never from a copy of this file. PostgreSQL is the only database: with
+nothing set, the project runs on the embedded PostgreSQL that `make run` and `make test` start
+(`localdb`), an in-process cache and Celery without an external broker.
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ import contextlib
 import logging
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import unquote
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+
+import localdb
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -113,36 +117,36 @@ DB_CONNECT_TIMEOUT: int = env.int("DB_CONNECT_TIMEOUT", default=3)
 DB_STATEMENT_TIMEOUT_MS: int = env.int("DB_STATEMENT_TIMEOUT_MS", default=5000)
 DB_LOCK_TIMEOUT_MS: int = env.int("DB_LOCK_TIMEOUT_MS", default=3000)
 
-DATABASES = {
-    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-}
+# PostgreSQL only. Without DATABASE_URL: the embedded server's `pos` database on its Unix socket
+# (`python -m localdb start`, run by `make run` / `make test`).
+DATABASES = {"default": env.db_url("DATABASE_URL", default=localdb.database_url())}
 _db = DATABASES["default"]
-if _db["ENGINE"] == "django.db.backends.postgresql":
-    # Persistent connections plus short timeouts: a hung database costs a request seconds, not a
-    # worker. Statement and lock timeouts are set per session through libpq's `options`.
-    _db.setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
-    _db["CONN_HEALTH_CHECKS"] = True
-    _db.setdefault("OPTIONS", {})
-    _db["OPTIONS"].setdefault("connect_timeout", DB_CONNECT_TIMEOUT)
-    _db["OPTIONS"].setdefault(
-        "options",
-        f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS} -c lock_timeout={DB_LOCK_TIMEOUT_MS} "
-        "-c idle_in_transaction_session_timeout=30000",
+if _db["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured(
+        f"DATABASE_URL must name a PostgreSQL database (postgres://…), not {_db['ENGINE']}: "
+        "PostgreSQL is the only database this project runs on."
     )
-    # A vanished server or a network partition: TCP keepalives and an unacknowledged-data limit
-    # make the socket fail instead of waiting for the kernel's default (~15 minutes).
-    _db["OPTIONS"].setdefault("keepalives", 1)
-    _db["OPTIONS"].setdefault("keepalives_idle", 30)
-    _db["OPTIONS"].setdefault("keepalives_interval", 10)
-    _db["OPTIONS"].setdefault("keepalives_count", 3)
-    _db["OPTIONS"].setdefault("tcp_user_timeout", env.int("DB_TCP_USER_TIMEOUT_MS", default=10000))
-elif _db["ENGINE"] == "django.db.backends.sqlite3":
-    # IMMEDIATE transactions take SQLite's write lock up front, so concurrent writers queue
-    # (up to `timeout` seconds) instead of failing with "database is locked" on lock upgrade.
-    _db.setdefault("OPTIONS", {})
-    _db["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
-    _db["OPTIONS"].setdefault("timeout", 20)
-    _db["OPTIONS"].setdefault("init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+# A Unix socket directory given as a percent-encoded host (`postgres://user@%2Fpath%2Fto%2Fdir/db`,
+# the form libpq documents) reaches libpq decoded.
+_db["HOST"] = unquote(_db["HOST"] or "")
+# Persistent connections plus short timeouts: a hung database costs a request seconds, not a
+# worker. Statement and lock timeouts are set per session through libpq's `options`.
+_db.setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
+_db["CONN_HEALTH_CHECKS"] = True
+_db.setdefault("OPTIONS", {})
+_db["OPTIONS"].setdefault("connect_timeout", DB_CONNECT_TIMEOUT)
+_db["OPTIONS"].setdefault(
+    "options",
+    f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS} -c lock_timeout={DB_LOCK_TIMEOUT_MS} "
+    "-c idle_in_transaction_session_timeout=30000",
+)
+# A vanished server or a network partition: TCP keepalives and an unacknowledged-data limit make
+# the socket fail instead of waiting for the kernel's default (~15 minutes).
+_db["OPTIONS"].setdefault("keepalives", 1)
+_db["OPTIONS"].setdefault("keepalives_idle", 30)
+_db["OPTIONS"].setdefault("keepalives_interval", 10)
+_db["OPTIONS"].setdefault("keepalives_count", 3)
+_db["OPTIONS"].setdefault("tcp_user_timeout", env.int("DB_TCP_USER_TIMEOUT_MS", default=10000))
 _db["ATOMIC_REQUESTS"] = False
 _db.setdefault("TEST", {})
 # Lets concurrent test runs on one server use separate test databases (`make test` sets it).
@@ -402,10 +406,7 @@ HEALTH_CHECK_TIMEOUT: float = env.float("HEALTH_CHECK_TIMEOUT", default=1.5)
 CELERY_PUBLISH_BACKOFF_SECONDS: float = env.float("CELERY_PUBLISH_BACKOFF_SECONDS", default=10.0)
 # django-prometheus' database wrapper: queries, errors and latency per alias on /metrics.
 if env.bool("PROMETHEUS_DB_METRICS", default=True):
-    _db["ENGINE"] = {
-        "django.db.backends.postgresql": "django_prometheus.db.backends.postgresql",
-        "django.db.backends.sqlite3": "django_prometheus.db.backends.sqlite3",
-    }.get(_db["ENGINE"], _db["ENGINE"])
+    _db["ENGINE"] = "django_prometheus.db.backends.postgresql"
 SENTRY_DSN: str = env.str("SENTRY_DSN", default="")
 SENTRY_ENVIRONMENT: str = env.str("SENTRY_ENVIRONMENT", default="production")
 SENTRY_TRACES_SAMPLE_RATE: float = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)

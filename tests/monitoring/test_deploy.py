@@ -160,7 +160,7 @@ def test_dockerfile() -> None:
 
 def test_dockerignore_keeps_secrets_and_state_out() -> None:
     ignored = set((BASE_DIR / ".dockerignore").read_text().split())
-    assert {".env", ".git", ".venv", "*.sqlite3", "staticfiles"} <= ignored
+    assert {".env", ".git", ".venv", ".pgdata", "staticfiles"} <= ignored
 
 
 def test_dockerfile_healthcheck_command_works(tmp_path: Path) -> None:
