@@ -28,7 +28,8 @@ def test_starts_serves_restarts_and_stops(tmp_path: Path) -> None:
         with psycopg.connect(host=host, dbname="shop", user="postgres") as conn:
             assert conn.execute("SELECT current_database()").fetchone() == ("shop",)
             version = conn.execute("SHOW server_version_num").fetchone()
-            assert version is not None and int(version[0]) >= 160000
+            assert version is not None
+            assert int(version[0]) >= 160000
         # A second start while it runs is a no-op that answers the same URL.
         assert localdb.start(pgdata, database="shop") == url
     finally:
