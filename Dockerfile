@@ -17,7 +17,7 @@ WORKDIR /app
 # Dependencies first (a layer that survives code changes). Every version is pinned; psycopg's
 # binary wheel brings its own libpq, so no compiler or system libraries are needed.
 COPY requirements/ requirements/
-RUN pip install --no-cache-dir -r requirements/prod.txt
+RUN pip install --no-cache-dir --require-hashes -r requirements/prod.txt
 
 COPY . .
 

@@ -22,21 +22,31 @@ WITH_DB = if [ -z "$$DATABASE_URL" ]; then \
 	  echo "database: embedded PostgreSQL ($$DATABASE_URL)"; \
 	fi
 
-.PHONY: run test lint fmt migrate seed serve venv db-start db-stop clean bench check-deploy \
+.PHONY: run test lint fmt migrate seed serve venv db-start db-stop lock clean bench check-deploy \
 	security browser-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.prod-installed: $(BIN)/python requirements/base.txt requirements/prod.txt \
-		requirements/local.txt
-	$(BIN)/pip install --quiet -r requirements/local.txt
+# requirements/*.txt are lock files (every package pinned, with hashes; pip checks them) compiled
+# from the hand-edited requirements/*.in by `make lock`.
+$(VENV)/.prod-installed: $(BIN)/python requirements/local.txt
+	$(BIN)/pip install --quiet --require-hashes -r requirements/local.txt
 	touch $@
 
 $(VENV)/.dev-installed: $(VENV)/.prod-installed requirements/dev.txt
-	$(BIN)/pip install --quiet -r requirements/dev.txt
+	$(BIN)/pip install --quiet --require-hashes -r requirements/dev.txt
 	touch $@
+
+# Recompile the lock files after editing requirements/*.in (pip-tools in a throwaway venv).
+PIP_COMPILE_FLAGS = --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url \
+	--no-emit-find-links
+lock:
+	@tmp=$$(mktemp -d); $(PYTHON) -m venv $$tmp; $$tmp/bin/pip install --quiet pip-tools==7.7.0; \
+	for name in prod local dev; do \
+	  (cd requirements && $$tmp/bin/pip-compile $(PIP_COMPILE_FLAGS) -o $$name.txt $$name.in) || exit 1; \
+	done; rm -rf $$tmp
 
 venv: $(VENV)/.dev-installed
 
@@ -161,6 +171,7 @@ security: $(VENV)/.dev-installed .env
 lint: $(VENV)/.dev-installed .env
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	git ls-files -z -- '*.py' | xargs -0 $(BIN)/django-upgrade --target-version 5.2
 	$(BIN)/mypy .
 	$(BIN)/lint-imports
 
