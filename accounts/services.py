@@ -579,3 +579,21 @@ def auth_logout(*, user: User, refresh: str) -> None:
         _, created = BlacklistedToken.objects.get_or_create(token=outstanding)
         if created:
             record_account_event("auth.logout", actor=user, object_id=user.pk)
+
+
+def expired_tokens_flush(*, batch_size: int = 5000) -> int:
+    """Delete outstanding refresh tokens whose expiry has passed (their blacklist rows go with
+    them, by cascade), in short batches so no statement holds locks for long. What simplejwt's
+    `flushexpiredtokens` command does, scheduled (accounts.tasks.flush_expired_tokens)."""
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                OutstandingToken.objects.filter(expires_at__lte=now())
+                .order_by("pk")
+                .values_list("pk", flat=True)[:batch_size]
+            )
+            if not ids:
+                return deleted
+            OutstandingToken.objects.filter(pk__in=ids).delete()
+        deleted += len(ids)
