@@ -81,6 +81,7 @@ serve: $(VENV)/.prod-installed .env
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	@set -e; \
 	stop_db=; [ -n "$$DATABASE_URL" ] || stop_db=1; \
+	export DJANGO_ALLOW_LOCAL_SERVICES=$${DJANGO_ALLOW_LOCAL_SERVICES:-true}; \
 	$(WITH_DB); \
 	worker=; \
 	trap 'if [ -n "$$worker" ]; then kill -TERM $$worker 2>/dev/null; wait $$worker 2>/dev/null; \

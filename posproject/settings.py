@@ -186,6 +186,12 @@ else:
         }
     }
 
+# With DEBUG off, a web server or worker refuses to start on the in-process cache (no REDIS_URL)
+# or the file broker (no CELERY_BROKER_URL), which would silently make rate limits, lock-outs and
+# the cache per process and tasks per machine (monitoring/checks.py). `make run`, the test
+# harnesses and the benchmark allow them explicitly.
+ALLOW_LOCAL_SERVICES: bool = env.bool("DJANGO_ALLOW_LOCAL_SERVICES", default=False)
+
 # --- Auth ---------------------------------------------------------------------------------------
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -206,6 +206,7 @@ def test_gunicorn_config_checks_out() -> None:
         **os.environ,
         "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY") or "k" * 50,
         "DJANGO_DEBUG": "false",
+        "DJANGO_ALLOW_LOCAL_SERVICES": "true",
     }
     result = subprocess.run(
         [sys.executable, "-m", "gunicorn", "--check-config", "-c", "posproject/gunicorn.conf.py"],

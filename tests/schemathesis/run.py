@@ -133,6 +133,7 @@ def server_env(db: Database) -> dict[str, str]:
         {
             "DJANGO_SETTINGS_MODULE": "posproject.settings",
             "DJANGO_DEBUG": "false",
+            "DJANGO_ALLOW_LOCAL_SERVICES": "true",
             "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DATABASE_URL": db.url,
