@@ -26,7 +26,9 @@ def journal_entry_list(*, user: User) -> QuerySet[JournalEntry]:
     codes (three queries per page whatever its size: count, entries, lines)."""
     lines = JournalLine.objects.select_related("account").order_by("id")
     return scope_to_user_stores(
-        JournalEntry.objects.prefetch_related(Prefetch("lines", queryset=lines)).order_by("id"),
+        JournalEntry.objects.prefetch_related(
+            Prefetch("lines", queryset=lines)  # type: ignore[arg-type]  # stubs: custom QuerySet
+        ).order_by("id"),
         user,
     )
 
@@ -55,7 +57,9 @@ def _cents(value: Any) -> Decimal:
     return round_cents(Decimal(value))
 
 
-_MONEY = DecimalField(max_digits=MONEY_MAX_DIGITS + 6, decimal_places=MONEY_DECIMAL_PLACES)
+_MONEY: DecimalField[Decimal, Decimal] = DecimalField(
+    max_digits=MONEY_MAX_DIGITS + 6, decimal_places=MONEY_DECIMAL_PLACES
+)
 
 
 def trial_balance(*, store_ids: Sequence[int] | None, date_to: dt.date | None) -> TrialBalance:

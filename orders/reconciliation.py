@@ -38,8 +38,12 @@ from ledger.services import CASH, INVENTORY, SALES_RETURNS, SALES_REVENUE, SALES
 from orders.models import CashMovement, Order, Refund, Shift, ShiftStatus
 from posproject.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, ZERO, round_cents
 
-_MONEY = DecimalField(max_digits=MONEY_MAX_DIGITS + 6, decimal_places=MONEY_DECIMAL_PLACES)
-_VALUE = DecimalField(max_digits=MONEY_MAX_DIGITS + 12, decimal_places=5)
+_MONEY: DecimalField[Decimal, Decimal] = DecimalField(
+    max_digits=MONEY_MAX_DIGITS + 6, decimal_places=MONEY_DECIMAL_PLACES
+)
+_VALUE: DecimalField[Decimal, Decimal] = DecimalField(
+    max_digits=MONEY_MAX_DIGITS + 12, decimal_places=5
+)
 
 
 @dataclass(frozen=True, slots=True)
