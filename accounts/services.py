@@ -44,7 +44,7 @@ from accounts.models import Register, Role, Store, User
 from accounts.roles import group_name
 from accounts.selectors import can_see_store, visible_store_ids
 from accounts.tokens import TOKEN_VERSION_CLAIM, TokenPair, token_pair_for
-from posproject.api.errors import Forbidden, InvalidInput, ObjectNotFound
+from domain.errors import Forbidden, InvalidInput, ObjectNotFound
 
 logger = logging.getLogger("accounts.services")
 

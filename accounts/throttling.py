@@ -30,7 +30,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django_ratelimit.core import get_usage
 
-from posproject.api.errors import Throttled
+from domain.errors import Throttled
 from posproject.middleware import client_ip
 
 logger = logging.getLogger("accounts.throttling")

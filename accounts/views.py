@@ -28,7 +28,7 @@ from accounts.serializers import (
     UserCreateSerializer,
     UserSerializer,
 )
-from posproject.api.errors import InvalidInput
+from domain.errors import InvalidInput
 from posproject.api.permissions import ADMIN_ONLY, ALL_ROLES, STAFF_ROLES
 
 # --- Auth ---------------------------------------------------------------------------------------

@@ -42,7 +42,7 @@ from catalog.serializers import (
     TaxRateSerializer,
     can_see_cost,
 )
-from posproject.api.errors import ObjectNotFound
+from domain.errors import ObjectNotFound
 from posproject.api.permissions import ALL_ROLES, STAFF_ROLES
 
 CATALOG_VERSION_HEADER = "X-Catalog-Version"

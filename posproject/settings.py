@@ -212,7 +212,7 @@ AUTH_USER_CACHE_SECONDS: int = env.int("AUTH_USER_CACHE_SECONDS", default=30)
 LOGIN_RATE_PER_USERNAME: str = env.str("LOGIN_RATE_PER_USERNAME", default="5/5m")
 LOGIN_RATE_PER_IP: str = env.str("LOGIN_RATE_PER_IP", default="60/5m")
 RATELIMIT_USE_CACHE = "default"
-RATELIMIT_EXCEPTION_CLASS = "posproject.api.errors.Throttled"
+RATELIMIT_EXCEPTION_CLASS = "domain.errors.Throttled"
 # A down cache must not stop logins at the registers: fail open, and count it (see accounts).
 RATELIMIT_FAIL_OPEN = True
 

@@ -14,7 +14,7 @@ from accounts.models import Store, User
 from audit.services import audit_record
 from catalog.models import ADJUSTMENT_REASONS, Product, StockMovement, StockReason
 from catalog.services.stock import StockChange, stock_apply
-from posproject.api.errors import InvalidInput
+from domain.errors import InvalidInput
 from posproject.money import round_cents
 
 SOURCE_TYPE = "adjustment"

@@ -58,10 +58,14 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from audit.services import audit_at_end
+from domain.errors import Throttled
 from monitoring.metrics import IDEMPOTENT_REPLAYS
-from orders.exceptions import IdempotencyKeyInUse, IdempotencyKeyMissing, IdempotencyKeyReused
 from orders.models import IdempotencyKey, IdempotencyState
-from posproject.api.errors import Throttled
+from posproject.api.idempotency import (
+    IdempotencyKeyInUse,
+    IdempotencyKeyMissing,
+    IdempotencyKeyReused,
+)
 
 __all__ = [
     "IDEMPOTENCY_HEADER",

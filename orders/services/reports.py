@@ -25,9 +25,9 @@ from django.utils import timezone
 
 from accounts.models import Store
 from audit.services import audit_record
+from domain.errors import InvalidInput
 from orders.models import DailyReport
 from orders.selectors.reports import daily_report_figures, local_day_bounds, local_today
-from posproject.api.errors import InvalidInput
 
 #: How long after local midnight a day counts as over (late commits of sales begun before it).
 REPORT_FINAL_AFTER = dt.timedelta(minutes=5)

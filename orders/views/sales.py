@@ -26,6 +26,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import User
+from domain.errors import InvalidInput
 from orders.models import Order
 from orders.selectors.sales import order_list, orders_created_between
 from orders.serializers.sale_input import parse_sale_input
@@ -46,7 +47,6 @@ from orders.views.idempotency import (
     idempotent_response,
     replayed_header,
 )
-from posproject.api.errors import InvalidInput
 from posproject.api.permissions import ALL_ROLES
 
 ORDER_CREATE_ENDPOINT = "orders.create"

@@ -12,8 +12,8 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Store, User
+from domain.errors import InvalidInput, Throttled
 from monitoring.metrics import IDEMPOTENT_REPLAYS
-from orders.exceptions import IdempotencyKeyInUse, IdempotencyKeyMissing, IdempotencyKeyReused
 from orders.models import IdempotencyKey, IdempotencyState
 from orders.services.idempotency import (
     MIN_TTL_HOURS,
@@ -22,7 +22,12 @@ from orders.services.idempotency import (
     run_idempotent,
 )
 from orders.tasks import purge_expired_idempotency_keys
-from posproject.api.errors import InvalidInput, Throttled
+from posproject.api.errors import status_for
+from posproject.api.idempotency import (
+    IdempotencyKeyInUse,
+    IdempotencyKeyMissing,
+    IdempotencyKeyReused,
+)
 from tests.factories import CashierFactory, StoreFactory
 
 pytestmark = pytest.mark.django_db
@@ -88,7 +93,7 @@ def test_same_key_other_body_is_refused(cashier: User) -> None:
             payload={"a": 2},
             action=_creating_store("C2"),
         )
-    assert (info.value.status_code, info.value.code) == (422, "idempotency_key_reused")
+    assert (status_for(info.value), info.value.code) == (422, "idempotency_key_reused")
     # the same key on another endpoint is another request too
     with pytest.raises(IdempotencyKeyReused):
         run_idempotent(
@@ -143,7 +148,7 @@ def test_a_key_seen_still_processing_is_in_use(cashier: User) -> None:
         run_idempotent(
             user=cashier, key="k-6", endpoint="test", payload={}, action=_creating_store("F1")
         )
-    assert (info.value.status_code, info.value.code) == (409, "idempotency_key_in_use")
+    assert (status_for(info.value), info.value.code) == (409, "idempotency_key_in_use")
 
 
 @pytest.mark.parametrize("key", [None, "", "   ", "x" * 256, "tab\there", "é-accent", "new\nline"])
@@ -152,7 +157,7 @@ def test_malformed_keys_are_refused(cashier: User, key: str | None) -> None:
         run_idempotent(
             user=cashier, key=key, endpoint="test", payload={}, action=_creating_store("G")
         )
-    assert (info.value.status_code, info.value.code) == (400, "validation_error")
+    assert (status_for(info.value), info.value.code) == (400, "validation_error")
     assert "Idempotency-Key" in info.value.errors
 
 
@@ -223,7 +228,7 @@ def test_a_lock_timeout_inside_the_action_is_a_retryable_429(cashier: User) -> N
 
     with pytest.raises(Throttled) as info:
         run_idempotent(user=cashier, key="busy", endpoint="test", payload={}, action=contended)
-    assert (info.value.status_code, info.value.code, info.value.retry_after) == (
+    assert (status_for(info.value), info.value.code, info.value.retry_after) == (
         429,
         "throttled",
         1,
