@@ -1,5 +1,6 @@
-"""`orders.services.idempotency.run_idempotent`: exactly-once at the service level (the sale
-endpoint's replays are in test_sales.py, the concurrent ones in test_sales_concurrency.py)."""
+"""`posproject.api.idempotency.run_idempotent` on the orders' key table: exactly-once below the
+views (the sale endpoint's replays are in test_sales.py, the concurrent ones in
+test_sales_concurrency.py)."""
 
 from __future__ import annotations
 
@@ -15,22 +16,25 @@ from accounts.models import Store, User
 from domain.errors import InvalidInput, Throttled
 from monitoring.metrics import IDEMPOTENT_REPLAYS
 from orders.models import IdempotencyKey, IdempotencyState
-from orders.services.idempotency import (
-    MIN_TTL_HOURS,
-    idempotency_keys_purge_expired,
-    request_fingerprint,
-    run_idempotent,
-)
+from orders.services.idempotency import MIN_TTL_HOURS, idempotency_keys_purge_expired
 from orders.tasks import purge_expired_idempotency_keys
+from orders.views.idempotency import IDEMPOTENCY_KEYS
+from posproject.api import idempotency
 from posproject.api.errors import status_for
 from posproject.api.idempotency import (
     IdempotencyKeyInUse,
     IdempotencyKeyMissing,
     IdempotencyKeyReused,
+    IdempotentOutcome,
+    request_fingerprint,
 )
 from tests.factories import CashierFactory, StoreFactory
 
 pytestmark = pytest.mark.django_db
+
+
+def run_idempotent(**kwargs: Any) -> IdempotentOutcome:
+    return idempotency.run_idempotent(store=IDEMPOTENCY_KEYS, **kwargs)
 
 
 def _creating_store(code: str) -> Any:
