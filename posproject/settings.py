@@ -216,15 +216,6 @@ RATELIMIT_EXCEPTION_CLASS = "domain.errors.Throttled"
 # A down cache must not stop logins at the registers: fail open, and count it (see accounts).
 RATELIMIT_FAIL_OPEN = True
 
-# `accounts` depends on no other domain app, so it reaches the audit trail through this hook.
-AUDIT_RECORDER = "audit.services.audit_record"
-# Called as `hook(store=store)` in the transaction that creates a store or changes its stock
-# policy (`allow_negative_stock`): catalog mirrors the policy into its stock levels.
-STORE_POLICY_HOOKS: list[str] = ["catalog.services.stock_sync_store_policy"]
-# `catalog` may not import `ledger` (dependency direction), so stock adjustments are posted
-# through this hook (the ledger's `post_stock_adjustment`).
-STOCK_ADJUSTMENT_POSTER = "ledger.services.post_stock_adjustment"
-
 # --- Internationalisation -----------------------------------------------------------------------
 
 LANGUAGE_CODE = "en-us"
