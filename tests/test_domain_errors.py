@@ -8,15 +8,15 @@ import importlib
 import pytest
 
 from accounts.exceptions import InvalidCredentials, TokenNotValid, UserManagementForbidden
-from catalog.exceptions import InsufficientStock, ProductInUse
-from domain.errors import DomainError, InvalidInput, ObjectNotFound, Throttled
-from orders.exceptions import CardNumberRefused, RefundExceedsSold, ShiftNotOpen
-from posproject.api.errors import status_for
-from posproject.api.idempotency import (
+from apitools.errors import status_for
+from apitools.idempotency import (
     IdempotencyKeyInUse,
     IdempotencyKeyMissing,
     IdempotencyKeyReused,
 )
+from catalog.exceptions import InsufficientStock, ProductInUse
+from domain.errors import DomainError, InvalidInput, ObjectNotFound, Throttled
+from orders.exceptions import CardNumberRefused, RefundExceedsSold, ShiftNotOpen
 
 
 def _all_subclasses(klass: type) -> set[type]:

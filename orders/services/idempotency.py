@@ -1,7 +1,7 @@
 """The `IdempotencyKey` table: where the `Idempotency-Key`s of sales, refunds and shift commands
 are kept, and for how long.
 
-The exactly-once mechanism itself is an API-layer piece (`posproject.api.idempotency`, bound to
+The exactly-once mechanism itself is an API-layer piece (`apitools.idempotency`, bound to
 these functions in `orders.views.idempotency`); it claims a key row, stores the answer on it and
 finds it again. Services know nothing of keys or statuses.
 

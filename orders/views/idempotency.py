@@ -9,6 +9,8 @@ from typing import Any
 from django.http import HttpResponse
 from rest_framework.response import Response
 
+from apitools import idempotency as api_idempotency
+from apitools.idempotency import IdempotencyStore, StoredAnswer
 from audit.services import audit_at_end
 from orders.models import IdempotencyState
 from orders.services.idempotency import (
@@ -17,8 +19,6 @@ from orders.services.idempotency import (
     idempotency_key_find,
     idempotency_key_forget,
 )
-from posproject.api import idempotency as api_idempotency
-from posproject.api.idempotency import IdempotencyStore, StoredAnswer
 
 
 def _find(*, user_id: int, key: str) -> StoredAnswer | None:
@@ -46,7 +46,7 @@ IDEMPOTENCY_KEYS = IdempotencyStore(
 def idempotent(
     endpoint: str, *, status: int, required: bool = True
 ) -> Callable[[Callable[..., Any]], Callable[..., HttpResponse | Response]]:
-    """`posproject.api.idempotency.idempotent` on the orders' key table. The audit events of the
+    """`apitools.idempotency.idempotent` on the orders' key table. The audit events of the
     work are appended after its answer is stored, as the transaction's last statement: the
     store's chain head is then locked only from there to the commit (`audit.services`)."""
     return api_idempotency.idempotent(

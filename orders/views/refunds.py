@@ -11,13 +11,13 @@ from rest_framework import generics, status
 from rest_framework.request import Request
 
 from accounts.selectors import scope_to_user_stores
+from apitools.idempotency import IDEMPOTENCY_ERROR_RESPONSES, IDEMPOTENCY_KEY_PARAMETER
+from apitools.permissions import STAFF_ROLES
 from orders.models import Order, Refund
 from orders.serializers.refunds import RefundCreateSerializer, RefundSerializer
 from orders.services.refunds import RefundLineRequest, refund_create
 from orders.views.idempotency import idempotent
 from orders.views.shifts import acting_user
-from posproject.api.idempotency import IDEMPOTENCY_ERROR_RESPONSES, IDEMPOTENCY_KEY_PARAMETER
-from posproject.api.permissions import STAFF_ROLES
 
 REFUND_DESCRIPTION = """
 Refund part or all of an order's lines. Managers and admins of the order's store; cashiers get

@@ -26,6 +26,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import User
+from apitools.idempotency import (
+    IDEMPOTENCY_ERROR_RESPONSES,
+    IDEMPOTENCY_KEY_PARAMETER,
+    replayed_header,
+)
+from apitools.permissions import ALL_ROLES
 from domain.errors import InvalidInput
 from orders.models import Order
 from orders.selectors.sales import order_list, orders_created_between
@@ -41,12 +47,6 @@ from orders.serializers.sales import (
 from orders.services.receipts import receipt_html, receipt_text
 from orders.services.sales import order_create, order_quote
 from orders.views.idempotency import idempotent
-from posproject.api.idempotency import (
-    IDEMPOTENCY_ERROR_RESPONSES,
-    IDEMPOTENCY_KEY_PARAMETER,
-    replayed_header,
-)
-from posproject.api.permissions import ALL_ROLES
 
 ORDER_CREATE_ENDPOINT = "orders.create"
 

@@ -19,6 +19,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import User
+from apitools.idempotency import IDEMPOTENCY_HEADER
+from apitools.permissions import ALL_ROLES
 from orders.models import Shift, ShiftStatus
 from orders.selectors.shifts import shift_list, shift_report
 from orders.serializers.shifts import (
@@ -31,8 +33,6 @@ from orders.serializers.shifts import (
 )
 from orders.services.shifts import cash_movement_create, shift_close, shift_open
 from orders.views.idempotency import idempotent
-from posproject.api.idempotency import IDEMPOTENCY_HEADER
-from posproject.api.permissions import ALL_ROLES
 
 OPTIONAL_IDEMPOTENCY_KEY = OpenApiParameter(
     name=IDEMPOTENCY_HEADER,

@@ -1,4 +1,4 @@
-"""`posproject.api.idempotency.run_idempotent` on the orders' key table: exactly-once below the
+"""`apitools.idempotency.run_idempotent` on the orders' key table: exactly-once below the
 views (the sale endpoint's replays are in test_sales.py, the concurrent ones in
 test_sales_concurrency.py)."""
 
@@ -13,21 +13,21 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Store, User
-from domain.errors import InvalidInput, Throttled
-from monitoring.metrics import IDEMPOTENT_REPLAYS
-from orders.models import IdempotencyKey, IdempotencyState
-from orders.services.idempotency import MIN_TTL_HOURS, idempotency_keys_purge_expired
-from orders.tasks import purge_expired_idempotency_keys
-from orders.views.idempotency import IDEMPOTENCY_KEYS
-from posproject.api import idempotency
-from posproject.api.errors import status_for
-from posproject.api.idempotency import (
+from apitools import idempotency
+from apitools.errors import status_for
+from apitools.idempotency import (
     IdempotencyKeyInUse,
     IdempotencyKeyMissing,
     IdempotencyKeyReused,
     IdempotentOutcome,
     request_fingerprint,
 )
+from domain.errors import InvalidInput, Throttled
+from monitoring.metrics import IDEMPOTENT_REPLAYS
+from orders.models import IdempotencyKey, IdempotencyState
+from orders.services.idempotency import MIN_TTL_HOURS, idempotency_keys_purge_expired
+from orders.tasks import purge_expired_idempotency_keys
+from orders.views.idempotency import IDEMPOTENCY_KEYS
 from tests.factories import CashierFactory, StoreFactory
 
 pytestmark = pytest.mark.django_db

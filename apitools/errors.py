@@ -22,6 +22,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from apitools.idempotency import IdempotencyKeyReused
 from domain.errors import (
     Conflict,
     DomainError,
@@ -31,8 +32,7 @@ from domain.errors import (
     ObjectNotFound,
     Throttled,
 )
-from posproject.api.idempotency import IdempotencyKeyReused
-from posproject.request_context import get_context
+from request_context import get_context
 
 logger = logging.getLogger("posproject.errors")
 
