@@ -31,7 +31,7 @@ from django.utils.ipv6 import clean_ipv6_address
 from audit.hashing import canonical_json, chain_hash, event_content
 from audit.models import GENESIS_HASH, OUTSIDE_ANY_STORE, AuditChainHead, AuditEvent
 from audit.redaction import to_json
-from posproject.request_context import get_context
+from request_context import get_context
 
 _REQUEST_ID_MAX = AuditEvent._meta.get_field("request_id").max_length or 128
 _OBJECT_ID_MAX = AuditEvent._meta.get_field("object_id").max_length or 64

@@ -10,6 +10,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from accounts.models import Role
+from apitools.rendering import datetime_text, money_text
 from catalog.models import (
     ADJUSTMENT_REASONS,
     Category,
@@ -19,7 +20,6 @@ from catalog.models import (
     TaxRate,
 )
 from catalog.services.products import EDITABLE_FIELDS
-from posproject.api.rendering import datetime_text, money_text
 
 
 def money_field(**kwargs: Any) -> serializers.DecimalField:
@@ -106,7 +106,7 @@ class ProductSerializer(serializers.ModelSerializer):
         return fields
 
     def to_representation(self, instance: Product) -> dict[str, Any]:
-        """The declared fields rendered by hand (`posproject.api.rendering`): a sync page of 200
+        """The declared fields rendered by hand (`apitools.rendering`): a sync page of 200
         products spent most of its time in DRF's generic field walk. Same output, key for key
         (tests/catalog/test_product_representation.py)."""
         data: dict[str, Any] = {

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from posproject.api.errors import InvalidInput
+from domain.errors import InvalidInput
 from posproject.money import CENT, ZERO, rate_fraction, round_cents
 
 __all__ = [

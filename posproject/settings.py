@@ -74,11 +74,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
-    "posproject.middleware.RequestIDMiddleware",
+    "apitools.middleware.RequestIDMiddleware",
     "monitoring.middleware.AccessLogMiddleware",
     # Outside the body-size limit, so that its 413 carries `Cache-Control: no-store` too.
-    "posproject.middleware.ApiResponseHeadersMiddleware",
-    "posproject.middleware.BodySizeLimitMiddleware",
+    "apitools.middleware.ApiResponseHeadersMiddleware",
+    "apitools.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -222,18 +222,9 @@ AUTH_USER_CACHE_SECONDS: int = env.int("AUTH_USER_CACHE_SECONDS", default=30)
 LOGIN_RATE_PER_USERNAME: str = env.str("LOGIN_RATE_PER_USERNAME", default="5/5m")
 LOGIN_RATE_PER_IP: str = env.str("LOGIN_RATE_PER_IP", default="60/5m")
 RATELIMIT_USE_CACHE = "default"
-RATELIMIT_EXCEPTION_CLASS = "posproject.api.errors.Throttled"
+RATELIMIT_EXCEPTION_CLASS = "domain.errors.Throttled"
 # A down cache must not stop logins at the registers: fail open, and count it (see accounts).
 RATELIMIT_FAIL_OPEN = True
-
-# `accounts` depends on no other domain app, so it reaches the audit trail through this hook.
-AUDIT_RECORDER = "audit.services.audit_record"
-# Called as `hook(store=store)` in the transaction that creates a store or changes its stock
-# policy (`allow_negative_stock`): catalog mirrors the policy into its stock levels.
-STORE_POLICY_HOOKS: list[str] = ["catalog.services.stock_sync_store_policy"]
-# `catalog` may not import `ledger` (dependency direction), so stock adjustments are posted
-# through this hook (the ledger's `post_stock_adjustment`).
-STOCK_ADJUSTMENT_POSTER = "ledger.services.post_stock_adjustment"
 
 # --- Internationalisation -----------------------------------------------------------------------
 
@@ -263,14 +254,14 @@ IDEMPOTENCY_KEY_TTL_HOURS: int = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=96
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ("accounts.authentication.JWTAuthentication",),
-    "DEFAULT_PERMISSION_CLASSES": ("posproject.api.permissions.IsAuthenticatedWithRole",),
-    "DEFAULT_PAGINATION_CLASS": "posproject.api.pagination.PageNumberPagination",
+    "DEFAULT_PERMISSION_CLASSES": ("apitools.permissions.IsAuthenticatedWithRole",),
+    "DEFAULT_PAGINATION_CLASS": "apitools.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ("django_filters.rest_framework.DjangoFilterBackend",),
     "DEFAULT_RENDERER_CLASSES": ("rest_framework.renderers.JSONRenderer",),
-    "DEFAULT_PARSER_CLASSES": ("posproject.api.parsers.JSONParser",),
-    "DEFAULT_SCHEMA_CLASS": "posproject.api.schema.AutoSchema",
-    "EXCEPTION_HANDLER": "posproject.api.errors.problem_exception_handler",
+    "DEFAULT_PARSER_CLASSES": ("apitools.parsers.JSONParser",),
+    "DEFAULT_SCHEMA_CLASS": "apitools.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "apitools.errors.problem_exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
     "DATETIME_FORMAT": "iso-8601",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -295,10 +286,10 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
-    "GET_MOCK_REQUEST": "posproject.api.schema.build_mock_request",
+    "GET_MOCK_REQUEST": "apitools.schema.build_mock_request",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "posproject.api.schema.add_problem_responses",
+        "apitools.schema.add_problem_responses",
     ],
 }
 

@@ -18,7 +18,7 @@ from catalog.models import Category, Product, StockLevel, StockMovement, TaxRate
 from catalog.services.common import delete_or_refuse
 from catalog.services.stock import stock_levels_ensure_for_products
 from catalog.services.versions import catalog_version_take
-from posproject.api.errors import InvalidInput
+from domain.errors import InvalidInput
 
 EDITABLE_FIELDS = (
     "sku",

@@ -16,10 +16,10 @@ from django.conf import settings
 from django.utils import timezone
 from rest_framework import serializers
 
+from apitools.rendering import datetime_text, decimal_text, money_text
 from orders.exceptions import CardNumberRefused
 from orders.models import Order, OrderLine, Payment, PaymentMethod
 from orders.services.sales import MAX_ORDER_AMOUNT, PaymentRequest, SaleLineRequest
-from posproject.api.rendering import datetime_text, decimal_text, money_text
 from posproject.logging import PAN_PATTERN
 from posproject.money import (
     MONEY_DECIMAL_PLACES,

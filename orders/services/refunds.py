@@ -27,6 +27,7 @@ from accounts.models import User
 from audit.services import audit_record
 from catalog.models import StockReason
 from catalog.services import StockChange, stock_apply
+from domain.errors import InvalidInput
 from ledger.services import post_refund
 from monitoring.metrics import REFUND_AMOUNT, REFUNDS
 from orders.exceptions import RefundExceedsSold, ShiftNotOpen
@@ -51,7 +52,6 @@ from orders.refund_pricing import (
     allocate_to_tenders,
     refund_piece,
 )
-from posproject.api.errors import InvalidInput
 from posproject.money import (
     MILLI,
     MONEY_DECIMAL_PLACES,

@@ -26,10 +26,10 @@ from django.utils import timezone
 
 from accounts.models import Store
 from audit.services import audit_record
+from domain.errors import InvalidInput
 from monitoring.metrics import RECONCILIATION_DIFFERENCES
 from orders.models import DailyReport
 from orders.selectors.reports import daily_report_figures, local_day_bounds, local_today
-from posproject.api.errors import InvalidInput
 
 logger = logging.getLogger(__name__)
 

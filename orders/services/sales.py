@@ -30,6 +30,7 @@ from audit.services import audit_record
 from catalog.exceptions import InsufficientStock
 from catalog.models import Product, StockReason
 from catalog.services import StockChange, stock_apply
+from domain.errors import InvalidInput, ObjectNotFound
 from ledger.services import post_sale
 from monitoring.metrics import (
     INSUFFICIENT_STOCK,
@@ -42,7 +43,6 @@ from orders.exceptions import PaymentMismatch, ShiftNotOpen
 from orders.models import Order, OrderLine, Payment, PaymentMethod, RegisterSequence
 from orders.pricing import LineInput, PricedOrder, price_order
 from orders.selectors.sales import products_for_sale, register_for_sale, sale_shift_locked
-from posproject.api.errors import InvalidInput, ObjectNotFound
 from posproject.money import ZERO, round_cents
 from posproject.pgarray import pg_array
 
