@@ -72,7 +72,7 @@ class ShiftViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     filterset_class = ShiftFilter
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
-        return shift_list(user=self.request.user)
+        return shift_list(user=acting_user(self.request))
 
     @extend_schema(
         summary="Open a shift (cash drawer session) on a register",
