@@ -19,17 +19,8 @@ from catalog.models import (
     TaxRate,
 )
 from catalog.services.products import EDITABLE_FIELDS
+from money.fields import money_field, quantity_field, rate_field
 from posproject.api.rendering import datetime_text, money_text
-
-
-def money_field(**kwargs: Any) -> serializers.DecimalField:
-    """Money: a string with exactly two decimals."""
-    return serializers.DecimalField(max_digits=14, decimal_places=2, **kwargs)
-
-
-def quantity_field(**kwargs: Any) -> serializers.DecimalField:
-    """A quantity: a string with three decimals."""
-    return serializers.DecimalField(max_digits=12, decimal_places=3, **kwargs)
 
 
 def can_see_cost(context: Mapping[str, Any]) -> bool:
@@ -44,9 +35,7 @@ def can_see_cost(context: Mapping[str, Any]) -> bool:
 
 
 class TaxRateSerializer(serializers.ModelSerializer):
-    rate = serializers.DecimalField(
-        max_digits=6,
-        decimal_places=3,
+    rate = rate_field(
         min_value=Decimal("0"),
         max_value=Decimal("99.999"),
         help_text='Per cent, as a string: "8.250" is 8.25 %.',

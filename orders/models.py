@@ -9,7 +9,7 @@ from django.db.models import F, Q
 
 from accounts.models import Register, Store
 from catalog.models import Product
-from posproject.money import MoneyField, QuantityField, RateField
+from money.fields import MoneyField, QuantityField, RateField
 
 
 class ShiftStatus(models.TextChoices):

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db import models
-
 CENT = Decimal("0.01")
 MILLI = Decimal("0.001")
 ZERO = Decimal("0.00")
@@ -27,30 +25,3 @@ def round_cents(value: Decimal) -> Decimal:
 def rate_fraction(rate_percent: Decimal) -> Decimal:
     """`"8.250"` (per cent) → `Decimal("0.0825")`."""
     return rate_percent / Decimal(100)
-
-
-class MoneyField(models.DecimalField):
-    """A `DecimalField` with the project's money precision (cents)."""
-
-    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        kwargs.setdefault("max_digits", MONEY_MAX_DIGITS)
-        kwargs.setdefault("decimal_places", MONEY_DECIMAL_PLACES)
-        super().__init__(*args, **kwargs)
-
-
-class QuantityField(models.DecimalField):
-    """A `DecimalField` for quantities: up to three decimals (`1.250` kg)."""
-
-    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        kwargs.setdefault("max_digits", QUANTITY_MAX_DIGITS)
-        kwargs.setdefault("decimal_places", QUANTITY_DECIMAL_PLACES)
-        super().__init__(*args, **kwargs)
-
-
-class RateField(models.DecimalField):
-    """A tax rate in per cent with three decimals (`8.250` is 8.25 %)."""
-
-    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        kwargs.setdefault("max_digits", RATE_MAX_DIGITS)
-        kwargs.setdefault("decimal_places", RATE_DECIMAL_PLACES)
-        super().__init__(*args, **kwargs)

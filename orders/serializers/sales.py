@@ -16,14 +16,13 @@ from django.conf import settings
 from django.utils import timezone
 from rest_framework import serializers
 
+from money.fields import money_field, quantity_field, rate_field
 from orders.exceptions import CardNumberRefused
 from orders.models import Order, OrderLine, Payment, PaymentMethod
 from orders.services.sales import MAX_ORDER_AMOUNT, PaymentRequest, SaleLineRequest
 from posproject.api.rendering import datetime_text, decimal_text, money_text
 from posproject.logging import PAN_PATTERN
 from posproject.money import (
-    MONEY_DECIMAL_PLACES,
-    MONEY_MAX_DIGITS,
     QUANTITY_DECIMAL_PLACES,
     QUANTITY_MAX_DIGITS,
     RATE_DECIMAL_PLACES,
@@ -33,27 +32,6 @@ from posproject.money import (
 
 MAX_QUANTITY = Decimal("99999.999")
 MAX_PAYMENTS = 20
-
-
-def Money(**kwargs: Any) -> serializers.DecimalField:
-    """Money: two decimals, rendered as a string."""
-    return serializers.DecimalField(
-        max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES, **kwargs
-    )
-
-
-def Quantity(**kwargs: Any) -> serializers.DecimalField:
-    """A quantity: up to three decimals (`1.250` kg)."""
-    return serializers.DecimalField(
-        max_digits=QUANTITY_MAX_DIGITS, decimal_places=QUANTITY_DECIMAL_PLACES, **kwargs
-    )
-
-
-def Rate(**kwargs: Any) -> serializers.DecimalField:
-    """A tax rate in per cent, three decimals (`8.250`)."""
-    return serializers.DecimalField(
-        max_digits=RATE_MAX_DIGITS, decimal_places=RATE_DECIMAL_PLACES, **kwargs
-    )
 
 
 def refuse_card_numbers(payload: Any, path: str = "") -> None:
@@ -107,14 +85,14 @@ class OffsetDateTimeField(serializers.DateTimeField):
 
 class SaleLineInputSerializer(serializers.Serializer):
     product = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
-    quantity = Quantity(min_value=Decimal("0.001"), max_value=MAX_QUANTITY)
-    discount = Money(min_value=ZERO, max_value=MAX_ORDER_AMOUNT, default=ZERO)
+    quantity = quantity_field(min_value=Decimal("0.001"), max_value=MAX_QUANTITY)
+    discount = money_field(min_value=ZERO, max_value=MAX_ORDER_AMOUNT, default=ZERO)
 
 
 class PaymentInputSerializer(serializers.Serializer):
     method = serializers.ChoiceField(choices=PaymentMethod.choices)
-    amount = Money(min_value=ZERO, max_value=MAX_ORDER_AMOUNT)
-    tendered = Money(
+    amount = money_field(min_value=ZERO, max_value=MAX_ORDER_AMOUNT)
+    tendered = money_field(
         min_value=ZERO,
         max_value=MAX_ORDER_AMOUNT,
         required=False,
@@ -146,7 +124,7 @@ class QuoteInputSerializer(serializers.Serializer):
         allow_empty=False,
         help_text="At most `API_MAX_ORDER_LINES` (500 by default) lines.",
     )
-    discount = Money(
+    discount = money_field(
         min_value=ZERO,
         max_value=MAX_ORDER_AMOUNT,
         default=ZERO,
@@ -213,14 +191,14 @@ class OrderCreateInputSerializer(QuoteInputSerializer):
 
 class OrderLineSerializer(serializers.ModelSerializer):
     product = serializers.IntegerField(source="product_id", read_only=True)
-    quantity = Quantity(read_only=True)
-    unit_price = Money(read_only=True)
-    gross = Money(read_only=True)
-    discount = Money(read_only=True, help_text="The line's own discount plus its share.")
-    net = Money(read_only=True)
-    tax_rate = Rate(read_only=True)
-    tax = Money(read_only=True)
-    total = Money(read_only=True)
+    quantity = quantity_field(read_only=True)
+    unit_price = money_field(read_only=True)
+    gross = money_field(read_only=True)
+    discount = money_field(read_only=True, help_text="The line's own discount plus its share.")
+    net = money_field(read_only=True)
+    tax_rate = rate_field(read_only=True)
+    tax = money_field(read_only=True)
+    total = money_field(read_only=True)
 
     class Meta:
         model = OrderLine
@@ -260,9 +238,9 @@ class OrderLineSerializer(serializers.ModelSerializer):
 
 
 class PaymentSerializer(serializers.ModelSerializer):
-    amount = Money(read_only=True)
-    tendered = Money(read_only=True, allow_null=True)
-    change = Money(read_only=True)
+    amount = money_field(read_only=True)
+    tendered = money_field(read_only=True, allow_null=True)
+    change = money_field(read_only=True)
 
     class Meta:
         model = Payment
@@ -287,13 +265,13 @@ class OrderSerializer(serializers.ModelSerializer):
     shift = serializers.IntegerField(source="shift_id", read_only=True)
     cashier = serializers.IntegerField(source="cashier_id", read_only=True)
     lines = OrderLineSerializer(many=True, read_only=True)
-    subtotal = Money(read_only=True)
-    discount_total = Money(read_only=True)
-    tax_total = Money(read_only=True)
-    total = Money(read_only=True)
+    subtotal = money_field(read_only=True)
+    discount_total = money_field(read_only=True)
+    tax_total = money_field(read_only=True)
+    total = money_field(read_only=True)
     payments = PaymentSerializer(many=True, read_only=True)
-    paid_total = Money(read_only=True)
-    change_due = Money(read_only=True)
+    paid_total = money_field(read_only=True)
+    change_due = money_field(read_only=True)
 
     class Meta:
         model = Order
@@ -350,14 +328,14 @@ class QuoteLineSerializer(serializers.Serializer):
     product = serializers.IntegerField()
     sku = serializers.CharField()
     name = serializers.CharField()
-    quantity = Quantity()
-    unit_price = Money()
-    gross = Money()
-    discount = Money(help_text="The line's own discount plus its share.")
-    net = Money()
-    tax_rate = Rate()
-    tax = Money()
-    total = Money()
+    quantity = quantity_field()
+    unit_price = money_field()
+    gross = money_field()
+    discount = money_field(help_text="The line's own discount plus its share.")
+    net = money_field()
+    tax_rate = rate_field()
+    tax = money_field()
+    total = money_field()
 
 
 class QuoteSerializer(serializers.Serializer):
@@ -368,10 +346,10 @@ class QuoteSerializer(serializers.Serializer):
     currency = serializers.CharField()
     prices_include_tax = serializers.BooleanField()
     lines = QuoteLineSerializer(many=True)
-    subtotal = Money()
-    discount_total = Money()
-    tax_total = Money()
-    total = Money()
+    subtotal = money_field()
+    discount_total = money_field()
+    tax_total = money_field()
+    total = money_field()
 
 
 def quote_representation(quote: Any) -> dict[str, Any]:

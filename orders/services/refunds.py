@@ -28,6 +28,7 @@ from audit.services import audit_record
 from catalog.models import StockReason
 from catalog.services import StockChange, stock_apply
 from ledger.services import post_refund
+from money.fields import MoneyField, QuantityField
 from monitoring.metrics import REFUND_AMOUNT, REFUNDS
 from orders.exceptions import RefundExceedsSold, ShiftNotOpen
 from orders.models import (
@@ -57,8 +58,6 @@ from posproject.money import (
     MONEY_DECIMAL_PLACES,
     MONEY_MAX_DIGITS,
     ZERO,
-    MoneyField,
-    QuantityField,
     round_cents,
 )
 
