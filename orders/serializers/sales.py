@@ -20,13 +20,9 @@ from money.fields import money_field, quantity_field, rate_field
 from orders.exceptions import CardNumberRefused
 from orders.models import Order, OrderLine, Payment, PaymentMethod
 from orders.services.sales import MAX_ORDER_AMOUNT, PaymentRequest, SaleLineRequest
-from posproject.api.rendering import datetime_text, decimal_text, money_text
+from posproject.api.rendering import CompiledRepresentation
 from posproject.logging import PAN_PATTERN
 from posproject.money import (
-    QUANTITY_DECIMAL_PLACES,
-    QUANTITY_MAX_DIGITS,
-    RATE_DECIMAL_PLACES,
-    RATE_MAX_DIGITS,
     ZERO,
 )
 
@@ -181,15 +177,15 @@ class OrderCreateInputSerializer(QuoteInputSerializer):
 
 # --- output --------------------------------------------------------------------------------------
 #
-# The declared fields below are the contract (and the OpenAPI schema). Rendering goes through
-# `to_representation` written out by hand: DRF's generic path deep-copies every declared field
-# for each serializer instance and walks them one by one, which cost a sale more Python than its
-# whole pricing, stock, ledger and audit work together, and an order list 50 times that. The
-# output is the same, byte for byte (tests/orders/test_order_representation.py compares the two
-# over every field).
+# The declared fields below are the contract (and the OpenAPI schema). The model serializers
+# render through a `to_representation` compiled once from them (`CompiledRepresentation`): DRF's
+# generic path deep-copies every declared field for each serializer instance and walks them one
+# by one, which cost a sale more Python than its whole pricing, stock, ledger and audit work
+# together, and an order list 50 times that. The output is the same, byte for byte
+# (tests/orders/test_order_representation.py, tests/test_compiled_rendering.py).
 
 
-class OrderLineSerializer(serializers.ModelSerializer):
+class OrderLineSerializer(CompiledRepresentation, serializers.ModelSerializer):
     product = serializers.IntegerField(source="product_id", read_only=True)
     quantity = quantity_field(read_only=True)
     unit_price = money_field(read_only=True)
@@ -218,26 +214,8 @@ class OrderLineSerializer(serializers.ModelSerializer):
         )
         read_only_fields = fields
 
-    def to_representation(self, instance: OrderLine) -> dict[str, Any]:
-        return {
-            "id": instance.pk,
-            "product": instance.product_id,
-            "sku": instance.sku,
-            "name": instance.name,
-            "quantity": decimal_text(
-                instance.quantity, QUANTITY_DECIMAL_PLACES, QUANTITY_MAX_DIGITS
-            ),
-            "unit_price": money_text(instance.unit_price),
-            "gross": money_text(instance.gross),
-            "discount": money_text(instance.discount),
-            "net": money_text(instance.net),
-            "tax_rate": decimal_text(instance.tax_rate, RATE_DECIMAL_PLACES, RATE_MAX_DIGITS),
-            "tax": money_text(instance.tax),
-            "total": money_text(instance.total),
-        }
 
-
-class PaymentSerializer(serializers.ModelSerializer):
+class PaymentSerializer(CompiledRepresentation, serializers.ModelSerializer):
     amount = money_field(read_only=True)
     tendered = money_field(read_only=True, allow_null=True)
     change = money_field(read_only=True)
@@ -247,19 +225,8 @@ class PaymentSerializer(serializers.ModelSerializer):
         fields = ("id", "method", "amount", "tendered", "change", "reference", "card_last4")
         read_only_fields = fields
 
-    def to_representation(self, instance: Payment) -> dict[str, Any]:
-        return {
-            "id": instance.pk,
-            "method": str(instance.method),
-            "amount": money_text(instance.amount),
-            "tendered": money_text(instance.tendered),
-            "change": money_text(instance.change),
-            "reference": instance.reference,
-            "card_last4": instance.card_last4,
-        }
 
-
-class OrderSerializer(serializers.ModelSerializer):
+class OrderSerializer(CompiledRepresentation, serializers.ModelSerializer):
     store = serializers.IntegerField(source="store_id", read_only=True)
     register = serializers.IntegerField(source="register_id", read_only=True)
     shift = serializers.IntegerField(source="shift_id", read_only=True)
@@ -297,31 +264,6 @@ class OrderSerializer(serializers.ModelSerializer):
             "change_due",
         )
         read_only_fields = fields
-
-    def to_representation(self, instance: Order) -> dict[str, Any]:
-        line = OrderLineSerializer.to_representation
-        payment = PaymentSerializer.to_representation
-        return {
-            "id": instance.pk,
-            "number": instance.number,
-            "store": instance.store_id,
-            "register": instance.register_id,
-            "shift": instance.shift_id,
-            "cashier": instance.cashier_id,
-            "status": str(instance.status),
-            "created_at": datetime_text(instance.created_at),
-            "client_created_at": datetime_text(instance.client_created_at),
-            "currency": instance.currency,
-            "prices_include_tax": instance.prices_include_tax,
-            "lines": [line(self, row) for row in instance.lines.all()],  # type: ignore[arg-type]
-            "subtotal": money_text(instance.subtotal),
-            "discount_total": money_text(instance.discount_total),
-            "tax_total": money_text(instance.tax_total),
-            "total": money_text(instance.total),
-            "payments": [payment(self, row) for row in instance.payments.all()],  # type: ignore[arg-type]
-            "paid_total": money_text(instance.paid_total),
-            "change_due": money_text(instance.change_due),
-        }
 
 
 class QuoteLineSerializer(serializers.Serializer):
