@@ -146,12 +146,7 @@ class QuoteInputSerializer(serializers.Serializer):
         return value
 
     def line_requests(self) -> list[SaleLineRequest]:
-        return [
-            SaleLineRequest(
-                product_id=line["product"], quantity=line["quantity"], discount=line["discount"]
-            )
-            for line in self.validated_data["lines"]
-        ]
+        return sale_line_requests(self.validated_data["lines"])
 
 
 class OrderCreateInputSerializer(QuoteInputSerializer):
@@ -163,16 +158,31 @@ class OrderCreateInputSerializer(QuoteInputSerializer):
     )
 
     def payment_requests(self) -> list[PaymentRequest]:
-        return [
-            PaymentRequest(
-                method=payment["method"],
-                amount=payment["amount"],
-                tendered=payment["tendered"],
-                reference=payment["reference"],
-                card_last4=payment["card_last4"],
-            )
-            for payment in self.validated_data["payments"]
-        ]
+        return payment_requests(self.validated_data["payments"])
+
+
+def sale_line_requests(lines: list[dict[str, Any]]) -> list[SaleLineRequest]:
+    """`SaleLineInputSerializer`'s validated lines → the service's requests."""
+    return [
+        SaleLineRequest(
+            product_id=line["product"], quantity=line["quantity"], discount=line["discount"]
+        )
+        for line in lines
+    ]
+
+
+def payment_requests(payments: list[dict[str, Any]]) -> list[PaymentRequest]:
+    """`PaymentInputSerializer`'s validated tenders → the service's requests."""
+    return [
+        PaymentRequest(
+            method=payment["method"],
+            amount=payment["amount"],
+            tendered=payment["tendered"],
+            reference=payment["reference"],
+            card_last4=payment["card_last4"],
+        )
+        for payment in payments
+    ]
 
 
 # --- output --------------------------------------------------------------------------------------
