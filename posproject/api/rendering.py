@@ -36,9 +36,10 @@ Renderer = Callable[[Any, dt.tzinfo], dict[str, Any]]
 
 
 class CompiledRepresentation(serializers.Serializer):
-    """Mix into a `ModelSerializer` (first) to render through `compiled_renderer`. The time zone
-    and the fields left out are decided once per serializer instance: a page of rows shares one
-    child serializer."""
+    # Mix into a `ModelSerializer` (first) to render through `compiled_renderer`. The time zone
+    # and the fields left out are decided once per serializer instance: a page of rows shares
+    # one child serializer. (No docstring: the OpenAPI schema would take it as the description
+    # of every serializer without its own.)
 
     def hidden_fields(self) -> frozenset[str]:
         """Declared fields this instance leaves out (must match what `get_fields` drops)."""
