@@ -18,8 +18,15 @@ from rest_framework import serializers
 
 from money.fields import money_field, quantity_field, rate_field
 from orders.exceptions import CardNumberRefused
-from orders.models import Order, OrderLine, Payment, PaymentMethod
-from orders.services.sales import MAX_ORDER_AMOUNT, PaymentRequest, SaleLineRequest
+from orders.models import (
+    MAX_ORDER_AMOUNT,
+    MIN_ORDER_AMOUNT,
+    Order,
+    OrderLine,
+    Payment,
+    PaymentMethod,
+)
+from orders.services.sales import PaymentRequest, SaleLineRequest
 from posproject.api.rendering import CompiledRepresentation
 from posproject.logging import PAN_PATTERN
 from posproject.money import (
@@ -82,14 +89,14 @@ class OffsetDateTimeField(serializers.DateTimeField):
 class SaleLineInputSerializer(serializers.Serializer):
     product = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
     quantity = quantity_field(min_value=Decimal("0.001"), max_value=MAX_QUANTITY)
-    discount = money_field(min_value=ZERO, max_value=MAX_ORDER_AMOUNT, default=ZERO)
+    discount = money_field(min_value=MIN_ORDER_AMOUNT, max_value=MAX_ORDER_AMOUNT, default=ZERO)
 
 
 class PaymentInputSerializer(serializers.Serializer):
     method = serializers.ChoiceField(choices=PaymentMethod.choices)
-    amount = money_field(min_value=ZERO, max_value=MAX_ORDER_AMOUNT)
+    amount = money_field(min_value=MIN_ORDER_AMOUNT, max_value=MAX_ORDER_AMOUNT)
     tendered = money_field(
-        min_value=ZERO,
+        min_value=MIN_ORDER_AMOUNT,
         max_value=MAX_ORDER_AMOUNT,
         required=False,
         allow_null=True,
@@ -121,7 +128,7 @@ class QuoteInputSerializer(serializers.Serializer):
         help_text="At most `API_MAX_ORDER_LINES` (500 by default) lines.",
     )
     discount = money_field(
-        min_value=ZERO,
+        min_value=MIN_ORDER_AMOUNT,
         max_value=MAX_ORDER_AMOUNT,
         default=ZERO,
         help_text="Order discount, spread over the lines (see the contract's spreading rule).",

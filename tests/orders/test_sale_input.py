@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from rest_framework.exceptions import ValidationError
 
+from orders.models import MAX_ORDER_AMOUNT
 from orders.serializers import sale_input
 from orders.serializers.sale_input import SaleInput, parse_sale_input
-from orders.services.sales import MAX_ORDER_AMOUNT
 from posproject.api.plain_input import NotPlain
 
 
