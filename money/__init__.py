@@ -1,2 +1,2 @@
-"""Money and quantity: the primitives (`ZERO`, `round_cents`, the precisions) and, in
-`money.fields`, the one definition of every money, quantity and rate field."""
+"""Money and quantity. The primitives move here from posproject/money.py in this branch's last,
+mechanical commit; `money.fields` holds the field definitions."""

@@ -1,5 +1,6 @@
 """Money and quantity primitives. Money is `Decimal`, never a float, rounded half-up to the cent
-through `round_cents` and nowhere else."""
+through `round_cents` and nowhere else. The model and serializer fields built on these precisions
+are in `money.fields`."""
 
 from __future__ import annotations
 
