@@ -49,7 +49,7 @@ def plain_parser(serializer_class: type[serializers.Serializer]) -> Parse:
 def _serializer(serializer: serializers.Serializer, where: str) -> Parse:
     if serializer.validators:
         raise TypeError(f"{where}: serializer-level validators are not compiled")
-    steps: list[tuple[str, Parse | None, Any, Callable[[Any], Any] | None]] = []
+    steps: list[tuple[str, Parse, Any, Callable[[Any], Any] | None]] = []
     for name, field in serializer.fields.items():
         if field.read_only:
             continue
@@ -79,7 +79,7 @@ def _serializer(serializer: serializers.Serializer, where: str) -> Parse:
         for name, parse, missing, method in steps:
             value = data.get(name, empty)
             if value is not empty:
-                value = parse(value)  # type: ignore[misc]
+                value = parse(value)
             elif missing is _REQUIRED:
                 raise NotPlain
             elif missing is _SKIP:
@@ -125,25 +125,24 @@ def _typed(field: serializers.Field, where: str) -> Parse:
         return _serializer(field, where)
     if isinstance(field, serializers.ListField):
         return _list(field, where)
-    checks = _validator_checks(field, where)
     if isinstance(field, serializers.BooleanField):
         _same_parsing(field, serializers.BooleanField, where)
-        return _leaf(bool, checks)
+        return _leaf(bool, _validator_checks(field, where))
     if isinstance(field, serializers.IntegerField):
         _same_parsing(field, serializers.IntegerField, where)
-        return _leaf(int, checks)
+        return _leaf(int, _validator_checks(field, where))
     if isinstance(field, serializers.DecimalField):
         _same_parsing(field, serializers.DecimalField, where)
-        return _decimal(field, where, checks)
+        return _decimal(field, where, _validator_checks(field, where))
     if isinstance(field, serializers.ChoiceField) and not isinstance(
         field, serializers.MultipleChoiceField
     ):
         _same_parsing(field, serializers.ChoiceField, where)
-        return _choice(field, checks)
+        return _choice(field, _validator_checks(field, where))
     if isinstance(field, serializers.CharField):
         _same_parsing(field, serializers.CharField, where)
-        return _text(field, checks)
-    return _never
+        return _text(field, _validator_checks(field, where))
+    return _never  # any other kind: the serializer's path
 
 
 def _never(value: Any) -> Any:
