@@ -35,6 +35,7 @@ from rest_framework.validators import ProhibitSurrogateCharactersValidator
 __all__ = ["NotPlain", "plain_parser"]
 
 Parse = Callable[[Any], Any]
+Accepts = Callable[[Any], bool]
 
 
 class NotPlain(Exception):
@@ -155,18 +156,19 @@ def _same_parsing(field: serializers.Field, kind: type, where: str) -> None:
             raise TypeError(f"{where}: {type(field).__name__} overrides {method}")
 
 
-def _leaf(exact: type, checks: list[Parse]) -> Parse:
+def _leaf(exact: type, checks: list[Accepts]) -> Parse:
     def parse(value: Any) -> Any:
         if type(value) is not exact:  # `True` is not an integer here
             raise NotPlain
-        for check in checks:
-            check(value)
+        for accepts in checks:
+            if not accepts(value):
+                raise NotPlain
         return value
 
     return parse
 
 
-def _decimal(field: serializers.DecimalField, where: str, checks: list[Parse]) -> Parse:
+def _decimal(field: serializers.DecimalField, where: str, checks: list[Accepts]) -> Parse:
     if (
         field.max_digits is None
         or field.decimal_places is None
@@ -187,28 +189,30 @@ def _decimal(field: serializers.DecimalField, where: str, checks: list[Parse]) -
         if type(value) is not str or not plain(value):
             raise NotPlain
         number = Decimal(value).quantize(quantum)
-        for check in checks:
-            check(number)
+        for accepts in checks:
+            if not accepts(number):
+                raise NotPlain
         return number
 
     return parse
 
 
-def _choice(field: serializers.ChoiceField, checks: list[Parse]) -> Parse:
+def _choice(field: serializers.ChoiceField, checks: list[Accepts]) -> Parse:
     choices = field.choice_strings_to_values
 
     def parse(value: Any) -> Any:
         if type(value) is not str or value not in choices or value == "":
             raise NotPlain
         choice = choices[value]
-        for check in checks:
-            check(choice)
+        for accepts in checks:
+            if not accepts(choice):
+                raise NotPlain
         return choice
 
     return parse
 
 
-def _text(field: serializers.CharField, checks: list[Parse]) -> Parse:
+def _text(field: serializers.CharField, checks: list[Accepts]) -> Parse:
     trim, allow_blank = field.trim_whitespace, field.allow_blank
 
     def parse(value: Any) -> str:
@@ -218,8 +222,9 @@ def _text(field: serializers.CharField, checks: list[Parse]) -> Parse:
             if not allow_blank:
                 raise NotPlain
             return value  # DRF returns a blank without running the validators
-        for check in checks:
-            check(value)
+        for accepts in checks:
+            if not accepts(value):
+                raise NotPlain
         return value
 
     return parse
@@ -235,8 +240,9 @@ def _list(field: serializers.ListField, where: str) -> Parse:
         if type(value) is not list or (not value and not allow_empty):
             raise NotPlain
         items = [child(item) for item in value]
-        for check in checks:
-            check(items)
+        for accepts in checks:
+            if not accepts(items):
+                raise NotPlain
         return items
 
     return parse
@@ -245,12 +251,12 @@ def _list(field: serializers.ListField, where: str) -> Parse:
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
 
-def _validator_checks(field: serializers.Field, where: str) -> list[Parse]:
-    """Each of the field's validators as a plain check raising `NotPlain`."""
-    return [_fails_unless(_accepts(validator, where)) for validator in field.validators]
+def _validator_checks(field: serializers.Field, where: str) -> list[Accepts]:
+    """Each of the field's validators as a predicate: does it accept the value?"""
+    return [_accepts(validator, where) for validator in field.validators]
 
 
-def _accepts(validator: Any, where: str) -> Callable[[Any], bool]:
+def _accepts(validator: Any, where: str) -> Accepts:
     kind = type(validator)
     if kind is django_validators.RegexValidator and not validator.inverse_match:
         regex: re.Pattern[str] = validator.regex
@@ -271,11 +277,3 @@ def _accepts(validator: Any, where: str) -> Callable[[Any], bool]:
     if kind is django_validators.MaxLengthValidator:
         return lambda value: len(value) <= limit
     raise TypeError(f"{where}: validator {kind.__name__} is not compiled")
-
-
-def _fails_unless(accepts: Callable[[Any], bool]) -> Parse:
-    def check(value: Any) -> None:
-        if not accepts(value):
-            raise NotPlain
-
-    return check
