@@ -12,7 +12,7 @@ from typing import Any
 from django.db import models
 from rest_framework import serializers
 
-from posproject.money import (
+from money import (
     MONEY_DECIMAL_PLACES,
     MONEY_MAX_DIGITS,
     QUANTITY_DECIMAL_PLACES,

@@ -14,8 +14,8 @@ from accounts.models import Store, User
 from audit.services import audit_record
 from catalog.models import ADJUSTMENT_REASONS, Product, StockMovement, StockReason
 from catalog.services.stock import StockChange, stock_apply
+from money import round_cents
 from posproject.api.errors import InvalidInput
-from posproject.money import round_cents
 
 SOURCE_TYPE = "adjustment"
 

@@ -16,6 +16,9 @@ from django.conf import settings
 from django.utils import timezone
 from rest_framework import serializers
 
+from money import (
+    ZERO,
+)
 from money.fields import money_field, quantity_field, rate_field
 from orders.exceptions import CardNumberRefused
 from orders.models import (
@@ -29,9 +32,6 @@ from orders.models import (
 from orders.services.sales import PaymentRequest, SaleLineRequest
 from posproject.api.rendering import CompiledRepresentation
 from posproject.logging import PAN_PATTERN
-from posproject.money import (
-    ZERO,
-)
 
 MAX_QUANTITY = Decimal("99999.999")
 MAX_PAYMENTS = 20

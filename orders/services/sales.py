@@ -31,6 +31,7 @@ from catalog.exceptions import InsufficientStock
 from catalog.models import Product, StockReason
 from catalog.services import StockChange, stock_apply
 from ledger.services import post_sale
+from money import ZERO, round_cents
 from monitoring.metrics import (
     INSUFFICIENT_STOCK,
     ORDER_AMOUNT,
@@ -51,7 +52,6 @@ from orders.models import (
 from orders.pricing import LineInput, PricedOrder, price_order
 from orders.selectors.sales import products_for_sale, register_for_sale, sale_shift_locked
 from posproject.api.errors import InvalidInput, ObjectNotFound
-from posproject.money import ZERO, round_cents
 from posproject.pgarray import pg_array
 
 __all__ = [
