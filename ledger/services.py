@@ -23,8 +23,8 @@ from django.utils import timezone
 from accounts.models import Store, User
 from ledger.exceptions import UnbalancedEntry, UnknownAccount
 from ledger.models import CHART_OF_ACCOUNTS, Account, EntrySource, JournalEntry, JournalLine
+from money import ZERO, round_cents
 from monitoring.metrics import LEDGER_POSTINGS
-from posproject.money import ZERO, round_cents
 from posproject.pgarray import pg_array
 
 # Account codes the posting rules use (contract: "Ledger").

@@ -35,8 +35,8 @@ from catalog.models import StockLevel, StockMovement
 from ledger.models import EntrySource
 from ledger.selectors import account_balances
 from ledger.services import CASH, INVENTORY, SALES_RETURNS, SALES_REVENUE, SALES_TAX_PAYABLE
+from money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, ZERO, round_cents
 from orders.models import CashMovement, Order, Refund, Shift, ShiftStatus
-from posproject.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, ZERO, round_cents
 
 _MONEY: DecimalField[Decimal, Decimal] = DecimalField(
     max_digits=MONEY_MAX_DIGITS + 6, decimal_places=MONEY_DECIMAL_PLACES

@@ -14,7 +14,7 @@ from catalog.models import ADJUSTMENT_REASONS, Product, StockMovement, StockReas
 from catalog.services.stock import StockChange, stock_apply
 from domain.errors import InvalidInput
 from ledger.services import post_stock_adjustment
-from posproject.money import round_cents
+from money import round_cents
 
 SOURCE_TYPE = "adjustment"
 

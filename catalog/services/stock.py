@@ -20,7 +20,7 @@ from django.utils import timezone
 from accounts.models import Store, User
 from catalog.exceptions import InsufficientStock
 from catalog.models import Product, StockLevel, StockMovement, StockReason
-from posproject.money import QuantityField
+from money.fields import QuantityField
 from posproject.pgarray import pg_array
 
 ZERO_QUANTITY = Decimal("0.000")

@@ -29,6 +29,14 @@ from catalog.models import StockReason
 from catalog.services import StockChange, stock_apply
 from domain.errors import InvalidInput
 from ledger.services import post_refund
+from money import (
+    MILLI,
+    MONEY_DECIMAL_PLACES,
+    MONEY_MAX_DIGITS,
+    ZERO,
+    round_cents,
+)
+from money.fields import MoneyField, QuantityField
 from monitoring.metrics import REFUND_AMOUNT, REFUNDS
 from orders.exceptions import RefundExceedsSold, ShiftNotOpen
 from orders.models import (
@@ -51,15 +59,6 @@ from orders.refund_pricing import (
     TenderShortfall,
     allocate_to_tenders,
     refund_piece,
-)
-from posproject.money import (
-    MILLI,
-    MONEY_DECIMAL_PLACES,
-    MONEY_MAX_DIGITS,
-    ZERO,
-    MoneyField,
-    QuantityField,
-    round_cents,
 )
 
 #: The only legal moves of an order's status. `refunded` is final.
