@@ -3,6 +3,10 @@ number, filterable by store/date/cashier/status."""
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
+import io
+import zoneinfo
 from decimal import Decimal
 
 import pytest
@@ -159,3 +163,228 @@ def test_cashiers_have_no_admin(client, cashier, two_stores) -> None:
     response = client.get(changelist(Order))
     assert response.status_code == 302
     assert "/login/" in response.url
+
+
+# --- The manager's back office (issue 14, item 14) ----------------------------------------------
+
+
+NEW_YORK = zoneinfo.ZoneInfo("America/New_York")
+
+
+def in_new_york(value: dt.datetime) -> str:
+    """How the admin names a time of a New York store's record."""
+    return value.astimezone(NEW_YORK).strftime("%Y-%m-%d %H:%M:%S %Z") + " (America/New_York)"
+
+
+AT = dt.datetime(2026, 12, 3, 12, 34, 12, tzinfo=dt.UTC)  # 07:34:12 EST in New York
+
+
+def test_store_scoped_times_are_shown_in_the_stores_time_zone(
+    client, manager, store, two_stores
+) -> None:
+    rows = two_stores[store.pk]
+    Order.objects.filter(pk=rows["order"].pk).update(created_at=AT)
+    Refund.objects.filter(pk=rows["refund"].pk).update(created_at=AT)
+    Shift.objects.filter(pk=rows["shift"].pk).update(opened_at=AT)
+    CashMovement.objects.filter(shift=rows["shift"]).update(created_at=AT)
+    client.force_login(manager)
+    shown = "2026-12-03 07:34:12 EST (America/New_York)"
+
+    for obj in (rows["order"], rows["refund"], rows["shift"], CashMovement.objects.first()):
+        model = type(obj)
+        listing = client.get(changelist(model)).content.decode()
+        assert shown in listing, model
+        assert "12:34" not in listing, model
+        page = client.get(change(obj)).content.decode()
+        assert shown in page, model
+    # The shift page's cash movements and the order page's refunds (inlines) too.
+    assert client.get(change(rows["shift"])).content.decode().count(shown) >= 2
+    assert client.get(change(rows["order"])).content.decode().count(shown) >= 2
+
+
+def test_ledger_audit_and_stock_times_are_store_local(
+    client, manager, admin_user, store, two_stores
+) -> None:
+    from audit.models import AuditEvent
+    from catalog.models import StockLevel, StockMovement
+    from ledger.models import JournalEntry
+
+    movement = StockMovement.objects.filter(store=store).first()
+    level = StockLevel.objects.filter(store=store).first()
+    entry = JournalEntry.objects.filter(store=store).first()
+    event = AuditEvent.objects.filter(store_id=store.pk).first()
+    from audit.services import audit_record
+
+    login_event = audit_record(action="test.storeless", store_id=None)
+    assert login_event is not None
+    client.force_login(manager)
+
+    for obj, value in (
+        (movement, movement.created_at),
+        (level, level.updated_at),
+        (entry, entry.created_at),
+        (event, event.at),
+    ):
+        opts = obj._meta
+        listing = client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
+        assert in_new_york(value) in listing.content.decode(), opts.model_name
+        page = client.get(
+            reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+        )
+        assert in_new_york(value) in page.content.decode(), opts.model_name
+
+    # An event outside any store is shown in UTC, named.
+    client.force_login(admin_user)
+    page = client.get(reverse("admin:audit_auditevent_change", args=[login_event.pk]))
+    assert login_event.at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC") in (
+        page.content.decode()
+    )
+
+
+def test_site_header_names_the_product(client, manager) -> None:
+    client.force_login(manager)
+    page = client.get(reverse("admin:index")).content.decode()
+    assert "Django administration" not in page
+    assert "POS backend administration" in page
+
+
+def test_order_page_links_its_refunds_and_receipt(client, manager, store, two_stores) -> None:
+    client.force_login(manager)
+    order = two_stores[store.pk]["order"]
+    refund = two_stores[store.pk]["refund"]
+
+    page = client.get(change(order)).content.decode()
+
+    assert change(refund) in page
+    receipt_url = reverse("admin:orders_order_receipt", args=[order.pk])
+    assert receipt_url in page
+    receipt = client.get(receipt_url)
+    assert receipt.status_code == 200
+    assert receipt["Content-Type"] == "text/plain; charset=utf-8"
+    assert order.number in receipt.content.decode()
+    html = client.get(receipt_url, {"format": "html"})
+    assert html["Content-Type"] == "text/html; charset=utf-8"
+    assert order.number in html.content.decode()
+
+
+def test_receipt_of_another_stores_order_is_404(client, manager, other_store, two_stores) -> None:
+    client.force_login(manager)
+    foreign = two_stores[other_store.pk]["order"]
+    assert client.get(reverse("admin:orders_order_receipt", args=[foreign.pk])).status_code == 404
+
+
+def refund_url(order) -> str:
+    return reverse("admin:orders_order_refund", args=[order.pk])
+
+
+def test_manager_refunds_an_order_through_the_service(client, manager, store, two_stores) -> None:
+    from audit.models import AuditEvent
+    from ledger.models import JournalEntry
+
+    client.force_login(manager)
+    order = two_stores[store.pk]["order"]
+    line = order.lines.get()
+    assert refund_url(order) in client.get(change(order)).content.decode()
+    form = client.get(refund_url(order))
+    assert form.status_code == 200
+    assert "csrfmiddlewaretoken" in form.content.decode()
+
+    response = client.post(
+        refund_url(order),
+        {f"line_{line.pk}": "1", "restock": "on", "reason": "broken seal"},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    refund = Refund.objects.filter(order=order).latest("id")
+    assert refund.reason == "broken seal"
+    assert refund.created_by == manager
+    assert refund.number in response.content.decode()  # the success message
+    order.refresh_from_db()
+    assert order.status == "refunded"
+    assert JournalEntry.objects.filter(source="refund", source_id=refund.pk).exists()
+    assert AuditEvent.objects.filter(
+        action="order.refunded", object_id=str(order.pk), changes__refund=refund.pk
+    ).exists()
+
+
+def test_refund_problems_show_the_domain_error(client, manager, store, two_stores) -> None:
+    client.force_login(manager)
+    order = two_stores[store.pk]["order"]
+    line = order.lines.get()
+
+    too_much = client.post(refund_url(order), {f"line_{line.pk}": "5", "reason": ""})
+    assert too_much.status_code == 200
+    assert Refund.objects.filter(order=order).count() == 1
+    assert "more than is left to refund" in too_much.content.decode()
+
+    Shift.objects.filter(pk=two_stores[store.pk]["shift"].pk).update(
+        status="closed", closed_at=timezone.now(), closed_by=manager
+    )
+    closed = client.post(refund_url(order), {f"line_{line.pk}": "1", "reason": ""}, follow=True)
+    assert closed.status_code == 200
+    assert "no open shift" in closed.content.decode()
+    assert Refund.objects.filter(order=order).count() == 1
+
+
+def test_refund_action_is_for_managers_of_the_orders_store(
+    client, admin_user, manager, store, other_store, two_stores
+) -> None:
+    foreign = two_stores[other_store.pk]["order"]
+    client.force_login(manager)
+    assert client.get(refund_url(foreign)).status_code == 404
+    line = foreign.lines.get()
+    assert client.post(refund_url(foreign), {f"line_{line.pk}": "1"}).status_code == 404
+
+    client.force_login(CashierFactory(stores=[store]))
+    mine = two_stores[store.pk]["order"]
+    response = client.post(refund_url(mine), {f"line_{mine.lines.get().pk}": "1"})
+    assert response.status_code == 302
+    assert "/login/" in response.url
+    assert Refund.objects.count() == 2
+
+
+def test_orders_export_as_csv_filtered_scoped_and_escaped(
+    client, manager, store, other_store, two_stores
+) -> None:
+    order = two_stores[store.pk]["order"]
+    Order.objects.filter(pk=order.pk).update(created_at=AT)
+    cashier = order.cashier
+    type(cashier).objects.filter(pk=cashier.pk).update(username="=HYPERLINK(1)")
+    client.force_login(manager)
+    export = reverse("admin:orders_order_export")
+    assert export in client.get(changelist(Order)).content.decode()
+
+    response = client.get(export, {"status__exact": "partially_refunded"})
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0] == [
+        "number",
+        "store",
+        "register",
+        "cashier",
+        "status",
+        "created_at",
+        "time_zone",
+        "currency",
+        "subtotal",
+        "discount_total",
+        "tax_total",
+        "total",
+        "paid_total",
+        "refunded_total",
+    ]
+    assert len(rows) == 2  # the other store's order is not there
+    row = dict(zip(rows[0], rows[1], strict=True))
+    assert row["number"] == order.number
+    assert row["store"] == store.code
+    assert row["cashier"] == "'=HYPERLINK(1)"
+    assert row["created_at"] == "2026-12-03T07:34:12-05:00"
+    assert row["time_zone"] == "America/New_York"
+    assert row["total"] == str(order.total)
+    assert row["refunded_total"] == str(Order.objects.get(pk=order.pk).refunded_total)
+
+    none = client.get(export, {"status__exact": "refunded"})
+    assert len(list(csv.reader(io.StringIO(b"".join(none.streaming_content).decode())))) == 1

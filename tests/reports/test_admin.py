@@ -3,7 +3,9 @@ reports, the chart, the Z report page."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import re
 from decimal import Decimal
 
@@ -247,3 +249,91 @@ def test_report_csv_download_is_scoped(manager_browser, store, elsewhere, shift,
 
     theirs = reverse("admin:orders_dailyreport_csv", args=[elsewhere.pk])
     assert manager_browser.get(theirs).status_code == 404
+
+
+# --- Local times, today's CSV (issue 14, item 14) -----------------------------------------------
+
+
+def _without_generated_at(body: str) -> list[list[str]]:
+    rows = list(csv.reader(io.StringIO(body)))
+    header = rows[0]
+    at = header.index("generated_at")
+    return [
+        row[:at] + row[at + 1 :] if row and row[0] in ("section", "summary") else row
+        for row in rows
+    ]
+
+
+def test_dashboard_downloads_todays_live_figures_as_the_apis_csv(
+    manager_browser, manager_client, store, shift, cashier, coffee
+) -> None:
+    record_sale(shift=shift, cashier=cashier, at=timezone.now(), lines=[(coffee, "2")])
+    today = timezone.localdate(timezone=ny(2026, 1, 1).tzinfo)
+    page = manager_browser.get(reverse(DASHBOARD), {"store": store.pk}).content.decode()
+    csv_url = reverse("admin:orders_dailyreport_dashboard_csv")
+    assert f"{csv_url}?store={store.pk}&amp;date={today.isoformat()}" in page
+
+    response = manager_browser.get(csv_url, {"store": store.pk, "date": today.isoformat()})
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert f"daily-report-{store.code}-{today.isoformat()}.csv" in response["Content-Disposition"]
+    body = response.content.decode()
+    assert "Coffee beans" in body
+    api = manager_client.get(
+        "/api/v1/reports/daily/", {"store": store.pk, "date": today.isoformat(), "format": "csv"}
+    )
+    assert _without_generated_at(body) == _without_generated_at(api.content.decode())
+    assert not DailyReport.objects.filter(store=store).exists()  # live, not stored
+
+
+def test_dashboard_csv_is_scoped(manager_browser, other_store) -> None:
+    csv_url = reverse("admin:orders_dailyreport_dashboard_csv")
+    assert manager_browser.get(csv_url, {"store": other_store.pk}).status_code == 404
+
+
+def test_z_report_and_dashboard_show_store_local_times_named(
+    manager_browser, store, shift, cashier
+) -> None:
+    Shift.objects.filter(pk=shift.pk).update(
+        opened_at=ny(2026, 3, 10, 8, 5),
+        status="closed",
+        closed_at=ny(2026, 3, 10, 18, 30),
+        closed_by=cashier,
+        expected_cash=Decimal("0.00"),
+        counted_cash=Decimal("0.00"),
+        difference=Decimal("0.00"),
+    )
+
+    z_page = manager_browser.get(reverse("admin:orders_dailyreport_zreport", args=[shift.pk]))
+    html = z_page.content.decode()
+    assert "2026-03-10 08:05:00 EDT (America/New_York)" in html
+    assert "2026-03-10 18:30:00 EDT (America/New_York)" in html
+
+    dashboard = manager_browser.get(reverse(DASHBOARD), {"store": store.pk, "date": "2026-03-10"})
+    html = dashboard.content.decode()
+    assert "18:30 EDT" in html
+    assert "22:30" not in html  # not UTC
+    assert "America/New_York" in html
+
+
+def test_daily_report_generated_at_is_store_local(manager_browser, store, shift, cashier, coffee):
+    record_sale(shift=shift, cashier=cashier, at=ny(2026, 3, 10, 9, 0), lines=[(coffee, "1")])
+    report = daily_report_generate(store=store, date=DAY, now=ny(2026, 3, 11, 2, 15, 7))
+    shown = "2026-03-11 02:15:07 EDT (America/New_York)"
+
+    assert (
+        shown
+        in manager_browser.get(reverse("admin:orders_dailyreport_changelist")).content.decode()
+    )
+    page = manager_browser.get(reverse("admin:orders_dailyreport_change", args=[report.pk]))
+    assert shown in page.content.decode()
+
+
+def test_api_docs_point_at_the_contract(client) -> None:
+    from django.conf import settings
+
+    assert "docs/API.md" in settings.SPECTACULAR_SETTINGS["DESCRIPTION"]
+    schema = client.get("/api/schema/", {"format": "json"}).json()
+    assert "docs/API.md" in schema["info"]["description"]
+    assert "shared/API.md" not in schema["info"]["description"]
