@@ -34,7 +34,7 @@ from catalog.models import (
 )
 from catalog.services.products import EDITABLE_FIELDS
 from domain.errors import DomainError
-from posproject.admin import ReadOnlyAdminMixin
+from posproject.admin import ReadOnlyAdminMixin, StoreLocalTimesMixin
 
 
 def _domain_error_text(exc: DomainError) -> str:
@@ -191,7 +191,9 @@ class StoreScopedAdminMixin:
 
 
 @admin.register(StockLevel)
-class StockLevelAdmin(ReadOnlyAdminMixin, StoreScopedAdminMixin, admin.ModelAdmin):
+class StockLevelAdmin(
+    StoreLocalTimesMixin, ReadOnlyAdminMixin, StoreScopedAdminMixin, admin.ModelAdmin
+):
     list_display = (
         "product",
         "store",
@@ -229,7 +231,9 @@ class StockAdjustmentForm(forms.ModelForm):
 
 
 @admin.register(StockMovement)
-class StockMovementAdmin(ServiceAdminMixin, StoreScopedAdminMixin, admin.ModelAdmin):
+class StockMovementAdmin(
+    StoreLocalTimesMixin, ServiceAdminMixin, StoreScopedAdminMixin, admin.ModelAdmin
+):
     """Read-only history of every stock change; "Add" is the stock adjustment form."""
 
     list_display = (
@@ -267,7 +271,7 @@ class StockMovementAdmin(ServiceAdminMixin, StoreScopedAdminMixin, admin.ModelAd
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is None:
             return ()
-        return [f.name for f in StockMovement._meta.fields]
+        return self.local_times([f.name for f in StockMovement._meta.fields])
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "store":

@@ -12,7 +12,7 @@ from django.http import HttpRequest
 
 from accounts.selectors import scope_to_user_stores
 from ledger.models import Account, JournalEntry, JournalLine
-from posproject.admin import ReadOnlyAdminMixin
+from posproject.admin import ReadOnlyAdminMixin, StoreLocalTimesMixin
 
 
 @admin.register(Account)
@@ -31,7 +31,7 @@ class JournalLineInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(JournalEntry)
-class JournalEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class JournalEntryAdmin(StoreLocalTimesMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("id", "date", "store", "source", "source_id", "memo", "created_at")
     list_filter = ("source", "store", "date")
     search_fields = ("memo",)

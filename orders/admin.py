@@ -25,12 +25,12 @@ from orders.models import (
     RefundPayment,
     Shift,
 )
-from posproject.admin import ReadOnlyAdminMixin
+from posproject.admin import ReadOnlyAdminMixin, StoreLocalTimesMixin
 
 
-class StoreScopedAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class StoreScopedAdmin(StoreLocalTimesMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """A read-only admin whose rows are limited to the user's stores (`store_field` is the path
-    to the store foreign key)."""
+    to the store foreign key), their times shown in the store's time zone."""
 
     store_field = "store"
 
@@ -41,13 +41,13 @@ class StoreScopedAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return {}
 
 
-class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
+class ReadOnlyInline(StoreLocalTimesMixin, ReadOnlyAdminMixin, admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = False
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        return self.fields
+        return self.local_times(self.fields)
 
 
 class OrderLineInline(ReadOnlyInline):
@@ -179,6 +179,7 @@ class RefundAdmin(StoreScopedAdmin):
 
 class CashMovementInline(ReadOnlyInline):
     model = CashMovement
+    store_field = "shift__store"
     fields = ("kind", "amount", "reason", "created_by", "created_at")
 
 

@@ -7,7 +7,11 @@ Pages (routed by `orders.admin_reports.DailyReportAdmin.get_urls`, all behind th
 * `dashboard/` — today's sales of every store the user can see; for one store (`?store=`) and
   one local day (`?date=`, default its today): sales by hour, top products, tenders, cashiers,
   the day's Z reports (closed shifts) and the store's low stock;
+* `dashboard/csv/` — the figures of that store and day as the API's CSV (`?format=csv` of
+  `GET /api/v1/reports/daily/`): today's computed live, a past day's the stored report;
 * `z-report/<shift id>/` — one shift's X/Z report.
+
+Times are shown on the store's wall clock with its zone named (`posproject.admin`).
 
 Every store comes from `accounts.selectors.store_list`: a store the user cannot see is a 404,
 whatever the URL says.
@@ -26,6 +30,7 @@ from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.http import urlencode
 from django.utils.safestring import SafeString, mark_safe
 
 from accounts.models import Store
@@ -38,11 +43,15 @@ from orders.selectors.reports import (
     stores_today_totals,
 )
 from orders.selectors.shifts import shift_report
+from orders.serializers.reports import DailyReportSerializer
 from orders.services.reports import (
     EARLIEST_REPORT_DATE,
+    daily_report_csv,
     daily_report_get,
     daily_report_is_final,
+    daily_report_payload,
 )
+from posproject.admin import local_time_text
 
 #: A tracked product at or below this quantity is "low" (`?low_stock_at=` overrides it).
 LOW_STOCK_THRESHOLD = Decimal("5")
@@ -178,6 +187,17 @@ def report_tables(report: DailyReport) -> dict[str, Any]:
     }
 
 
+def report_csv_response(report: DailyReport) -> HttpResponse:
+    """A report (stored or computed) as the API's CSV download."""
+    payload = DailyReportSerializer(daily_report_payload(report=report)).data
+    response = HttpResponse(
+        daily_report_csv(payload=payload), content_type="text/csv; charset=utf-8"
+    )
+    filename = f"daily-report-{report.store.code}-{report.date.isoformat()}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
 def _admin_url(name: str, *args: Any) -> str | None:
     try:
         return reverse(f"admin:{name}", args=args)
@@ -256,6 +276,7 @@ def dashboard_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpR
         z_reports = [
             {
                 "shift": shift,
+                "closed": f"{shift.closed_at.astimezone(store.tzinfo):%H:%M %Z}",
                 "report_url": reverse("admin:orders_dailyreport_zreport", args=[shift.pk]),
                 "admin_url": _admin_url("orders_shift_change", shift.pk),
             }
@@ -278,12 +299,28 @@ def dashboard_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpR
             stored_report_url=(
                 reverse("admin:orders_dailyreport_change", args=[report.pk]) if report.pk else None
             ),
+            figures_csv_url=reverse("admin:orders_dailyreport_dashboard_csv")
+            + "?"
+            + urlencode({"store": store.pk, "date": date.isoformat()}),
             z_reports=z_reports,
             low_stock=low_stock,
             low_stock_threshold=threshold,
         )
     request.current_app = model_admin.admin_site.name
     return TemplateResponse(request, "admin/orders/dashboard.html", context)
+
+
+def dashboard_csv_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpResponse:
+    """The figures of one store and local day (`?store=&date=`, default today) as the API's CSV:
+    computed live for today, the stored report for a day that is over (as the API does)."""
+    _require_reports_permission(model_admin, request)
+    now = timezone.now()
+    store = _visible_store(list(store_list(user=request.user)), request.GET.get("store"))  # type: ignore[arg-type]
+    if store is None:
+        raise Http404("No such store.")
+    today = local_today(store=store, now=now)
+    date = min(_parse_date(request.GET.get("date"), today), today)
+    return report_csv_response(daily_report_get(store=store, date=date, now=now))
 
 
 def z_report_view(
@@ -303,6 +340,10 @@ def z_report_view(
         "title": f"{figures['type']} report — shift {shift.pk} ({shift.register})",
         "opts": model_admin.model._meta,
         "shift": shift,
+        "opened_at": local_time_text(shift.opened_at, shift.store.tzinfo),
+        "closed_at": local_time_text(shift.closed_at, shift.store.tzinfo)
+        if shift.closed_at
+        else None,
         "figures": figures,
         "currency": shift.store.currency,
         "shift_admin_url": _admin_url("orders_shift_change", shift.pk),
@@ -314,8 +355,10 @@ def z_report_view(
 
 __all__ = [
     "LOW_STOCK_THRESHOLD",
+    "dashboard_csv_view",
     "dashboard_view",
     "hourly_sales_svg",
+    "report_csv_response",
     "report_tables",
     "z_report_view",
 ]

@@ -18,20 +18,20 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from accounts.selectors import scope_to_user_stores
-from orders.admin_dashboard import dashboard_view, report_tables, z_report_view
-from orders.models import DailyReport
-from orders.serializers.reports import DailyReportSerializer
-from orders.services.reports import (
-    daily_report_csv,
-    daily_report_generate,
-    daily_report_is_final,
-    daily_report_payload,
+from orders.admin_dashboard import (
+    dashboard_csv_view,
+    dashboard_view,
+    report_csv_response,
+    report_tables,
+    z_report_view,
 )
-from posproject.admin import ReadOnlyAdminMixin
+from orders.models import DailyReport
+from orders.services.reports import daily_report_generate, daily_report_is_final
+from posproject.admin import ReadOnlyAdminMixin, StoreLocalTimesMixin
 
 
 @admin.register(DailyReport)
-class DailyReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class DailyReportAdmin(StoreLocalTimesMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "date",
         "store",
@@ -131,13 +131,7 @@ class DailyReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         report = self.get_queryset(request).filter(pk=report_id).first()
         if report is None:
             raise Http404("No such report.")
-        payload = DailyReportSerializer(daily_report_payload(report=report)).data
-        response = HttpResponse(
-            daily_report_csv(payload=payload), content_type="text/csv; charset=utf-8"
-        )
-        filename = f"daily-report-{report.store.code}-{report.date.isoformat()}.csv"
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        return response
+        return report_csv_response(report)
 
     # --- Dashboard routes ------------------------------------------------------------------------
 
@@ -148,6 +142,11 @@ class DailyReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 "dashboard/",
                 view(lambda request: dashboard_view(self, request)),
                 name="orders_dailyreport_dashboard",
+            ),
+            path(
+                "dashboard/csv/",
+                view(lambda request: dashboard_csv_view(self, request)),
+                name="orders_dailyreport_dashboard_csv",
             ),
             path(
                 "<int:report_id>/csv/",

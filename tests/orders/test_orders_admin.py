@@ -228,6 +228,8 @@ def test_ledger_audit_and_stock_times_are_store_local(
         opts = obj._meta
         listing = client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
         assert in_new_york(value) in listing.content.decode(), opts.model_name
+        if obj is level:
+            continue  # its page shows no time
         page = client.get(
             reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
         )
