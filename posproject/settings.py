@@ -275,7 +275,10 @@ if DEBUG:
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "POS backend API",
-    "DESCRIPTION": "REST contract v1 for registers, scripts and tests. See shared/API.md.",
+    "DESCRIPTION": (
+        "REST contract v1 for registers, scripts and tests. The contract, with the rules behind "
+        "each endpoint, is `docs/API.md` in the repository."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -10,6 +10,10 @@ api_v1 = [
     path("", include("audit.urls")),
 ]
 
+admin.site.site_header = "POS backend administration"
+admin.site.site_title = "POS backend admin"
+admin.site.index_title = "Back office"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
