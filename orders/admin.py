@@ -11,14 +11,17 @@ from typing import Any
 
 from django.contrib import admin
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.urls import path, reverse
 
 from accounts.selectors import scope_to_user_stores
 from orders import admin_reports  # noqa: F401  (registers DailyReportAdmin and the dashboard)
+from orders.admin_order_pages import can_refund, export_view, receipt_view, refund_view
 from orders.models import (
     CashMovement,
     Order,
     OrderLine,
+    OrderStatus,
     Payment,
     Refund,
     RefundLine,
@@ -135,6 +138,45 @@ class OrderAdmin(StoreScopedAdmin):
     )
     readonly_fields = fields
     inlines = (OrderLineInline, PaymentInline, OrderRefundInline)
+    change_form_template = "admin/orders/order/change_form.html"
+    change_list_template = "admin/orders/order/change_list.html"
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        extra_context = dict(extra_context or {})
+        order = self.get_object(request, object_id)
+        if order is not None:
+            extra_context["receipt_url"] = reverse("admin:orders_order_receipt", args=[order.pk])
+            if can_refund(request, order) and order.status != OrderStatus.REFUNDED:
+                extra_context["refund_url"] = reverse("admin:orders_order_refund", args=[order.pk])
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def get_urls(self) -> list[Any]:
+        """The order's receipt and refund pages and the CSV export (`orders.admin_order_pages`)."""
+        view = self.admin_site.admin_view
+        own = [
+            path(
+                "export/",
+                view(lambda request: export_view(self, request)),
+                name="orders_order_export",
+            ),
+            path(
+                "<int:order_id>/receipt/",
+                view(lambda request, order_id: receipt_view(self, request, order_id)),
+                name="orders_order_receipt",
+            ),
+            path(
+                "<int:order_id>/refund/",
+                view(lambda request, order_id: refund_view(self, request, order_id)),
+                name="orders_order_refund",
+            ),
+        ]
+        return own + super().get_urls()
 
 
 class RefundLineInline(ReadOnlyInline):

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from orders.models import CashMovement, Order, Refund, Shift
 from orders.services.refunds import RefundLineRequest, refund_create
-from orders.services.shifts import cash_movement_create, shift_open
+from orders.services.shifts import cash_movement_create, shift_close, shift_open
 from tests.catalog.factories import set_stock
 from tests.factories import CashierFactory, ManagerFactory, RegisterFactory
 from tests.orders.selling import sell
@@ -320,9 +320,7 @@ def test_refund_problems_show_the_domain_error(client, manager, store, two_store
     assert Refund.objects.filter(order=order).count() == 1
     assert "more than is left to refund" in too_much.content.decode()
 
-    Shift.objects.filter(pk=two_stores[store.pk]["shift"].pk).update(
-        status="closed", closed_at=timezone.now(), closed_by=manager
-    )
+    shift_close(shift=two_stores[store.pk]["shift"], counted_cash=D("0.00"), user=manager)
     closed = client.post(refund_url(order), {f"line_{line.pk}": "1", "reason": ""}, follow=True)
     assert closed.status_code == 200
     assert "no open shift" in closed.content.decode()
@@ -390,3 +388,16 @@ def test_orders_export_as_csv_filtered_scoped_and_escaped(
 
     none = client.get(export, {"status__exact": "refunded"})
     assert len(list(csv.reader(io.StringIO(b"".join(none.streaming_content).decode())))) == 1
+
+
+def test_refund_form_is_csrf_protected(manager, store, two_stores) -> None:
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(manager)
+    order = two_stores[store.pk]["order"]
+
+    response = browser.post(refund_url(order), {f"line_{order.lines.get().pk}": "1"})
+
+    assert response.status_code == 403
+    assert Refund.objects.filter(order=order).count() == 1
