@@ -50,7 +50,7 @@ class ReadOnlyInline(StoreLocalTimesMixin, ReadOnlyAdminMixin, admin.TabularInli
     show_change_link = False
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        return self.local_times(self.fields)
+        return self.local_times(self.fields or ())
 
 
 class OrderLineInline(ReadOnlyInline):

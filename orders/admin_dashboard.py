@@ -276,7 +276,8 @@ def dashboard_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpR
         z_reports = [
             {
                 "shift": shift,
-                "closed": f"{shift.closed_at.astimezone(store.tzinfo):%H:%M %Z}",
+                # closed on this day, so closed_at is set
+                "closed": f"{shift.closed_at.astimezone(store.tzinfo):%H:%M %Z}",  # type: ignore[union-attr]
                 "report_url": reverse("admin:orders_dailyreport_zreport", args=[shift.pk]),
                 "admin_url": _admin_url("orders_shift_change", shift.pk),
             }
@@ -301,7 +302,7 @@ def dashboard_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpR
             ),
             figures_csv_url=reverse("admin:orders_dailyreport_dashboard_csv")
             + "?"
-            + urlencode({"store": store.pk, "date": date.isoformat()}),
+            + urlencode({"store": str(store.pk), "date": date.isoformat()}),
             z_reports=z_reports,
             low_stock=low_stock,
             low_stock_threshold=threshold,
