@@ -34,14 +34,7 @@ from catalog.models import (
 )
 from catalog.services.products import EDITABLE_FIELDS
 from domain.errors import DomainError
-from posproject.admin import ReadOnlyAdminMixin, StoreLocalTimesMixin
-
-
-def _domain_error_text(exc: DomainError) -> str:
-    if exc.errors:
-        details = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.errors.items())
-        return f"{exc.detail} {details}"
-    return exc.detail
+from posproject.admin import ReadOnlyAdminMixin, StoreLocalTimesMixin, domain_error_text
 
 
 class ServiceAdminMixin:
@@ -52,14 +45,14 @@ class ServiceAdminMixin:
         try:
             return super().changeform_view(request, *args, **kwargs)  # type: ignore[misc]
         except DomainError as exc:
-            self.message_user(request, _domain_error_text(exc), messages.ERROR)  # type: ignore[attr-defined]
+            self.message_user(request, domain_error_text(exc), messages.ERROR)  # type: ignore[attr-defined]
             return HttpResponseRedirect(request.get_full_path())
 
     def delete_view(self, request: HttpRequest, object_id: str, *args: Any, **kwargs: Any) -> Any:
         try:
             return super().delete_view(request, object_id, *args, **kwargs)  # type: ignore[misc]
         except DomainError as exc:
-            self.message_user(request, _domain_error_text(exc), messages.ERROR)  # type: ignore[attr-defined]
+            self.message_user(request, domain_error_text(exc), messages.ERROR)  # type: ignore[attr-defined]
             return HttpResponseRedirect(request.path.rsplit("delete/", 1)[0])
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:

@@ -34,11 +34,12 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 
+from domain.errors import DomainError
 from orders.models import Order, OrderLine
 from orders.services.receipts import receipt_html, receipt_text
 from orders.services.refunds import RefundLineRequest, refund_create
 from orders.services.reports import _csv_cell
-from posproject.api.errors import DomainError, InvalidInput
+from posproject.admin import domain_error_text
 from posproject.money import QUANTITY_DECIMAL_PLACES, QUANTITY_MAX_DIGITS, ZERO
 
 if TYPE_CHECKING:
@@ -124,19 +125,6 @@ class RefundForm(forms.Form):
         ]
 
 
-def error_text(error: DomainError) -> str:
-    """A domain error as one sentence for an admin message: its detail and, for invalid input,
-    what was wrong with which field."""
-    text = str(error.detail)
-    if isinstance(error, InvalidInput) and error.errors:
-        details = "; ".join(
-            f"{field}: {' '.join(str(m) for m in problems)}"
-            for field, problems in error.errors.items()
-        )
-        text = f"{text} ({details})"
-    return text
-
-
 def refund_view(model_admin: OrderAdmin, request: HttpRequest, order_id: int) -> HttpResponse:
     order = visible_order(model_admin, request, order_id)
     if not can_refund(request, order):
@@ -153,7 +141,7 @@ def refund_view(model_admin: OrderAdmin, request: HttpRequest, order_id: int) ->
                 user=request.user,  # type: ignore[arg-type]
             )
         except DomainError as error:
-            model_admin.message_user(request, error_text(error), messages.ERROR)
+            model_admin.message_user(request, domain_error_text(error), messages.ERROR)
         else:
             model_admin.message_user(
                 request,

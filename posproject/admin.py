@@ -14,6 +14,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from domain.errors import DomainError
+
 
 class ReadOnlyAdminMixin:
     """No add, change or delete (so no bulk delete action either): the change form renders
@@ -28,6 +30,15 @@ class ReadOnlyAdminMixin:
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+def domain_error_text(exc: DomainError) -> str:
+    """A service's refusal as one admin message: its detail, then what was wrong with which
+    field."""
+    if exc.errors:
+        details = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.errors.items())
+        return f"{exc.detail} {details}"
+    return exc.detail
 
 
 # --- Times in the store's time zone -----------------------------------------------------------
