@@ -35,12 +35,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from domain.errors import DomainError
+from money import QUANTITY_DECIMAL_PLACES, QUANTITY_MAX_DIGITS, ZERO
 from orders.models import Order, OrderLine
 from orders.services.receipts import receipt_html, receipt_text
 from orders.services.refunds import RefundLineRequest, refund_create
 from orders.services.reports import _csv_cell
 from posproject.admin import domain_error_text
-from posproject.money import QUANTITY_DECIMAL_PLACES, QUANTITY_MAX_DIGITS, ZERO
 
 if TYPE_CHECKING:
     from orders.admin import OrderAdmin
