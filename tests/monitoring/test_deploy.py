@@ -24,6 +24,7 @@ from django.core.management import get_commands
 from posproject.celery import app as celery_app
 from tests.monitoring.conftest import free_port
 from tests.monitoring.helpers import broker_at
+from tests.plain_http import PLAIN_HTTP_ENV
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 APP_SERVICES = {"web", "worker", "beat", "migrate"}
@@ -207,6 +208,7 @@ def test_gunicorn_config_checks_out() -> None:
         "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY") or "k" * 50,
         "DJANGO_DEBUG": "false",
         "DJANGO_ALLOW_LOCAL_SERVICES": "true",
+        **PLAIN_HTTP_ENV,
     }
     result = subprocess.run(
         [sys.executable, "-m", "gunicorn", "--check-config", "-c", "posproject/gunicorn.conf.py"],
@@ -247,6 +249,7 @@ def test_compose_worker_command_runs_against_a_real_broker(tmp_path: Path) -> No
         **os.environ,
         "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY") or "k" * 50,
         "DJANGO_DEBUG": "false",
+        **PLAIN_HTTP_ENV,
         "CELERY_BROKER_URL": url,
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "PROMETHEUS_MULTIPROC_DIR": str(multiproc),
