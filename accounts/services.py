@@ -25,6 +25,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.http import HttpRequest
 from django.utils.timezone import now
 from rest_framework_simplejwt.exceptions import (
     TokenBackendError,
@@ -513,14 +514,27 @@ def auth_login(*, username: str, password: str) -> TokenPair:
     return pair
 
 
-def _record_login_failure(username: str) -> None:
+def auth_admin_login(*, request: HttpRequest, username: str, password: str) -> User:
+    """The Django admin's credential check: staff (managers and admins) only, audited like the
+    API's sign-in (`auth.login` / `auth.login_failed`, with `"channel": "admin"`). The caller
+    throttles as the token endpoint does and starts the session (which sets `last_login`)."""
+    user = authenticate(request=request, username=username, password=password)
+    if user is None or not isinstance(user, User) or not user.is_active or not user.is_staff:
+        _record_login_failure(username, channel="admin")
+        raise InvalidCredentials()
     with transaction.atomic():
         record_account_event(
-            "auth.login_failed",
-            actor=None,
-            object_id="",
-            changes={"username": username[:_USERNAME_IN_AUDIT_MAX]},
+            "auth.login", actor=user, object_id=user.pk, changes={"channel": "admin"}
         )
+    return user
+
+
+def _record_login_failure(username: str, *, channel: str | None = None) -> None:
+    changes = {"username": username[:_USERNAME_IN_AUDIT_MAX]}
+    if channel is not None:
+        changes["channel"] = channel
+    with transaction.atomic():
+        record_account_event("auth.login_failed", actor=None, object_id="", changes=changes)
 
 
 def auth_refresh(*, refresh: str) -> TokenPair:
