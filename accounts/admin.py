@@ -3,7 +3,8 @@ admin obeys the same rules as the API:
 
 * admins see and edit everyone, but never their own role, stores or active flag;
 * managers see and edit only the cashiers of their stores, may assign only their own stores
-  (a cashier's other stores are kept), and can never grant admin or manager;
+  (a cashier's other stores are kept), and can never grant admin or manager; a cashier's
+  password, username and active flag only when all of the cashier's stores are theirs;
 * stores are edited by admins (managers see their own, read-only); registers by admins and by
   managers of the register's store.
 
@@ -18,9 +19,11 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm, BaseUserCreationForm
 from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
@@ -113,6 +116,8 @@ class UserAdmin(DjangoUserAdmin):
             fields += ["role", "stores", "is_active"]
         elif obj is not None and not _is_admin(request):
             fields += ["role"]
+            if not services.user_credentials_changeable(actor=request.user, user=obj):  # type: ignore[arg-type]
+                fields += ["username", "is_active"]
         return fields
 
     def formfield_for_choice_field(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
@@ -168,6 +173,12 @@ class UserAdmin(DjangoUserAdmin):
     def user_change_password(
         self, request: HttpRequest, id: str, form_url: str = ""
     ) -> HttpResponse:
+        user = self.get_object(request, unquote(id))
+        if user is not None and not services.user_credentials_changeable(
+            actor=request.user,  # type: ignore[arg-type]
+            user=user,
+        ):
+            raise PermissionDenied
         token = _password_actor.set(request.user)  # type: ignore[arg-type]
         try:
             return super().user_change_password(request, id, form_url)
