@@ -28,6 +28,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
 from accounts import services
+from accounts.admin_filters import OwnStoresListFilter
 from accounts.models import Register, Role, Store, User
 from accounts.selectors import register_list, store_list, user_list, visible_store_ids
 
@@ -79,7 +80,7 @@ class UserAdmin(DjangoUserAdmin):
     add_form = UserAddForm
     change_password_form = ServicePasswordChangeForm
     list_display = ("username", "role", "store_codes", "is_active", "last_login")
-    list_filter = ("role", "is_active", "stores")
+    list_filter = ("role", "is_active", ("stores", OwnStoresListFilter))
     search_fields = ("username", "email", "first_name", "last_name")
     ordering = ("id",)
     filter_horizontal = ("stores",)
@@ -224,7 +225,7 @@ class StoreAdmin(admin.ModelAdmin):
 @admin.register(Register)
 class RegisterAdmin(admin.ModelAdmin):
     list_display = ("code", "store", "name", "is_active")
-    list_filter = ("store", "is_active")
+    list_filter = (("store", OwnStoresListFilter), "is_active")
     search_fields = ("code", "name")
     ordering = ("id",)
 
