@@ -332,6 +332,9 @@ SECURE_HSTS_PRELOAD: bool = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=_HTTP
 SESSION_COOKIE_SECURE: bool = env.bool("DJANGO_SESSION_COOKIE_SECURE", default=_HTTPS_BY_DEFAULT)
 CSRF_COOKIE_SECURE: bool = env.bool("DJANGO_CSRF_COOKIE_SECURE", default=_HTTPS_BY_DEFAULT)
 SESSION_COOKIE_HTTPONLY = True
+# A CSRF failure is problem+json (`403 csrf_failed`) like every other error; the admin keeps
+# Django's page.
+CSRF_FAILURE_VIEW = "monitoring.views.csrf_failure"
 # Sessions exist only for the Django admin (the API is JWT-only): a short idle timeout, renewed
 # on every admin request, and gone when the browser closes.
 SESSION_COOKIE_AGE: int = env.int("DJANGO_SESSION_COOKIE_AGE", default=3600)
