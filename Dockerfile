@@ -1,7 +1,9 @@
 # syntax=docker/dockerfile:1
 # One image for every role: web (gunicorn, the default command), Celery worker, Celery beat and
 # the one-shot migration job differ only in their command (see compose.yaml).
-FROM python:3.11-slim
+# Base image pinned to an exact Python release on a named Debian release (bump deliberately; a
+# digest, `@sha256:…`, would pin it byte for byte).
+FROM python:3.11.14-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

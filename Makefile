@@ -144,10 +144,16 @@ bench: $(VENV)/.prod-installed .env
 	fi
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
-# Production-like settings for Django's deployment checklist (SECURITY.md, "Production settings").
-PROD_CHECK_ENV = DJANGO_DEBUG=false DJANGO_ALLOWED_HOSTS=pos.example.com \
-	DJANGO_SECURE_SSL_REDIRECT=true DJANGO_SECURE_HSTS_SECONDS=31536000 \
-	DJANGO_SECURE_HSTS_PRELOAD=true DJANGO_SESSION_COOKIE_SECURE=true DJANGO_CSRF_COOKIE_SECURE=true
+# Django's deployment checklist on the defaults: production is what you get with only the secret
+# and the host name set, DEBUG off (SECURITY.md, "Production settings").
+PROD_CHECK_ENV = DJANGO_DEBUG=false DJANGO_ALLOWED_HOSTS=pos.example.com
+
+# `make run` serves plain HTTP on loopback with DEBUG off: it turns the HTTPS defaults off
+# explicitly (SECURITY.md, "Plain HTTP behind a proxy").
+serve: export DJANGO_SECURE_SSL_REDIRECT = false
+serve: export DJANGO_SECURE_HSTS_SECONDS = 0
+serve: export DJANGO_SESSION_COOKIE_SECURE = false
+serve: export DJANGO_CSRF_COOKIE_SECURE = false
 
 check-deploy: $(VENV)/.prod-installed
 	$(PROD_CHECK_ENV) DJANGO_SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(64))')" \

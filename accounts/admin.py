@@ -3,7 +3,8 @@ admin obeys the same rules as the API:
 
 * admins see and edit everyone, but never their own role, stores or active flag;
 * managers see and edit only the cashiers of their stores, may assign only their own stores
-  (a cashier's other stores are kept), and can never grant admin or manager;
+  (a cashier's other stores are kept), and can never grant admin or manager; a cashier's
+  password, username and active flag only when all of the cashier's stores are theirs;
 * stores are edited by admins (managers see their own, read-only); registers by admins and by
   managers of the register's store.
 
@@ -18,13 +19,16 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm, BaseUserCreationForm
 from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
 from accounts import services
+from accounts.admin_filters import OwnStoresListFilter
 from accounts.models import Register, Role, Store, User
 from accounts.selectors import register_list, store_list, user_list, visible_store_ids
 
@@ -76,7 +80,7 @@ class UserAdmin(DjangoUserAdmin):
     add_form = UserAddForm
     change_password_form = ServicePasswordChangeForm
     list_display = ("username", "role", "store_codes", "is_active", "last_login")
-    list_filter = ("role", "is_active", "stores")
+    list_filter = ("role", "is_active", ("stores", OwnStoresListFilter))
     search_fields = ("username", "email", "first_name", "last_name")
     ordering = ("id",)
     filter_horizontal = ("stores",)
@@ -113,6 +117,8 @@ class UserAdmin(DjangoUserAdmin):
             fields += ["role", "stores", "is_active"]
         elif obj is not None and not _is_admin(request):
             fields += ["role"]
+            if not services.user_credentials_changeable(actor=request.user, user=obj):  # type: ignore[arg-type]
+                fields += ["username", "is_active"]
         return fields
 
     def formfield_for_choice_field(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
@@ -168,6 +174,12 @@ class UserAdmin(DjangoUserAdmin):
     def user_change_password(
         self, request: HttpRequest, id: str, form_url: str = ""
     ) -> HttpResponse:
+        user = self.get_object(request, unquote(id))
+        if user is not None and not services.user_credentials_changeable(
+            actor=request.user,  # type: ignore[arg-type]
+            user=user,
+        ):
+            raise PermissionDenied
         token = _password_actor.set(request.user)  # type: ignore[arg-type]
         try:
             return super().user_change_password(request, id, form_url)
@@ -213,7 +225,7 @@ class StoreAdmin(admin.ModelAdmin):
 @admin.register(Register)
 class RegisterAdmin(admin.ModelAdmin):
     list_display = ("code", "store", "name", "is_active")
-    list_filter = ("store", "is_active")
+    list_filter = (("store", OwnStoresListFilter), "is_active")
     search_fields = ("code", "name")
     ordering = ("id",)
 

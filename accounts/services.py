@@ -6,7 +6,9 @@ Django admin obey the same ones. `actor=None` means the system itself (migration
 
 * Nobody changes their own role, stores or active flag.
 * Only admins create admins and managers, and only admins change roles.
-* Managers manage cashiers of their own stores only (and only those stores).
+* Managers manage cashiers of their own stores only (and only those stores). The password,
+  username and active flag of a user are a manager's to change only when *every* store of that
+  user is theirs: a cashier shared with another store would otherwise be a way into that store.
 * Stores are written by admins; registers by admins and by managers of the register's store.
 
 Revocation: a password change or a deactivation bumps `User.token_version` with an `F()` update;
@@ -25,6 +27,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.http import HttpRequest
 from django.utils.timezone import now
 from rest_framework_simplejwt.exceptions import (
     TokenBackendError,
@@ -123,6 +126,25 @@ def _ensure_may_manage(actor: User | None, target: User) -> None:
     target_stores = set(target.stores.values_list("id", flat=True))
     if target.role != Role.CASHIER or target.is_superuser or not (target_stores & manager_stores):
         raise ObjectNotFound()
+
+
+def user_credentials_changeable(*, actor: User | None, user: User) -> bool:
+    """Whether `actor` may change `user`'s password, username or active flag: the system, an
+    admin, the user themself (their own password), or a manager of every store of the user."""
+    if _is_system(actor) or actor.is_admin or actor.pk == user.pk:  # type: ignore[union-attr]
+        return True
+    assert actor is not None
+    mine = set(visible_store_ids(actor) or [])
+    theirs = set(user.stores.values_list("id", flat=True))
+    return bool(theirs) and theirs <= mine
+
+
+def _ensure_may_change_credentials(actor: User | None, user: User) -> None:
+    if not user_credentials_changeable(actor=actor, user=user):
+        raise UserManagementForbidden(
+            "You may change the password, username or active flag only of users whose stores "
+            "are all yours."
+        )
 
 
 def _ensure_may_grant_role(actor: User | None, role: str) -> None:
@@ -228,6 +250,12 @@ def user_update(
     user = User.objects.select_for_update().get(pk=user.pk)
     before_stores = set(user.stores.values_list("id", flat=True))
     changes: dict[str, list[Any]] = {}
+    if (
+        (username is not UNSET and username != user.username)
+        or (is_active is not UNSET and bool(is_active) != user.is_active)
+        or (password is not UNSET and password is not None)
+    ):
+        _ensure_may_change_credentials(actor, user)
 
     if role is not UNSET and role != user.role:
         if role not in Role.values:
@@ -304,6 +332,7 @@ def user_set_password(
     with `password=None` disable password sign-in, and revoke every access and refresh token
     issued before."""
     _ensure_may_manage(actor, user)
+    _ensure_may_change_credentials(actor, user)
     if password is None:
         user.set_unusable_password()
         user.save(update_fields=["password"])
@@ -513,14 +542,27 @@ def auth_login(*, username: str, password: str) -> TokenPair:
     return pair
 
 
-def _record_login_failure(username: str) -> None:
+def auth_admin_login(*, request: HttpRequest, username: str, password: str) -> User:
+    """The Django admin's credential check: staff (managers and admins) only, audited like the
+    API's sign-in (`auth.login` / `auth.login_failed`, with `"channel": "admin"`). The caller
+    throttles as the token endpoint does and starts the session (which sets `last_login`)."""
+    user = authenticate(request=request, username=username, password=password)
+    if user is None or not isinstance(user, User) or not user.is_active or not user.is_staff:
+        _record_login_failure(username, channel="admin")
+        raise InvalidCredentials()
     with transaction.atomic():
         record_account_event(
-            "auth.login_failed",
-            actor=None,
-            object_id="",
-            changes={"username": username[:_USERNAME_IN_AUDIT_MAX]},
+            "auth.login", actor=user, object_id=user.pk, changes={"channel": "admin"}
         )
+    return user
+
+
+def _record_login_failure(username: str, *, channel: str | None = None) -> None:
+    changes = {"username": username[:_USERNAME_IN_AUDIT_MAX]}
+    if channel is not None:
+        changes["channel"] = channel
+    with transaction.atomic():
+        record_account_event("auth.login_failed", actor=None, object_id="", changes=changes)
 
 
 def auth_refresh(*, refresh: str) -> TokenPair:

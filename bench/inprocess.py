@@ -49,6 +49,14 @@ os.environ.setdefault("CACHE_KEY_PREFIX", f"inprocess-{os.getpid()}")
 os.environ.setdefault("DJANGO_DEBUG", "false")
 os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "127.0.0.1")
+# Plain HTTP in-process: the HTTPS defaults of DEBUG-off are turned off explicitly.
+for _name in (
+    "DJANGO_SECURE_SSL_REDIRECT",
+    "DJANGO_SESSION_COOKIE_SECURE",
+    "DJANGO_CSRF_COOKIE_SECURE",
+):
+    os.environ.setdefault(_name, "false")
+os.environ.setdefault("DJANGO_SECURE_HSTS_SECONDS", "0")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "posproject.settings")
 
 

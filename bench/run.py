@@ -133,6 +133,11 @@ def app_env(secret: str, prefix: str) -> dict[str, str]:
         "DJANGO_DEBUG": "false",
         "DJANGO_ALLOW_LOCAL_SERVICES": "true",  # Redis, but the file broker (no task is measured)
         "DJANGO_SECRET_KEY": secret,
+        # gunicorn on loopback, plain HTTP: the HTTPS defaults are turned off explicitly.
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
+        "DJANGO_SECURE_HSTS_SECONDS": "0",
+        "DJANGO_SESSION_COOKIE_SECURE": "false",
+        "DJANGO_CSRF_COOKIE_SECURE": "false",
         "DJANGO_SETTINGS_MODULE": "posproject.settings",
         "CELERY_TASK_ALWAYS_EAGER": "false",
         # Tasks published by the app (none on the measured paths) go to a throwaway queue.

@@ -20,6 +20,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from import_export.admin import ImportExportModelAdmin
 
+from accounts.admin_filters import OwnStoresListFilter
 from accounts.models import Store
 from accounts.selectors import scope_to_user_stores
 from catalog import services
@@ -195,7 +196,7 @@ class StockLevelAdmin(
         "offline_deficit",
         "updated_at",
     )
-    list_filter = ("store", "offline_deficit", "allow_negative")
+    list_filter = (("store", OwnStoresListFilter), "offline_deficit", "allow_negative")
     search_fields = ("product__sku", "product__name", "product__barcode")
     list_select_related = ("product", "store")
     ordering = ("store_id", "product_id")
@@ -242,7 +243,7 @@ class StockMovementAdmin(
         "source_id",
         "user",
     )
-    list_filter = ("reason", "flagged", "store")
+    list_filter = ("reason", "flagged", ("store", OwnStoresListFilter))
     search_fields = ("product__sku", "product__name", "note")
     list_select_related = ("store", "product", "user")
     autocomplete_fields = ("product",)

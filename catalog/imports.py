@@ -23,6 +23,7 @@ from catalog.models import Category, Product, TaxRate
 from catalog.serializers import ProductSerializer
 from catalog.services import product_bulk_save
 from catalog.services.products import EDITABLE_FIELDS
+from spreadsheets import safe_cell
 
 # The CSV columns are exactly the fields a manager may edit (one definition, in the service).
 COLUMNS = EDITABLE_FIELDS
@@ -223,6 +224,12 @@ class ProductResource(resources.ModelResource):
 
     def get_queryset(self) -> Any:
         return Product.objects.order_by("id")
+
+    def export_field(self, field: fields.Field, instance: Product, **kwargs: Any) -> Any:
+        """Text cells neutralised against formula injection, whatever the format (CSV, TSV, a
+        spreadsheet): names, SKUs and barcodes come from people."""
+        value = super().export_field(field, instance, **kwargs)
+        return safe_cell(value) if isinstance(value, str) else value
 
 
 def _row_data(row: dict[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from accounts.admin_filters import OwnStoresListFilter
 from accounts.selectors import scope_to_user_stores
 from ledger.models import Account, JournalEntry, JournalLine
 from posproject.admin import ReadOnlyAdminMixin, StoreLocalTimesMixin
@@ -33,7 +34,7 @@ class JournalLineInline(ReadOnlyAdminMixin, admin.TabularInline):
 @admin.register(JournalEntry)
 class JournalEntryAdmin(StoreLocalTimesMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("id", "date", "store", "source", "source_id", "memo", "created_at")
-    list_filter = ("source", "store", "date")
+    list_filter = ("source", ("store", OwnStoresListFilter), "date")
     search_fields = ("memo",)
     date_hierarchy = "date"
     list_select_related = ("store",)

@@ -16,6 +16,7 @@ from typing import Any
 import django
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.csrf import csrf_failure as django_csrf_failure
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -99,6 +100,16 @@ def metrics(request: HttpRequest) -> HttpResponse:
         return problem_response(404, "not_found", "Not found.")
     payload = generate_latest(metrics_registry())
     return _no_store(HttpResponse(payload, content_type=CONTENT_TYPE_LATEST))
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """`CSRF_FAILURE_VIEW`: `403 csrf_failed` as problem+json, like every other error (a POST
+    without a token to `/health/*` or `/metrics`, say). The API is token-authenticated and
+    CSRF-exempt; only the admin, where a person reads the page, keeps Django's explanation."""
+    match = request.resolver_match
+    if match is not None and "admin" in match.app_names:
+        return django_csrf_failure(request, reason)
+    return problem_response(403, "csrf_failed", f"CSRF verification failed: {reason}")
 
 
 # --- Detailed (admins) --------------------------------------------------------------------------

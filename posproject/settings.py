@@ -46,7 +46,7 @@ ALLOWED_HOSTS: list[str] = env.list(
 CSRF_TRUSTED_ORIGINS: list[str] = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "posproject.apps.AdminConfig",  # django.contrib.admin with the audited sign-in
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -305,17 +305,39 @@ CORS_EXPOSE_HEADERS = ["X-Request-ID", "X-Catalog-Version", "Idempotent-Replayed
 # Rotating DJANGO_SECRET_KEY without signing the admins out: the old key goes here for one session
 # lifetime (Django verifies sessions, CSRF and password-reset tokens with these too).
 SECRET_KEY_FALLBACKS: list[str] = env.list("DJANGO_SECRET_KEY_FALLBACKS", default=[])
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_SSL_REDIRECT: bool = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
+# Secure by default: with DEBUG off, HTTP is redirected to HTTPS, HSTS is sent (a year, with
+# subdomains, preload-ready) and both cookies are HTTPS-only. A plain-HTTP deployment (a local
+# test, or behind a TLS proxy that does the redirect and HSTS itself) turns each off explicitly:
+# DJANGO_SECURE_SSL_REDIRECT=0, DJANGO_SECURE_HSTS_SECONDS=0, DJANGO_SESSION_COOKIE_SECURE=0,
+# DJANGO_CSRF_COOKIE_SECURE=0 (SECURITY.md, "Plain HTTP behind a proxy").
+_HTTPS_BY_DEFAULT = not DEBUG
+# The header the TLS-terminating proxy sets, as it is sent (`X-Forwarded-Proto`), and its value
+# for HTTPS; empty when nothing in front sets (and strips) it, so a client cannot forge it.
+_PROXY_SSL_HEADER: str = env.str("DJANGO_SECURE_PROXY_SSL_HEADER", default="X-Forwarded-Proto")
+SECURE_PROXY_SSL_HEADER: tuple[str, str] | None = (
+    (
+        "HTTP_" + _PROXY_SSL_HEADER.strip().upper().replace("-", "_"),
+        env.str("DJANGO_SECURE_PROXY_SSL_HEADER_VALUE", default="https"),
+    )
+    if _PROXY_SSL_HEADER.strip()
+    else None
+)
+SECURE_SSL_REDIRECT: bool = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=_HTTPS_BY_DEFAULT)
 SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]
-SECURE_HSTS_SECONDS: int = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_SECONDS: int = env.int(
+    "DJANGO_SECURE_HSTS_SECONDS", default=31536000 if _HTTPS_BY_DEFAULT else 0
+)
 SECURE_HSTS_INCLUDE_SUBDOMAINS: bool = env.bool(
     "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True
 )
-SECURE_HSTS_PRELOAD: bool = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
-SESSION_COOKIE_SECURE: bool = env.bool("DJANGO_SESSION_COOKIE_SECURE", default=False)
-CSRF_COOKIE_SECURE: bool = env.bool("DJANGO_CSRF_COOKIE_SECURE", default=False)
+# The header's consent only: a domain is preloaded once someone submits it to hstspreload.org.
+SECURE_HSTS_PRELOAD: bool = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=_HTTPS_BY_DEFAULT)
+SESSION_COOKIE_SECURE: bool = env.bool("DJANGO_SESSION_COOKIE_SECURE", default=_HTTPS_BY_DEFAULT)
+CSRF_COOKIE_SECURE: bool = env.bool("DJANGO_CSRF_COOKIE_SECURE", default=_HTTPS_BY_DEFAULT)
 SESSION_COOKIE_HTTPONLY = True
+# A CSRF failure is problem+json (`403 csrf_failed`) like every other error; the admin keeps
+# Django's page.
+CSRF_FAILURE_VIEW = "monitoring.views.csrf_failure"
 # Sessions exist only for the Django admin (the API is JWT-only): a short idle timeout, renewed
 # on every admin request, and gone when the browser closes.
 SESSION_COOKIE_AGE: int = env.int("DJANGO_SESSION_COOKIE_AGE", default=3600)

@@ -7,9 +7,11 @@ Tests whose subject is PostgreSQL itself (row locks, concurrency, triggers) carr
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
@@ -22,6 +24,13 @@ from tests.factories import (
     RegisterFactory,
     StoreFactory,
 )
+from tests.plain_http import PLAIN_HTTP_ENV, PLAIN_HTTP_SETTINGS
+
+# Plain HTTP, explicitly (tests/plain_http.py): for this process and the ones it starts.
+for _name, _value in PLAIN_HTTP_SETTINGS.items():
+    setattr(django_settings, _name, _value)
+for _name, _value in PLAIN_HTTP_ENV.items():
+    os.environ.setdefault(_name, _value)
 
 
 @pytest.fixture(autouse=True)

@@ -18,7 +18,7 @@ import datetime as dt
 import io
 import logging
 from collections.abc import Iterable, Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -30,6 +30,7 @@ from domain.errors import InvalidInput
 from monitoring.metrics import RECONCILIATION_DIFFERENCES
 from orders.models import DailyReport
 from orders.selectors.reports import daily_report_figures, local_day_bounds, local_today
+from spreadsheets import safe_cell
 
 logger = logging.getLogger(__name__)
 
@@ -258,21 +259,4 @@ def _write_section(
 ) -> None:
     writer.writerow(("section", *columns))
     for row in rows:
-        writer.writerow((name, *(_csv_cell(row.get(column, "")) for column in columns)))
-
-
-def _csv_cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    # Spreadsheets run cells that start with these as formulas (CSV injection): product names
-    # come from people, so neutralise them.
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(text):
-        return "'" + text
-    return text
-
-
-def _is_number(text: str) -> bool:
-    try:
-        Decimal(text)
-    except InvalidOperation:
-        return False
-    return True
+        writer.writerow((name, *(safe_cell(row.get(column, "")) for column in columns)))

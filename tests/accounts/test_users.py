@@ -257,9 +257,14 @@ def test_manager_service_rules_for_their_cashiers(
     manager: User, cashier: User, store: Store, other_store: Store
 ) -> None:
     """What the admin lets a manager do goes through the same service rules."""
-    cashier.stores.add(other_store)
-    # May deactivate and move their cashier between their own stores; other stores are kept.
+    # May deactivate their cashier (all of whose stores are theirs)...
     services.user_update(actor=manager, user=cashier, is_active=False)
+    # ...but not one shared with another store (issue 14, item 2: tests/accounts/
+    # test_shared_users.py), and may not drop the other store either.
+    services.user_update(actor=None, user=cashier, is_active=True)
+    cashier.stores.add(other_store)
+    with pytest.raises(UserManagementForbidden):
+        services.user_update(actor=manager, user=cashier, is_active=False)
     with pytest.raises(UserManagementForbidden):
         services.user_update(actor=manager, user=cashier, stores=[store])  # drops other_store
     with pytest.raises(UserManagementForbidden):

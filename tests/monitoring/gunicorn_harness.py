@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.monitoring.conftest import free_port
+from tests.plain_http import PLAIN_HTTP_ENV
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 CONFIG = BASE_DIR / "posproject" / "gunicorn.conf.py"
@@ -42,6 +43,7 @@ class Gunicorn:
             "DJANGO_DEBUG": "false",
             # A fresh machine has no Redis; tests that need one set REDIS_URL themselves.
             "DJANGO_ALLOW_LOCAL_SERVICES": "true",
+            **PLAIN_HTTP_ENV,  # served over plain HTTP on loopback
             "CELERY_TASK_ALWAYS_EAGER": "true",
             "GUNICORN_BIND": f"127.0.0.1:{self.port}",
             "WEB_CONCURRENCY": str(workers),

@@ -24,6 +24,7 @@ from django.core.management import get_commands
 from posproject.celery import app as celery_app
 from tests.monitoring.conftest import free_port
 from tests.monitoring.helpers import broker_at
+from tests.plain_http import PLAIN_HTTP_ENV
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 APP_SERVICES = {"web", "worker", "beat", "migrate"}
@@ -78,9 +79,10 @@ def test_compose_has_every_service_from_one_image() -> None:
     images = {services[name]["image"] for name in APP_SERVICES}
     assert len(images) == 1
     assert all(services[name]["build"]["context"] == "." for name in APP_SERVICES)
-    assert services["postgres"]["image"] == "postgres:15"
-    assert services["redis"]["image"] == "redis:7"
-    assert services["rabbitmq"]["image"].startswith("rabbitmq:")
+    # Pinned to an exact release of the same major versions (issue 14, item 13).
+    assert re.fullmatch(r"postgres:15\.\d+(-bookworm)?", services["postgres"]["image"])
+    assert re.fullmatch(r"redis:7\.\d+\.\d+(-bookworm)?", services["redis"]["image"])
+    assert re.fullmatch(r"rabbitmq:3\.13\.\d+(-management)?", services["rabbitmq"]["image"])
 
 
 @pytest.mark.parametrize("name", sorted(APP_SERVICES))
@@ -127,7 +129,9 @@ def test_web_stops_slower_than_gunicorn_drains() -> None:
 
 def test_dockerfile() -> None:
     instructions = dockerfile()
-    assert instructions[0] == ("FROM", "python:3.11-slim")
+    # An exact Python release on a named Debian release (issue 14, item 13).
+    assert instructions[0][0] == "FROM"
+    assert re.fullmatch(r"python:3\.11\.\d+-slim-bookworm", instructions[0][1])
     by_keyword: dict[str, list[str]] = {}
     for keyword, rest in instructions:
         by_keyword.setdefault(keyword, []).append(rest)
@@ -207,6 +211,7 @@ def test_gunicorn_config_checks_out() -> None:
         "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY") or "k" * 50,
         "DJANGO_DEBUG": "false",
         "DJANGO_ALLOW_LOCAL_SERVICES": "true",
+        **PLAIN_HTTP_ENV,
     }
     result = subprocess.run(
         [sys.executable, "-m", "gunicorn", "--check-config", "-c", "posproject/gunicorn.conf.py"],
@@ -247,6 +252,7 @@ def test_compose_worker_command_runs_against_a_real_broker(tmp_path: Path) -> No
         **os.environ,
         "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY") or "k" * 50,
         "DJANGO_DEBUG": "false",
+        **PLAIN_HTTP_ENV,
         "CELERY_BROKER_URL": url,
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "PROMETHEUS_MULTIPROC_DIR": str(multiproc),
@@ -279,3 +285,11 @@ def test_compose_worker_command_runs_against_a_real_broker(tmp_path: Path) -> No
     finally:
         worker.terminate()
         worker.wait(timeout=30)
+
+
+def test_the_project_has_a_license_and_a_changelog() -> None:
+    """Issue 14, item 13: an open-source licence and a Keep a Changelog file."""
+    assert (BASE_DIR / "LICENSE").read_text().startswith("MIT License\n")
+    changelog = (BASE_DIR / "CHANGELOG.md").read_text()
+    assert "keepachangelog.com" in changelog
+    assert "\n## [Unreleased]\n" in changelog

@@ -50,6 +50,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
+from tests.plain_http import PLAIN_HTTP_ENV
+
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 VENV_BIN = Path(sys.executable).parent
@@ -136,6 +138,8 @@ def server_env(db: Database) -> dict[str, str]:
             "DJANGO_ALLOW_LOCAL_SERVICES": "true",
             "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            # Plain HTTP on loopback: the HTTPS defaults of DEBUG-off turned off explicitly.
+            **PLAIN_HTTP_ENV,
             "DATABASE_URL": db.url,
             "CACHE_KEY_PREFIX": f"schemathesis-{os.getpid()}",
             "CELERY_TASK_ALWAYS_EAGER": "true",

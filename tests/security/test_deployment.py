@@ -5,6 +5,7 @@ the headers that keep browsers (the admin, Swagger UI, HTML receipts) safe."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -19,14 +20,16 @@ from tests.factories import DEFAULT_PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
 
-PRODUCTION_ENV = {
-    "DJANGO_DEBUG": "false",
-    "DJANGO_ALLOWED_HOSTS": "pos.example.com",
-    "DJANGO_SECURE_SSL_REDIRECT": "true",
-    "DJANGO_SECURE_HSTS_SECONDS": "31536000",
-    "DJANGO_SECURE_HSTS_PRELOAD": "true",
-    "DJANGO_SESSION_COOKIE_SECURE": "true",
-    "DJANGO_CSRF_COOKIE_SECURE": "true",
+# Production is the default: only the secret and the host name (issue 14, item 8).
+PRODUCTION_ENV = {"DJANGO_ALLOWED_HOSTS": "pos.example.com"}
+
+# A plain-HTTP deployment (behind a TLS proxy that does the redirect and HSTS, or a local test)
+# turns the HTTPS defaults off explicitly.
+PLAIN_HTTP_OPT_OUTS = {
+    "DJANGO_SECURE_SSL_REDIRECT": "0",
+    "DJANGO_SECURE_HSTS_SECONDS": "0",
+    "DJANGO_SESSION_COOKIE_SECURE": "0",
+    "DJANGO_CSRF_COOKIE_SECURE": "0",
 }
 
 
@@ -44,8 +47,28 @@ def run_manage(extra_env: dict[str, str], *args: str) -> subprocess.CompletedPro
     )
 
 
+_PRINT_SECURITY_SETTINGS = (
+    "import json; from django.conf import settings; print(json.dumps({name: getattr(settings, name)"
+    " for name in ('DEBUG', 'SECURE_SSL_REDIRECT', 'SECURE_HSTS_SECONDS',"
+    " 'SECURE_HSTS_INCLUDE_SUBDOMAINS', 'SESSION_COOKIE_SECURE', 'CSRF_COOKIE_SECURE',"
+    " 'SECURE_PROXY_SSL_HEADER')}))"
+)
+
+
+def security_settings(extra_env: dict[str, str]) -> dict[str, object]:
+    result = run_manage(
+        {"DJANGO_SECRET_KEY": secrets.token_urlsafe(64), **extra_env},
+        "shell",
+        "--no-imports",
+        "-c",
+        _PRINT_SECURITY_SETTINGS,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
 @pytest.mark.slow
-def test_check_deploy_is_clean_with_production_settings() -> None:
+def test_check_deploy_is_clean_with_only_the_secret_and_the_host_set() -> None:
     result = run_manage(
         {**PRODUCTION_ENV, "DJANGO_SECRET_KEY": secrets.token_urlsafe(64)},
         "check",
@@ -57,10 +80,11 @@ def test_check_deploy_is_clean_with_production_settings() -> None:
 
 
 @pytest.mark.slow
-def test_check_deploy_fails_when_production_settings_are_missing() -> None:
-    """The gate has teeth: the same check with the defaults (no HSTS, no secure cookies) fails."""
+def test_check_deploy_fails_when_https_is_turned_off() -> None:
+    """The gate has teeth: the same check with the plain-HTTP opt-outs (no redirect, no HSTS, no
+    secure cookies) fails."""
     result = run_manage(
-        {"DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": secrets.token_urlsafe(64)},
+        {**PRODUCTION_ENV, **PLAIN_HTTP_OPT_OUTS, "DJANGO_SECRET_KEY": secrets.token_urlsafe(64)},
         "check",
         "--deploy",
         "--fail-level",
@@ -69,6 +93,47 @@ def test_check_deploy_fails_when_production_settings_are_missing() -> None:
     assert result.returncode != 0
     for check_id in ("security.W004", "security.W008", "security.W012", "security.W016"):
         assert check_id in result.stderr
+
+
+@pytest.mark.slow
+def test_https_redirect_hsts_and_secure_cookies_are_on_by_default_without_debug() -> None:
+    values = security_settings(PRODUCTION_ENV)
+    assert values["DEBUG"] is False
+    assert values["SECURE_SSL_REDIRECT"] is True
+    assert values["SECURE_HSTS_SECONDS"] == 31536000
+    assert values["SECURE_HSTS_INCLUDE_SUBDOMAINS"] is True
+    assert values["SESSION_COOKIE_SECURE"] is True
+    assert values["CSRF_COOKIE_SECURE"] is True
+    assert values["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+
+
+@pytest.mark.slow
+def test_plain_http_deployment_opts_out_explicitly() -> None:
+    values = security_settings({**PRODUCTION_ENV, **PLAIN_HTTP_OPT_OUTS})
+    assert values["SECURE_SSL_REDIRECT"] is False
+    assert values["SECURE_HSTS_SECONDS"] == 0
+    assert values["SESSION_COOKIE_SECURE"] is False
+    assert values["CSRF_COOKIE_SECURE"] is False
+
+
+@pytest.mark.slow
+def test_debug_serves_plain_http() -> None:
+    values = security_settings({"DJANGO_DEBUG": "true"})
+    assert values["SECURE_SSL_REDIRECT"] is False
+    assert values["SECURE_HSTS_SECONDS"] == 0
+    assert values["SESSION_COOKIE_SECURE"] is False
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [("X-Forwarded-Proto", ["HTTP_X_FORWARDED_PROTO", "https"]), ("", None)],
+)
+def test_proxy_ssl_header_is_configurable(header: str, expected: object) -> None:
+    """The header a TLS-terminating proxy sets (or none: nothing in front strips it, so it must
+    not be trusted)."""
+    values = security_settings({**PRODUCTION_ENV, "DJANGO_SECURE_PROXY_SSL_HEADER": header})
+    assert values["SECURE_PROXY_SSL_HEADER"] == expected
 
 
 @pytest.mark.slow
