@@ -50,13 +50,13 @@ def _is_manager(request: HttpRequest) -> bool:
 
 
 class UserAddForm(BaseUserCreationForm):
-    class Meta(BaseUserCreationForm.Meta):
+    class Meta(BaseUserCreationForm.Meta):  # type: ignore[name-defined]  # stubs: no Meta
         model = User
         fields = ("username", "role", "stores")
 
 
 class UserChangeForm(DjangoUserChangeForm):
-    class Meta(DjangoUserChangeForm.Meta):
+    class Meta(DjangoUserChangeForm.Meta):  # type: ignore[name-defined]  # stubs: no Meta
         model = User
         fields = "__all__"
 

@@ -39,8 +39,8 @@ from money import QUANTITY_DECIMAL_PLACES, QUANTITY_MAX_DIGITS, ZERO
 from orders.models import Order, OrderLine
 from orders.services.receipts import receipt_html, receipt_text
 from orders.services.refunds import RefundLineRequest, refund_create
-from orders.services.reports import _csv_cell
 from posproject.admin import domain_error_text
+from spreadsheets import safe_cell
 
 if TYPE_CHECKING:
     from orders.admin import OrderAdmin
@@ -203,7 +203,7 @@ def export_row(order: Order) -> tuple[str, ...]:
         order.paid_total,
         order.refunded_total,
     )
-    return tuple(_csv_cell(value) for value in values)
+    return tuple(safe_cell(value) for value in values)
 
 
 class _Echo:
