@@ -139,7 +139,7 @@ class _PendingEvent:
 
 
 def _append_in_one_statement(pending: _PendingEvent) -> AuditEvent | None:
-    """PostgreSQL: lock the chain head, insert the event hashed over the head's hash and move
+    """Lock the chain head, insert the event hashed over the head's hash and move
     the head, in one statement (one round trip instead of three, on every sale). The hash is
     PostgreSQL's `sha256` over exactly the text `chain_hash` hashes (the previous hash and the
     canonical JSON of the content, ASCII), so `audit.verification` checks it like any other.
@@ -235,11 +235,10 @@ def audit_record(
     """Append an event to its store's hash chain (chain 0 outside any store), in the caller's
     transaction. `ip` and `request_id` default to the current request context.
 
-    `changes` is stored JSON-native with secrets redacted (`audit.redaction`). One query on
-    PostgreSQL (lock the head, insert, move the head, in one statement), three elsewhere; the
-    first event of a chain costs two more. Call it as the service's last write,
-    so the head stays locked for as short a time as possible; concurrent appenders to one chain
-    queue on that lock and can never fork the chain.
+    `changes` is stored JSON-native with secrets redacted (`audit.redaction`). One query (lock
+    the head, insert, move the head, in one statement); the first event of a chain costs more.
+    Call it as the service's last write, so the head stays locked for as short a time as
+    possible; concurrent appenders to one chain queue on that lock and can never fork the chain.
 
     Inside `audit_at_end()` the event is appended when that block ends and `None` is returned.
     """
@@ -283,10 +282,9 @@ def audit_record(
 def _append(pending: _PendingEvent) -> AuditEvent:
     """Lock the chain head, insert the event hashed over it, move the head."""
     with transaction.atomic(savepoint=False):
-        if connection.vendor == "postgresql":
-            appended = _append_in_one_statement(pending)
-            if appended is not None:
-                return appended
+        appended = _append_in_one_statement(pending)
+        if appended is not None:
+            return appended
         prev_hash, _length = _lock_chain_head(pending.chain)
         event = pending.event(
             prev_hash=prev_hash, event_hash=chain_hash(prev_hash, pending.content)

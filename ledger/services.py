@@ -3,9 +3,8 @@ amounts: the calling service (a sale, a refund, a shift close …) computes them
 matching `post_*` function inside its own transaction, so the entry commits or rolls back with
 its cause.
 
-Every posting costs one query whatever the number of lines on PostgreSQL (the entry and its
-lines in one statement), two elsewhere (one INSERT for the entry, one bulk INSERT for its
-lines). Account ids come from an in-process cache of the seeded chart, which is loaded once per
+Every posting costs one query whatever the number of lines (the entry and its lines in one
+statement). Account ids come from an in-process cache of the seeded chart, which is loaded once per
 process (one query) and never changes afterwards.
 """
 
@@ -151,20 +150,7 @@ def journal_post(
             source_id=source_id,
             created_by=created_by,
         )
-        one_statement = bool(prepared) and connections[DEFAULT_DB_ALIAS].vendor == "postgresql"
-        if one_statement:
-            _insert_entry_with_lines(entry, prepared, account_ids)
-        else:
-            entry.save()
-        if prepared and not one_statement:
-            JournalLine.objects.bulk_create(
-                [
-                    JournalLine(
-                        entry=entry, account_id=account_ids[code], debit=debit, credit=credit
-                    )
-                    for code, debit, credit in prepared
-                ]
-            )
+        _insert_entry_with_lines(entry, prepared, account_ids)
         transaction.on_commit(lambda: LEDGER_POSTINGS.labels(source=source).inc())
     return entry
 
@@ -191,8 +177,9 @@ def _insert_entry_with_lines(
     prepared: Sequence[tuple[str, Decimal, Decimal]],
     account_ids: Mapping[str, int],
 ) -> None:
-    """PostgreSQL: the entry and its lines in one statement (one round trip instead of two, on
-    every sale). The deferred balance trigger checks the lines at commit, as for the ORM path."""
+    """The entry and its lines in one statement (one round trip instead of two, on every sale);
+    an entry without lines inserts none. The deferred balance trigger checks the lines at
+    commit."""
     entry.created_at = timezone.now()
     with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
         cursor.execute(

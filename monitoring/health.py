@@ -200,11 +200,10 @@ def check_database(alias: str = "default") -> dict[str, Any]:
         pending = unapplied_migrations(conn)
         info: dict[str, Any] = {
             "vendor": conn.vendor,
+            "server_version": conn.pg_version,  # type: ignore[attr-defined]
             "migrations": DOWN if pending else OK,
             "unapplied_migrations": len(pending),
         }
-        if conn.vendor == "postgresql":
-            info["server_version"] = conn.pg_version  # type: ignore[attr-defined]
         return info
     finally:
         _close_quietly(conn)

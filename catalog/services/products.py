@@ -202,7 +202,7 @@ def product_bulk_save(*, created: list[Product], updated: list[Product], user: U
         cache.invalidate(cache.BARCODE)
 
 
-# Column → SQL type of the `UPDATE … FROM (VALUES …)` rows (PostgreSQL).
+# Column → SQL type of the `UPDATE … FROM (VALUES …)` rows.
 _UPDATE_COLUMNS = {
     "barcode": "varchar",
     "name": "varchar",
@@ -218,13 +218,9 @@ _UPDATE_COLUMNS = {
 
 
 def _bulk_update_products(products: list[Product], batch_size: int = 500) -> None:
-    """Write many products' editable fields. On PostgreSQL one `UPDATE … FROM (VALUES …)` per
-    batch (Django's `bulk_update` builds a CASE per field and row, which costs seconds per
-    thousand rows); elsewhere `bulk_update`."""
+    """Write many products' editable fields: one `UPDATE … FROM (VALUES …)` per batch (Django's
+    `bulk_update` builds a CASE per field and row, which costs seconds per thousand rows)."""
     if not products:
-        return
-    if connection.vendor != "postgresql":
-        Product.objects.bulk_update(products, list(_UPDATE_COLUMNS), batch_size=100)
         return
     table = connection.ops.quote_name(Product._meta.db_table)
     columns = list(_UPDATE_COLUMNS)

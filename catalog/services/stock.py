@@ -14,13 +14,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
 from accounts.models import Store, User
 from catalog.exceptions import InsufficientStock
 from catalog.models import Product, StockLevel, StockMovement, StockReason
-from posproject.money import QuantityField
 from posproject.pgarray import pg_array
 
 ZERO_QUANTITY = Decimal("0.000")
@@ -61,8 +60,8 @@ def stock_apply(
 
     Returns one movement per tracked, non-zero change, in the order of `changes`. Several
     changes of the same product are checked on their sum and written as one level update.
-    Queries: none when nothing is tracked, else two on PostgreSQL (lock; update and insert the
-    movements in one statement) and three elsewhere, whatever the number of changes. A product
+    Queries: none when nothing is tracked, else two (lock; update and insert the movements in
+    one statement), whatever the number of changes. A product
     without a level row in the store (rare: products get one in every store when created)
     costs two more (create the missing rows, lock them).
     """
@@ -139,20 +138,13 @@ _LOCK_FIELDS = [
 
 
 def _locked_levels(*, store: Store, product_ids: Sequence[int]) -> dict[int, StockLevel]:
-    """The store's levels of these products, locked in product-id order (one query; on
-    PostgreSQL written out, as building it through the ORM cost a sale more Python than the
-    rest of its stock handling)."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(_LOCK_SQL, [store.pk, pg_array(product_ids)])
-            rows = cursor.fetchall()
-        return {row[2]: StockLevel.from_db(connection.alias, _LOCK_FIELDS, row) for row in rows}
-    return {
-        level.product_id: level
-        for level in StockLevel.objects.select_for_update()
-        .filter(store=store, product_id__in=product_ids)
-        .order_by("product_id")
-    }
+    """The store's levels of these products, locked in product-id order (one query, written
+    out: building it through the ORM cost a sale more Python than the rest of its stock
+    handling)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCK_SQL, [store.pk, pg_array(product_ids)])
+        rows = cursor.fetchall()
+    return {row[2]: StockLevel.from_db(connection.alias, _LOCK_FIELDS, row) for row in rows}
 
 
 def _write(
@@ -208,23 +200,11 @@ def _write(
         level.allow_negative = allow_negative
         level.updated_at = now
 
-    if connection.vendor == "postgresql":
-        _write_in_one_statement(
-            levels=[levels[pid] for pid in product_ids],
-            deltas=[net_delta[pid] for pid in product_ids],
-            movements=movements,
-        )
-    else:
-        for pid in product_ids:
-            # Relative to the locked value, never an absolute write of a value read earlier.
-            levels[pid].quantity = F("quantity") + Value(
-                net_delta[pid], output_field=QuantityField()
-            )
-        StockLevel.objects.bulk_update(
-            [levels[pid] for pid in product_ids],
-            ["quantity", "allow_negative", "offline_deficit", "updated_at"],
-        )
-        movements = StockMovement.objects.bulk_create(movements)
+    _write_in_one_statement(
+        levels=[levels[pid] for pid in product_ids],
+        deltas=[net_delta[pid] for pid in product_ids],
+        movements=movements,
+    )
     for pid in product_ids:
         levels[pid].quantity = running[pid]
     return movements
@@ -256,9 +236,10 @@ RETURNING id
 def _write_in_one_statement(
     *, levels: list[StockLevel], deltas: list[Decimal], movements: list[StockMovement]
 ) -> None:
-    """PostgreSQL: the relative level updates (`quantity = quantity + delta` on the locked rows)
-    and the movement rows in one statement — one round trip and no ORM statement compilation,
-    which on a sale cost more CPU than anything else. Fills in the movements' ids."""
+    """The relative level updates (`quantity = quantity + delta` on the locked rows, never an
+    absolute write of a value read earlier) and the movement rows in one statement — one round
+    trip and no ORM statement compilation, which on a sale cost more CPU than anything else.
+    Fills in the movements' ids."""
     with connection.cursor() as cursor:
         cursor.execute(
             _WRITE_SQL,

@@ -49,7 +49,7 @@ from django.db.models.functions import Coalesce, ExtractHour, TruncHour
 
 from accounts.models import Store, User
 from catalog.models import Product, StockLevel
-from orders.models import Order, OrderLine, Payment, PaymentMethod, Refund, Shift, ShiftStatus
+from orders.models import Order, OrderLine, PaymentMethod, Refund, Shift, ShiftStatus
 from posproject.money import (
     MONEY_DECIMAL_PLACES,
     MONEY_MAX_DIGITS,
@@ -141,24 +141,14 @@ def _tenders_of_day(
 ) -> list[tuple[str, Decimal]]:
     """Σ payment amount per method over the day's orders.
 
-    PostgreSQL: the day's orders by the (store, created_at) index, then each order's payments
+    The day's orders by the (store, created_at) index, then each order's payments
     by their order index (`OFFSET 0` keeps the lateral subquery a per-order probe). Left to
     itself the planner joined the day's orders to a sequential scan of every payment ever made
     once the history outgrew the day (124 ms at 1,000,000 orders, and growing with them;
     bench/RESULTS.md); this reads only the day's payments, whatever the history."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(_TENDERS_SQL, [store.pk, start, end])
-            return [(method, Decimal(total)) for method, total in cursor.fetchall()]
-    rows = (
-        Payment.objects.filter(
-            order__store_id=store.pk, order__created_at__gte=start, order__created_at__lt=end
-        )
-        .values_list("method")
-        .annotate(total=_money_sum("amount"))
-        .order_by("method")
-    )
-    return [(method, total) for method, total in rows]
+    with connection.cursor() as cursor:
+        cursor.execute(_TENDERS_SQL, [store.pk, start, end])
+        return [(method, Decimal(total)) for method, total in cursor.fetchall()]
 
 
 def daily_report_figures(*, store: Store, date: dt.date) -> dict[str, Any]:

@@ -43,20 +43,7 @@ def sale_shift_locked(*, user: User, register_id: int) -> Shift | None:
     re-checks `status = 'open'` on the new row version and the sale finds no open shift.
     `None` when there is no such shift; the caller tells 404 from 409 on that (rare) path.
     """
-    if connection.vendor == "postgresql":
-        return _sale_shift_locked_sql(user=user, register_id=register_id)
-    queryset = (
-        Shift.objects.select_related("register__store")
-        .select_for_update(no_key=True, of=("self",))
-        .filter(register_id=register_id, status=ShiftStatus.OPEN)
-    )
-    if not user.is_admin:
-        # The rule of `accounts.selectors.visible_store_ids`, as a subquery: the sale is the hot
-        # path, and this saves it the separate query for the user's stores.
-        queryset = queryset.filter(
-            store_id__in=User.stores.through.objects.filter(user_id=user.pk).values("store_id")
-        )
-    return queryset.first()
+    return _sale_shift_locked_sql(user=user, register_id=register_id)
 
 
 def _columns(model: type[Model], alias: str) -> tuple[list[str], str]:
@@ -128,8 +115,6 @@ def _sale_shift_locked_sql(*, user: User, register_id: int) -> Shift | None:
 def products_for_sale(*, product_ids: Iterable[int]) -> dict[int, Product]:
     """The products of a sale, with their tax rate, in one query."""
     ids = sorted(set(product_ids))
-    if connection.vendor != "postgresql":
-        return Product.objects.select_related("tax_rate").in_bulk(ids)
     # The same statement as `select_related("tax_rate").in_bulk(ids)`, written out once.
     sql, product_names, rate_names = _products_sql()
     with connection.cursor() as cursor:

@@ -5,11 +5,11 @@
 shift row, then the register's sequence row, then stock levels (by product id, inside
 `catalog.services.stock_apply`), then whatever the ledger and audit take — so that sales,
 refunds and shift closes never deadlock on each other. Every step costs a constant number of
-queries whatever the number of lines (products are loaded in one query; on PostgreSQL the next
-number, the order, its lines and its payments are one statement — `_insert_order`).
+queries whatever the number of lines (products are loaded in one query; the next number, the
+order, its lines and its payments are one statement — `_insert_order`).
 
-Query budget of a sale through the API (pinned in tests/perf/test_query_budgets.py): 11 on
-PostgreSQL — BEGIN, idempotency key, shift lock, products, order, stock lock, stock write,
+Query budget of a sale through the API (pinned in tests/perf/test_query_budgets.py): 11 —
+BEGIN, idempotency key, shift lock, products, order, stock lock, stock write,
 journal entry, audit event, idempotency response, COMMIT — whatever the number of lines.
 """
 
@@ -213,18 +213,11 @@ def _insert_order(*, order: Order, lines: list[OrderLine], payments: list[Paymen
     """Number the order (the register's next sequence: gapless, under the counter row's lock
     until commit) and write it with its lines and payments.
 
-    PostgreSQL: one statement (`UPSERT` of the counter, then the three INSERTs as data-modifying
-    CTEs) — one round trip instead of four, and no ORM statement compilation, which on a sale
-    cost more Python than the pricing, stock, ledger and audit work together. Elsewhere: the
-    counter, then the ORM. Either way the objects come back saved, with their ids."""
+    One statement (`UPSERT` of the counter, then the three INSERTs as data-modifying CTEs): one
+    round trip instead of four, and no ORM statement compilation, which on a sale cost more
+    Python than the pricing, stock, ledger and audit work together. The objects come back saved,
+    with their ids."""
     register = order.register
-    if connection.vendor != "postgresql":
-        order.sequence = next_order_sequence(register_id=register.pk)
-        order.number = f"{register.code}-{order.sequence:06d}"
-        order.save(force_insert=True)
-        OrderLine.objects.bulk_create(lines)
-        Payment.objects.bulk_create(payments)
-        return
     params: dict[str, Any] = {"register_id": register.pk, "register_code": register.code}
     params.update({column: getattr(order, column) for column in _ORDER_COLUMNS})
     for column, _ in _LINE_COLUMNS:
