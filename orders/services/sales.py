@@ -16,6 +16,7 @@ journal entry, audit event, idempotency response, COMMIT — whatever the number
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Field
 from django.utils import timezone
 
 from accounts.models import Register, Store, User
@@ -30,6 +32,8 @@ from audit.services import audit_record
 from catalog.exceptions import InsufficientStock
 from catalog.models import Product, StockReason
 from catalog.services import StockChange, stock_apply
+from dbtools.rows import cache_related, column, qn, table
+from dbtools.unnest import UnnestInsert, fill_defaults, insert_fields, saved_one
 from ledger.services import post_sale
 from monitoring.metrics import (
     INSUFFICIENT_STOCK,
@@ -39,19 +43,18 @@ from monitoring.metrics import (
     PAYMENTS,
 )
 from orders.exceptions import PaymentMismatch, ShiftNotOpen
-from orders.models import Order, OrderLine, Payment, PaymentMethod, RegisterSequence
+from orders.models import Order, OrderLine, Payment, PaymentMethod
 from orders.pricing import LineInput, PricedOrder, price_order
 from orders.selectors.sales import products_for_sale, register_for_sale, sale_shift_locked
+from orders.services.numbering import number_cte
 from posproject.api.errors import InvalidInput, ObjectNotFound
 from posproject.money import ZERO, round_cents
-from posproject.pgarray import pg_array
 
 __all__ = [
     "MAX_ORDER_AMOUNT",
     "PaymentRequest",
     "SaleLineRequest",
     "SaleQuote",
-    "next_order_sequence",
     "order_create",
     "order_quote",
 ]
@@ -134,120 +137,85 @@ def order_quote(
     return SaleQuote(register=register, store=register.store, products=products, priced=priced)
 
 
-def next_order_sequence(*, register_id: int) -> int:
-    """Take the register's next order number: one `UPSERT … RETURNING` that creates the counter
-    row on the register's first sale and otherwise increments it under its row lock, held until
-    the caller's transaction ends. A rolled-back sale gives its number back (gapless)."""
-    qn = connection.ops.quote_name
-    table = qn(RegisterSequence._meta.db_table)
-    sql = (
-        f"INSERT INTO {table} ({qn('register_id')}, {qn('last_order_number')}, "  # noqa: S608
-        f"{qn('last_refund_number')}) VALUES (%s, 1, 0) "  # nosec B608
-        f"ON CONFLICT ({qn('register_id')}) DO UPDATE SET {qn('last_order_number')} = "
-        f"{table}.{qn('last_order_number')} + 1 RETURNING {qn('last_order_number')}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [register_id])
-        return int(cursor.fetchone()[0])
-
-
-_ORDER_COLUMNS = (
-    "store_id", "register_id", "shift_id", "cashier_id", "status", "created_at",
-    "client_created_at", "offline", "currency", "prices_include_tax", "order_discount",
-    "subtotal", "discount_total", "tax_total", "total", "paid_total", "change_due",
-    "refunded_total",
-)  # fmt: skip
-_LINE_COLUMNS = (
-    ("position", "integer"), ("product_id", "bigint"), ("sku", "varchar"), ("name", "varchar"),
-    ("quantity", "numeric"), ("unit_price", "numeric"), ("unit_cost", "numeric"),
-    ("gross", "numeric"), ("line_discount", "numeric"), ("discount", "numeric"),
-    ("net", "numeric"), ("tax_rate", "numeric"), ("tax", "numeric"), ("total", "numeric"),
-    ("refunded_quantity", "numeric"), ("refunded_net", "numeric"), ("refunded_tax", "numeric"),
-    ("refunded_total", "numeric"),
-)  # fmt: skip
-_PAYMENT_COLUMNS = (
-    ("method", "varchar"), ("amount", "numeric"), ("tendered", "numeric"),
-    ("change", "numeric"), ("reference", "varchar"), ("card_last4", "varchar"),
-    ("refunded_amount", "numeric"),
-)  # fmt: skip
-
-
-def _unnest(columns: Sequence[tuple[str, str]], prefix: str) -> str:
-    return ", ".join(f"%({prefix}_{name})s::{kind}[]" for name, kind in columns)
-
-
-#: The number, the order, its lines and its payments in one statement (PostgreSQL). Column names
-#: come from this module; every value is a parameter.
-_INSERT_ORDER_SQL = f"""
-WITH number AS (
-    INSERT INTO orders_registersequence (register_id, last_order_number, last_refund_number)
-    VALUES (%(register_id)s, 1, 0)
-    ON CONFLICT (register_id) DO UPDATE
-    SET last_order_number = orders_registersequence.last_order_number + 1
-    RETURNING last_order_number AS sequence
-), new_order AS (
-    INSERT INTO orders_order (number, sequence, {", ".join(_ORDER_COLUMNS)})
-    SELECT %(register_code)s || '-' || CASE WHEN number.sequence < 1000000
-               THEN lpad(number.sequence::text, 6, '0') ELSE number.sequence::text END,
-           number.sequence, {", ".join(f"%({c})s" for c in _ORDER_COLUMNS)}
+@functools.cache
+def _order_statement() -> tuple[
+    str, list[Field[Any, Any]], UnnestInsert[OrderLine], UnnestInsert[Payment]
+]:
+    """The number, the order, its lines and its payments in one statement. Tables and columns
+    come from the models (`dbtools`); every value is a parameter: the order's columns one each,
+    the lines' and payments' one array per column."""
+    order_fields = insert_fields(Order, exclude=("number", "sequence"))
+    lines = UnnestInsert(OrderLine, prefix="line", from_statement=("order",))
+    payments = UnnestInsert(Payment, prefix="payment", from_statement=("order",))
+    sql = f"""
+WITH {number_cte("order")}, new_order AS (
+    INSERT INTO {table(Order)} ({qn("number")}, {qn("sequence")},
+                                {", ".join(column(f) for f in order_fields)})
+    SELECT number.number, number.sequence, {", ".join(f"%({f.attname})s" for f in order_fields)}
     FROM number
-    RETURNING id, number, sequence
+    RETURNING {qn("id")}, {qn("number")}, {qn("sequence")}
 ), new_lines AS (
-    INSERT INTO orders_orderline (order_id, {", ".join(c for c, _ in _LINE_COLUMNS)})
-    SELECT new_order.id, line.*
-    FROM new_order, unnest({_unnest(_LINE_COLUMNS, "line")}) AS line
-    RETURNING id, position
+    INSERT INTO {lines.table} ({lines.columns})
+    SELECT new_order.{qn("id")}, line.* FROM new_order, {lines.unnest} AS line
+    RETURNING {qn("id")}, {qn("position")}
 ), new_payments AS (
-    INSERT INTO orders_payment (order_id, {", ".join(c for c, _ in _PAYMENT_COLUMNS)})
-    SELECT new_order.id, payment.*
-    FROM new_order, unnest({_unnest(_PAYMENT_COLUMNS, "payment")}) AS payment
-    RETURNING id
+    INSERT INTO {payments.table} ({payments.columns})
+    SELECT new_order.{qn("id")}, payment.* FROM new_order, {payments.unnest} AS payment
+    RETURNING {qn("id")}
 )
-SELECT 'order', id, sequence, number FROM new_order
-UNION ALL SELECT 'line', id, position, NULL FROM new_lines
-UNION ALL SELECT 'payment', id, NULL, NULL FROM new_payments
+SELECT 'order', {qn("id")}, {qn("sequence")}, {qn("number")} FROM new_order
+UNION ALL SELECT 'line', {qn("id")}, {qn("position")}, NULL FROM new_lines
+UNION ALL SELECT 'payment', {qn("id")}, NULL, NULL FROM new_payments
 """  # noqa: S608  # nosec B608
+    return sql, order_fields, lines, payments
 
 
-def _insert_order(*, order: Order, lines: list[OrderLine], payments: list[Payment]) -> None:
+def _insert_order(
+    *,
+    register: Register,
+    order_row: dict[str, Any],
+    line_rows: list[dict[str, Any]],
+    payment_rows: list[dict[str, Any]],
+) -> tuple[Order, list[OrderLine], list[Payment]]:
     """Number the order (the register's next sequence: gapless, under the counter row's lock
-    until commit) and write it with its lines and payments.
+    until commit) and write it with its lines and payments; the saved instances, with ids.
 
     One statement (`UPSERT` of the counter, then the three INSERTs as data-modifying CTEs): one
     round trip instead of four, and no ORM statement compilation, which on a sale cost more
-    Python than the pricing, stock, ledger and audit work together. The objects come back saved,
-    with their ids."""
-    register = order.register
+    Python than the pricing, stock, ledger and audit work together. The rows are mappings
+    `attname → value`; a column they leave out gets the field's default."""
+    sql, order_fields, lines, payments = _order_statement()
+    fill_defaults(order_fields, order_row)
     params: dict[str, Any] = {"register_id": register.pk, "register_code": register.code}
-    params.update({column: getattr(order, column) for column in _ORDER_COLUMNS})
-    for column, _ in _LINE_COLUMNS:
-        params[f"line_{column}"] = pg_array(getattr(line, column) for line in lines)
-    for column, _ in _PAYMENT_COLUMNS:
-        params[f"payment_{column}"] = pg_array(getattr(payment, column) for payment in payments)
+    params.update({f.attname: order_row[f.attname] for f in order_fields})
+    params.update(lines.params(line_rows))
+    params.update(payments.params(payment_rows))
     with connection.cursor() as cursor:
-        cursor.execute(_INSERT_ORDER_SQL, params)
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
     line_ids = {position: row_id for kind, row_id, position, _ in rows if kind == "line"}
-    payment_ids = sorted(row_id for kind, row_id, _, _ in rows if kind == "payment")
-    [(_, order.pk, order.sequence, order.number)] = [row for row in rows if row[0] == "order"]
-    for instance in (order, *lines, *payments):
-        instance._state.adding = False
-        instance._state.db = connection.alias
-    for line in lines:
-        line.pk = line_ids[line.position]
-        line.order_id = order.pk
+    [(_, order_row["id"], order_row["sequence"], order_row["number"])] = [
+        row for row in rows if row[0] == "order"
+    ]
+    order = saved_one(Order, order_row)
+    saved_lines = lines.saved(
+        line_rows, [line_ids[row["position"]] for row in line_rows], order_id=order.pk
+    )
     # Ids are taken in insertion order, which is the order of the tenders as given.
-    for payment, payment_id in zip(payments, payment_ids, strict=True):
-        payment.pk = payment_id
-        payment.order_id = order.pk
+    saved_payments = payments.saved(
+        payment_rows,
+        sorted(row_id for kind, row_id, _, _ in rows if kind == "payment"),
+        order_id=order.pk,
+    )
+    return order, saved_lines, saved_payments
 
 
 def _payments(
     *, requests: Sequence[PaymentRequest], total: Decimal
-) -> tuple[list[Payment], Decimal]:
-    """Validate the tenders against the total; unsaved `Payment`s and the change due."""
+) -> tuple[list[dict[str, Any]], Decimal]:
+    """Validate the tenders against the total; the `Payment` rows to write and the change due."""
     errors: dict[str, list[str]] = {}
-    payments: list[Payment] = []
+    payments: list[dict[str, Any]] = []
     for index, req in enumerate(requests):
         if req.method not in PaymentMethod.values:
             errors[f"payments.{index}.method"] = ["Unknown payment method."]
@@ -272,24 +240,24 @@ def _payments(
             errors[f"payments.{index}.card_last4"] = ["Only a card payment has card_last4."]
             continue
         payments.append(
-            Payment(
-                method=req.method,
-                amount=req.amount,
-                tendered=tendered,
-                change=change,
-                reference=req.reference,
-                card_last4=req.card_last4,
-            )
+            {
+                "method": req.method,
+                "amount": req.amount,
+                "tendered": tendered,
+                "change": change,
+                "reference": req.reference,
+                "card_last4": req.card_last4,
+            }
         )
     if errors:
         raise InvalidInput(errors=errors)
-    paid = sum((p.amount for p in payments), ZERO)
+    paid = sum((p["amount"] for p in payments), ZERO)
     if paid != total:
         raise PaymentMismatch(
             f"The payments add up to {paid}; the order total is {total}.",
             errors={"payments": [f"The payments add up to {paid}; the order total is {total}."]},
         )
-    return payments, sum((p.change for p in payments), ZERO)
+    return payments, sum((p["change"] for p in payments), ZERO)
 
 
 def order_create(
@@ -328,54 +296,59 @@ def order_create(
         products, priced = _priced_sale(store=store, lines=lines, discount=discount)
         payment_rows, change_due = _payments(requests=payments, total=priced.total)
 
-        order = Order(
-            store=store,
+        order, order_lines, payment_list = _insert_order(
             register=register,
-            shift=shift,
-            cashier=user,
-            created_at=timezone.now(),
-            client_created_at=client_created_at,
-            offline=offline,
-            currency=store.currency,
-            prices_include_tax=store.prices_include_tax,
-            order_discount=priced.order_discount,
-            subtotal=priced.subtotal,
-            discount_total=priced.discount_total,
-            tax_total=priced.tax_total,
-            total=priced.total,
-            paid_total=priced.total,
-            change_due=change_due,
+            order_row={
+                "store_id": store.pk,
+                "register_id": register.pk,
+                "shift_id": shift.pk,
+                "cashier_id": user.pk,
+                "created_at": timezone.now(),
+                "client_created_at": client_created_at,
+                "offline": offline,
+                "currency": store.currency,
+                "prices_include_tax": store.prices_include_tax,
+                "order_discount": priced.order_discount,
+                "subtotal": priced.subtotal,
+                "discount_total": priced.discount_total,
+                "tax_total": priced.tax_total,
+                "total": priced.total,
+                "paid_total": priced.total,
+                "change_due": change_due,
+            },
+            line_rows=[
+                {
+                    "position": position,
+                    "product_id": product.pk,
+                    "sku": product.sku,
+                    "name": product.name,
+                    "quantity": line.quantity,
+                    "unit_price": line.unit_price,
+                    "unit_cost": product.cost,
+                    "gross": line.gross,
+                    "line_discount": line.line_discount,
+                    "discount": line.discount,
+                    "net": line.net,
+                    "tax_rate": line.tax_rate,
+                    "tax": line.tax,
+                    "total": line.total,
+                }
+                for position, (product, line) in enumerate(
+                    zip(products, priced.lines, strict=True), start=1
+                )
+            ],
+            payment_rows=payment_rows,
         )
-        order_lines = [
-            OrderLine(
-                order=order,
-                position=position,
-                product=product,
-                sku=product.sku,
-                name=product.name,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                unit_cost=product.cost,
-                gross=line.gross,
-                line_discount=line.line_discount,
-                discount=line.discount,
-                net=line.net,
-                tax_rate=line.tax_rate,
-                tax=line.tax,
-                total=line.total,
-            )
-            for position, (product, line) in enumerate(
-                zip(products, priced.lines, strict=True), start=1
-            )
-        ]
-        for payment in payment_rows:
-            payment.order = order
-        _insert_order(order=order, lines=order_lines, payments=payment_rows)
+        cache_related(order, store=store, register=register, shift=shift, cashier=user)
+        for order_line, product in zip(order_lines, products, strict=True):
+            cache_related(order_line, order=order, product=product)
+        for payment in payment_list:
+            cache_related(payment, order=order)
 
         _take_stock(store=store, order=order, lines=order_lines, user=user, offline=offline)
 
         tenders: dict[str, Decimal] = defaultdict(lambda: ZERO)
-        for payment in payment_rows:
+        for payment in payment_list:
             tenders[payment.method] += payment.amount
         post_sale(
             store=store,
@@ -415,9 +388,9 @@ def order_create(
             },
         )
 
-        order._prefetched_objects_cache = {"lines": order_lines, "payments": payment_rows}  # type: ignore[attr-defined]
+        order._prefetched_objects_cache = {"lines": order_lines, "payments": payment_list}  # type: ignore[attr-defined]
         transaction.on_commit(
-            lambda: _count_sale(store=store, order=order, payments=payment_rows, offline=offline)
+            lambda: _count_sale(store=store, order=order, payments=payment_list, offline=offline)
         )
     return order
 
