@@ -15,7 +15,8 @@ import pytest
 from django.apps import apps
 from django.db import connection
 
-from audit.models import AuditChainHead
+from audit.models import AuditChainHead, AuditEvent
+from audit.services import _append_sql
 from catalog.models import Product, StockMovement
 from catalog.services.products import BULK_UPDATE_KEEPS, _bulk_update_sql
 from catalog.services.stock import _write_statement
@@ -57,6 +58,7 @@ STATEMENTS = {
     "refund number": (lambda: f"WITH {number_cte('refund')} SELECT 1", {RegisterSequence}),
     "stock write (movements)": (lambda: _write_statement()[0], {StockMovement}),
     "journal entry with lines": (lambda: _entry_statement()[0], {JournalEntry, JournalLine}),
+    "audit append": (_append_sql, {AuditEvent}),
 }
 
 

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
@@ -39,7 +39,6 @@ from orders.models import (
     Refund,
     RefundLine,
     RefundPayment,
-    RegisterSequence,
     Shift,
     ShiftStatus,
 )
@@ -51,6 +50,7 @@ from orders.refund_pricing import (
     allocate_to_tenders,
     refund_piece,
 )
+from orders.services.numbering import next_number
 from posproject.api.errors import InvalidInput
 from posproject.money import (
     MILLI,
@@ -105,24 +105,6 @@ def _validate_requests(requests: Sequence[RefundLineRequest], lines: dict[int, O
             errors[f"lines.{index}.quantity"] = ["At most 3 decimal places."]
     if errors:
         raise InvalidInput(errors=errors)
-
-
-def _next_refund_number(*, register_id: int, register_code: str) -> str:
-    """`<register code>-R<6 digits>`: one `UPSERT … RETURNING` on the register's sequence row,
-    which stays locked until the refund commits (gapless: a rolled-back refund gives its number
-    back). Same statement shape as the sale's `next_order_sequence`."""
-    qn = connection.ops.quote_name
-    table = qn(RegisterSequence._meta.db_table)
-    sql = (
-        f"INSERT INTO {table} ({qn('register_id')}, {qn('last_order_number')}, "  # noqa: S608
-        f"{qn('last_refund_number')}) VALUES (%s, 0, 1) "  # nosec B608
-        f"ON CONFLICT ({qn('register_id')}) DO UPDATE SET {qn('last_refund_number')} = "
-        f"{table}.{qn('last_refund_number')} + 1 RETURNING {qn('last_refund_number')}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [register_id])
-        number = int(cursor.fetchone()[0])
-    return f"{register_code}-R{number:06d}"
 
 
 def _case(values: dict[int, Decimal], field: MoneyField | QuantityField) -> Case:
@@ -219,9 +201,9 @@ def refund_create(
             order=order,
             store_id=order.store_id,
             shift=shift,
-            number=_next_refund_number(
-                register_id=order.register_id, register_code=order.register.code
-            ),
+            number=next_number(
+                kind="refund", register_id=order.register_id, register_code=order.register.code
+            )[1],
             created_by=user,
             reason=reason,
             restock=restock,
