@@ -43,7 +43,7 @@ from monitoring.metrics import (
     PAYMENTS,
 )
 from orders.exceptions import PaymentMismatch, ShiftNotOpen
-from orders.models import Order, OrderLine, Payment, PaymentMethod
+from orders.models import Order, OrderLine, Payment, PaymentMethod, Shift
 from orders.pricing import LineInput, PricedOrder, price_order
 from orders.selectors.sales import products_for_sale, register_for_sale, sale_shift_locked
 from orders.services.numbering import number_cte
@@ -269,9 +269,11 @@ def order_create(
     discount: Decimal = ZERO,
     client_created_at: dt.datetime | None = None,
     offline: bool = False,
+    now: dt.datetime | None = None,
 ) -> Order:
     """Ring up a sale on the register's open shift, in one transaction: number, order, lines
     with their catalog snapshot, payments, stock movements, journal entry and audit event.
+    `now` is the sale's time (`timezone.now()` by default; tests pin it).
 
     Errors (nothing is written): register not in the user's stores → `ObjectNotFound`; no open
     shift → `ShiftNotOpen`; unknown/inactive product, discount above what it applies to, bad
@@ -283,124 +285,180 @@ def order_create(
     # `savepoint=False`: inside the idempotency transaction a savepoint would cost two queries
     # and buy nothing — any error here rolls the whole request back anyway.
     with transaction.atomic(savepoint=False):
-        shift = sale_shift_locked(user=user, register_id=register_id)
-        if shift is None:
-            if register_for_sale(user=user, register_id=register_id) is None:
-                raise ObjectNotFound("Register not found.")
-            raise ShiftNotOpen()
-        register = shift.register
-        store = register.store
-        if not register.is_active:
-            raise InvalidInput(errors={"register": ["This register is not active."]})
-
+        shift = _lock_open_shift(user=user, register_id=register_id)
+        store = shift.register.store
         products, priced = _priced_sale(store=store, lines=lines, discount=discount)
         payment_rows, change_due = _payments(requests=payments, total=priced.total)
-
-        order, order_lines, payment_list = _insert_order(
-            register=register,
-            order_row={
-                "store_id": store.pk,
-                "register_id": register.pk,
-                "shift_id": shift.pk,
-                "cashier_id": user.pk,
-                "created_at": timezone.now(),
-                "client_created_at": client_created_at,
-                "offline": offline,
-                "currency": store.currency,
-                "prices_include_tax": store.prices_include_tax,
-                "order_discount": priced.order_discount,
-                "subtotal": priced.subtotal,
-                "discount_total": priced.discount_total,
-                "tax_total": priced.tax_total,
-                "total": priced.total,
-                "paid_total": priced.total,
-                "change_due": change_due,
-            },
-            line_rows=[
-                {
-                    "position": position,
-                    "product_id": product.pk,
-                    "sku": product.sku,
-                    "name": product.name,
-                    "quantity": line.quantity,
-                    "unit_price": line.unit_price,
-                    "unit_cost": product.cost,
-                    "gross": line.gross,
-                    "line_discount": line.line_discount,
-                    "discount": line.discount,
-                    "net": line.net,
-                    "tax_rate": line.tax_rate,
-                    "tax": line.tax,
-                    "total": line.total,
-                }
-                for position, (product, line) in enumerate(
-                    zip(products, priced.lines, strict=True), start=1
-                )
-            ],
+        order = _write_order(
+            shift=shift,
+            cashier=user,
+            products=products,
+            priced=priced,
             payment_rows=payment_rows,
+            change_due=change_due,
+            created_at=now or timezone.now(),
+            client_created_at=client_created_at,
+            offline=offline,
         )
-        cache_related(order, store=store, register=register, shift=shift, cashier=user)
-        for order_line, product in zip(order_lines, products, strict=True):
-            cache_related(order_line, order=order, product=product)
-        for payment in payment_list:
-            cache_related(payment, order=order)
-
-        _take_stock(store=store, order=order, lines=order_lines, user=user, offline=offline)
-
-        tenders: dict[str, Decimal] = defaultdict(lambda: ZERO)
-        for payment in payment_list:
-            tenders[payment.method] += payment.amount
-        post_sale(
-            store=store,
-            date=timezone.localdate(order.created_at, store.tzinfo),
-            order_id=order.pk,
-            tenders=dict(tenders),
-            net=priced.net_total,
-            tax=priced.tax_total,
-            # Cost of goods moves only for stock-tracked products: untracked ones (services,
-            # gift cards) never entered the inventory account.
-            cost=round_cents(
-                sum(
-                    (
-                        ol.unit_cost * ol.quantity
-                        for ol, product in zip(order_lines, products, strict=True)
-                        if product.track_stock
-                    ),
-                    ZERO,
-                )
-            ),
-            created_by=user,
-        )
-        audit_record(
-            action="order.created",
-            actor=user,
-            store_id=store.pk,
-            object_type="order",
-            object_id=order.pk,
-            changes={
-                "number": order.number,
-                "register": register.pk,
-                "shift": shift.pk,
-                "lines": len(order_lines),
-                "total": str(order.total),
-                "tenders": {method: str(amount) for method, amount in sorted(tenders.items())},
-                "offline": offline,
-            },
-        )
-
-        order._prefetched_objects_cache = {"lines": order_lines, "payments": payment_list}  # type: ignore[attr-defined]
-        transaction.on_commit(
-            lambda: _count_sale(store=store, order=order, payments=payment_list, offline=offline)
-        )
+        _take_stock(store=store, order=order, user=user, offline=offline)
+        tenders = _tenders(order)
+        _post_to_ledger(store=store, order=order, tenders=tenders, priced=priced, user=user)
+        _audit_sale(order=order, tenders=tenders, user=user)
+        transaction.on_commit(lambda: _count_sale(store=store, order=order, offline=offline))
     return order
 
 
-def _take_stock(
-    *, store: Store, order: Order, lines: Sequence[OrderLine], user: User, offline: bool
+def _lock_open_shift(*, user: User, register_id: int) -> Shift:
+    """The register's open shift, locked until the sale commits (see `sale_shift_locked`),
+    with its register and store; refuses a register the user may not see (404), a register
+    without an open shift (409) and an inactive register (400)."""
+    shift = sale_shift_locked(user=user, register_id=register_id)
+    if shift is None:
+        if register_for_sale(user=user, register_id=register_id) is None:
+            raise ObjectNotFound("Register not found.")
+        raise ShiftNotOpen()
+    if not shift.register.is_active:
+        raise InvalidInput(errors={"register": ["This register is not active."]})
+    return shift
+
+
+def _write_order(
+    *,
+    shift: Shift,
+    cashier: User,
+    products: Sequence[Product],
+    priced: PricedOrder,
+    payment_rows: list[dict[str, Any]],
+    change_due: Decimal,
+    created_at: dt.datetime,
+    client_created_at: dt.datetime | None,
+    offline: bool,
+) -> Order:
+    """Number and write the order, its lines (each with the product's snapshot: sku, name,
+    cost) and its payments, in one statement; the order comes back with its lines and payments
+    (and theirs with their order and product) already in memory."""
+    register = shift.register
+    store = register.store
+    order, order_lines, order_payments = _insert_order(
+        register=register,
+        order_row={
+            "store_id": store.pk,
+            "register_id": register.pk,
+            "shift_id": shift.pk,
+            "cashier_id": cashier.pk,
+            "created_at": created_at,
+            "client_created_at": client_created_at,
+            "offline": offline,
+            "currency": store.currency,
+            "prices_include_tax": store.prices_include_tax,
+            "order_discount": priced.order_discount,
+            "subtotal": priced.subtotal,
+            "discount_total": priced.discount_total,
+            "tax_total": priced.tax_total,
+            "total": priced.total,
+            "paid_total": priced.total,
+            "change_due": change_due,
+        },
+        line_rows=[
+            {
+                "position": position,
+                "product_id": product.pk,
+                "sku": product.sku,
+                "name": product.name,
+                "quantity": line.quantity,
+                "unit_price": line.unit_price,
+                "unit_cost": product.cost,
+                "gross": line.gross,
+                "line_discount": line.line_discount,
+                "discount": line.discount,
+                "net": line.net,
+                "tax_rate": line.tax_rate,
+                "tax": line.tax,
+                "total": line.total,
+            }
+            for position, (product, line) in enumerate(
+                zip(products, priced.lines, strict=True), start=1
+            )
+        ],
+        payment_rows=payment_rows,
+    )
+    cache_related(order, store=store, register=register, shift=shift, cashier=cashier)
+    for order_line, product in zip(order_lines, products, strict=True):
+        cache_related(order_line, order=order, product=product)
+    for payment in order_payments:
+        cache_related(payment, order=order)
+    order._prefetched_objects_cache = {"lines": order_lines, "payments": order_payments}  # type: ignore[attr-defined]
+    return order
+
+
+def _tenders(order: Order) -> dict[str, Decimal]:
+    """Σ amount per payment method, by method."""
+    tenders: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for payment in _payments_of(order):
+        tenders[payment.method] += payment.amount
+    return dict(sorted(tenders.items()))
+
+
+def _post_to_ledger(
+    *, store: Store, order: Order, tenders: dict[str, Decimal], priced: PricedOrder, user: User
 ) -> None:
+    """The sale's journal entry, dated on the store's local calendar day of the sale."""
+    post_sale(
+        store=store,
+        date=timezone.localdate(order.created_at, store.tzinfo),
+        order_id=order.pk,
+        tenders=tenders,
+        net=priced.net_total,
+        tax=priced.tax_total,
+        # Cost of goods moves only for stock-tracked products: untracked ones (services, gift
+        # cards) never entered the inventory account.
+        cost=round_cents(
+            sum(
+                (
+                    line.unit_cost * line.quantity
+                    for line in _lines_of(order)
+                    if line.product.track_stock
+                ),
+                ZERO,
+            )
+        ),
+        created_by=user,
+    )
+
+
+def _audit_sale(*, order: Order, tenders: dict[str, Decimal], user: User) -> None:
+    audit_record(
+        action="order.created",
+        actor=user,
+        store_id=order.store_id,
+        object_type="order",
+        object_id=order.pk,
+        changes={
+            "number": order.number,
+            "register": order.register_id,
+            "shift": order.shift_id,
+            "lines": len(_lines_of(order)),
+            "total": str(order.total),
+            "tenders": {method: str(amount) for method, amount in tenders.items()},
+            "offline": order.offline,
+        },
+    )
+
+
+def _lines_of(order: Order) -> list[OrderLine]:
+    """The lines `_write_order` left in memory (no query)."""
+    return order._prefetched_objects_cache["lines"]  # type: ignore[attr-defined,no-any-return]
+
+
+def _payments_of(order: Order) -> list[Payment]:
+    """The payments `_write_order` left in memory (no query)."""
+    return order._prefetched_objects_cache["payments"]  # type: ignore[attr-defined,no-any-return]
+
+
+def _take_stock(*, store: Store, order: Order, user: User, offline: bool) -> None:
     """One stock change per product (a product on several lines is taken once, summed)."""
     by_product: dict[int, tuple[Product, Decimal, Decimal]] = {}
-    for line in lines:
+    for line in _lines_of(order):
         product = line.product
         _, quantity, cost = by_product.get(product.pk, (product, ZERO, line.unit_cost))
         by_product[product.pk] = (product, quantity + line.quantity, cost)
@@ -423,9 +481,10 @@ def _take_stock(
         raise
 
 
-def _count_sale(*, store: Store, order: Order, payments: Sequence[Payment], offline: bool) -> None:
+def _count_sale(*, store: Store, order: Order, offline: bool) -> None:
+    """The sale's metrics, once it has committed."""
     ORDERS.labels(store=store.code, offline=str(offline).lower()).inc()
     ORDER_AMOUNT.labels(store=store.code, currency=order.currency).inc(float(order.total))
-    for payment in payments:
+    for payment in _payments_of(order):
         PAYMENTS.labels(store=store.code, method=payment.method).inc()
         PAYMENT_AMOUNT.labels(store=store.code, method=payment.method).inc(float(payment.amount))
