@@ -17,7 +17,7 @@ WORKDIR /app
 # Dependencies first (a layer that survives code changes). Every version is pinned; psycopg's
 # binary wheel brings its own libpq, so no compiler or system libraries are needed.
 COPY requirements/ requirements/
-RUN pip install --no-cache-dir -r requirements/prod.txt
+RUN pip install --no-cache-dir --require-hashes -r requirements/prod.txt
 
 COPY . .
 
@@ -25,10 +25,10 @@ COPY . .
 # container never writes to its own tree. The key exists only in this RUN step's environment.
 RUN DJANGO_SECRET_KEY=build-time-collectstatic-only-0000000000000000000000000 \
     DJANGO_DEBUG=false \
-    DATABASE_URL=sqlite:////tmp/build.sqlite3 \
+    DATABASE_URL=postgres://build@127.0.0.1:1/never-connected \
     CELERY_FILESYSTEM_BROKER_DIR=/tmp/celery-build \
     python manage.py collectstatic --noinput --verbosity 0 \
-    && rm -rf /tmp/build.sqlite3 /tmp/celery-build
+    && rm -rf /tmp/celery-build
 
 ARG APP_RELEASE=dev
 ENV APP_RELEASE=${APP_RELEASE} \

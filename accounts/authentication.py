@@ -39,7 +39,7 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.utils import aware_utcnow
 
 from accounts.tokens import TOKEN_VERSION_CLAIM
-from posproject.request_context import bind_user
+from request_context import bind_user
 
 logger = logging.getLogger("accounts.authentication")
 

@@ -1,7 +1,7 @@
 """Audit-worthy account events (login, failed login, logout, password change, user created, role
-changed, store and register changes). `accounts` depends on no other domain app, so the recorder
-is looked up through the `AUDIT_RECORDER` setting (the audit app's `audit_record`, which appends
-to the hash chain in the caller's transaction). Never pass a password or a token in `changes`.
+changed, store and register changes), appended to the audit trail's hash chain in the caller's
+transaction. The audit trail (`audit.services`, `audit.models`) is a leaf that imports no domain
+app, so `accounts` may import it directly. Never pass a password or a token in `changes`.
 """
 
 from __future__ import annotations
@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django.conf import settings
-from django.utils.module_loading import import_string
+from audit.services import audit_record
 
 
 def record_account_event(
@@ -22,8 +21,7 @@ def record_account_event(
     object_id: str | int = "",
     changes: Mapping[str, Any] | None = None,
 ) -> None:
-    recorder = import_string(settings.AUDIT_RECORDER)
-    recorder(
+    audit_record(
         action=action,
         actor=actor,
         store_id=store_id,

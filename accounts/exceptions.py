@@ -1,23 +1,21 @@
 """Domain errors of accounts and auth; one DRF exception handler maps them to problem+json.
 
-The 401s are `DomainError`s rather than DRF's `AuthenticationFailed` on purpose: DRF turns an
-`AuthenticationFailed` raised by a view without authenticators (the public token endpoints) into
-a 403, and the contract says 401.
+The 401s are `NotAuthenticated` domain errors rather than DRF's `AuthenticationFailed` on purpose:
+DRF turns an `AuthenticationFailed` raised by a view without authenticators (the public token
+endpoints) into a 403, and the contract says 401.
 """
 
 from __future__ import annotations
 
-from posproject.api.errors import DomainError, Forbidden
+from domain.errors import Forbidden, NotAuthenticated
 
 
-class InvalidCredentials(DomainError):
-    status_code = 401
+class InvalidCredentials(NotAuthenticated):
     code = "authentication_failed"
     default_detail = "Invalid username or password."
 
 
-class TokenNotValid(DomainError):
-    status_code = 401
+class TokenNotValid(NotAuthenticated):
     code = "token_not_valid"
     default_detail = "Token is invalid, expired or revoked."
 

@@ -109,7 +109,7 @@ class User(AbstractUser):
         # upgrades on login clear it, so they revoke nothing.
         # The bump is part of this same UPDATE (an F() expression, no read-modify-write), so
         # whoever watches `post_save` sees the row with its new version already written.
-        password_changed = self._password is not None and not self._state.adding
+        password_changed = getattr(self, "_password", None) is not None and not self._state.adding
         if password_changed:
             self.token_version = F("token_version") + 1  # type: ignore[assignment]
             if kwargs.get("update_fields") is not None:

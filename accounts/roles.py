@@ -1,6 +1,6 @@
 """Roles mapped onto Django groups and model permissions.
 
-The API authorises by `User.role` (see `posproject.api.permissions`); the Django admin authorises
+The API authorises by `User.role` (see `apitools.permissions`); the Django admin authorises
 by model permissions. One group per role carries the permissions below, and every user is a
 member of exactly the group of their role (kept in sync by `accounts.services`), so the two views
 of "what may a manager do" cannot drift apart.

@@ -17,16 +17,14 @@ refresh endpoint refuse a token whose version has moved on.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import authenticate, password_validation
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils.module_loading import import_string
 from django.utils.timezone import now
 from rest_framework_simplejwt.exceptions import (
     TokenBackendError,
@@ -44,7 +42,7 @@ from accounts.models import Register, Role, Store, User
 from accounts.roles import group_name
 from accounts.selectors import can_see_store, visible_store_ids
 from accounts.tokens import TOKEN_VERSION_CLAIM, TokenPair, token_pair_for
-from posproject.api.errors import Forbidden, InvalidInput, ObjectNotFound
+from domain.errors import Forbidden, InvalidInput, ObjectNotFound
 
 logger = logging.getLogger("accounts.services")
 
@@ -341,11 +339,23 @@ def user_deactivate(*, actor: User | None, user: User) -> User:
 # --- Stores and registers -----------------------------------------------------------------------
 
 
-def _run_store_policy_hooks(store: Store) -> None:
-    """Let the apps that mirror a store's policy (catalog's stock levels) follow it, in this
-    transaction. Through a setting because `accounts` imports no other domain app."""
-    for path in settings.STORE_POLICY_HOOKS:
-        import_string(path)(store=store)
+#: Called as `follower(store=store)` in the transaction that creates a store or changes its stock
+#: policy (`allow_negative_stock`). `accounts` imports no app above it, so an app that mirrors
+#: the policy registers its follower here from its `AppConfig.ready()` with
+#: `store_policy_follow` (catalog: its stock levels, in `catalog.apps`). The link is an import
+#: from catalog to accounts, in the allowed direction, that import-linter sees.
+STORE_POLICY_FOLLOWERS: list[Callable[..., object]] = []
+
+
+def store_policy_follow(follower: Callable[..., object]) -> None:
+    """Register `follower(store=store)` to run when a store is created or its policy changes."""
+    if follower not in STORE_POLICY_FOLLOWERS:
+        STORE_POLICY_FOLLOWERS.append(follower)
+
+
+def _store_policy_changed(store: Store) -> None:
+    for follower in STORE_POLICY_FOLLOWERS:
+        follower(store=store)
 
 
 def _ensure_admin(actor: User | None) -> None:
@@ -397,7 +407,7 @@ def store_create(
     )
     _full_clean(store)
     store.save()
-    _run_store_policy_hooks(store)
+    _store_policy_changed(store)
     record_account_event(
         "store.created",
         actor=actor,
@@ -424,7 +434,7 @@ def store_update(*, actor: User | None, store: Store, **fields: Any) -> Store:
     _full_clean(store)
     store.save(update_fields=list(changes))
     if "allow_negative_stock" in changes:
-        _run_store_policy_hooks(store)
+        _store_policy_changed(store)
     record_account_event(
         "store.updated",
         actor=actor,
@@ -519,9 +529,8 @@ def auth_refresh(*, refresh: str) -> TokenPair:
     simplejwt's own refresh checks the blacklist and blacklists in separate steps, so a refresh
     token sent several times at once can be rotated several times. Here the token's
     `OutstandingToken` row is locked (`SELECT … FOR UPDATE`) for the whole check-and-blacklist,
-    so concurrent refreshes queue on the row and all but the first find it blacklisted. On SQLite
-    the IMMEDIATE transaction serialises the same way; the one-to-one blacklist row is the last
-    guard (a second insert fails on its unique constraint)."""
+    so concurrent refreshes queue on the row and all but the first find it blacklisted; the
+    one-to-one blacklist row is the last guard (a second insert fails on its unique constraint)."""
     try:
         # Signature, expiry, type and blacklist (an early exit; the locked check is below).
         token = RefreshToken(refresh)  # type: ignore[arg-type]
@@ -580,3 +589,21 @@ def auth_logout(*, user: User, refresh: str) -> None:
         _, created = BlacklistedToken.objects.get_or_create(token=outstanding)
         if created:
             record_account_event("auth.logout", actor=user, object_id=user.pk)
+
+
+def expired_tokens_flush(*, batch_size: int = 5000) -> int:
+    """Delete outstanding refresh tokens whose expiry has passed (their blacklist rows go with
+    them, by cascade), in short batches so no statement holds locks for long. What simplejwt's
+    `flushexpiredtokens` command does, scheduled (accounts.tasks.flush_expired_tokens)."""
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                OutstandingToken.objects.filter(expires_at__lte=now())
+                .order_by("pk")
+                .values_list("pk", flat=True)[:batch_size]
+            )
+            if not ids:
+                return deleted
+            OutstandingToken.objects.filter(pk__in=ids).delete()
+        deleted += len(ids)

@@ -30,8 +30,8 @@ from django.conf import settings
 from django.http import HttpRequest
 from django_ratelimit.core import get_usage
 
-from posproject.api.errors import Throttled
-from posproject.middleware import client_ip
+from apitools.middleware import client_ip
+from domain.errors import Throttled
 
 logger = logging.getLogger("accounts.throttling")
 

@@ -28,8 +28,8 @@ from accounts.serializers import (
     UserCreateSerializer,
     UserSerializer,
 )
-from posproject.api.errors import InvalidInput
-from posproject.api.permissions import ADMIN_ONLY, ALL_ROLES, STAFF_ROLES
+from apitools.permissions import ADMIN_ONLY, ALL_ROLES, STAFF_ROLES
+from domain.errors import InvalidInput
 
 # --- Auth ---------------------------------------------------------------------------------------
 

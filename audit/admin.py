@@ -12,7 +12,7 @@ from audit.admin_log import audited_delete_selected
 from audit.models import AuditEvent
 from posproject.admin import ReadOnlyAdminMixin
 
-admin.site.add_action(audited_delete_selected, "delete_selected")
+admin.site.add_action(audited_delete_selected, "delete_selected")  # type: ignore[arg-type]
 
 
 @admin.register(AuditEvent)

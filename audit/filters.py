@@ -10,7 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 
 from accounts.selectors import can_see_store
 from audit.models import AuditEvent
-from posproject.api.errors import ObjectNotFound
+from domain.errors import ObjectNotFound
 
 
 @extend_schema_field(OpenApiTypes.INT)

@@ -33,7 +33,7 @@ from audit.models import GENESIS_HASH, OUTSIDE_ANY_STORE, AuditChainHead, AuditE
 from audit.redaction import to_json
 from dbtools.rows import column, field_column, qn, table
 from dbtools.unnest import insert_fields, saved_one, scalar_type
-from posproject.request_context import get_context
+from request_context import get_context
 
 _REQUEST_ID_MAX = AuditEvent._meta.get_field("request_id").max_length or 128
 _OBJECT_ID_MAX = AuditEvent._meta.get_field("object_id").max_length or 64

@@ -15,12 +15,12 @@ from rest_framework.views import APIView
 
 from accounts.models import User
 from accounts.selectors import visible_store_ids
+from apitools.permissions import ADMIN_ONLY, STAFF_ROLES
 from audit.filters import AuditEventFilter
 from audit.models import AuditEvent
 from audit.selectors import audit_event_list
 from audit.serializers import AuditEventSerializer, AuditVerificationSerializer
 from audit.verification import audit_verify
-from posproject.api.permissions import ADMIN_ONLY, STAFF_ROLES
 
 
 @extend_schema(

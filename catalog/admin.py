@@ -33,8 +33,8 @@ from catalog.models import (
     TaxRate,
 )
 from catalog.services.products import EDITABLE_FIELDS
+from domain.errors import DomainError
 from posproject.admin import ReadOnlyAdminMixin
-from posproject.api.errors import DomainError
 
 
 def _domain_error_text(exc: DomainError) -> str:

@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class CatalogConfig(AppConfig):
     name = "catalog"
     verbose_name = "Catalog and inventory"
+
+    def ready(self) -> None:
+        # Stock levels mirror their store's `allow_negative_stock` (the check constraint reads
+        # the level row): follow every store creation and policy change, in its transaction.
+        from accounts.services import store_policy_follow
+        from catalog.services.stock import stock_sync_store_policy
+
+        store_policy_follow(stock_sync_store_policy)

@@ -1,10 +1,11 @@
+"""Domain errors of the catalog and stock; one DRF exception handler maps them to problem+json."""
+
 from __future__ import annotations
 
-from posproject.api.errors import DomainError
+from domain.errors import Conflict
 
 
-class InsufficientStock(DomainError):
-    status_code = 409
+class InsufficientStock(Conflict):
     code = "insufficient_stock"
     default_detail = "Not enough stock for one or more products."
 
@@ -13,19 +14,16 @@ class InsufficientStock(DomainError):
         self.product_ids = sorted(product_ids)
 
 
-class ProductInUse(DomainError):
-    status_code = 409
+class ProductInUse(Conflict):
     code = "product_in_use"
     default_detail = "This product has been sold or moved; deactivate it instead of deleting it."
 
 
-class CategoryInUse(DomainError):
-    status_code = 409
+class CategoryInUse(Conflict):
     code = "category_in_use"
     default_detail = "This category still has products or subcategories."
 
 
-class TaxRateInUse(DomainError):
-    status_code = 409
+class TaxRateInUse(Conflict):
     code = "tax_rate_in_use"
     default_detail = "Products still use this tax rate."

@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from accounts.models import Store
-from posproject.money import MoneyField, QuantityField, RateField
+from money.fields import MoneyField, QuantityField, RateField
 
 
 class TaxRate(models.Model):

@@ -25,6 +25,7 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from accounts.models import Store, User
 from accounts.selectors import can_see_store
+from apitools.permissions import ALL_ROLES, STAFF_ROLES
 from catalog import cache, selectors, services
 from catalog.filters import (
     ProductFilter,
@@ -42,8 +43,7 @@ from catalog.serializers import (
     TaxRateSerializer,
     can_see_cost,
 )
-from posproject.api.errors import ObjectNotFound
-from posproject.api.permissions import ALL_ROLES, STAFF_ROLES
+from domain.errors import ObjectNotFound
 
 CATALOG_VERSION_HEADER = "X-Catalog-Version"
 READ_ALL_WRITE_STAFF = {"list": ALL_ROLES, "retrieve": ALL_ROLES, "*": STAFF_ROLES}

@@ -9,8 +9,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from accounts.selectors import can_see_store
+from domain.errors import ObjectNotFound
 from ledger.models import EntrySource, JournalEntry
-from posproject.api.errors import ObjectNotFound
 
 
 @extend_schema_field(OpenApiTypes.INT)

@@ -14,7 +14,7 @@ from django.db.models import Q
 
 from accounts.models import Store
 from ledger.exceptions import ImmutableRecord
-from posproject.money import MoneyField
+from money.fields import MoneyField
 
 
 class AccountType(models.TextChoices):

@@ -14,7 +14,7 @@ from django.db.models.functions import Coalesce
 from accounts.models import User
 from accounts.selectors import scope_to_user_stores
 from ledger.models import Account, JournalEntry, JournalLine
-from posproject.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, ZERO, round_cents
+from money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, ZERO, round_cents
 
 
 def account_list() -> QuerySet[Account]:
@@ -26,7 +26,9 @@ def journal_entry_list(*, user: User) -> QuerySet[JournalEntry]:
     codes (three queries per page whatever its size: count, entries, lines)."""
     lines = JournalLine.objects.select_related("account").order_by("id")
     return scope_to_user_stores(
-        JournalEntry.objects.prefetch_related(Prefetch("lines", queryset=lines)).order_by("id"),
+        JournalEntry.objects.prefetch_related(
+            Prefetch("lines", queryset=lines)  # type: ignore[arg-type]  # stubs: custom QuerySet
+        ).order_by("id"),
         user,
     )
 
@@ -51,12 +53,13 @@ class TrialBalance:
 
 
 def _cents(value: Any) -> Decimal:
-    """Aggregates come back exact from PostgreSQL; SQLite sums decimals as floating point, so
-    bring every sum back to the cent (a no-op on PostgreSQL)."""
+    """An aggregate (exact `numeric` from PostgreSQL) as a Decimal at the cent."""
     return round_cents(Decimal(value))
 
 
-_MONEY = DecimalField(max_digits=MONEY_MAX_DIGITS + 6, decimal_places=MONEY_DECIMAL_PLACES)
+_MONEY: DecimalField[Decimal, Decimal] = DecimalField(
+    max_digits=MONEY_MAX_DIGITS + 6, decimal_places=MONEY_DECIMAL_PLACES
+)
 
 
 def trial_balance(*, store_ids: Sequence[int] | None, date_to: dt.date | None) -> TrialBalance:

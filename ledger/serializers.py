@@ -5,13 +5,12 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from ledger.models import Account, JournalEntry, JournalLine
+from money.fields import money_field
 
 
 def money(help_text: str = "") -> serializers.DecimalField:
     """Money out as a string with exactly two decimals (`"12.50"`)."""
-    return serializers.DecimalField(
-        max_digits=16, decimal_places=2, read_only=True, help_text=help_text or None
-    )
+    return money_field(max_digits=16, read_only=True, help_text=help_text or None)
 
 
 class AccountSerializer(serializers.ModelSerializer):

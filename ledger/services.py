@@ -27,8 +27,8 @@ from dbtools.rows import cache_related, column, qn, table
 from dbtools.unnest import UnnestInsert, fill_defaults, insert_fields, saved_one
 from ledger.exceptions import UnbalancedEntry, UnknownAccount
 from ledger.models import CHART_OF_ACCOUNTS, Account, EntrySource, JournalEntry, JournalLine
+from money import ZERO, round_cents
 from monitoring.metrics import LEDGER_POSTINGS
-from posproject.money import ZERO, round_cents
 
 # Account codes the posting rules use (contract: "Ledger").
 CASH = "1000"

@@ -14,6 +14,8 @@ from rest_framework.views import APIView
 
 from accounts.models import User
 from accounts.selectors import can_see_store, visible_store_ids
+from apitools.permissions import STAFF_ROLES
+from domain.errors import ObjectNotFound
 from ledger import selectors
 from ledger.filters import JournalEntryFilter
 from ledger.models import Account, JournalEntry
@@ -23,8 +25,6 @@ from ledger.serializers import (
     TrialBalanceQuerySerializer,
     TrialBalanceSerializer,
 )
-from posproject.api.errors import ObjectNotFound
-from posproject.api.permissions import STAFF_ROLES
 
 
 def _user(request: Request) -> User:

@@ -105,11 +105,13 @@ _flights = _SingleFlight()
 
 
 def _timed(fn: Callable[[], dict[str, Any] | None], timeout: float) -> CheckResult:
-    """Run `fn`, measure it, and grade it: an exception is `down`, slow is `degraded`."""
+    """Run `fn`, measure it, and grade it: an exception is `down`; slow, or working in a mode
+    unfit for production (`info["degraded"]` says why), is `degraded`."""
     started = time.perf_counter()
     info = fn() or {}
     latency_ms = round((time.perf_counter() - started) * 1000, 1)
-    status = DEGRADED if latency_ms > timeout * 1000 * SLOW_SHARE else OK
+    slow = latency_ms > timeout * 1000 * SLOW_SHARE
+    status = DEGRADED if slow or info.get("degraded") else OK
     return CheckResult(status=status, latency_ms=latency_ms, info=info)
 
 
@@ -233,7 +235,11 @@ def check_broker() -> dict[str, Any]:
         return {"mode": "eager"}
     with app.connection_for_write(connect_timeout=_BROKER_CONNECT_TIMEOUT_S) as conn:
         conn.ensure_connection(max_retries=0)  # one attempt, bounded by the connect timeout
-        return {"mode": "broker", "transport": str(conn.transport_cls)}
+        info: dict[str, Any] = {"mode": "broker", "transport": str(conn.transport_cls)}
+    if info["transport"] == "filesystem":
+        # The embedded file queue works, but only for a worker on this machine's disk.
+        info["degraded"] = "file broker (CELERY_BROKER_URL unset): tasks queue on local disk only"
+    return info
 
 
 CHECKS: dict[str, Callable[[], dict[str, Any] | None]] = {

@@ -21,6 +21,11 @@ INSUFFICIENT_STOCK = Counter(
 CACHE_REQUESTS = Counter("pos_cache_requests_total", "Cache lookups.", ["cache", "result"])
 LEDGER_POSTINGS = Counter("pos_ledger_postings_total", "Journal entries posted.", ["source"])
 CELERY_TASKS = Counter("pos_celery_tasks_total", "Celery task outcomes.", ["task", "outcome"])
+RECONCILIATION_DIFFERENCES = Counter(
+    "pos_reconciliation_differences_total",
+    "Reconciliation runs that found the ledger disagreeing with the records, by comparison.",
+    ["store", "comparison"],
+)
 
 # --- Added by operations (monitoring) ------------------------------------------------------------
 DEPENDENCY_CHECKS = Counter(

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from monitoring import context
-from posproject.request_context import get_context
+from request_context import get_context
 
 logger = logging.getLogger("monitoring.access")
 

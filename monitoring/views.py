@@ -23,10 +23,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apitools.errors import problem_response
+from apitools.permissions import ADMIN_ONLY
 from monitoring import health
 from monitoring.exposition import address_allowed, metrics_registry
-from posproject.api.errors import problem_response
-from posproject.api.permissions import ADMIN_ONLY
 
 _STARTED_AT = time.time()
 READY_CHECKS = ("database", "cache", "broker")

@@ -2,41 +2,22 @@
 
 from __future__ import annotations
 
-from posproject.api.errors import DomainError, InvalidInput
+from domain.errors import Conflict, InvalidInput
 
 
-class ShiftNotOpen(DomainError):
-    status_code = 409
+class ShiftNotOpen(Conflict):
     code = "shift_not_open"
     default_detail = "The register has no open shift."
 
 
-class ShiftAlreadyOpen(DomainError):
-    status_code = 409
+class ShiftAlreadyOpen(Conflict):
     code = "shift_already_open"
     default_detail = "The register already has an open shift."
 
 
-class RefundExceedsSold(DomainError):
-    status_code = 409
+class RefundExceedsSold(Conflict):
     code = "refund_exceeds_sold"
     default_detail = "The refund asks for more than is left to refund on a line."
-
-
-class IdempotencyKeyInUse(DomainError):
-    status_code = 409
-    code = "idempotency_key_in_use"
-    default_detail = "A request with this Idempotency-Key is still being processed."
-
-
-class IdempotencyKeyReused(DomainError):
-    status_code = 422
-    code = "idempotency_key_reused"
-    default_detail = "This Idempotency-Key was used with a different request body."
-
-
-class IdempotencyKeyMissing(InvalidInput):
-    default_detail = "The Idempotency-Key header is required (1-255 printable characters)."
 
 
 class PaymentMismatch(InvalidInput):

@@ -3,13 +3,15 @@ per-register number sequence, idempotency records and stored daily reports."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
 from accounts.models import Register, Store
 from catalog.models import Product
-from posproject.money import MoneyField, QuantityField, RateField
+from money.fields import MoneyField, QuantityField, RateField
 
 
 class ShiftStatus(models.TextChoices):
@@ -203,6 +205,14 @@ class PaymentMethod(models.TextChoices):
     CASH = "cash", "Cash"
     CARD = "card", "Card"
     OTHER = "other", "Other"
+
+
+#: The range of every amount a sale takes or computes — a tender, a discount, an order's
+#: subtotal and total — bounds included: it keeps every sum inside the 14-digit money columns.
+#: The input serializers declare it on their fields; the sale service guards it for callers
+#: that skip the API.
+MIN_ORDER_AMOUNT = Decimal("0.00")
+MAX_ORDER_AMOUNT = Decimal("9999999999.99")
 
 
 class Payment(models.Model):

@@ -1,7 +1,7 @@
 """The one pricing function of the product: a quote and a sale are priced by the same code.
 
 Pure functions on `Decimal` (no ORM, no I/O), following the contract (shared/API.md, "Orders"),
-with every rounding done by `posproject.money.round_cents` (half-up to the cent):
+with every rounding done by `money.round_cents` (half-up to the cent):
 
 * line `gross = round(unit_price × quantity)`; `amount = gross − line discount` (a line discount
   above its gross is refused);
@@ -32,8 +32,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from posproject.api.errors import InvalidInput
-from posproject.money import CENT, ZERO, rate_fraction, round_cents
+from domain.errors import InvalidInput
+from money import CENT, ZERO, rate_fraction, round_cents
 
 __all__ = [
     "LineInput",

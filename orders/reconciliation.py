@@ -35,11 +35,15 @@ from catalog.models import StockLevel, StockMovement
 from ledger.models import EntrySource
 from ledger.selectors import account_balances
 from ledger.services import CASH, INVENTORY, SALES_RETURNS, SALES_REVENUE, SALES_TAX_PAYABLE
+from money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, ZERO, round_cents
 from orders.models import CashMovement, Order, Refund, Shift, ShiftStatus
-from posproject.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, ZERO, round_cents
 
-_MONEY = DecimalField(max_digits=MONEY_MAX_DIGITS + 6, decimal_places=MONEY_DECIMAL_PLACES)
-_VALUE = DecimalField(max_digits=MONEY_MAX_DIGITS + 12, decimal_places=5)
+_MONEY: DecimalField[Decimal, Decimal] = DecimalField(
+    max_digits=MONEY_MAX_DIGITS + 6, decimal_places=MONEY_DECIMAL_PLACES
+)
+_VALUE: DecimalField[Decimal, Decimal] = DecimalField(
+    max_digits=MONEY_MAX_DIGITS + 12, decimal_places=5
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +110,7 @@ def local_day_bounds(store: Store, date: dt.date) -> tuple[dt.datetime, dt.datet
 
 
 def _cents(value: Any) -> Decimal:
-    """PostgreSQL sums exactly; SQLite sums decimals in floating point: back to the cent."""
+    """An aggregate (exact `numeric` from PostgreSQL) as a Decimal at the cent."""
     return round_cents(Decimal(value))
 
 

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from posproject.money import ZERO, round_cents
+from money import ZERO, round_cents
 
 #: The order in which tenders are paid back: non-cash first, cash last.
 TENDER_REFUND_ORDER: tuple[str, ...] = ("card", "other", "cash")

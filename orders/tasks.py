@@ -61,8 +61,8 @@ def daily_report_generate(store_id: int, date: str) -> int | None:
     """Compute and store the report of one store's local day; a rerun replaces the stored
     report. Returns the report's id (None when the store is gone or the day is not over)."""
     from accounts.models import Store
+    from domain.errors import InvalidInput
     from orders.services.reports import daily_report_generate as generate
-    from posproject.api.errors import InvalidInput
 
     store = Store.objects.filter(pk=store_id).first()
     if store is None:

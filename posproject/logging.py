@@ -14,7 +14,7 @@ from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter as _BaseJsonFormatter
 
-from posproject.request_context import get_context
+from request_context import get_context
 
 # A 13-19 digit run (optionally grouped by spaces or dashes) could be a card number (PAN). This
 # also masks long barcodes and millisecond timestamps; a false positive costs a little debugging,

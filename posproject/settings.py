@@ -1,8 +1,9 @@
 """One environment-driven settings module (12-factor).
 
 Every difference between a laptop and production comes from environment variables (or a `.env`
-file beside `manage.py`), never from a copy of this file. With nothing set, the project runs on an
-embedded default: a SQLite file, an in-process cache and Celery without an external broker.
+file beside `manage.py`), never from a copy of this file. PostgreSQL is the only database: with
+nothing set, the project runs on the embedded PostgreSQL that `make run` and `make test` start
+(`localdb`), an in-process cache and Celery without an external broker.
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ import contextlib
 import logging
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import unquote
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+
+import localdb
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -70,11 +74,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
-    "posproject.middleware.RequestIDMiddleware",
+    "apitools.middleware.RequestIDMiddleware",
     "monitoring.middleware.AccessLogMiddleware",
     # Outside the body-size limit, so that its 413 carries `Cache-Control: no-store` too.
-    "posproject.middleware.ApiResponseHeadersMiddleware",
-    "posproject.middleware.BodySizeLimitMiddleware",
+    "apitools.middleware.ApiResponseHeadersMiddleware",
+    "apitools.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -113,36 +117,36 @@ DB_CONNECT_TIMEOUT: int = env.int("DB_CONNECT_TIMEOUT", default=3)
 DB_STATEMENT_TIMEOUT_MS: int = env.int("DB_STATEMENT_TIMEOUT_MS", default=5000)
 DB_LOCK_TIMEOUT_MS: int = env.int("DB_LOCK_TIMEOUT_MS", default=3000)
 
-DATABASES = {
-    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-}
+# PostgreSQL only. Without DATABASE_URL: the embedded server's `pos` database on its Unix socket
+# (`python -m localdb start`, run by `make run` / `make test`).
+DATABASES = {"default": env.db_url("DATABASE_URL", default=localdb.database_url())}
 _db = DATABASES["default"]
-if _db["ENGINE"] == "django.db.backends.postgresql":
-    # Persistent connections plus short timeouts: a hung database costs a request seconds, not a
-    # worker. Statement and lock timeouts are set per session through libpq's `options`.
-    _db.setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
-    _db["CONN_HEALTH_CHECKS"] = True
-    _db.setdefault("OPTIONS", {})
-    _db["OPTIONS"].setdefault("connect_timeout", DB_CONNECT_TIMEOUT)
-    _db["OPTIONS"].setdefault(
-        "options",
-        f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS} -c lock_timeout={DB_LOCK_TIMEOUT_MS} "
-        "-c idle_in_transaction_session_timeout=30000",
+if _db["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured(
+        f"DATABASE_URL must name a PostgreSQL database (postgres://…), not {_db['ENGINE']}: "
+        "PostgreSQL is the only database this project runs on."
     )
-    # A vanished server or a network partition: TCP keepalives and an unacknowledged-data limit
-    # make the socket fail instead of waiting for the kernel's default (~15 minutes).
-    _db["OPTIONS"].setdefault("keepalives", 1)
-    _db["OPTIONS"].setdefault("keepalives_idle", 30)
-    _db["OPTIONS"].setdefault("keepalives_interval", 10)
-    _db["OPTIONS"].setdefault("keepalives_count", 3)
-    _db["OPTIONS"].setdefault("tcp_user_timeout", env.int("DB_TCP_USER_TIMEOUT_MS", default=10000))
-elif _db["ENGINE"] == "django.db.backends.sqlite3":
-    # IMMEDIATE transactions take SQLite's write lock up front, so concurrent writers queue
-    # (up to `timeout` seconds) instead of failing with "database is locked" on lock upgrade.
-    _db.setdefault("OPTIONS", {})
-    _db["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
-    _db["OPTIONS"].setdefault("timeout", 20)
-    _db["OPTIONS"].setdefault("init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+# A Unix socket directory given as a percent-encoded host (`postgres://user@%2Fpath%2Fto%2Fdir/db`,
+# the form libpq documents) reaches libpq decoded.
+_db["HOST"] = unquote(_db["HOST"] or "")
+# Persistent connections plus short timeouts: a hung database costs a request seconds, not a
+# worker. Statement and lock timeouts are set per session through libpq's `options`.
+_db.setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
+_db["CONN_HEALTH_CHECKS"] = True
+_db.setdefault("OPTIONS", {})
+_db["OPTIONS"].setdefault("connect_timeout", DB_CONNECT_TIMEOUT)
+_db["OPTIONS"].setdefault(
+    "options",
+    f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS} -c lock_timeout={DB_LOCK_TIMEOUT_MS} "
+    "-c idle_in_transaction_session_timeout=30000",
+)
+# A vanished server or a network partition: TCP keepalives and an unacknowledged-data limit make
+# the socket fail instead of waiting for the kernel's default (~15 minutes).
+_db["OPTIONS"].setdefault("keepalives", 1)
+_db["OPTIONS"].setdefault("keepalives_idle", 30)
+_db["OPTIONS"].setdefault("keepalives_interval", 10)
+_db["OPTIONS"].setdefault("keepalives_count", 3)
+_db["OPTIONS"].setdefault("tcp_user_timeout", env.int("DB_TCP_USER_TIMEOUT_MS", default=10000))
 _db["ATOMIC_REQUESTS"] = False
 _db.setdefault("TEST", {})
 # Lets concurrent test runs on one server use separate test databases (`make test` sets it).
@@ -182,6 +186,12 @@ else:
         }
     }
 
+# With DEBUG off, a web server or worker refuses to start on the in-process cache (no REDIS_URL)
+# or the file broker (no CELERY_BROKER_URL), which would silently make rate limits, lock-outs and
+# the cache per process and tasks per machine (monitoring/checks.py). `make run`, the test
+# harnesses and the benchmark allow them explicitly.
+ALLOW_LOCAL_SERVICES: bool = env.bool("DJANGO_ALLOW_LOCAL_SERVICES", default=False)
+
 # --- Auth ---------------------------------------------------------------------------------------
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -212,18 +222,9 @@ AUTH_USER_CACHE_SECONDS: int = env.int("AUTH_USER_CACHE_SECONDS", default=30)
 LOGIN_RATE_PER_USERNAME: str = env.str("LOGIN_RATE_PER_USERNAME", default="5/5m")
 LOGIN_RATE_PER_IP: str = env.str("LOGIN_RATE_PER_IP", default="60/5m")
 RATELIMIT_USE_CACHE = "default"
-RATELIMIT_EXCEPTION_CLASS = "posproject.api.errors.Throttled"
+RATELIMIT_EXCEPTION_CLASS = "domain.errors.Throttled"
 # A down cache must not stop logins at the registers: fail open, and count it (see accounts).
 RATELIMIT_FAIL_OPEN = True
-
-# `accounts` depends on no other domain app, so it reaches the audit trail through this hook.
-AUDIT_RECORDER = "audit.services.audit_record"
-# Called as `hook(store=store)` in the transaction that creates a store or changes its stock
-# policy (`allow_negative_stock`): catalog mirrors the policy into its stock levels.
-STORE_POLICY_HOOKS: list[str] = ["catalog.services.stock_sync_store_policy"]
-# `catalog` may not import `ledger` (dependency direction), so stock adjustments are posted
-# through this hook (the ledger's `post_stock_adjustment`).
-STOCK_ADJUSTMENT_POSTER = "ledger.services.post_stock_adjustment"
 
 # --- Internationalisation -----------------------------------------------------------------------
 
@@ -253,14 +254,14 @@ IDEMPOTENCY_KEY_TTL_HOURS: int = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=96
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ("accounts.authentication.JWTAuthentication",),
-    "DEFAULT_PERMISSION_CLASSES": ("posproject.api.permissions.IsAuthenticatedWithRole",),
-    "DEFAULT_PAGINATION_CLASS": "posproject.api.pagination.PageNumberPagination",
+    "DEFAULT_PERMISSION_CLASSES": ("apitools.permissions.IsAuthenticatedWithRole",),
+    "DEFAULT_PAGINATION_CLASS": "apitools.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ("django_filters.rest_framework.DjangoFilterBackend",),
     "DEFAULT_RENDERER_CLASSES": ("rest_framework.renderers.JSONRenderer",),
-    "DEFAULT_PARSER_CLASSES": ("posproject.api.parsers.JSONParser",),
-    "DEFAULT_SCHEMA_CLASS": "posproject.api.schema.AutoSchema",
-    "EXCEPTION_HANDLER": "posproject.api.errors.problem_exception_handler",
+    "DEFAULT_PARSER_CLASSES": ("apitools.parsers.JSONParser",),
+    "DEFAULT_SCHEMA_CLASS": "apitools.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "apitools.errors.problem_exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
     "DATETIME_FORMAT": "iso-8601",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -285,10 +286,10 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
-    "GET_MOCK_REQUEST": "posproject.api.schema.build_mock_request",
+    "GET_MOCK_REQUEST": "apitools.schema.build_mock_request",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "posproject.api.schema.add_problem_responses",
+        "apitools.schema.add_problem_responses",
     ],
 }
 
@@ -402,10 +403,7 @@ HEALTH_CHECK_TIMEOUT: float = env.float("HEALTH_CHECK_TIMEOUT", default=1.5)
 CELERY_PUBLISH_BACKOFF_SECONDS: float = env.float("CELERY_PUBLISH_BACKOFF_SECONDS", default=10.0)
 # django-prometheus' database wrapper: queries, errors and latency per alias on /metrics.
 if env.bool("PROMETHEUS_DB_METRICS", default=True):
-    _db["ENGINE"] = {
-        "django.db.backends.postgresql": "django_prometheus.db.backends.postgresql",
-        "django.db.backends.sqlite3": "django_prometheus.db.backends.sqlite3",
-    }.get(_db["ENGINE"], _db["ENGINE"])
+    _db["ENGINE"] = "django_prometheus.db.backends.postgresql"
 SENTRY_DSN: str = env.str("SENTRY_DSN", default="")
 SENTRY_ENVIRONMENT: str = env.str("SENTRY_ENVIRONMENT", default="production")
 SENTRY_TRACES_SAMPLE_RATE: float = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)

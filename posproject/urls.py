@@ -18,7 +18,7 @@ urlpatterns = [
     path("", include("monitoring.urls")),
 ]
 
-handler400 = "posproject.api.errors.handler400"
-handler403 = "posproject.api.errors.handler403"
-handler404 = "posproject.api.errors.handler404"
-handler500 = "posproject.api.errors.handler500"
+handler400 = "apitools.errors.handler400"
+handler403 = "apitools.errors.handler403"
+handler404 = "apitools.errors.handler404"
+handler500 = "apitools.errors.handler500"

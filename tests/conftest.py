@@ -1,18 +1,16 @@
-"""Fixtures shared by every test module, and the PostgreSQL gate.
+"""Fixtures shared by every test module.
 
-Tests that need PostgreSQL carry `@pytest.mark.postgres`. Off PostgreSQL they are skipped with
-that reason, unless `REQUIRE_SERVICES=1` (set by `.ci/run`), where they fail instead: CI must
-never pass by skipping the tests that matter.
+The suite runs on PostgreSQL only (DATABASE_URL, or the embedded server `make test` starts).
+Tests whose subject is PostgreSQL itself (row locks, concurrency, triggers) carry
+`@pytest.mark.postgres` to say so; nothing is skipped for want of it.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 
 import pytest
 from django.core.cache import cache
-from django.db import connection
 from rest_framework.test import APIClient
 
 from accounts.models import Register, Store, User
@@ -24,16 +22,6 @@ from tests.factories import (
     RegisterFactory,
     StoreFactory,
 )
-
-REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
-
-
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    if item.get_closest_marker("postgres") and connection.vendor != "postgresql":
-        message = "needs PostgreSQL (set DATABASE_URL=postgres://…)"
-        if REQUIRE_SERVICES:
-            pytest.fail(f"REQUIRE_SERVICES=1 but the database is {connection.vendor}: {message}")
-        pytest.skip(message)
 
 
 @pytest.fixture(autouse=True)

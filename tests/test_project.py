@@ -43,7 +43,7 @@ def test_oversized_body_is_413(client, settings) -> None:
 
 
 def _ip_of(rf, settings, *, remote: str, forwarded: str | None, trusted: list[str]) -> str | None:
-    from posproject.middleware import client_ip
+    from apitools.middleware import client_ip
 
     settings.TRUSTED_PROXY_CIDRS = trusted
     extra = {"REMOTE_ADDR": remote}

@@ -1,4 +1,4 @@
-"""`posproject.api.rendering.datetime_text` renders exactly as DRF's `DateTimeField` does, in
+"""`apitools.rendering.datetime_text` renders exactly as DRF's `DateTimeField` does, in
 UTC (its fast path) and in any other active time zone, for aware and naive values."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 from rest_framework import serializers
 
-from posproject.api.rendering import datetime_text
+from apitools.rendering import datetime_text
 
 _MOMENTS = [
     dt.datetime(2026, 11, 22, 7, 32, 9, 221896, tzinfo=dt.UTC),

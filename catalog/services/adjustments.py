@@ -5,17 +5,16 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
 from accounts.models import Store, User
 from audit.services import audit_record
 from catalog.models import ADJUSTMENT_REASONS, Product, StockMovement, StockReason
 from catalog.services.stock import StockChange, stock_apply
-from posproject.api.errors import InvalidInput
-from posproject.money import round_cents
+from domain.errors import InvalidInput
+from ledger.services import post_stock_adjustment
+from money import round_cents
 
 SOURCE_TYPE = "adjustment"
 
@@ -33,8 +32,8 @@ def stock_adjust(
 
     A decrease below zero in a store that disallows negative stock is refused
     (`InsufficientStock`, 409). The ledger gets `delta × product cost` (Dr 1200 / Cr 5100 for a
-    gain, the reverse for a loss) through the `STOCK_ADJUSTMENT_POSTER` hook — `catalog` may
-    not import `ledger`.
+    gain, the reverse for a loss) through `ledger.services.post_stock_adjustment` (`catalog`
+    may use the ledger; the ledger knows nothing of the catalog).
     """
     if reason not in ADJUSTMENT_REASONS:
         raise InvalidInput(
@@ -58,7 +57,6 @@ def stock_adjust(
             note=note,
         )
         value = round_cents(quantity_delta * movement.unit_cost)
-        post_stock_adjustment = import_string(settings.STOCK_ADJUSTMENT_POSTER)
         post_stock_adjustment(
             store=store,
             date=timezone.localdate(timezone=store.tzinfo),

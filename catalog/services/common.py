@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models, transaction
 from django.db.models import ProtectedError
 
-from posproject.api.errors import DomainError
+from domain.errors import DomainError
 
 
 def delete_or_refuse(instance: models.Model, *, in_use: type[DomainError]) -> None:

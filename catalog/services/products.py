@@ -21,7 +21,7 @@ from catalog.services.stock import stock_levels_ensure_for_products
 from catalog.services.versions import catalog_version_take
 from dbtools.rows import column, qn, table
 from dbtools.unnest import insert_fields, scalar_type
-from posproject.api.errors import InvalidInput
+from domain.errors import InvalidInput
 
 EDITABLE_FIELDS = (
     "sku",

@@ -13,7 +13,7 @@ from catalog import cache
 from catalog.exceptions import CategoryInUse, TaxRateInUse
 from catalog.models import CatalogVersion, Category, TaxRate
 from catalog.services.common import delete_or_refuse
-from posproject.api.errors import InvalidInput
+from domain.errors import InvalidInput
 
 
 def tax_rate_create(*, user: User | None, name: str, rate: Decimal) -> TaxRate:

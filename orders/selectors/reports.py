@@ -51,16 +51,7 @@ from django.db.models.functions import Coalesce, ExtractHour, TruncHour
 from accounts.models import Store, User
 from catalog.models import Product, StockLevel
 from dbtools.rows import field_column, qn, table
-from orders.models import (
-    Order,
-    OrderLine,
-    Payment,
-    PaymentMethod,
-    Refund,
-    Shift,
-    ShiftStatus,
-)
-from posproject.money import (
+from money import (
     MONEY_DECIMAL_PLACES,
     MONEY_MAX_DIGITS,
     QUANTITY_DECIMAL_PLACES,
@@ -68,6 +59,7 @@ from posproject.money import (
     ZERO,
     round_cents,
 )
+from orders.models import Order, OrderLine, Payment, PaymentMethod, Refund, Shift, ShiftStatus
 
 TOP_PRODUCTS_LIMIT = 10
 _MONEY: dict[str, Any] = {"max_digits": MONEY_MAX_DIGITS, "decimal_places": MONEY_DECIMAL_PLACES}

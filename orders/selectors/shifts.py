@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import scope_to_user_stores
+from money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, ZERO, round_cents
 from orders.models import (
     CashMovement,
     CashMovementKind,
@@ -33,7 +34,6 @@ from orders.models import (
     Shift,
     ShiftStatus,
 )
-from posproject.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, ZERO, round_cents
 
 
 def _sum(expression: Any, **kwargs: Any) -> Coalesce:

@@ -4,19 +4,11 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 from rest_framework import serializers
 
+from money.fields import money_field, quantity_field
 from orders.models import Refund, RefundLine, RefundPayment
-from orders.serializers.shifts import money_field
-from posproject.money import QUANTITY_DECIMAL_PLACES, QUANTITY_MAX_DIGITS
-
-
-def quantity_field(**kwargs: Any) -> serializers.DecimalField:
-    return serializers.DecimalField(
-        max_digits=QUANTITY_MAX_DIGITS, decimal_places=QUANTITY_DECIMAL_PLACES, **kwargs
-    )
 
 
 class RefundLineInputSerializer(serializers.Serializer):

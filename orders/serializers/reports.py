@@ -6,22 +6,12 @@ import datetime as dt
 
 from rest_framework import serializers
 
+from money.fields import money_field, quantity_field
 from orders.services.reports import EARLIEST_REPORT_DATE
-from posproject.money import (
-    MONEY_DECIMAL_PLACES,
-    MONEY_MAX_DIGITS,
-    QUANTITY_DECIMAL_PLACES,
-    QUANTITY_MAX_DIGITS,
-)
 
 
 def _money(help_text: str = "") -> serializers.DecimalField:
-    return serializers.DecimalField(
-        max_digits=MONEY_MAX_DIGITS,
-        decimal_places=MONEY_DECIMAL_PLACES,
-        coerce_to_string=True,
-        help_text=help_text,
-    )
+    return money_field(coerce_to_string=True, help_text=help_text)
 
 
 class DailyReportQuerySerializer(serializers.Serializer):
@@ -59,11 +49,7 @@ class HourTotalsSerializer(serializers.Serializer):
 class TopProductSerializer(serializers.Serializer):
     product = serializers.IntegerField()
     name = serializers.CharField(help_text="The product's current catalog name.")
-    quantity = serializers.DecimalField(
-        max_digits=QUANTITY_MAX_DIGITS,
-        decimal_places=QUANTITY_DECIMAL_PLACES,
-        coerce_to_string=True,
-    )
+    quantity = quantity_field(coerce_to_string=True)
     total = _money("Σ line totals (after discounts, tax included).")
 
 

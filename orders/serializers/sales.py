@@ -16,44 +16,25 @@ from django.conf import settings
 from django.utils import timezone
 from rest_framework import serializers
 
-from orders.exceptions import CardNumberRefused
-from orders.models import Order, OrderLine, Payment, PaymentMethod
-from orders.services.sales import MAX_ORDER_AMOUNT, PaymentRequest, SaleLineRequest
-from posproject.api.rendering import datetime_text, decimal_text, money_text
-from posproject.logging import PAN_PATTERN
-from posproject.money import (
-    MONEY_DECIMAL_PLACES,
-    MONEY_MAX_DIGITS,
-    QUANTITY_DECIMAL_PLACES,
-    QUANTITY_MAX_DIGITS,
-    RATE_DECIMAL_PLACES,
-    RATE_MAX_DIGITS,
+from apitools.rendering import CompiledRepresentation
+from money import (
     ZERO,
 )
+from money.fields import money_field, quantity_field, rate_field
+from orders.exceptions import CardNumberRefused
+from orders.models import (
+    MAX_ORDER_AMOUNT,
+    MIN_ORDER_AMOUNT,
+    Order,
+    OrderLine,
+    Payment,
+    PaymentMethod,
+)
+from orders.services.sales import PaymentRequest, SaleLineRequest
+from posproject.logging import PAN_PATTERN
 
 MAX_QUANTITY = Decimal("99999.999")
 MAX_PAYMENTS = 20
-
-
-def Money(**kwargs: Any) -> serializers.DecimalField:
-    """Money: two decimals, rendered as a string."""
-    return serializers.DecimalField(
-        max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES, **kwargs
-    )
-
-
-def Quantity(**kwargs: Any) -> serializers.DecimalField:
-    """A quantity: up to three decimals (`1.250` kg)."""
-    return serializers.DecimalField(
-        max_digits=QUANTITY_MAX_DIGITS, decimal_places=QUANTITY_DECIMAL_PLACES, **kwargs
-    )
-
-
-def Rate(**kwargs: Any) -> serializers.DecimalField:
-    """A tax rate in per cent, three decimals (`8.250`)."""
-    return serializers.DecimalField(
-        max_digits=RATE_MAX_DIGITS, decimal_places=RATE_DECIMAL_PLACES, **kwargs
-    )
 
 
 def refuse_card_numbers(payload: Any, path: str = "") -> None:
@@ -107,15 +88,15 @@ class OffsetDateTimeField(serializers.DateTimeField):
 
 class SaleLineInputSerializer(serializers.Serializer):
     product = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
-    quantity = Quantity(min_value=Decimal("0.001"), max_value=MAX_QUANTITY)
-    discount = Money(min_value=ZERO, max_value=MAX_ORDER_AMOUNT, default=ZERO)
+    quantity = quantity_field(min_value=Decimal("0.001"), max_value=MAX_QUANTITY)
+    discount = money_field(min_value=MIN_ORDER_AMOUNT, max_value=MAX_ORDER_AMOUNT, default=ZERO)
 
 
 class PaymentInputSerializer(serializers.Serializer):
     method = serializers.ChoiceField(choices=PaymentMethod.choices)
-    amount = Money(min_value=ZERO, max_value=MAX_ORDER_AMOUNT)
-    tendered = Money(
-        min_value=ZERO,
+    amount = money_field(min_value=MIN_ORDER_AMOUNT, max_value=MAX_ORDER_AMOUNT)
+    tendered = money_field(
+        min_value=MIN_ORDER_AMOUNT,
         max_value=MAX_ORDER_AMOUNT,
         required=False,
         allow_null=True,
@@ -146,8 +127,8 @@ class QuoteInputSerializer(serializers.Serializer):
         allow_empty=False,
         help_text="At most `API_MAX_ORDER_LINES` (500 by default) lines.",
     )
-    discount = Money(
-        min_value=ZERO,
+    discount = money_field(
+        min_value=MIN_ORDER_AMOUNT,
         max_value=MAX_ORDER_AMOUNT,
         default=ZERO,
         help_text="Order discount, spread over the lines (see the contract's spreading rule).",
@@ -172,12 +153,7 @@ class QuoteInputSerializer(serializers.Serializer):
         return value
 
     def line_requests(self) -> list[SaleLineRequest]:
-        return [
-            SaleLineRequest(
-                product_id=line["product"], quantity=line["quantity"], discount=line["discount"]
-            )
-            for line in self.validated_data["lines"]
-        ]
+        return sale_line_requests(self.validated_data["lines"])
 
 
 class OrderCreateInputSerializer(QuoteInputSerializer):
@@ -189,38 +165,53 @@ class OrderCreateInputSerializer(QuoteInputSerializer):
     )
 
     def payment_requests(self) -> list[PaymentRequest]:
-        return [
-            PaymentRequest(
-                method=payment["method"],
-                amount=payment["amount"],
-                tendered=payment["tendered"],
-                reference=payment["reference"],
-                card_last4=payment["card_last4"],
-            )
-            for payment in self.validated_data["payments"]
-        ]
+        return payment_requests(self.validated_data["payments"])
+
+
+def sale_line_requests(lines: list[dict[str, Any]]) -> list[SaleLineRequest]:
+    """`SaleLineInputSerializer`'s validated lines → the service's requests."""
+    return [
+        SaleLineRequest(
+            product_id=line["product"], quantity=line["quantity"], discount=line["discount"]
+        )
+        for line in lines
+    ]
+
+
+def payment_requests(payments: list[dict[str, Any]]) -> list[PaymentRequest]:
+    """`PaymentInputSerializer`'s validated tenders → the service's requests."""
+    return [
+        PaymentRequest(
+            method=payment["method"],
+            amount=payment["amount"],
+            tendered=payment["tendered"],
+            reference=payment["reference"],
+            card_last4=payment["card_last4"],
+        )
+        for payment in payments
+    ]
 
 
 # --- output --------------------------------------------------------------------------------------
 #
-# The declared fields below are the contract (and the OpenAPI schema). Rendering goes through
-# `to_representation` written out by hand: DRF's generic path deep-copies every declared field
-# for each serializer instance and walks them one by one, which cost a sale more Python than its
-# whole pricing, stock, ledger and audit work together, and an order list 50 times that. The
-# output is the same, byte for byte (tests/orders/test_order_representation.py compares the two
-# over every field).
+# The declared fields below are the contract (and the OpenAPI schema). The model serializers
+# render through a `to_representation` compiled once from them (`CompiledRepresentation`): DRF's
+# generic path deep-copies every declared field for each serializer instance and walks them one
+# by one, which cost a sale more Python than its whole pricing, stock, ledger and audit work
+# together, and an order list 50 times that. The output is the same, byte for byte
+# (tests/orders/test_order_representation.py, tests/test_compiled_rendering.py).
 
 
-class OrderLineSerializer(serializers.ModelSerializer):
+class OrderLineSerializer(CompiledRepresentation, serializers.ModelSerializer):
     product = serializers.IntegerField(source="product_id", read_only=True)
-    quantity = Quantity(read_only=True)
-    unit_price = Money(read_only=True)
-    gross = Money(read_only=True)
-    discount = Money(read_only=True, help_text="The line's own discount plus its share.")
-    net = Money(read_only=True)
-    tax_rate = Rate(read_only=True)
-    tax = Money(read_only=True)
-    total = Money(read_only=True)
+    quantity = quantity_field(read_only=True)
+    unit_price = money_field(read_only=True)
+    gross = money_field(read_only=True)
+    discount = money_field(read_only=True, help_text="The line's own discount plus its share.")
+    net = money_field(read_only=True)
+    tax_rate = rate_field(read_only=True)
+    tax = money_field(read_only=True)
+    total = money_field(read_only=True)
 
     class Meta:
         model = OrderLine
@@ -240,60 +231,31 @@ class OrderLineSerializer(serializers.ModelSerializer):
         )
         read_only_fields = fields
 
-    def to_representation(self, instance: OrderLine) -> dict[str, Any]:
-        return {
-            "id": instance.pk,
-            "product": instance.product_id,
-            "sku": instance.sku,
-            "name": instance.name,
-            "quantity": decimal_text(
-                instance.quantity, QUANTITY_DECIMAL_PLACES, QUANTITY_MAX_DIGITS
-            ),
-            "unit_price": money_text(instance.unit_price),
-            "gross": money_text(instance.gross),
-            "discount": money_text(instance.discount),
-            "net": money_text(instance.net),
-            "tax_rate": decimal_text(instance.tax_rate, RATE_DECIMAL_PLACES, RATE_MAX_DIGITS),
-            "tax": money_text(instance.tax),
-            "total": money_text(instance.total),
-        }
 
-
-class PaymentSerializer(serializers.ModelSerializer):
-    amount = Money(read_only=True)
-    tendered = Money(read_only=True, allow_null=True)
-    change = Money(read_only=True)
+class PaymentSerializer(CompiledRepresentation, serializers.ModelSerializer):
+    amount = money_field(read_only=True)
+    tendered = money_field(read_only=True, allow_null=True)
+    change = money_field(read_only=True)
 
     class Meta:
         model = Payment
         fields = ("id", "method", "amount", "tendered", "change", "reference", "card_last4")
         read_only_fields = fields
 
-    def to_representation(self, instance: Payment) -> dict[str, Any]:
-        return {
-            "id": instance.pk,
-            "method": str(instance.method),
-            "amount": money_text(instance.amount),
-            "tendered": money_text(instance.tendered),
-            "change": money_text(instance.change),
-            "reference": instance.reference,
-            "card_last4": instance.card_last4,
-        }
 
-
-class OrderSerializer(serializers.ModelSerializer):
+class OrderSerializer(CompiledRepresentation, serializers.ModelSerializer):
     store = serializers.IntegerField(source="store_id", read_only=True)
     register = serializers.IntegerField(source="register_id", read_only=True)
     shift = serializers.IntegerField(source="shift_id", read_only=True)
     cashier = serializers.IntegerField(source="cashier_id", read_only=True)
     lines = OrderLineSerializer(many=True, read_only=True)
-    subtotal = Money(read_only=True)
-    discount_total = Money(read_only=True)
-    tax_total = Money(read_only=True)
-    total = Money(read_only=True)
+    subtotal = money_field(read_only=True)
+    discount_total = money_field(read_only=True)
+    tax_total = money_field(read_only=True)
+    total = money_field(read_only=True)
     payments = PaymentSerializer(many=True, read_only=True)
-    paid_total = Money(read_only=True)
-    change_due = Money(read_only=True)
+    paid_total = money_field(read_only=True)
+    change_due = money_field(read_only=True)
 
     class Meta:
         model = Order
@@ -320,44 +282,19 @@ class OrderSerializer(serializers.ModelSerializer):
         )
         read_only_fields = fields
 
-    def to_representation(self, instance: Order) -> dict[str, Any]:
-        line = OrderLineSerializer.to_representation
-        payment = PaymentSerializer.to_representation
-        return {
-            "id": instance.pk,
-            "number": instance.number,
-            "store": instance.store_id,
-            "register": instance.register_id,
-            "shift": instance.shift_id,
-            "cashier": instance.cashier_id,
-            "status": str(instance.status),
-            "created_at": datetime_text(instance.created_at),
-            "client_created_at": datetime_text(instance.client_created_at),
-            "currency": instance.currency,
-            "prices_include_tax": instance.prices_include_tax,
-            "lines": [line(self, row) for row in instance.lines.all()],  # type: ignore[arg-type]
-            "subtotal": money_text(instance.subtotal),
-            "discount_total": money_text(instance.discount_total),
-            "tax_total": money_text(instance.tax_total),
-            "total": money_text(instance.total),
-            "payments": [payment(self, row) for row in instance.payments.all()],  # type: ignore[arg-type]
-            "paid_total": money_text(instance.paid_total),
-            "change_due": money_text(instance.change_due),
-        }
-
 
 class QuoteLineSerializer(serializers.Serializer):
     product = serializers.IntegerField()
     sku = serializers.CharField()
     name = serializers.CharField()
-    quantity = Quantity()
-    unit_price = Money()
-    gross = Money()
-    discount = Money(help_text="The line's own discount plus its share.")
-    net = Money()
-    tax_rate = Rate()
-    tax = Money()
-    total = Money()
+    quantity = quantity_field()
+    unit_price = money_field()
+    gross = money_field()
+    discount = money_field(help_text="The line's own discount plus its share.")
+    net = money_field()
+    tax_rate = rate_field()
+    tax = money_field()
+    total = money_field()
 
 
 class QuoteSerializer(serializers.Serializer):
@@ -368,10 +305,10 @@ class QuoteSerializer(serializers.Serializer):
     currency = serializers.CharField()
     prices_include_tax = serializers.BooleanField()
     lines = QuoteLineSerializer(many=True)
-    subtotal = Money()
-    discount_total = Money()
-    tax_total = Money()
-    total = Money()
+    subtotal = money_field()
+    discount_total = money_field()
+    tax_total = money_field()
+    total = money_field()
 
 
 def quote_representation(quote: Any) -> dict[str, Any]:

@@ -10,15 +10,8 @@ from rest_framework import serializers
 
 from accounts.models import Register
 from accounts.selectors import register_list
+from money.fields import money_field, rate_field
 from orders.models import CashMovement, CashMovementKind, Shift
-from posproject.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
-
-
-def money_field(**kwargs: Any) -> serializers.DecimalField:
-    """Money in and out as a string with exactly two decimals."""
-    return serializers.DecimalField(
-        max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES, **kwargs
-    )
 
 
 class ShiftSerializer(serializers.ModelSerializer):
@@ -101,7 +94,7 @@ class ShiftTenderTotalsSerializer(serializers.Serializer):
 
 
 class ShiftTaxRateTotalSerializer(serializers.Serializer):
-    rate = serializers.DecimalField(max_digits=6, decimal_places=3)
+    rate = rate_field()
     net = money_field()
     tax = money_field()
 

@@ -15,8 +15,8 @@ from typing import Any
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from money import ZERO
 from orders.models import Order, OrderStatus, PaymentMethod
-from posproject.money import ZERO
 
 RECEIPT_WIDTH = 48
 

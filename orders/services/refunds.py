@@ -28,7 +28,16 @@ from accounts.models import User
 from audit.services import audit_record
 from catalog.models import StockReason
 from catalog.services import StockChange, stock_apply
+from domain.errors import InvalidInput
 from ledger.services import post_refund
+from money import (
+    MILLI,
+    MONEY_DECIMAL_PLACES,
+    MONEY_MAX_DIGITS,
+    ZERO,
+    round_cents,
+)
+from money.fields import MoneyField, QuantityField
 from monitoring.metrics import REFUND_AMOUNT, REFUNDS
 from orders.exceptions import RefundExceedsSold, ShiftNotOpen
 from orders.models import (
@@ -53,16 +62,6 @@ from orders.refund_pricing import (
     refund_piece,
 )
 from orders.services.numbering import next_number
-from posproject.api.errors import InvalidInput
-from posproject.money import (
-    MILLI,
-    MONEY_DECIMAL_PLACES,
-    MONEY_MAX_DIGITS,
-    ZERO,
-    MoneyField,
-    QuantityField,
-    round_cents,
-)
 
 #: The only legal moves of an order's status. `refunded` is final.
 ORDER_TRANSITIONS: dict[str, frozenset[str]] = {

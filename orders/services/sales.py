@@ -34,7 +34,9 @@ from catalog.models import Product, StockReason
 from catalog.services import StockChange, stock_apply
 from dbtools.rows import cache_related, column, qn, table
 from dbtools.unnest import UnnestInsert, fill_defaults, insert_fields, saved_one
+from domain.errors import InvalidInput, ObjectNotFound
 from ledger.services import post_sale
+from money import ZERO, round_cents
 from monitoring.metrics import (
     INSUFFICIENT_STOCK,
     ORDER_AMOUNT,
@@ -43,24 +45,26 @@ from monitoring.metrics import (
     PAYMENTS,
 )
 from orders.exceptions import PaymentMismatch, ShiftNotOpen
-from orders.models import Order, OrderLine, Payment, PaymentMethod, Shift
+from orders.models import (
+    MAX_ORDER_AMOUNT,
+    MIN_ORDER_AMOUNT,
+    Order,
+    OrderLine,
+    Payment,
+    PaymentMethod,
+    Shift,
+)
 from orders.pricing import LineInput, PricedOrder, price_order
 from orders.selectors.sales import products_for_sale, register_for_sale, sale_shift_locked
 from orders.services.numbering import number_cte
-from posproject.api.errors import InvalidInput, ObjectNotFound
-from posproject.money import ZERO, round_cents
 
 __all__ = [
-    "MAX_ORDER_AMOUNT",
     "PaymentRequest",
     "SaleLineRequest",
     "SaleQuote",
     "order_create",
     "order_quote",
 ]
-
-#: No order, line or tender may exceed this (keeps every sum inside the 14-digit money columns).
-MAX_ORDER_AMOUNT = Decimal("9999999999.99")
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,7 +224,7 @@ def _payments(
         if req.method not in PaymentMethod.values:
             errors[f"payments.{index}.method"] = ["Unknown payment method."]
             continue
-        if req.amount < 0 or req.amount > MAX_ORDER_AMOUNT:
+        if not MIN_ORDER_AMOUNT <= req.amount <= MAX_ORDER_AMOUNT:
             errors[f"payments.{index}.amount"] = ["Out of range."]
             continue
         change = ZERO

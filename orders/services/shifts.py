@@ -18,12 +18,12 @@ from django.utils import timezone
 
 from accounts.models import Register, User
 from audit.services import audit_record
+from domain.errors import InvalidInput
 from ledger.services import post_cash_movement, post_shift_close
+from money import round_cents
 from orders.exceptions import ShiftAlreadyOpen, ShiftNotOpen
 from orders.models import CashMovement, CashMovementKind, Shift, ShiftStatus
 from orders.selectors.shifts import shift_cash_summary
-from posproject.api.errors import InvalidInput
-from posproject.money import round_cents
 
 #: The only legal moves of a shift's status. A closed shift is final.
 SHIFT_TRANSITIONS: dict[str, frozenset[str]] = {

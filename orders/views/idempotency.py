@@ -1,63 +1,54 @@
-"""The HTTP side of `orders.services.idempotency`: the response carrying `Idempotent-Replayed`,
-and the OpenAPI pieces every idempotent POST documents (sales and refunds alike)."""
+"""`Idempotency-Key` for the orders API: the API toolkit's decorator bound to the orders'
+`IdempotencyKey` table (`orders.services.idempotency`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.http import HttpResponse
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from rest_framework.response import Response
 
-from orders.services.idempotency import IDEMPOTENCY_HEADER, REPLAYED_HEADER, IdempotentOutcome
-
-IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
-    name=IDEMPOTENCY_HEADER,
-    type=OpenApiTypes.STR,
-    location=OpenApiParameter.HEADER,
-    required=True,
-    description=(
-        "1-255 printable ASCII characters, unique per attempt of one operation (a UUID v4 is a "
-        "good choice), scoped to the user and kept at least 72 hours. Retrying with the same "
-        "key and the same body returns the original status and body with "
-        "`Idempotent-Replayed: true` and creates nothing. The same key with a different body → "
-        "`422 idempotency_key_reused`; while the first request is still running the retry waits "
-        "for it and replays, or after a few seconds answers `409 idempotency_key_in_use` (retry "
-        "later with the same key). A request that failed (any 4xx/5xx) stores nothing: after "
-        "fixing the cause, retrying with the same key runs afresh. Missing or malformed → 400."
-    ),
+from apitools import idempotency as api_idempotency
+from apitools.idempotency import IdempotencyStore, StoredAnswer
+from audit.services import audit_at_end
+from orders.models import IdempotencyState
+from orders.services.idempotency import (
+    idempotency_key_claim,
+    idempotency_key_complete,
+    idempotency_key_find,
+    idempotency_key_forget,
 )
 
 
-def replayed_header(*status_codes: int) -> OpenApiParameter:
-    """The `Idempotent-Replayed` response header, documented on the given success codes."""
-    return OpenApiParameter(
-        name=REPLAYED_HEADER,
-        type=OpenApiTypes.STR,
-        location=OpenApiParameter.HEADER,
-        enum=["true"],
-        response=list(status_codes),
-        description="`true` when this response replays the first response to the same "
-        "Idempotency-Key (nothing was created this time); absent otherwise.",
+def _find(*, user_id: int, key: str) -> StoredAnswer | None:
+    row = idempotency_key_find(user_id=user_id, key=key)
+    if row is None:
+        return None
+    return StoredAnswer(
+        row_id=row.pk,
+        fingerprint=row.fingerprint,
+        completed=row.state == IdempotencyState.COMPLETED,
+        status=row.response_status,
+        body_text=row.response_body,
+        expires_at=row.expires_at,
     )
 
 
-IDEMPOTENCY_ERROR_RESPONSES: dict[int, OpenApiResponse] = {
-    409: OpenApiResponse(
-        description="`idempotency_key_in_use`: the first request with this key is still running "
-        "(retry later with the same key); or another state conflict of the operation."
-    ),
-    422: OpenApiResponse(
-        description="`idempotency_key_reused`: this key was used with a different body."
-    ),
-}
+IDEMPOTENCY_KEYS = IdempotencyStore(
+    claim=idempotency_key_claim,
+    complete=idempotency_key_complete,
+    find=_find,
+    forget=idempotency_key_forget,
+)
 
 
-def idempotent_response(outcome: IdempotentOutcome) -> HttpResponse:
-    """The stored JSON text itself (the first answer and every replay are the same bytes; DRF's
-    renderer would only parse and write it again). Content negotiation has already refused any
-    client that does not accept JSON."""
-    response = HttpResponse(
-        outcome.body_text, status=outcome.status, content_type="application/json"
+def idempotent(
+    endpoint: str, *, status: int, required: bool = True
+) -> Callable[[Callable[..., Any]], Callable[..., HttpResponse | Response]]:
+    """`apitools.idempotency.idempotent` on the orders' key table. The audit events of the
+    work are appended after its answer is stored, as the transaction's last statement: the
+    store's chain head is then locked only from there to the commit (`audit.services`)."""
+    return api_idempotency.idempotent(
+        endpoint, store=IDEMPOTENCY_KEYS, status=status, required=required, around=audit_at_end
     )
-    if outcome.replayed:
-        response[REPLAYED_HEADER] = "true"
-    return response

@@ -5,24 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.request import Request
 
 from accounts.selectors import scope_to_user_stores
+from apitools.idempotency import IDEMPOTENCY_ERROR_RESPONSES, IDEMPOTENCY_KEY_PARAMETER
+from apitools.permissions import STAFF_ROLES
 from orders.models import Order, Refund
 from orders.serializers.refunds import RefundCreateSerializer, RefundSerializer
-from orders.services.idempotency import IDEMPOTENCY_HEADER, run_idempotent
 from orders.services.refunds import RefundLineRequest, refund_create
-from orders.views.idempotency import (
-    IDEMPOTENCY_ERROR_RESPONSES,
-    IDEMPOTENCY_KEY_PARAMETER,
-    idempotent_response,
-)
+from orders.views.idempotency import idempotent
 from orders.views.shifts import acting_user
-from posproject.api.permissions import STAFF_ROLES
 
 REFUND_DESCRIPTION = """
 Refund part or all of an order's lines. Managers and admins of the order's store; cashiers get
@@ -76,32 +71,22 @@ class RefundCreateView(generics.GenericAPIView):
             ),
         },
     )
-    def post(self, request: Request, pk: int) -> HttpResponse:
+    @idempotent("orders.refunds:{pk}", status=status.HTTP_201_CREATED)
+    def post(self, request: Request, pk: int) -> Any:
         user = acting_user(request)
-
-        def act() -> tuple[int, Any]:
-            order = get_object_or_404(scope_to_user_stores(Order.objects.all(), user), pk=pk)
-            serializer = RefundCreateSerializer(data=request.data)
-            serializer.is_valid(raise_exception=True)
-            data = serializer.validated_data
-            refund = refund_create(
-                order=order,
-                lines=[
-                    RefundLineRequest(line_id=row["line"], quantity=row["quantity"])
-                    for row in data["lines"]
-                ],
-                restock=data["restock"],
-                reason=data["reason"],
-                user=user,
-            )
-            refund = Refund.objects.prefetch_related("lines", "payments").get(pk=refund.pk)
-            return status.HTTP_201_CREATED, RefundSerializer(refund).data
-
-        outcome = run_idempotent(
+        order = get_object_or_404(scope_to_user_stores(Order.objects.all(), user), pk=pk)
+        serializer = RefundCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        refund = refund_create(
+            order=order,
+            lines=[
+                RefundLineRequest(line_id=row["line"], quantity=row["quantity"])
+                for row in data["lines"]
+            ],
+            restock=data["restock"],
+            reason=data["reason"],
             user=user,
-            key=request.headers.get(IDEMPOTENCY_HEADER),
-            endpoint=f"orders.refunds:{pk}",
-            payload=request.data,
-            action=act,
         )
-        return idempotent_response(outcome)
+        refund = Refund.objects.prefetch_related("lines", "payments").get(pk=refund.pk)
+        return RefundSerializer(refund).data

@@ -11,10 +11,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import store_list
+from apitools.permissions import STAFF_ROLES
+from domain.errors import ObjectNotFound
 from orders.serializers.reports import DailyReportQuerySerializer, DailyReportSerializer
 from orders.services.reports import daily_report_csv, daily_report_get, daily_report_payload
-from posproject.api.errors import ObjectNotFound
-from posproject.api.permissions import STAFF_ROLES
 
 
 class _NoFormatOverride:

@@ -26,6 +26,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import User
+from apitools.idempotency import (
+    IDEMPOTENCY_ERROR_RESPONSES,
+    IDEMPOTENCY_KEY_PARAMETER,
+    replayed_header,
+)
+from apitools.permissions import ALL_ROLES
+from domain.errors import InvalidInput
 from orders.models import Order
 from orders.selectors.sales import order_list, orders_created_between
 from orders.serializers.sale_input import parse_sale_input
@@ -37,17 +44,9 @@ from orders.serializers.sales import (
     quote_representation,
     refuse_card_numbers,
 )
-from orders.services.idempotency import run_idempotent
 from orders.services.receipts import receipt_html, receipt_text
 from orders.services.sales import order_create, order_quote
-from orders.views.idempotency import (
-    IDEMPOTENCY_ERROR_RESPONSES,
-    IDEMPOTENCY_KEY_PARAMETER,
-    idempotent_response,
-    replayed_header,
-)
-from posproject.api.errors import InvalidInput
-from posproject.api.permissions import ALL_ROLES
+from orders.views.idempotency import idempotent
 
 ORDER_CREATE_ENDPOINT = "orders.create"
 
@@ -194,30 +193,23 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             422: IDEMPOTENCY_ERROR_RESPONSES[422],
         },
     )
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
-        refuse_card_numbers(request.data)
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse | Response:
+        refuse_card_numbers(request.data)  # before anything else, the key included
+        return self._sell(request)
 
-        def sell() -> tuple[int, Any]:
-            sale = parse_sale_input(request.data)
-            order = order_create(
-                user=cast(User, request.user),
-                register_id=sale.register,
-                lines=sale.lines,
-                payments=sale.payments,
-                discount=sale.discount,
-                client_created_at=sale.client_created_at,
-                offline=sale.offline,
-            )
-            return 201, OrderSerializer(order).data
-
-        outcome = run_idempotent(
-            user=request.user,
-            key=request.headers.get("Idempotency-Key"),
-            endpoint=ORDER_CREATE_ENDPOINT,
-            payload=request.data,
-            action=sell,
+    @idempotent(ORDER_CREATE_ENDPOINT, status=201)
+    def _sell(self, request: Request) -> Any:
+        sale = parse_sale_input(request.data)
+        order = order_create(
+            user=cast(User, request.user),
+            register_id=sale.register,
+            lines=sale.lines,
+            payments=sale.payments,
+            discount=sale.discount,
+            client_created_at=sale.client_created_at,
+            offline=sale.offline,
         )
-        return idempotent_response(outcome)
+        return OrderSerializer(order).data
 
     @extend_schema(
         summary="Price a basket without selling it",

@@ -19,7 +19,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import User
-from orders.models import ShiftStatus
+from apitools.idempotency import IDEMPOTENCY_HEADER
+from apitools.permissions import ALL_ROLES
+from orders.models import Shift, ShiftStatus
 from orders.selectors.shifts import shift_list, shift_report
 from orders.serializers.shifts import (
     CashMovementCreateSerializer,
@@ -29,10 +31,8 @@ from orders.serializers.shifts import (
     ShiftReportSerializer,
     ShiftSerializer,
 )
-from orders.services.idempotency import IDEMPOTENCY_HEADER, run_idempotent
 from orders.services.shifts import cash_movement_create, shift_close, shift_open
-from orders.views.idempotency import idempotent_response
-from posproject.api.permissions import ALL_ROLES
+from orders.views.idempotency import idempotent
 
 OPTIONAL_IDEMPOTENCY_KEY = OpenApiParameter(
     name=IDEMPOTENCY_HEADER,
@@ -72,18 +72,7 @@ class ShiftViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     filterset_class = ShiftFilter
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
-        return shift_list(user=self.request.user)
-
-    def _once(self, request: Request, endpoint: str, act: Any) -> HttpResponse:
-        """Run a command; exactly once per `Idempotency-Key` when the client sends one."""
-        key = request.headers.get(IDEMPOTENCY_HEADER)
-        if key is None:
-            code, body = act()
-            return Response(body, status=code)
-        outcome = run_idempotent(
-            user=request.user, key=key, endpoint=endpoint, payload=request.data, action=act
-        )
-        return idempotent_response(outcome)
+        return shift_list(user=acting_user(self.request))
 
     @extend_schema(
         summary="Open a shift (cash drawer session) on a register",
@@ -96,18 +85,16 @@ class ShiftViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         request=ShiftOpenSerializer,
         responses={201: ShiftSerializer, 409: _conflict("`shift_already_open`")},
     )
-    def create(self, request: Request) -> HttpResponse:
-        def act() -> tuple[int, Any]:
-            serializer = ShiftOpenSerializer(data=request.data, context={"request": request})
-            serializer.is_valid(raise_exception=True)
-            shift = shift_open(
-                register=serializer.validated_data["register"],
-                opening_float=serializer.validated_data["opening_float"],
-                user=acting_user(request),
-            )
-            return status.HTTP_201_CREATED, ShiftSerializer(shift).data
-
-        return self._once(request, "shifts.open", act)
+    @idempotent("shifts.open", status=status.HTTP_201_CREATED, required=False)
+    def create(self, request: Request) -> Any:
+        serializer = ShiftOpenSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        shift = shift_open(
+            register=serializer.validated_data["register"],
+            opening_float=serializer.validated_data["opening_float"],
+            user=acting_user(request),
+        )
+        return ShiftSerializer(shift).data
 
     @extend_schema(
         summary="Put cash into or take it out of the drawer",
@@ -118,18 +105,17 @@ class ShiftViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         responses={201: CashMovementSerializer, 409: _conflict("`shift_not_open`")},
     )
     @action(detail=True, methods=["post"], url_path="cash-movements")
-    def cash_movements(self, request: Request, pk: str | None = None) -> HttpResponse:
-        shift = self.get_object()
+    def cash_movements(self, request: Request, pk: str | None = None) -> HttpResponse | Response:
+        return self._cash_movement_create(request, shift=self.get_object())
 
-        def act() -> tuple[int, Any]:
-            serializer = CashMovementCreateSerializer(data=request.data)
-            serializer.is_valid(raise_exception=True)
-            movement = cash_movement_create(
-                shift=shift, user=acting_user(request), **serializer.validated_data
-            )
-            return status.HTTP_201_CREATED, CashMovementSerializer(movement).data
-
-        return self._once(request, f"shifts.{shift.pk}.cash_movements", act)
+    @idempotent("shifts.{shift.pk}.cash_movements", status=status.HTTP_201_CREATED, required=False)
+    def _cash_movement_create(self, request: Request, *, shift: Shift) -> Any:
+        serializer = CashMovementCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        movement = cash_movement_create(
+            shift=shift, user=acting_user(request), **serializer.validated_data
+        )
+        return CashMovementSerializer(movement).data
 
     @extend_schema(
         summary="Close a shift with the counted cash",
@@ -145,20 +131,19 @@ class ShiftViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         responses={200: ShiftSerializer, 409: _conflict("`shift_not_open`")},
     )
     @action(detail=True, methods=["post"])
-    def close(self, request: Request, pk: str | None = None) -> HttpResponse:
-        shift = self.get_object()
+    def close(self, request: Request, pk: str | None = None) -> HttpResponse | Response:
+        return self._close(request, shift=self.get_object())
 
-        def act() -> tuple[int, Any]:
-            serializer = ShiftCloseSerializer(data=request.data)
-            serializer.is_valid(raise_exception=True)
-            closed = shift_close(
-                shift=shift,
-                counted_cash=serializer.validated_data["counted_cash"],
-                user=acting_user(request),
-            )
-            return status.HTTP_200_OK, ShiftSerializer(closed).data
-
-        return self._once(request, f"shifts.{shift.pk}.close", act)
+    @idempotent("shifts.{shift.pk}.close", status=status.HTTP_200_OK, required=False)
+    def _close(self, request: Request, *, shift: Shift) -> Any:
+        serializer = ShiftCloseSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        closed = shift_close(
+            shift=shift,
+            counted_cash=serializer.validated_data["counted_cash"],
+            user=acting_user(request),
+        )
+        return ShiftSerializer(closed).data
 
     @extend_schema(
         summary="X report (open shift) or Z report (closed shift)",

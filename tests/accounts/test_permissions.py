@@ -13,7 +13,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.test import APIClient
 
 from accounts.models import Register, Store, User
-from posproject.api.permissions import roles_for
+from apitools.permissions import roles_for
 from tests.accounts.conftest import assert_problem
 from tests.factories import RegisterFactory
 

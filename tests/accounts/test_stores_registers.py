@@ -105,16 +105,14 @@ def test_store_code_is_unique(admin_client, store: Store) -> None:
     assert "code" in body["errors"]
 
 
-def test_store_policy_hooks_run_on_create_and_policy_change(settings: Any) -> None:
+def test_store_policy_hooks_run_on_create_and_policy_change(monkeypatch: Any) -> None:
     calls: list[tuple[int, bool]] = []
 
     def hook(*, store: Store) -> None:
         calls.append((store.pk, store.allow_negative_stock))
 
-    import tests.accounts.test_stores_registers as this_module
-
-    this_module._policy_hook = hook  # type: ignore[attr-defined]
-    settings.STORE_POLICY_HOOKS = ["tests.accounts.test_stores_registers._policy_hook"]
+    monkeypatch.setattr(services, "STORE_POLICY_FOLLOWERS", [])
+    services.store_policy_follow(hook)
     admin = AdminFactory()
     store = services.store_create(actor=admin, code="HOOK", name="Hooked")
     services.store_update(actor=admin, store=store, name="Renamed")

@@ -266,7 +266,7 @@ def test_manager_service_rules_for_their_cashiers(
         services.user_update(actor=manager, user=cashier, role=Role.MANAGER)
     # A cashier of another store is invisible.
     stranger = CashierFactory(stores=[other_store])
-    from posproject.api.errors import ObjectNotFound
+    from domain.errors import ObjectNotFound
 
     with pytest.raises(ObjectNotFound):
         services.user_update(actor=manager, user=stranger, is_active=False)

@@ -10,7 +10,7 @@ import pytest
 from audit.hashing import chain_hash, event_content
 from audit.models import GENESIS_HASH, AuditChainHead, AuditEvent
 from audit.services import audit_record
-from posproject.request_context import RequestContext, reset_context, set_context
+from request_context import RequestContext, reset_context, set_context
 
 pytestmark = pytest.mark.django_db
 

@@ -13,8 +13,8 @@ from audit.models import AuditEvent
 from catalog import cache
 from catalog.models import Category
 from catalog.services import category_update
+from domain.errors import InvalidInput
 from monitoring.metrics import CACHE_REQUESTS
-from posproject.api.errors import InvalidInput
 from tests.catalog.factories import CategoryFactory, ProductFactory, TaxRateFactory
 
 pytestmark = pytest.mark.django_db

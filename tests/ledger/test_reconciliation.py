@@ -139,3 +139,38 @@ def test_reconciliation_costs_a_fixed_number_of_queries(
         created_by=None,
     )
     assert reconcile_store_day(store=store, date=store_today(store)).ok
+
+
+def test_a_difference_found_by_the_scheduled_run_is_logged_at_error_and_counted(
+    store, stocked_product, caplog
+) -> None:
+    from monitoring.metrics import RECONCILIATION_DIFFERENCES
+    from orders.services.reports import reconciliation_record
+    from tests.catalog.factories import set_stock
+
+    def counted() -> float:
+        return RECONCILIATION_DIFFERENCES.labels(
+            store=store.code, comparison="inventory"
+        )._value.get()
+
+    before = counted()
+    set_stock(store, stocked_product, 60)  # stock that appears with no movement or posting
+    with caplog.at_level("ERROR", logger="orders.services.reports"):
+        result = reconciliation_record(store=store, date=store_today(store))
+    assert result["ok"] is False
+    assert counted() == before + 1
+    (record,) = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert "reconciliation difference" in record.getMessage()
+    assert "inventory" in record.getMessage()
+
+
+def test_a_clean_scheduled_run_logs_no_error_and_counts_nothing(store, busy_day, caplog) -> None:
+    from monitoring.metrics import RECONCILIATION_DIFFERENCES
+    from orders.services.reports import reconciliation_record
+
+    total = sum(s.value for m in RECONCILIATION_DIFFERENCES.collect() for s in m.samples)
+    with caplog.at_level("ERROR", logger="orders.services.reports"):
+        assert reconciliation_record(store=store, date=store_today(store))["ok"] is True
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    after = sum(s.value for m in RECONCILIATION_DIFFERENCES.collect() for s in m.samples)
+    assert after == total

@@ -29,15 +29,15 @@ from hypothesis.stateful import (
 
 from catalog.models import Product
 from catalog.services import stock_adjust
+from domain.errors import DomainError
 from ledger.selectors import trial_balance
+from money import round_cents
 from orders.models import Order, OrderLine, Shift
 from orders.reconciliation import reconcile_store_day, store_today
 from orders.selectors.shifts import shift_cash_summary
 from orders.services.refunds import RefundLineRequest, refund_create
 from orders.services.sales import PaymentRequest, SaleLineRequest, order_create, order_quote
 from orders.services.shifts import cash_movement_create, shift_close, shift_open
-from posproject.api.errors import DomainError
-from posproject.money import round_cents
 from tests.catalog.factories import ProductFactory, TaxRateFactory
 from tests.factories import CashierFactory, ManagerFactory, RegisterFactory, StoreFactory
 

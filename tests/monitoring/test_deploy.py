@@ -136,10 +136,15 @@ def test_dockerfile() -> None:
     assert user.split(":")[0] not in {"root", "0"}
     # Pinned requirements, and every file the build copies exists.
     runs = " ".join(by_keyword["RUN"])
-    assert "pip install --no-cache-dir -r requirements/prod.txt" in runs
-    for line in (BASE_DIR / "requirements" / "prod.txt").read_text().splitlines():
-        if line and not line.startswith(("#", "-r")):
-            assert "==" in line, line
+    assert "pip install --no-cache-dir --require-hashes -r requirements/prod.txt" in runs
+    # prod.txt is a lock file: every requirement pinned with ==, each with its hashes.
+    requirements = (BASE_DIR / "requirements" / "prod.txt").read_text()
+    entries = [e for e in requirements.replace("\\\n", " ").splitlines() if e.strip()]
+    entries = [e for e in entries if not e.lstrip().startswith("#")]
+    assert len(entries) > 20
+    for entry in entries:
+        assert "==" in entry.split()[0], entry
+        assert "--hash=sha256:" in entry, entry
     for copy in by_keyword["COPY"]:
         source = copy.split()[0]
         assert (BASE_DIR / source).exists(), source
@@ -160,7 +165,7 @@ def test_dockerfile() -> None:
 
 def test_dockerignore_keeps_secrets_and_state_out() -> None:
     ignored = set((BASE_DIR / ".dockerignore").read_text().split())
-    assert {".env", ".git", ".venv", "*.sqlite3", "staticfiles"} <= ignored
+    assert {".env", ".git", ".venv", ".pgdata", "staticfiles"} <= ignored
 
 
 def test_dockerfile_healthcheck_command_works(tmp_path: Path) -> None:
@@ -201,6 +206,7 @@ def test_gunicorn_config_checks_out() -> None:
         **os.environ,
         "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY") or "k" * 50,
         "DJANGO_DEBUG": "false",
+        "DJANGO_ALLOW_LOCAL_SERVICES": "true",
     }
     result = subprocess.run(
         [sys.executable, "-m", "gunicorn", "--check-config", "-c", "posproject/gunicorn.conf.py"],

@@ -234,6 +234,7 @@ def test_hung_database_makes_ready_503_within_two_seconds(hung_port) -> None:
         "DATABASE_URL": f"postgres://pos@127.0.0.1:{hung_port}/pos",
         "DB_CONNECT_TIMEOUT": "2",
         "REDIS_URL": "",
+        "DJANGO_ALLOW_LOCAL_SERVICES": "true",
         "CELERY_TASK_ALWAYS_EAGER": "true",
         "LOG_LEVEL": "CRITICAL",
     }

@@ -15,8 +15,8 @@ from rest_framework.response import Response
 from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
+from apitools.permissions import ALL_ROLES
 from monitoring.context import bind_store
-from posproject.api.permissions import ALL_ROLES
 from posproject.logging import RedactSecretsFilter
 from tests.factories import DEFAULT_PASSWORD
 

@@ -9,8 +9,9 @@ from rest_framework.exceptions import Throttled as DrfThrottled
 from rest_framework.test import APIRequestFactory
 from rest_framework.views import APIView
 
+from apitools.errors import problem_exception_handler
+from domain.errors import Throttled
 from monitoring.exposition import address_allowed
-from posproject.api.errors import Throttled, problem_exception_handler
 from tests.monitoring.helpers import sample
 
 BUSINESS_METRICS = (

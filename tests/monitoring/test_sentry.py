@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from sentry_sdk.transport import Transport
 
-from posproject.api.permissions import ALL_ROLES
+from apitools.permissions import ALL_ROLES
 from posproject.sentry import before_breadcrumb, before_send, init_sentry
 
 TEST_PAN = "4111111111111111"

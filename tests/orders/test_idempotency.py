@@ -1,5 +1,6 @@
-"""`orders.services.idempotency.run_idempotent`: exactly-once at the service level (the sale
-endpoint's replays are in test_sales.py, the concurrent ones in test_sales_concurrency.py)."""
+"""`apitools.idempotency.run_idempotent` on the orders' key table: exactly-once below the
+views (the sale endpoint's replays are in test_sales.py, the concurrent ones in
+test_sales_concurrency.py)."""
 
 from __future__ import annotations
 
@@ -12,20 +13,28 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Store, User
-from monitoring.metrics import IDEMPOTENT_REPLAYS
-from orders.exceptions import IdempotencyKeyInUse, IdempotencyKeyMissing, IdempotencyKeyReused
-from orders.models import IdempotencyKey, IdempotencyState
-from orders.services.idempotency import (
-    MIN_TTL_HOURS,
-    idempotency_keys_purge_expired,
+from apitools import idempotency
+from apitools.errors import status_for
+from apitools.idempotency import (
+    IdempotencyKeyInUse,
+    IdempotencyKeyMissing,
+    IdempotencyKeyReused,
+    IdempotentOutcome,
     request_fingerprint,
-    run_idempotent,
 )
+from domain.errors import InvalidInput, Throttled
+from monitoring.metrics import IDEMPOTENT_REPLAYS
+from orders.models import IdempotencyKey, IdempotencyState
+from orders.services.idempotency import MIN_TTL_HOURS, idempotency_keys_purge_expired
 from orders.tasks import purge_expired_idempotency_keys
-from posproject.api.errors import InvalidInput, Throttled
+from orders.views.idempotency import IDEMPOTENCY_KEYS
 from tests.factories import CashierFactory, StoreFactory
 
 pytestmark = pytest.mark.django_db
+
+
+def run_idempotent(**kwargs: Any) -> IdempotentOutcome:
+    return idempotency.run_idempotent(store=IDEMPOTENCY_KEYS, **kwargs)
 
 
 def _creating_store(code: str) -> Any:
@@ -88,7 +97,7 @@ def test_same_key_other_body_is_refused(cashier: User) -> None:
             payload={"a": 2},
             action=_creating_store("C2"),
         )
-    assert (info.value.status_code, info.value.code) == (422, "idempotency_key_reused")
+    assert (status_for(info.value), info.value.code) == (422, "idempotency_key_reused")
     # the same key on another endpoint is another request too
     with pytest.raises(IdempotencyKeyReused):
         run_idempotent(
@@ -143,7 +152,7 @@ def test_a_key_seen_still_processing_is_in_use(cashier: User) -> None:
         run_idempotent(
             user=cashier, key="k-6", endpoint="test", payload={}, action=_creating_store("F1")
         )
-    assert (info.value.status_code, info.value.code) == (409, "idempotency_key_in_use")
+    assert (status_for(info.value), info.value.code) == (409, "idempotency_key_in_use")
 
 
 @pytest.mark.parametrize("key", [None, "", "   ", "x" * 256, "tab\there", "é-accent", "new\nline"])
@@ -152,7 +161,7 @@ def test_malformed_keys_are_refused(cashier: User, key: str | None) -> None:
         run_idempotent(
             user=cashier, key=key, endpoint="test", payload={}, action=_creating_store("G")
         )
-    assert (info.value.status_code, info.value.code) == (400, "validation_error")
+    assert (status_for(info.value), info.value.code) == (400, "validation_error")
     assert "Idempotency-Key" in info.value.errors
 
 
@@ -223,7 +232,7 @@ def test_a_lock_timeout_inside_the_action_is_a_retryable_429(cashier: User) -> N
 
     with pytest.raises(Throttled) as info:
         run_idempotent(user=cashier, key="busy", endpoint="test", payload={}, action=contended)
-    assert (info.value.status_code, info.value.code, info.value.retry_after) == (
+    assert (status_for(info.value), info.value.code, info.value.retry_after) == (
         429,
         "throttled",
         1,

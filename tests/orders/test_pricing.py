@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from domain.errors import InvalidInput
 from orders.pricing import LineInput, price_order, spread_discount
-from posproject.api.errors import InvalidInput
 
 D = Decimal
 

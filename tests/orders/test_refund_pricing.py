@@ -10,6 +10,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from money import round_cents
 from orders.refund_pricing import (
     LineSnapshot,
     RefundPiece,
@@ -20,7 +21,6 @@ from orders.refund_pricing import (
     allocate_to_tenders,
     refund_piece,
 )
-from posproject.money import round_cents
 
 D = Decimal
 

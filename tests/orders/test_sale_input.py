@@ -1,5 +1,6 @@
-"""The sale body's fast path (`orders.serializers.sale_input`) must agree with the DRF serializer
-that defines a valid sale: whatever it accepts, the serializer accepts with the same values, and
+"""The sale body's fast path (`orders.serializers.sale_input`, a parser compiled from the
+serializer's fields by `apitools.plain_input`) must agree with the DRF serializer that
+defines a valid sale: whatever it accepts, the serializer accepts with the same values, and
 anything it does not take plainly is the serializer's to accept or refuse (same errors)."""
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from rest_framework.exceptions import ValidationError
 
+from apitools.plain_input import NotPlain
+from orders.models import MAX_ORDER_AMOUNT
 from orders.serializers import sale_input
 from orders.serializers.sale_input import SaleInput, parse_sale_input
-from orders.services.sales import MAX_ORDER_AMOUNT
 
 
 def _by_serializer(data: Any) -> SaleInput | dict[str, Any]:
@@ -35,7 +37,7 @@ def _by_parse(data: Any) -> SaleInput | dict[str, Any]:
 def _plain(data: Any) -> SaleInput | None:
     try:
         return sale_input._plain(data)
-    except sale_input._NotPlain:
+    except NotPlain:
         return None
 
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts.models import Store
 from audit.models import AuditEvent
+from domain.errors import InvalidInput
 from orders import tasks
 from orders.models import DailyReport
 from orders.services.reports import (
@@ -21,7 +22,6 @@ from orders.services.reports import (
     daily_reports_due,
     reconciliations_due,
 )
-from posproject.api.errors import InvalidInput
 from tests.catalog.factories import ProductFactory
 from tests.factories import StoreFactory
 from tests.reports.conftest import ny

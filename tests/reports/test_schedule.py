@@ -40,3 +40,38 @@ def test_every_scheduled_task_runs_eagerly_without_a_broker() -> None:
         result = celery_app.tasks[entry.task].delay()
         assert result.successful(), result.traceback
         assert isinstance(result.get(), int)
+
+
+def test_expired_refresh_tokens_are_flushed_on_a_daily_schedule(cashier) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+    from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+    from accounts.tokens import tokens_for
+
+    token_migration = importlib.import_module("accounts.migrations.0003_seed_token_flush_schedule")
+    token_migration.seed(apps, None)
+    token_migration.seed(apps, None)
+    (entry,) = PeriodicTask.objects.filter(task="accounts.tasks.flush_expired_tokens")
+    assert entry.enabled
+    assert (entry.crontab.minute, entry.crontab.hour) == ("15", "4")
+    celery_app.loader.import_default_modules()
+    assert entry.task in celery_app.tasks
+
+    tokens_for(cashier)  # a live refresh token
+    tokens_for(cashier)
+    expired = OutstandingToken.objects.order_by("pk").first()
+    assert expired is not None
+    OutstandingToken.objects.filter(pk=expired.pk).update(
+        expires_at=timezone.now() - dt.timedelta(seconds=1)
+    )
+    BlacklistedToken.objects.create(token=expired)
+
+    result = celery_app.tasks[entry.task].delay()
+    assert result.successful(), result.traceback
+    assert result.get() == 1
+    assert not OutstandingToken.objects.filter(pk=expired.pk).exists()
+    assert not BlacklistedToken.objects.exists()
+    assert OutstandingToken.objects.count() == 1
+    assert celery_app.tasks[entry.task].delay().get() == 0

@@ -4,8 +4,8 @@
 
 What it does, every run the same (fixed seed):
 
-1. Creates a fresh database: PostgreSQL `test_pos_schemathesis_<pid>` on the server named by
-   `DATABASE_URL` when that is PostgreSQL, else a temporary SQLite file. Migrates it and creates
+1. Creates a fresh database `test_pos_schemathesis_<pid>` on the PostgreSQL server named by
+   `DATABASE_URL`, else on the embedded one (localdb, started if needed). Migrates it and creates
    the admin with `createsuperuser --noinput` (the documented path).
 2. Starts the project under gunicorn (its production `posproject/gunicorn.conf.py`, two sync
    workers) on a free loopback port with production settings
@@ -35,7 +35,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
@@ -49,6 +48,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -81,7 +81,7 @@ def _postgres_database(base_url: str) -> Database:
     cfg = environ.Env.db_url_config(base_url)
     name = f"test_pos_schemathesis_{os.getpid()}"
     conninfo = {
-        "host": cfg.get("HOST") or "127.0.0.1",
+        "host": unquote(cfg.get("HOST") or "127.0.0.1"),
         "port": int(cfg.get("PORT") or 5432),
         "user": cfg.get("USER") or "postgres",
         "password": cfg.get("PASSWORD") or None,
@@ -102,23 +102,16 @@ def _postgres_database(base_url: str) -> Database:
     user = cfg.get("USER") or "postgres"
     password = cfg.get("PASSWORD") or ""
     auth = f"{user}:{password}@" if password else f"{user}@"
-    url = f"postgres://{auth}{conninfo['host']}:{conninfo['port']}/{name}"
+    url = f"postgres://{auth}{quote(conninfo['host'], safe='')}:{conninfo['port']}/{name}"
     log(f"created database {name}")
     return Database(url=url, cleanup=drop)
 
 
-def _sqlite_database() -> Database:
-    tmpdir = tempfile.mkdtemp(prefix="pos-schemathesis-")
-    path = Path(tmpdir) / "db.sqlite3"
-    log(f"using SQLite file {path}")
-    return Database(url=f"sqlite:///{path}", cleanup=lambda: shutil.rmtree(tmpdir, True))
-
-
 def create_database() -> Database:
-    base = os.environ.get("DATABASE_URL", "")
-    if base.startswith(("postgres://", "postgresql://", "pgsql://")):
-        return _postgres_database(base)
-    return _sqlite_database()
+    """A throwaway database on DATABASE_URL's server, or on the embedded PostgreSQL (localdb)."""
+    import localdb
+
+    return _postgres_database(os.environ.get("DATABASE_URL") or localdb.start())
 
 
 # --- server -------------------------------------------------------------------------------------
@@ -140,6 +133,7 @@ def server_env(db: Database) -> dict[str, str]:
         {
             "DJANGO_SETTINGS_MODULE": "posproject.settings",
             "DJANGO_DEBUG": "false",
+            "DJANGO_ALLOW_LOCAL_SERVICES": "true",
             "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DATABASE_URL": db.url,

@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from posproject.api.permissions import ALL_ROLES
+from apitools.permissions import ALL_ROLES
 from posproject.urls import handler400, handler403, handler404, handler500  # noqa: F401
 from posproject.urls import urlpatterns as project_urlpatterns
 

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from posproject.api.errors import problem_response
-from posproject.request_context import RequestContext, reset_context, set_context
+from apitools.errors import problem_response
+from request_context import RequestContext, reset_context, set_context
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$")

@@ -1,7 +1,9 @@
 """RFC 9457 problem details for every error the project answers with.
 
-Domain apps raise subclasses of `DomainError` (in their own `exceptions.py`); DRF's exceptions and
-Django's own error paths (404, 500, 413, CSRF, bad hosts) are mapped here to one shape:
+Domain apps raise subclasses of `domain.errors.DomainError` (in their own `exceptions.py`), which
+know nothing of HTTP: their status comes from `ERROR_STATUS` here, the only place that maps them.
+DRF's exceptions and Django's own error paths (404, 500, 413, CSRF, bad hosts) are mapped here to
+the same shape:
 `{"type", "title", "status", "detail", "code", "request_id"}` plus `"errors"` for validation.
 `code` is the stable snake_case value clients branch on.
 """
@@ -20,7 +22,17 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from posproject.request_context import get_context
+from apitools.idempotency import IdempotencyKeyReused
+from domain.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotAuthenticated,
+    ObjectNotFound,
+    Throttled,
+)
+from request_context import get_context
 
 logger = logging.getLogger("posproject.errors")
 
@@ -44,53 +56,27 @@ _TITLES = {
 }
 
 
-class DomainError(Exception):
-    """A business rule refused the request. Subclasses set `status_code`, `code` and a default
-    `detail`; `extra` adds fields to the problem body (e.g. `{"products": [17, 21]}`)."""
-
-    status_code: int = status.HTTP_400_BAD_REQUEST
-    code: str = "validation_error"
-    default_detail: str = "The request could not be processed."
-
-    def __init__(
-        self,
-        detail: str | None = None,
-        *,
-        errors: dict[str, list[str]] | None = None,
-        extra: dict[str, Any] | None = None,
-    ) -> None:
-        self.detail = detail or self.default_detail
-        self.errors = errors
-        self.extra = extra or {}
-        super().__init__(self.detail)
+# The one place a domain error meets HTTP: the status each kind of error answers with. A
+# subclass answers as its nearest listed ancestor (`InsufficientStock` → `Conflict` → 409).
+ERROR_STATUS: dict[type[DomainError], int] = {
+    DomainError: status.HTTP_400_BAD_REQUEST,
+    InvalidInput: status.HTTP_400_BAD_REQUEST,
+    NotAuthenticated: status.HTTP_401_UNAUTHORIZED,
+    Forbidden: status.HTTP_403_FORBIDDEN,
+    ObjectNotFound: status.HTTP_404_NOT_FOUND,
+    Conflict: status.HTTP_409_CONFLICT,
+    IdempotencyKeyReused: status.HTTP_422_UNPROCESSABLE_ENTITY,
+    Throttled: status.HTTP_429_TOO_MANY_REQUESTS,
+}
 
 
-class InvalidInput(DomainError):
-    """A business-level validation failure (payment mismatch, unknown product …)."""
-
-
-class ObjectNotFound(DomainError):
-    status_code = status.HTTP_404_NOT_FOUND
-    code = "not_found"
-    default_detail = "Not found."
-
-
-class Forbidden(DomainError):
-    status_code = status.HTTP_403_FORBIDDEN
-    code = "permission_denied"
-    default_detail = "You do not have permission to perform this action."
-
-
-class Throttled(DomainError):
-    """Raised by django-ratelimit (`RATELIMIT_EXCEPTION_CLASS`) and by our own limiters."""
-
-    status_code = status.HTTP_429_TOO_MANY_REQUESTS
-    code = "throttled"
-    default_detail = "Too many requests. Try again later."
-
-    def __init__(self, detail: str | None = None, *, retry_after: int = 60, **kwargs: Any) -> None:
-        super().__init__(detail, **kwargs)
-        self.retry_after = retry_after
+def status_for(exc: DomainError) -> int:
+    """The HTTP status of a domain error (see `ERROR_STATUS`)."""
+    for klass in type(exc).__mro__:
+        found = ERROR_STATUS.get(klass)
+        if found is not None:
+            return found
+    return status.HTTP_400_BAD_REQUEST
 
 
 def problem_body(
@@ -206,14 +192,15 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         if isinstance(exc, Throttled):
             headers["Retry-After"] = str(max(1, int(exc.retry_after)))
             _count_throttled(exc, context)
+        status_code = status_for(exc)
         body = problem_body(
-            status_code=exc.status_code,
+            status_code=status_code,
             code=exc.code,
             detail=exc.detail,
             errors=exc.errors,
             extra=exc.extra,
         )
-        return _problem(body, exc.status_code, headers)
+        return _problem(body, status_code, headers)
 
     if isinstance(exc, drf_exceptions.APIException):
         set_rollback()

@@ -50,7 +50,7 @@ def build_mock_request(
     name their model, and the schema would lose its path parameter types."""
     from django.contrib.auth import get_user_model
 
-    from posproject.api.permissions import ADMIN
+    from apitools.permissions import ADMIN
 
     request = _spectacular_build_mock_request(method, path, view, None, **kwargs)
     request.user = get_user_model()(username="schema-generator", role=ADMIN, is_active=True)
