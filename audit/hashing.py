@@ -2,8 +2,11 @@
 
 Canonical JSON: sorted keys, no whitespace, ASCII only; Decimals, datetimes and other non-JSON
 values are turned into strings *before* the event is stored (see `audit.redaction.to_json`),
-so the stored row hashes to exactly what was hashed when it was written. The same function is
-used to write and to verify, so they cannot drift apart.
+so the stored row hashes to exactly what was hashed when it was written.
+
+The rule lives here only: `chain_hash` is the hash in Python (verification), `chain_hash_sql`
+the same hash in SQL (the append, which takes the previous hash from the chain head it locks in
+the same statement). tests/audit/test_services.py checks that they agree on awkward content.
 """
 
 from __future__ import annotations
@@ -50,3 +53,9 @@ def canonical_json(content: Any) -> str:
 
 def chain_hash(prev_hash: str, content: dict[str, Any]) -> str:
     return hashlib.sha256((prev_hash + canonical_json(content)).encode("ascii")).hexdigest()
+
+
+def chain_hash_sql(prev_hash: str, content: str) -> str:
+    """`chain_hash` as a PostgreSQL expression over two SQL expressions of type text: the
+    previous hash and the canonical JSON (ASCII, so its UTF-8 bytes are its ASCII bytes)."""
+    return f"encode(sha256(convert_to({prev_hash} || {content}, 'UTF8')), 'hex')"

@@ -14,6 +14,7 @@ commit.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -23,14 +24,15 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_ipv46_address
-from django.db import connection, transaction
-from django.db.models import F
+from django.db import connection
 from django.utils import timezone
 from django.utils.ipv6 import clean_ipv6_address
 
-from audit.hashing import canonical_json, chain_hash, event_content
+from audit.hashing import canonical_json, chain_hash_sql, event_content
 from audit.models import GENESIS_HASH, OUTSIDE_ANY_STORE, AuditChainHead, AuditEvent
 from audit.redaction import to_json
+from dbtools.rows import column, field_column, qn, table
+from dbtools.unnest import insert_fields, saved_one, scalar_type
 from request_context import get_context
 
 _REQUEST_ID_MAX = AuditEvent._meta.get_field("request_id").max_length or 128
@@ -60,51 +62,33 @@ def _normalized_ip(ip: str | None) -> str | None:
     return clean_ipv6_address(ip) if ":" in ip else ip
 
 
-def _lock_chain_head(chain: int) -> tuple[str, int]:
-    """Lock the chain's head row (creating it on first use) and return (last_hash, length).
-
-    One query in the steady state; the first event of a chain costs two more (an
-    `INSERT … ON CONFLICT DO NOTHING` that two first writers may race on harmlessly, then the
-    locking read again)."""
-    head = (
-        AuditChainHead.objects.select_for_update()
-        .filter(chain=chain)
-        .values_list("last_hash", "length")
-        .first()
-    )
-    if head is None:
-        AuditChainHead.objects.bulk_create(
-            [AuditChainHead(chain=chain, last_hash=GENESIS_HASH, length=0)],
-            ignore_conflicts=True,
-        )
-        head = (
-            AuditChainHead.objects.select_for_update()
-            .filter(chain=chain)
-            .values_list("last_hash", "length")
-            .get()
-        )
-    return head
-
-
-_APPEND_SQL = """
+@functools.cache
+def _append_sql() -> str:
+    """Lock the chain's head, insert the event hashed over the head's hash, move the head: one
+    statement. Parameters: the event's columns by attname, and `content` (its canonical JSON)."""
+    event_fields = insert_fields(AuditEvent, exclude=("prev_hash", "hash"))
+    chain = field_column(AuditChainHead, "chain")
+    last_hash = field_column(AuditChainHead, "last_hash")
+    length = field_column(AuditChainHead, "length")
+    last_event = field_column(AuditChainHead, "last_event_id")
+    return f"""
 WITH head AS (
-    SELECT last_hash FROM audit_auditchainhead WHERE chain = %(chain)s FOR UPDATE
+    SELECT {last_hash} FROM {table(AuditChainHead)} WHERE {chain} = %(chain)s FOR UPDATE
 ), event AS (
-    INSERT INTO audit_auditevent (at, actor_id, action, store_id, chain, object_type, object_id,
-                                  changes, ip, request_id, prev_hash, hash)
-    SELECT %(at)s::timestamptz, %(actor_id)s, %(action)s, %(store_id)s, %(chain)s,
-           %(object_type)s, %(object_id)s, %(changes)s::jsonb, %(ip)s::inet, %(request_id)s,
-           head.last_hash,
-           encode(sha256(convert_to(head.last_hash || %(content)s, 'UTF8')), 'hex')
+    INSERT INTO {table(AuditEvent)} ({", ".join(column(f) for f in event_fields)},
+                                     {qn("prev_hash")}, {qn("hash")})
+    SELECT {", ".join(f"%({f.attname})s::{scalar_type(f)}" for f in event_fields)},
+           head.{last_hash}, {chain_hash_sql(f"head.{last_hash}", "%(content)s")}
     FROM head
-    RETURNING id, prev_hash, hash
+    RETURNING {qn("id")}, {qn("prev_hash")}, {qn("hash")}
 )
-UPDATE audit_auditchainhead AS h
-SET last_hash = event.hash, last_event_id = event.id, length = h.length + 1
+UPDATE {table(AuditChainHead)} AS h
+SET {last_hash} = event.{qn("hash")}, {last_event} = event.{qn("id")},
+    {length} = h.{length} + 1
 FROM event
-WHERE h.chain = %(chain)s
-RETURNING event.id, event.prev_hash, event.hash
-"""
+WHERE h.{chain} = %(chain)s
+RETURNING event.{qn("id")}, event.{qn("prev_hash")}, event.{qn("hash")}
+"""  # noqa: S608  # nosec B608
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,34 +104,37 @@ class _PendingEvent:
     ip: str | None
     request_id: str
 
-    def event(self, *, prev_hash: str, event_hash: str, event_id: int | None = None) -> AuditEvent:
-        return AuditEvent(
-            id=event_id,
-            at=self.at,
-            actor_id=self.actor_id,
-            action=self.content["action"],
-            store_id=self.store_id,
-            chain=self.chain,
-            object_type=self.content["object_type"],
-            object_id=self.content["object_id"],
-            changes=self.changes,
-            ip=self.ip,
-            request_id=self.request_id,
-            prev_hash=prev_hash,
-            hash=event_hash,
+    def event(self, *, event_id: int, prev_hash: str, event_hash: str) -> AuditEvent:
+        """The appended event, as if read back."""
+        return saved_one(
+            AuditEvent,
+            {
+                "id": event_id,
+                "at": self.at,
+                "actor_id": self.actor_id,
+                "action": self.content["action"],
+                "store_id": self.store_id,
+                "chain": self.chain,
+                "object_type": self.content["object_type"],
+                "object_id": self.content["object_id"],
+                "changes": self.changes,
+                "ip": self.ip,
+                "request_id": self.request_id,
+                "prev_hash": prev_hash,
+                "hash": event_hash,
+            },
         )
 
 
 def _append_in_one_statement(pending: _PendingEvent) -> AuditEvent | None:
-    """PostgreSQL: lock the chain head, insert the event hashed over the head's hash and move
-    the head, in one statement (one round trip instead of three, on every sale). The hash is
-    PostgreSQL's `sha256` over exactly the text `chain_hash` hashes (the previous hash and the
-    canonical JSON of the content, ASCII), so `audit.verification` checks it like any other.
-    `None` when the chain has no head yet (its first event takes the general path)."""
+    """Lock the chain head, insert the event hashed over the head's hash and move the head, in
+    one statement (one round trip instead of three, on every sale). The hash is
+    `audit.hashing.chain_hash_sql`, so `audit.verification` checks it like any other. `None`
+    when the chain has no head yet."""
     content = pending.content
     with connection.cursor() as cursor:
         cursor.execute(
-            _APPEND_SQL,
+            _append_sql(),
             {
                 "chain": pending.chain,
                 "at": pending.at,
@@ -166,10 +153,7 @@ def _append_in_one_statement(pending: _PendingEvent) -> AuditEvent | None:
     if row is None:
         return None
     event_id, prev_hash, event_hash = row
-    event = pending.event(event_id=event_id, prev_hash=prev_hash, event_hash=event_hash)
-    event._state.adding = False
-    event._state.db = connection.alias
-    return event
+    return pending.event(event_id=event_id, prev_hash=prev_hash, event_hash=event_hash)
 
 
 @dataclass(slots=True)
@@ -235,11 +219,10 @@ def audit_record(
     """Append an event to its store's hash chain (chain 0 outside any store), in the caller's
     transaction. `ip` and `request_id` default to the current request context.
 
-    `changes` is stored JSON-native with secrets redacted (`audit.redaction`). One query on
-    PostgreSQL (lock the head, insert, move the head, in one statement), three elsewhere; the
-    first event of a chain costs two more. Call it as the service's last write,
-    so the head stays locked for as short a time as possible; concurrent appenders to one chain
-    queue on that lock and can never fork the chain.
+    `changes` is stored JSON-native with secrets redacted (`audit.redaction`). One query (lock
+    the head, insert, move the head, in one statement); the first event of a chain costs more.
+    Call it as the service's last write, so the head stays locked for as short a time as
+    possible; concurrent appenders to one chain queue on that lock and can never fork the chain.
 
     Inside `audit_at_end()` the event is appended when that block ends and `None` is returned.
     """
@@ -281,18 +264,16 @@ def audit_record(
 
 
 def _append(pending: _PendingEvent) -> AuditEvent:
-    """Lock the chain head, insert the event hashed over it, move the head."""
-    with transaction.atomic(savepoint=False):
-        if connection.vendor == "postgresql":
-            appended = _append_in_one_statement(pending)
-            if appended is not None:
-                return appended
-        prev_hash, _length = _lock_chain_head(pending.chain)
-        event = pending.event(
-            prev_hash=prev_hash, event_hash=chain_hash(prev_hash, pending.content)
+    """Append the event (one statement); a chain's first event creates its head first (an
+    `INSERT … ON CONFLICT DO NOTHING` two first writers may race on harmlessly: the second
+    waits for the first, then finds the row) and costs two queries more."""
+    appended = _append_in_one_statement(pending)
+    if appended is None:
+        AuditChainHead.objects.bulk_create(
+            [AuditChainHead(chain=pending.chain, last_hash=GENESIS_HASH, length=0)],
+            ignore_conflicts=True,
         )
-        event.save()
-        AuditChainHead.objects.filter(chain=pending.chain).update(
-            last_hash=event.hash, last_event_id=event.pk, length=F("length") + 1
-        )
-    return event
+        appended = _append_in_one_statement(pending)
+        if appended is None:  # pragma: no cover - the head exists now, committed or ours
+            raise RuntimeError(f"Audit chain {pending.chain} has no head.")
+    return appended

@@ -75,11 +75,11 @@ def audit_verify(*, chain: int | None = None) -> VerificationResult:
     event, the first event after a removed one, or — for events removed from a chain's end — the
     id the chain head says was last.
 
-    Heads and events are read in one snapshot (REPEATABLE READ on PostgreSQL when we open the
-    transaction), so events appended while we read never look like a tampered chain end."""
+    Heads and events are read in one snapshot (REPEATABLE READ when we open the transaction), so
+    events appended while we read never look like a tampered chain end."""
     outermost = not connection.in_atomic_block
     with transaction.atomic():
-        if outermost and connection.vendor == "postgresql":
+        if outermost:
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         return _verify(chain)

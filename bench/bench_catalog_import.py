@@ -52,7 +52,7 @@ def main() -> None:
     from catalog.models import Category, TaxRate
 
     prefix = f"B{int(time.time()) % 100000:05d}"
-    print(f"database: {connection.vendor} ({connection.settings_dict['NAME']}), rows: {args.rows}")
+    print(f"database: {connection.settings_dict['NAME']}, rows: {args.rows}")
 
     with transaction.atomic():
         tax_rate, _ = TaxRate.objects.get_or_create(name="Bench 8.25", defaults={"rate": "8.250"})

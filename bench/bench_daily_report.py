@@ -175,9 +175,6 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
 
-    if connection.vendor != "postgresql":
-        sys.exit("bench_daily_report needs PostgreSQL: set DATABASE_URL=postgres://…")
-
     old_name = connection.settings_dict["NAME"]
     connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
     print(f"database: {connection.settings_dict['NAME']} (throwaway)")

@@ -198,8 +198,6 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    if connection.vendor != "postgresql":
-        sys.exit("explain_scaling needs PostgreSQL: set DATABASE_URL=postgres://…")
 
     from accounts.models import Role, User
     from accounts.tokens import tokens_for

@@ -3,29 +3,32 @@ amounts: the calling service (a sale, a refund, a shift close …) computes them
 matching `post_*` function inside its own transaction, so the entry commits or rolls back with
 its cause.
 
-Every posting costs one query whatever the number of lines on PostgreSQL (the entry and its
-lines in one statement), two elsewhere (one INSERT for the entry, one bulk INSERT for its
-lines). Account ids come from an in-process cache of the seeded chart, which is loaded once per
+Every posting costs one query whatever the number of lines (the entry and its lines in one
+statement). Account ids come from an in-process cache of the seeded chart, which is loaded once per
 process (one query) and never changes afterwards.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db.models import Field
 from django.utils import timezone
 
 from accounts.models import Store, User
+from dbtools.rows import cache_related, column, qn, table
+from dbtools.unnest import UnnestInsert, fill_defaults, insert_fields, saved_one
 from ledger.exceptions import UnbalancedEntry, UnknownAccount
 from ledger.models import CHART_OF_ACCOUNTS, Account, EntrySource, JournalEntry, JournalLine
 from money import ZERO, round_cents
 from monitoring.metrics import LEDGER_POSTINGS
-from posproject.pgarray import pg_array
 
 # Account codes the posting rules use (contract: "Ledger").
 CASH = "1000"
@@ -143,76 +146,60 @@ def journal_post(
     # No savepoint: the entry belongs to the caller's transaction (and a savepoint would cost
     # two queries on every sale).
     with transaction.atomic(savepoint=False):
-        entry = JournalEntry(
-            store=store,
-            date=date,
-            memo=memo[:255],
-            source=source,
-            source_id=source_id,
-            created_by=created_by,
+        entry = _insert_entry_with_lines(
+            {
+                "store_id": store.pk,
+                "date": date,
+                "memo": memo[:255],
+                "source": source,
+                "source_id": source_id,
+                "created_by_id": created_by.pk if created_by is not None else None,
+                "created_at": timezone.now(),
+            },
+            [
+                {"account_id": account_ids[code], "debit": debit, "credit": credit}
+                for code, debit, credit in prepared
+            ],
         )
-        one_statement = bool(prepared) and connections[DEFAULT_DB_ALIAS].vendor == "postgresql"
-        if one_statement:
-            _insert_entry_with_lines(entry, prepared, account_ids)
-        else:
-            entry.save()
-        if prepared and not one_statement:
-            JournalLine.objects.bulk_create(
-                [
-                    JournalLine(
-                        entry=entry, account_id=account_ids[code], debit=debit, credit=credit
-                    )
-                    for code, debit, credit in prepared
-                ]
-            )
+        cache_related(entry, store=store)
+        if created_by is not None:
+            cache_related(entry, created_by=created_by)
         transaction.on_commit(lambda: LEDGER_POSTINGS.labels(source=source).inc())
     return entry
 
 
-_ENTRY_WITH_LINES_SQL = """
+@functools.cache
+def _entry_statement() -> tuple[str, list[Field[Any, Any]], UnnestInsert[JournalLine]]:
+    entry_fields = insert_fields(JournalEntry)
+    lines = UnnestInsert(JournalLine, prefix="line", from_statement=("entry",))
+    sql = f"""
 WITH entry AS (
-    INSERT INTO ledger_journalentry (date, store_id, memo, source, source_id, created_by_id,
-                                     created_at)
-    VALUES (%(date)s, %(store_id)s, %(memo)s, %(source)s, %(source_id)s, %(created_by_id)s,
-            %(created_at)s::timestamptz)
-    RETURNING id
+    INSERT INTO {table(JournalEntry)} ({", ".join(column(f) for f in entry_fields)})
+    VALUES ({", ".join(f"%({f.attname})s" for f in entry_fields)})
+    RETURNING {qn("id")}
 ), lines AS (
-    INSERT INTO ledger_journalline (entry_id, account_id, debit, credit)
-    SELECT entry.id, line.account_id, line.debit, line.credit
-    FROM entry, unnest(%(accounts)s::bigint[], %(debits)s::numeric[], %(credits)s::numeric[])
-         AS line(account_id, debit, credit)
+    INSERT INTO {lines.table} ({lines.columns})
+    SELECT entry.{qn("id")}, line.* FROM entry, {lines.unnest} AS line
 )
-SELECT id FROM entry
-"""
+SELECT {qn("id")} FROM entry
+"""  # noqa: S608  # nosec B608
+    return sql, entry_fields, lines
 
 
 def _insert_entry_with_lines(
-    entry: JournalEntry,
-    prepared: Sequence[tuple[str, Decimal, Decimal]],
-    account_ids: Mapping[str, int],
-) -> None:
-    """PostgreSQL: the entry and its lines in one statement (one round trip instead of two, on
-    every sale). The deferred balance trigger checks the lines at commit, as for the ORM path."""
-    entry.created_at = timezone.now()
-    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
-        cursor.execute(
-            _ENTRY_WITH_LINES_SQL,
-            {
-                "date": entry.date,
-                "store_id": entry.store_id,
-                "memo": entry.memo,
-                "source": entry.source,
-                "source_id": entry.source_id,
-                "created_by_id": entry.created_by_id,
-                "created_at": entry.created_at,
-                "accounts": pg_array(account_ids[code] for code, _, _ in prepared),
-                "debits": pg_array(debit for _, debit, _ in prepared),
-                "credits": pg_array(credit for _, _, credit in prepared),
-            },
-        )
-        (entry.id,) = cursor.fetchone()
-    entry._state.adding = False
-    entry._state.db = DEFAULT_DB_ALIAS
+    entry_row: dict[str, Any], line_rows: list[dict[str, Any]]
+) -> JournalEntry:
+    """The entry and its lines in one statement (one round trip instead of two, on every sale);
+    an entry without lines inserts none. The deferred balance trigger checks the lines at
+    commit."""
+    sql, entry_fields, lines = _entry_statement()
+    fill_defaults(entry_fields, entry_row)
+    params: dict[str, Any] = {f.attname: entry_row[f.attname] for f in entry_fields}
+    params.update(lines.params(line_rows))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        (entry_row["id"],) = cursor.fetchone()
+    return saved_one(JournalEntry, entry_row)
 
 
 def _tender_lines(tenders: Mapping[str, Decimal], *, debit: bool) -> list[PostingLine]:

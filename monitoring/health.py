@@ -13,6 +13,7 @@ or disturb the connections that requests use.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import threading
@@ -166,15 +167,9 @@ def _fresh_connection(alias: str) -> BaseDatabaseWrapper:
 
 
 def _close_quietly(conn: BaseDatabaseWrapper) -> None:
-    try:
+    # Closing a broken connection may fail; there is nothing left to do then.
+    with contextlib.suppress(Exception):
         conn.close()
-        # SQLite ignores close() on an in-memory database (tests); the shared-cache database
-        # survives because the test's own connection stays open.
-        if conn.connection is not None:
-            conn.connection.close()
-            conn.connection = None
-    except Exception:  # noqa: BLE001, S110 - closing a broken connection may fail; nothing to do
-        pass
 
 
 def unapplied_migrations(conn: BaseDatabaseWrapper) -> list[str]:
@@ -202,11 +197,10 @@ def check_database(alias: str = "default") -> dict[str, Any]:
         pending = unapplied_migrations(conn)
         info: dict[str, Any] = {
             "vendor": conn.vendor,
+            "server_version": conn.pg_version,  # type: ignore[attr-defined]
             "migrations": DOWN if pending else OK,
             "unapplied_migrations": len(pending),
         }
-        if conn.vendor == "postgresql":
-            info["server_version"] = conn.pg_version  # type: ignore[attr-defined]
         return info
     finally:
         _close_quietly(conn)

@@ -3,10 +3,6 @@ refuses any change to an audit event, whoever sends the SQL. (The hash chain the
 gets past it anyway: a superuser disabling the trigger, or edits to the data files.)
 
 TRUNCATE fires no row trigger, so Django's test flush keeps working.
-
-SQLite: skipped on purpose. The model and queryset guards still refuse changes there; SQLite is
-only the embedded demo/test database, and a DELETE trigger would break Django's test flush,
-which empties tables with DELETE on SQLite.
 """
 
 from django.db import migrations
@@ -33,14 +29,10 @@ DROP FUNCTION IF EXISTS audit_refuse_change();
 
 
 def create_trigger(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return  # SQLite: see the module docstring.
     schema_editor.execute(CREATE_SQL, params=None)
 
 
 def drop_trigger(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
     schema_editor.execute(DROP_SQL, params=None)
 
 

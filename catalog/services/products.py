@@ -4,6 +4,7 @@ lookups after commit."""
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +19,8 @@ from catalog.models import Category, Product, StockLevel, StockMovement, TaxRate
 from catalog.services.common import delete_or_refuse
 from catalog.services.stock import stock_levels_ensure_for_products
 from catalog.services.versions import catalog_version_take
+from dbtools.rows import column, qn, table
+from dbtools.unnest import insert_fields, scalar_type
 from domain.errors import InvalidInput
 
 EDITABLE_FIELDS = (
@@ -202,47 +205,41 @@ def product_bulk_save(*, created: list[Product], updated: list[Product], user: U
         cache.invalidate(cache.BARCODE)
 
 
-# Column → SQL type of the `UPDATE … FROM (VALUES …)` rows (PostgreSQL).
-_UPDATE_COLUMNS = {
-    "barcode": "varchar",
-    "name": "varchar",
-    "category_id": "bigint",
-    "price": "numeric",
-    "cost": "numeric",
-    "tax_rate_id": "bigint",
-    "track_stock": "boolean",
-    "is_active": "boolean",
-    "version": "bigint",
-    "updated_at": "timestamptz",
-}
+#: What the import does not overwrite: `sku` is how it finds the product, `created_at` is set
+#: once. Every other column is written (tests/test_dbtools.py keeps this list honest).
+BULK_UPDATE_KEEPS = ("sku", "created_at")
+
+
+@functools.cache
+def _bulk_update_sql(rows: int) -> tuple[str, list[str]]:
+    """`UPDATE product SET <col> = v.<col>, … FROM (VALUES (%s::bigint, %s::varchar, …), …) AS
+    v(id, …) WHERE product.id = v.id` for `rows` rows; (sql, the attnames in value order)."""
+    fields = insert_fields(Product, exclude=BULK_UPDATE_KEEPS)
+    row_sql = "(%s::bigint, " + ", ".join(f"%s::{scalar_type(f)}" for f in fields) + ")"
+    assignments = ", ".join(f"{column(f)} = v.{column(f)}" for f in fields)
+    sql = (
+        f"UPDATE {table(Product)} AS p SET {assignments} "  # noqa: S608  # nosec B608
+        f"FROM (VALUES {', '.join([row_sql] * rows)}) "
+        f"AS v({qn('id')}, {', '.join(column(f) for f in fields)}) "
+        f"WHERE p.{qn('id')} = v.{qn('id')}"
+    )
+    return sql, [f.attname for f in fields]
 
 
 def _bulk_update_products(products: list[Product], batch_size: int = 500) -> None:
-    """Write many products' editable fields. On PostgreSQL one `UPDATE … FROM (VALUES …)` per
-    batch (Django's `bulk_update` builds a CASE per field and row, which costs seconds per
-    thousand rows); elsewhere `bulk_update`."""
+    """Write many products' editable fields: one `UPDATE … FROM (VALUES …)` per batch (Django's
+    `bulk_update` builds a CASE per field and row, which costs seconds per thousand rows)."""
     if not products:
         return
-    if connection.vendor != "postgresql":
-        Product.objects.bulk_update(products, list(_UPDATE_COLUMNS), batch_size=100)
-        return
-    table = connection.ops.quote_name(Product._meta.db_table)
-    columns = list(_UPDATE_COLUMNS)
-    row_sql = "(%s::bigint, " + ", ".join(f"%s::{t}" for t in _UPDATE_COLUMNS.values()) + ")"
-    assignments = ", ".join(f"{c} = v.{c}" for c in columns)
     with connection.cursor() as cursor:
         for start in range(0, len(products), batch_size):
             batch = products[start : start + batch_size]
+            sql, columns = _bulk_update_sql(len(batch))
             params: list[Any] = []
             for product in batch:
                 params.append(product.pk)
                 params.extend(getattr(product, c) for c in columns)
-            cursor.execute(
-                f"UPDATE {table} AS p SET {assignments} "  # noqa: S608 — names are constants
-                f"FROM (VALUES {', '.join([row_sql] * len(batch))}) "  # nosec B608
-                f"AS v(id, {', '.join(columns)}) WHERE p.id = v.id",
-                params,
-            )
+            cursor.execute(sql, params)
 
 
 def _save_unique(product: Product, *, force_insert: bool = False) -> None:

@@ -9,19 +9,30 @@ only then updated, with `quantity = quantity + delta` in one statement. The `Che
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any, cast
 
 from django.db import connection, transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Case, Field, Q, Value, When
 from django.utils import timezone
 
 from accounts.models import Store, User
 from catalog.exceptions import InsufficientStock
 from catalog.models import Product, StockLevel, StockMovement, StockReason
-from money.fields import QuantityField
-from posproject.pgarray import pg_array
+from dbtools.pgarray import pg_array
+from dbtools.rows import (
+    cache_related,
+    column,
+    field_column,
+    instance_from_row,
+    qn,
+    select_columns,
+    table,
+)
+from dbtools.unnest import UnnestInsert, array_type
 
 ZERO_QUANTITY = Decimal("0.000")
 
@@ -61,8 +72,8 @@ def stock_apply(
 
     Returns one movement per tracked, non-zero change, in the order of `changes`. Several
     changes of the same product are checked on their sum and written as one level update.
-    Queries: none when nothing is tracked, else two on PostgreSQL (lock; update and insert the
-    movements in one statement) and three elsewhere, whatever the number of changes. A product
+    Queries: none when nothing is tracked, else two (lock; update and insert the movements in
+    one statement), whatever the number of changes. A product
     without a level row in the store (rare: products get one in every store when created)
     costs two more (create the missing rows, lock them).
     """
@@ -128,31 +139,30 @@ def stock_apply(
     return movements
 
 
-_LOCK_SQL = (
-    "SELECT id, store_id, product_id, quantity, allow_negative, offline_deficit, updated_at "
-    "FROM catalog_stocklevel WHERE store_id = %s AND product_id = ANY(%s::bigint[]) "
-    "ORDER BY product_id FOR UPDATE"
-)
-_LOCK_FIELDS = [
-    "id", "store_id", "product_id", "quantity", "allow_negative", "offline_deficit", "updated_at",
-]  # fmt: skip
+@functools.cache
+def _lock_sql() -> tuple[str, list[str]]:
+    """`StockLevel.objects.select_for_update().filter(store=…, product_id__in=…)
+    .order_by("product_id")`, written out."""
+    names, columns = select_columns(StockLevel, "level")
+    product = field_column(StockLevel, "product")
+    sql = (
+        f"SELECT {columns} FROM {table(StockLevel)} level "  # noqa: S608  # nosec B608
+        f"WHERE level.{field_column(StockLevel, 'store')} = %s "
+        f"AND level.{product} = ANY(%s::bigint[]) ORDER BY level.{product} FOR UPDATE"
+    )
+    return sql, names
 
 
 def _locked_levels(*, store: Store, product_ids: Sequence[int]) -> dict[int, StockLevel]:
-    """The store's levels of these products, locked in product-id order (one query; on
-    PostgreSQL written out, as building it through the ORM cost a sale more Python than the
-    rest of its stock handling)."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(_LOCK_SQL, [store.pk, pg_array(product_ids)])
-            rows = cursor.fetchall()
-        return {row[2]: StockLevel.from_db(connection.alias, _LOCK_FIELDS, row) for row in rows}
-    return {
-        level.product_id: level
-        for level in StockLevel.objects.select_for_update()
-        .filter(store=store, product_id__in=product_ids)
-        .order_by("product_id")
-    }
+    """The store's levels of these products, locked in product-id order (one query, written
+    out: building it through the ORM cost a sale more Python than the rest of its stock
+    handling)."""
+    sql, names = _lock_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [store.pk, pg_array(product_ids)])
+        rows = cursor.fetchall()
+    levels = (instance_from_row(StockLevel, names, row) for row in rows)
+    return {level.product_id: level for level in levels}
 
 
 def _write(
@@ -168,32 +178,32 @@ def _write(
     note: str,
     offline: bool,
 ) -> list[StockMovement]:
-    """Update the locked levels (one statement) and insert the movements (one statement)."""
+    """Update the locked levels and insert the movements (one statement)."""
     product_ids = sorted(net_delta)
     allow_negative = store.allow_negative_stock
     now = timezone.now()
     running = {pid: levels[pid].quantity for pid in product_ids}
-    movements: list[StockMovement] = []
+    movement_rows: list[dict[str, Any]] = []
     for change in tracked:
         pid = change.product.pk
         running[pid] += change.quantity_delta
-        movements.append(
-            StockMovement(
-                store=store,
-                product_id=pid,
-                quantity_delta=change.quantity_delta,
-                quantity_after=running[pid],
-                reason=reason,
-                source_type=source_type,
-                source_id=source_id,
-                unit_cost=(
+        movement_rows.append(
+            {
+                "store_id": store.pk,
+                "product_id": pid,
+                "quantity_delta": change.quantity_delta,
+                "quantity_after": running[pid],
+                "reason": str(reason),
+                "source_type": source_type,
+                "source_id": source_id,
+                "unit_cost": (
                     change.unit_cost if change.unit_cost is not None else change.product.cost
                 ),
-                note=note,
-                flagged=offline and change.quantity_delta < 0 and running[pid] < 0,
-                user=user,
-                created_at=now,
-            )
+                "note": note,
+                "flagged": offline and change.quantity_delta < 0 and running[pid] < 0,
+                "user_id": user.pk if user is not None else None,
+                "created_at": now,
+            }
         )
 
     for pid in product_ids:
@@ -208,85 +218,75 @@ def _write(
         level.allow_negative = allow_negative
         level.updated_at = now
 
-    if connection.vendor == "postgresql":
-        _write_in_one_statement(
-            levels=[levels[pid] for pid in product_ids],
-            deltas=[net_delta[pid] for pid in product_ids],
-            movements=movements,
-        )
-    else:
-        for pid in product_ids:
-            # Relative to the locked value, never an absolute write of a value read earlier.
-            levels[pid].quantity = F("quantity") + Value(
-                net_delta[pid], output_field=QuantityField()
-            )
-        StockLevel.objects.bulk_update(
-            [levels[pid] for pid in product_ids],
-            ["quantity", "allow_negative", "offline_deficit", "updated_at"],
-        )
-        movements = StockMovement.objects.bulk_create(movements)
+    movements = _write_in_one_statement(
+        levels=[levels[pid] for pid in product_ids],
+        deltas=[net_delta[pid] for pid in product_ids],
+        movement_rows=movement_rows,
+    )
+    for movement in movements:
+        cache_related(movement, store=store)
+        if user is not None:
+            cache_related(movement, user=user)
     for pid in product_ids:
         levels[pid].quantity = running[pid]
     return movements
 
 
-_WRITE_SQL = """
+#: The level columns a stock change sets besides `quantity` (which moves by the delta).
+_LEVEL_SET = ("allow_negative", "offline_deficit", "updated_at")
+
+
+@functools.cache
+def _write_statement() -> tuple[str, UnnestInsert[StockMovement]]:
+    movements = UnnestInsert(StockMovement, prefix="movement")
+
+    def field(name: str) -> Field[Any, Any]:
+        return cast("Field[Any, Any]", StockLevel._meta.get_field(name))
+
+    quantity = column(field("quantity"))
+    changes = ", ".join(
+        [
+            "%(level_ids)s::bigint[]",
+            f"%(deltas)s::{array_type(field('quantity'))}",
+            *(f"%(level_{name})s::{array_type(field(name))}" for name in _LEVEL_SET),
+        ]
+    )
+    sql = f"""
 WITH levels AS (
-    UPDATE catalog_stocklevel AS level
-    SET quantity = level.quantity + change.delta,
-        allow_negative = change.allow_negative,
-        offline_deficit = change.offline_deficit,
-        updated_at = change.updated_at
-    FROM unnest(%(level_ids)s::bigint[], %(deltas)s::numeric[], %(allow_negative)s::boolean[],
-                %(offline_deficit)s::boolean[], %(updated_at)s::timestamptz[])
-         AS change(id, delta, allow_negative, offline_deficit, updated_at)
-    WHERE level.id = change.id
+    UPDATE {table(StockLevel)} AS level
+    SET {quantity} = level.{quantity} + change.delta,
+        {", ".join(f"{column(field(name))} = change.{name}" for name in _LEVEL_SET)}
+    FROM unnest({changes}) AS change(id, delta, {", ".join(_LEVEL_SET)})
+    WHERE level.{qn("id")} = change.id
 )
-INSERT INTO catalog_stockmovement (store_id, product_id, quantity_delta, quantity_after, reason,
-    source_type, source_id, unit_cost, note, flagged, user_id, created_at)
-SELECT * FROM unnest(%(store_ids)s::bigint[], %(product_ids)s::bigint[],
-    %(quantity_deltas)s::numeric[], %(quantities_after)s::numeric[], %(reasons)s::varchar[],
-    %(source_types)s::varchar[],
-    %(source_ids)s::bigint[], %(unit_costs)s::numeric[], %(notes)s::varchar[],
-    %(flagged)s::boolean[], %(user_ids)s::bigint[], %(created_at)s::timestamptz[])
-RETURNING id
-"""
+INSERT INTO {movements.table} ({movements.columns})
+SELECT * FROM {movements.unnest}
+RETURNING {qn("id")}
+"""  # noqa: S608  # nosec B608
+    return sql, movements
 
 
 def _write_in_one_statement(
-    *, levels: list[StockLevel], deltas: list[Decimal], movements: list[StockMovement]
-) -> None:
-    """PostgreSQL: the relative level updates (`quantity = quantity + delta` on the locked rows)
-    and the movement rows in one statement — one round trip and no ORM statement compilation,
-    which on a sale cost more CPU than anything else. Fills in the movements' ids."""
+    *, levels: list[StockLevel], deltas: list[Decimal], movement_rows: list[dict[str, Any]]
+) -> list[StockMovement]:
+    """The relative level updates (`quantity = quantity + delta` on the locked rows, never an
+    absolute write of a value read earlier) and the movement rows in one statement — one round
+    trip and no ORM statement compilation, which on a sale cost more CPU than anything else.
+    Returns the saved movements, in the order of the rows."""
+    sql, movements = _write_statement()
+    params = {
+        "level_ids": pg_array(level.pk for level in levels),
+        "deltas": pg_array(deltas),
+        **{
+            f"level_{name}": pg_array(getattr(level, name) for level in levels)
+            for name in _LEVEL_SET
+        },
+        **movements.params(movement_rows),
+    }
     with connection.cursor() as cursor:
-        cursor.execute(
-            _WRITE_SQL,
-            {
-                "level_ids": pg_array(level.pk for level in levels),
-                "deltas": pg_array(deltas),
-                "allow_negative": pg_array(level.allow_negative for level in levels),
-                "offline_deficit": pg_array(level.offline_deficit for level in levels),
-                "updated_at": pg_array(level.updated_at for level in levels),
-                "store_ids": pg_array(m.store_id for m in movements),
-                "product_ids": pg_array(m.product_id for m in movements),
-                "quantity_deltas": pg_array(m.quantity_delta for m in movements),
-                "quantities_after": pg_array(m.quantity_after for m in movements),
-                "reasons": pg_array(str(m.reason) for m in movements),
-                "source_types": pg_array(m.source_type for m in movements),
-                "source_ids": pg_array(m.source_id for m in movements),
-                "unit_costs": pg_array(m.unit_cost for m in movements),
-                "notes": pg_array(m.note for m in movements),
-                "flagged": pg_array(m.flagged for m in movements),
-                "user_ids": pg_array(m.user_id for m in movements),
-                "created_at": pg_array(m.created_at for m in movements),
-            },
-        )
+        cursor.execute(sql, params)
         ids = [row[0] for row in cursor.fetchall()]
-    for movement, movement_id in zip(movements, ids, strict=True):
-        movement.pk = movement_id
-        movement._state.adding = False
-        movement._state.db = connection.alias
+    return movements.saved(movement_rows, ids)
 
 
 def stock_sync_store_policy(*, store: Store) -> int:

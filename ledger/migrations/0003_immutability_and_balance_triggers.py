@@ -8,10 +8,6 @@
 
 TRUNCATE fires no row triggers, so the test runner's flush (and an operator's deliberate
 `TRUNCATE`) still works.
-
-SQLite: skipped on purpose. The ORM guards (model/queryset) and the posting service still
-refuse changes and unbalanced entries there; SQLite is only the embedded demo/test database,
-and a DELETE trigger would break Django's test flush, which empties tables with DELETE on SQLite.
 """
 
 from django.db import migrations
@@ -84,14 +80,10 @@ DROP FUNCTION IF EXISTS ledger_refuse_change();
 
 
 def create_triggers(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return  # SQLite: see the module docstring.
     schema_editor.execute(CREATE_SQL, params=None)
 
 
 def drop_triggers(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
     schema_editor.execute(DROP_SQL, params=None)
 
 

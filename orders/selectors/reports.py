@@ -38,6 +38,7 @@ orders and for a hundred thousand, and the day's orders, payments and lines are 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import zoneinfo
 from collections.abc import Callable
 from decimal import Decimal
@@ -49,6 +50,7 @@ from django.db.models.functions import Coalesce, ExtractHour, TruncHour
 
 from accounts.models import Store, User
 from catalog.models import Product, StockLevel
+from dbtools.rows import field_column, qn, table
 from money import (
     MONEY_DECIMAL_PLACES,
     MONEY_MAX_DIGITS,
@@ -125,15 +127,22 @@ def _hour_grouping(
     return ExtractHour("created_at", tzinfo=tz), int
 
 
-_TENDERS_SQL = """
-SELECT payment.method, SUM(payment.amount)
-FROM orders_order AS o
+@functools.cache
+def _tenders_sql() -> str:
+    """Σ payment amount per method over a store's orders in [start, end): parameters store id,
+    start, end."""
+    col = field_column
+    return f"""
+SELECT payment.{col(Payment, "method")}, SUM(payment.{col(Payment, "amount")})
+FROM {table(Order)} AS o
 CROSS JOIN LATERAL (
-    SELECT method, amount FROM orders_payment WHERE order_id = o.id OFFSET 0
+    SELECT {col(Payment, "method")}, {col(Payment, "amount")} FROM {table(Payment)}
+    WHERE {col(Payment, "order")} = o.{qn("id")} OFFSET 0
 ) AS payment
-WHERE o.store_id = %s AND o.created_at >= %s AND o.created_at < %s
-GROUP BY payment.method
-"""
+WHERE o.{col(Order, "store")} = %s
+  AND o.{col(Order, "created_at")} >= %s AND o.{col(Order, "created_at")} < %s
+GROUP BY payment.{col(Payment, "method")}
+"""  # noqa: S608  # nosec B608
 
 
 def _tenders_of_day(
@@ -141,24 +150,14 @@ def _tenders_of_day(
 ) -> list[tuple[str, Decimal]]:
     """Σ payment amount per method over the day's orders.
 
-    PostgreSQL: the day's orders by the (store, created_at) index, then each order's payments
+    The day's orders by the (store, created_at) index, then each order's payments
     by their order index (`OFFSET 0` keeps the lateral subquery a per-order probe). Left to
     itself the planner joined the day's orders to a sequential scan of every payment ever made
     once the history outgrew the day (124 ms at 1,000,000 orders, and growing with them;
     bench/RESULTS.md); this reads only the day's payments, whatever the history."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(_TENDERS_SQL, [store.pk, start, end])
-            return [(method, Decimal(total)) for method, total in cursor.fetchall()]
-    rows = (
-        Payment.objects.filter(
-            order__store_id=store.pk, order__created_at__gte=start, order__created_at__lt=end
-        )
-        .values_list("method")
-        .annotate(total=_money_sum("amount"))
-        .order_by("method")
-    )
-    return [(method, total) for method, total in rows]
+    with connection.cursor() as cursor:
+        cursor.execute(_tenders_sql(), [store.pk, start, end])
+        return [(method, Decimal(total)) for method, total in cursor.fetchall()]
 
 
 def daily_report_figures(*, store: Store, date: dt.date) -> dict[str, Any]:

@@ -10,13 +10,21 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import connection
-from django.db.models import Model, Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from accounts.models import Register, Store, User
 from accounts.selectors import scope_to_user_stores
 from catalog.models import Product, TaxRate
+from dbtools.pgarray import pg_array
+from dbtools.rows import (
+    cache_related,
+    field_column,
+    instance_from_row,
+    qn,
+    select_columns,
+    table,
+)
 from orders.models import Order, OrderLine, Payment, Shift, ShiftStatus
-from posproject.pgarray import pg_array
 
 __all__ = [
     "order_detail_queryset",
@@ -42,71 +50,10 @@ def sale_shift_locked(*, user: User, register_id: int) -> Shift | None:
     commits before the close sums the drawer, or — when the close committed first — PostgreSQL
     re-checks `status = 'open'` on the new row version and the sale finds no open shift.
     `None` when there is no such shift; the caller tells 404 from 409 on that (rare) path.
+
+    One statement, written out (`_shift_lock_sql`): building it through the ORM on every sale
+    cost more Python than anything else in the sale but the serializers.
     """
-    if connection.vendor == "postgresql":
-        return _sale_shift_locked_sql(user=user, register_id=register_id)
-    queryset = (
-        Shift.objects.select_related("register__store")
-        .select_for_update(no_key=True, of=("self",))
-        .filter(register_id=register_id, status=ShiftStatus.OPEN)
-    )
-    if not user.is_admin:
-        # The rule of `accounts.selectors.visible_store_ids`, as a subquery: the sale is the hot
-        # path, and this saves it the separate query for the user's stores.
-        queryset = queryset.filter(
-            store_id__in=User.stores.through.objects.filter(user_id=user.pk).values("store_id")
-        )
-    return queryset.first()
-
-
-def _columns(model: type[Model], alias: str) -> tuple[list[str], str]:
-    fields = [field.attname for field in model._meta.concrete_fields]
-    columns = ", ".join(
-        f"{alias}.{connection.ops.quote_name(field.column or field.attname)}"
-        for field in model._meta.concrete_fields
-    )
-    return fields, columns
-
-
-def _from_row(model: type[Model], names: list[str], values: Iterable[Any]) -> Any:
-    """A model instance from raw column values, through the fields' own database converters
-    (the same as a queryset would apply)."""
-    converted = []
-    for field, value in zip(model._meta.concrete_fields, values, strict=True):
-        for converter in field.get_db_converters(connection):
-            value = converter(value, field, connection)
-        converted.append(value)
-    return model.from_db(connection.alias, names, converted)
-
-
-@functools.cache
-def _shift_lock_sql(scoped: bool) -> tuple[str, list[str], list[str], list[str]]:
-    shift_names, shift_cols = _columns(Shift, "s")
-    register_names, register_cols = _columns(Register, "r")
-    store_names, store_cols = _columns(Store, "st")
-    qn = connection.ops.quote_name
-    scope = (
-        f" AND s.{qn('store_id')} IN (SELECT {qn('store_id')} FROM "  # noqa: S608  # nosec B608
-        f"{qn(User.stores.through._meta.db_table)} WHERE {qn('user_id')} = %s)"
-        if scoped
-        else ""
-    )
-    sql = (
-        f"SELECT {shift_cols}, {register_cols}, {store_cols} "  # noqa: S608  # nosec B608
-        f"FROM {qn(Shift._meta.db_table)} s "
-        f"JOIN {qn(Register._meta.db_table)} r ON r.{qn('id')} = s.{qn('register_id')} "
-        f"JOIN {qn(Store._meta.db_table)} st ON st.{qn('id')} = r.{qn('store_id')} "
-        f"WHERE s.{qn('register_id')} = %s AND s.{qn('status')} = %s{scope} "
-        f"ORDER BY s.{qn('id')} LIMIT 1 FOR NO KEY UPDATE OF s"
-    )
-    return sql, shift_names, register_names, store_names
-
-
-def _sale_shift_locked_sql(*, user: User, register_id: int) -> Shift | None:
-    """`sale_shift_locked` on PostgreSQL: the same statement as the queryset builds (shift,
-    register and store in one read, `FOR NO KEY UPDATE OF` the shift, the user's stores as a
-    subquery), written out once: building it through the ORM on every sale cost more Python
-    than anything else in the sale but the serializers."""
     sql, shift_names, register_names, store_names = _shift_lock_sql(not user.is_admin)
     params: list[Any] = [register_id, ShiftStatus.OPEN.value]
     if not user.is_admin:
@@ -117,19 +64,47 @@ def _sale_shift_locked_sql(*, user: User, register_id: int) -> Shift | None:
     if row is None:
         return None
     n_shift, n_register = len(shift_names), len(register_names)
-    shift = _from_row(Shift, shift_names, row[:n_shift])
-    register = _from_row(Register, register_names, row[n_shift : n_shift + n_register])
-    store = _from_row(Store, store_names, row[n_shift + n_register :])
-    register.store = store
-    shift.register = register
+    shift = instance_from_row(Shift, shift_names, row[:n_shift])
+    register = instance_from_row(Register, register_names, row[n_shift : n_shift + n_register])
+    store = instance_from_row(Store, store_names, row[n_shift + n_register :])
+    cache_related(register, store=store)
+    cache_related(shift, register=register)
     return shift
+
+
+@functools.cache
+def _shift_lock_sql(scoped: bool) -> tuple[str, list[str], list[str], list[str]]:
+    """What `Shift.objects.select_related("register__store").select_for_update(no_key=True,
+    of=("self",)).filter(register_id=…, status="open")` builds, plus — for a user who is not an
+    admin (`scoped`) — the rule of `accounts.selectors.visible_store_ids` as a subquery: only
+    the stores the user is a member of (it saves the sale the separate query for them)."""
+    shift_names, shift_cols = select_columns(Shift, "s")
+    register_names, register_cols = select_columns(Register, "r")
+    store_names, store_cols = select_columns(Store, "st")
+    memberships = User.stores.through
+    shift_register = field_column(Shift, "register")
+    shift_store = field_column(Shift, "store")
+    register_store = field_column(Register, "store")
+    scope = (
+        f" AND s.{shift_store} IN (SELECT {field_column(memberships, 'store')} "  # noqa: S608  # nosec B608
+        f"FROM {table(memberships)} WHERE {field_column(memberships, 'user')} = %s)"
+        if scoped
+        else ""
+    )
+    sql = (
+        f"SELECT {shift_cols}, {register_cols}, {store_cols} "  # noqa: S608  # nosec B608
+        f"FROM {table(Shift)} s "
+        f"JOIN {table(Register)} r ON r.{qn('id')} = s.{shift_register} "
+        f"JOIN {table(Store)} st ON st.{qn('id')} = r.{register_store} "
+        f"WHERE s.{shift_register} = %s AND s.{field_column(Shift, 'status')} = %s"
+        f"{scope} ORDER BY s.{qn('id')} LIMIT 1 FOR NO KEY UPDATE OF s"
+    )
+    return sql, shift_names, register_names, store_names
 
 
 def products_for_sale(*, product_ids: Iterable[int]) -> dict[int, Product]:
     """The products of a sale, with their tax rate, in one query."""
     ids = sorted(set(product_ids))
-    if connection.vendor != "postgresql":
-        return Product.objects.select_related("tax_rate").in_bulk(ids)
     # The same statement as `select_related("tax_rate").in_bulk(ids)`, written out once.
     sql, product_names, rate_names = _products_sql()
     with connection.cursor() as cursor:
@@ -138,20 +113,20 @@ def products_for_sale(*, product_ids: Iterable[int]) -> dict[int, Product]:
     products: dict[int, Product] = {}
     n_product = len(product_names)
     for row in rows:
-        product = _from_row(Product, product_names, row[:n_product])
-        product.tax_rate = _from_row(TaxRate, rate_names, row[n_product:])
+        product = instance_from_row(Product, product_names, row[:n_product])
+        cache_related(product, tax_rate=instance_from_row(TaxRate, rate_names, row[n_product:]))
         products[product.pk] = product
     return products
 
 
 @functools.cache
 def _products_sql() -> tuple[str, list[str], list[str]]:
-    product_names, product_cols = _columns(Product, "p")
-    rate_names, rate_cols = _columns(TaxRate, "t")
-    qn = connection.ops.quote_name
+    product_names, product_cols = select_columns(Product, "p")
+    rate_names, rate_cols = select_columns(TaxRate, "t")
+    product_rate = field_column(Product, "tax_rate")
     sql = (
-        f"SELECT {product_cols}, {rate_cols} FROM {qn(Product._meta.db_table)} p "  # noqa: S608  # nosec B608
-        f"JOIN {qn(TaxRate._meta.db_table)} t ON t.{qn('id')} = p.{qn('tax_rate_id')} "
+        f"SELECT {product_cols}, {rate_cols} FROM {table(Product)} p "  # noqa: S608  # nosec B608
+        f"JOIN {table(TaxRate)} t ON t.{qn('id')} = p.{product_rate} "
         f"WHERE p.{qn('id')} = ANY(%s::bigint[])"
     )
     return sql, product_names, rate_names

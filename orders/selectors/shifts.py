@@ -91,8 +91,8 @@ def shift_cash_summary(*, shift: Shift) -> ShiftCash:
     )
     # change = tendered − amount for every cash tender (0 when nothing was tendered over the
     # amount), so cash taken = Σ amount + Σ change and cash taken − change given = Σ amount.
-    # Sums of cent amounts are whole cents; quantizing keeps the scale at 2 on every backend
-    # (SQLite hands sums back with a long tail of zeros).
+    # Sums of cent amounts are whole cents; quantizing keeps the scale at 2 whatever the sum's
+    # scale.
     change_given = round_cents(sales["change"])
     cash_sales = round_cents(sales["amount"])
     return ShiftCash(

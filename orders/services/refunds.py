@@ -15,11 +15,12 @@ leave a drawer that is not open); a refund entirely to card/other tenders needs 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
@@ -48,7 +49,6 @@ from orders.models import (
     Refund,
     RefundLine,
     RefundPayment,
-    RegisterSequence,
     Shift,
     ShiftStatus,
 )
@@ -56,10 +56,12 @@ from orders.refund_pricing import (
     LineSnapshot,
     RefundPiece,
     Tender,
+    TenderRefund,
     TenderShortfall,
     allocate_to_tenders,
     refund_piece,
 )
+from orders.services.numbering import next_number
 
 #: The only legal moves of an order's status. `refunded` is final.
 ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
@@ -106,24 +108,6 @@ def _validate_requests(requests: Sequence[RefundLineRequest], lines: dict[int, O
         raise InvalidInput(errors=errors)
 
 
-def _next_refund_number(*, register_id: int, register_code: str) -> str:
-    """`<register code>-R<6 digits>`: one `UPSERT … RETURNING` on the register's sequence row,
-    which stays locked until the refund commits (gapless: a rolled-back refund gives its number
-    back). Same statement shape as the sale's `next_order_sequence`."""
-    qn = connection.ops.quote_name
-    table = qn(RegisterSequence._meta.db_table)
-    sql = (
-        f"INSERT INTO {table} ({qn('register_id')}, {qn('last_order_number')}, "  # noqa: S608
-        f"{qn('last_refund_number')}) VALUES (%s, 0, 1) "  # nosec B608
-        f"ON CONFLICT ({qn('register_id')}) DO UPDATE SET {qn('last_refund_number')} = "
-        f"{table}.{qn('last_refund_number')} + 1 RETURNING {qn('last_refund_number')}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [register_id])
-        number = int(cursor.fetchone()[0])
-    return f"{register_code}-R{number:06d}"
-
-
 def _case(values: dict[int, Decimal], field: MoneyField | QuantityField) -> Case:
     return Case(
         *(When(pk=pk, then=Value(value)) for pk, value in values.items()),
@@ -139,169 +123,41 @@ def refund_create(
     restock: bool,
     reason: str,
     user: User,
+    now: dt.datetime | None = None,
 ) -> Refund:
     """Refund `lines` of `order` (see the module docstring). Raises `InvalidInput` (400) for a
     line not of this order, `RefundExceedsSold` (409) for more than is left on a line, and
-    `ShiftNotOpen` (409) when cash must be paid out and the register has no open shift."""
+    `ShiftNotOpen` (409) when cash must be paid out and the register has no open shift. `now`
+    is the refund's time (`timezone.now()` by default; tests pin it)."""
     with transaction.atomic():
-        order = (
-            Order.objects.select_for_update(of=("self",))
-            .select_related("store", "register")
-            .get(pk=order.pk)
-        )
-        locked_lines = {
-            line.pk: line
-            for line in OrderLine.objects.select_for_update(of=("self",))
-            .select_related("product")
-            .filter(order=order)
-            .order_by("id")
-        }
-        _validate_requests(lines, locked_lines)
-
-        over = [
-            r.line_id
-            for r in lines
-            if r.quantity
-            > locked_lines[r.line_id].quantity - locked_lines[r.line_id].refunded_quantity
-        ]
-        if over:
-            raise RefundExceedsSold(extra={"lines": sorted(over)})
-
-        pieces: list[tuple[OrderLine, RefundPiece]] = []
-        for request in sorted(lines, key=lambda r: r.line_id):
-            line = locked_lines[request.line_id]
-            snapshot = LineSnapshot(
-                quantity=line.quantity,
-                net=line.net,
-                tax=line.tax,
-                refunded_quantity=line.refunded_quantity,
-                refunded_net=line.refunded_net,
-                refunded_tax=line.refunded_tax,
-            )
-            pieces.append((line, refund_piece(snapshot, request.quantity)))
+        order, locked_lines = _lock_order_and_lines(order)
+        pieces = _refund_pieces(lines, locked_lines)
         net_total = sum((piece.net for _, piece in pieces), ZERO)
         tax_total = sum((piece.tax for _, piece in pieces), ZERO)
         total = net_total + tax_total
-
-        payments = list(Payment.objects.select_for_update().filter(order=order).order_by("id"))
-        try:
-            allocations = allocate_to_tenders(
-                total,
-                [
-                    Tender(
-                        payment_id=p.pk,
-                        method=p.method,
-                        amount=p.amount,
-                        refunded_amount=p.refunded_amount,
-                    )
-                    for p in payments
-                ],
-            )
-        except TenderShortfall:
-            raise RefundExceedsSold("The order's tenders have already been refunded.") from None
-        cash_out = sum((a.amount for a in allocations if a.method == PaymentMethod.CASH), ZERO)
-
-        # Locked like a sale locks it (no-key update of the shift row only), so a concurrent close
-        # either sums this refund or makes this refund see no open shift.
-        shift = (
-            Shift.objects.select_for_update(no_key=True, of=("self",))
-            .filter(register_id=order.register_id, status=ShiftStatus.OPEN)
-            .first()
-        )
-        if cash_out > 0 and shift is None:
-            raise ShiftNotOpen(
-                "Cash is refunded from the register's drawer, and the order's register has no "
-                "open shift. Open a shift on it first."
-            )
-
-        refund = Refund.objects.create(
+        allocations = _allocate_to_tenders(order=order, total=total)
+        shift = _lock_shift_for_cash(order=order, allocations=allocations)
+        refund = _write_refund(
             order=order,
-            store_id=order.store_id,
             shift=shift,
-            number=_next_refund_number(
-                register_id=order.register_id, register_code=order.register.code
-            ),
-            created_by=user,
+            pieces=pieces,
+            allocations=allocations,
+            user=user,
             reason=reason,
             restock=restock,
             net_total=net_total,
             tax_total=tax_total,
+            created_at=now or timezone.now(),
+        )
+        _move_refunded_counters(
+            order=order,
+            locked_lines=locked_lines,
+            pieces=pieces,
+            allocations=allocations,
             total=total,
         )
-        RefundLine.objects.bulk_create(
-            RefundLine(
-                refund=refund,
-                order_line=line,
-                quantity=piece.quantity,
-                net=piece.net,
-                tax=piece.tax,
-                total=piece.total,
-            )
-            for line, piece in pieces
-        )
-        RefundPayment.objects.bulk_create(
-            RefundPayment(refund=refund, payment_id=a.payment_id, method=a.method, amount=a.amount)
-            for a in allocations
-        )
-
-        money = MoneyField(max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES)
-        quantity_field = QuantityField()
-        try:
-            with transaction.atomic():
-                OrderLine.objects.filter(pk__in=[line.pk for line, _ in pieces]).update(
-                    refunded_quantity=F("refunded_quantity")
-                    + _case({ln.pk: p.quantity for ln, p in pieces}, quantity_field),
-                    refunded_net=F("refunded_net")
-                    + _case({ln.pk: p.net for ln, p in pieces}, money),
-                    refunded_tax=F("refunded_tax")
-                    + _case({ln.pk: p.tax for ln, p in pieces}, money),
-                    refunded_total=F("refunded_total")
-                    + _case({ln.pk: p.total for ln, p in pieces}, money),
-                )
-                if allocations:
-                    Payment.objects.filter(pk__in=[a.payment_id for a in allocations]).update(
-                        refunded_amount=F("refunded_amount")
-                        + _case({a.payment_id: a.amount for a in allocations}, money)
-                    )
-                refunded_now = {line.pk: piece.quantity for line, piece in pieces}
-                fully_refunded = all(
-                    line.refunded_quantity + refunded_now.get(pk, ZERO) == line.quantity
-                    for pk, line in locked_lines.items()
-                )
-                order_status_transition(
-                    order=order,
-                    to=OrderStatus.REFUNDED if fully_refunded else OrderStatus.PARTIALLY_REFUNDED,
-                )
-                Order.objects.filter(pk=order.pk).update(
-                    refunded_total=F("refunded_total") + total, status=order.status
-                )
-        except IntegrityError:
-            # The row locks make this unreachable; the check constraints are the backstop.
-            raise RefundExceedsSold() from None
-
-        # Only stock-tracked products go back on the shelf and back into inventory at cost.
-        restocked = [
-            (line, piece) for line, piece in pieces if restock and line.product.track_stock
-        ]
-        if restocked:
-            stock_apply(
-                store=order.store,
-                changes=[
-                    StockChange(
-                        product=line.product,
-                        quantity_delta=piece.quantity,
-                        unit_cost=line.unit_cost,
-                    )
-                    for line, piece in restocked
-                ],
-                reason=StockReason.REFUND,
-                source_type="refund",
-                source_id=refund.pk,
-                user=user,
-                note=reason,
-            )
-        restocked_cost = round_cents(
-            sum((line.unit_cost * piece.quantity for line, piece in restocked), ZERO)
+        restocked_cost = _restock(
+            order=order, refund=refund, pieces=pieces, restock=restock, user=user
         )
         tenders: dict[str, Decimal] = {}
         for allocation in allocations:
@@ -316,32 +172,250 @@ def refund_create(
             restocked_cost=restocked_cost,
             created_by=user,
         )
-        audit_record(
-            action="order.refunded",
-            actor=user,
-            store_id=order.store_id,
-            object_type="order",
-            object_id=order.pk,
-            changes={
-                "refund": refund.pk,
-                "number": refund.number,
-                "total": str(total),
-                "status": order.status,
-                "restock": restock,
-                "reason": reason,
-                "lines": [
-                    {"line": line.pk, "quantity": str(piece.quantity), "total": str(piece.total)}
-                    for line, piece in pieces
-                ],
-                "tenders": {method: str(amount) for method, amount in tenders.items()},
-            },
-        )
-
-        store_label = order.store.code
-
-        def count_refund() -> None:
-            REFUNDS.labels(store=store_label).inc()
-            REFUND_AMOUNT.labels(store=store_label).inc(float(total))
-
-        transaction.on_commit(count_refund)
+        _audit_refund(order=order, refund=refund, pieces=pieces, tenders=tenders, user=user)
+        transaction.on_commit(lambda: _count_refund(store_code=order.store.code, total=total))
     return refund
+
+
+def _lock_order_and_lines(order: Order) -> tuple[Order, dict[int, OrderLine]]:
+    """The order (with store and register) and its lines (with their product), locked in that
+    order, the lines by id: two refunds of one order queue here."""
+    locked = (
+        Order.objects.select_for_update(of=("self",))
+        .select_related("store", "register")
+        .get(pk=order.pk)
+    )
+    lines = {
+        line.pk: line
+        for line in OrderLine.objects.select_for_update(of=("self",))
+        .select_related("product")
+        .filter(order=locked)
+        .order_by("id")
+    }
+    return locked, lines
+
+
+def _refund_pieces(
+    requests: Sequence[RefundLineRequest], locked_lines: dict[int, OrderLine]
+) -> list[tuple[OrderLine, RefundPiece]]:
+    """Each requested line with the money it gives back, by line id; refuses a line not of the
+    order (400) or more than is left on it (409)."""
+    _validate_requests(requests, locked_lines)
+    over = [
+        r.line_id
+        for r in requests
+        if r.quantity > locked_lines[r.line_id].quantity - locked_lines[r.line_id].refunded_quantity
+    ]
+    if over:
+        raise RefundExceedsSold(extra={"lines": sorted(over)})
+    pieces: list[tuple[OrderLine, RefundPiece]] = []
+    for request in sorted(requests, key=lambda r: r.line_id):
+        line = locked_lines[request.line_id]
+        snapshot = LineSnapshot(
+            quantity=line.quantity,
+            net=line.net,
+            tax=line.tax,
+            refunded_quantity=line.refunded_quantity,
+            refunded_net=line.refunded_net,
+            refunded_tax=line.refunded_tax,
+        )
+        pieces.append((line, refund_piece(snapshot, request.quantity)))
+    return pieces
+
+
+def _allocate_to_tenders(*, order: Order, total: Decimal) -> list[TenderRefund]:
+    """Lock the order's payments (by id) and spread `total` over what is left on them."""
+    payments = list(Payment.objects.select_for_update().filter(order=order).order_by("id"))
+    try:
+        return allocate_to_tenders(
+            total,
+            [
+                Tender(
+                    payment_id=p.pk,
+                    method=p.method,
+                    amount=p.amount,
+                    refunded_amount=p.refunded_amount,
+                )
+                for p in payments
+            ],
+        )
+    except TenderShortfall:
+        raise RefundExceedsSold("The order's tenders have already been refunded.") from None
+
+
+def _lock_shift_for_cash(*, order: Order, allocations: Sequence[TenderRefund]) -> Shift | None:
+    """The open shift of the order's register, locked like a sale locks it (no-key update of
+    the shift row only), so a concurrent close either sums this refund or makes this refund see
+    no open shift. Cash paid out needs one (409 otherwise)."""
+    shift = (
+        Shift.objects.select_for_update(no_key=True, of=("self",))
+        .filter(register_id=order.register_id, status=ShiftStatus.OPEN)
+        .first()
+    )
+    cash_out = sum((a.amount for a in allocations if a.method == PaymentMethod.CASH), ZERO)
+    if cash_out > 0 and shift is None:
+        raise ShiftNotOpen(
+            "Cash is refunded from the register's drawer, and the order's register has no "
+            "open shift. Open a shift on it first."
+        )
+    return shift
+
+
+def _write_refund(
+    *,
+    order: Order,
+    shift: Shift | None,
+    pieces: Sequence[tuple[OrderLine, RefundPiece]],
+    allocations: Sequence[TenderRefund],
+    user: User,
+    reason: str,
+    restock: bool,
+    net_total: Decimal,
+    tax_total: Decimal,
+    created_at: dt.datetime,
+) -> Refund:
+    """The refund (numbered: the register's next refund number), its lines and its payments."""
+    _, number = next_number(
+        kind="refund", register_id=order.register_id, register_code=order.register.code
+    )
+    refund = Refund(
+        order=order,
+        store_id=order.store_id,
+        shift=shift,
+        number=number,
+        created_by=user,
+        created_at=created_at,
+        reason=reason,
+        restock=restock,
+        net_total=net_total,
+        tax_total=tax_total,
+        total=net_total + tax_total,
+    )
+    # `raw`: written as given. `created_at` is `auto_now_add`, which would otherwise put the
+    # wall clock in place of the refund's `now`.
+    refund.save_base(raw=True)
+    RefundLine.objects.bulk_create(
+        RefundLine(
+            refund=refund,
+            order_line=line,
+            quantity=piece.quantity,
+            net=piece.net,
+            tax=piece.tax,
+            total=piece.total,
+        )
+        for line, piece in pieces
+    )
+    RefundPayment.objects.bulk_create(
+        RefundPayment(refund=refund, payment_id=a.payment_id, method=a.method, amount=a.amount)
+        for a in allocations
+    )
+    return refund
+
+
+def _move_refunded_counters(
+    *,
+    order: Order,
+    locked_lines: dict[int, OrderLine],
+    pieces: Sequence[tuple[OrderLine, RefundPiece]],
+    allocations: Sequence[TenderRefund],
+    total: Decimal,
+) -> None:
+    """Add the refund to the lines', payments' and order's refunded counters (relative `F()`
+    updates) and move the order's status; the check constraints are the backstop."""
+    money = MoneyField(max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES)
+    quantity_field = QuantityField()
+    try:
+        with transaction.atomic():
+            OrderLine.objects.filter(pk__in=[line.pk for line, _ in pieces]).update(
+                refunded_quantity=F("refunded_quantity")
+                + _case({ln.pk: p.quantity for ln, p in pieces}, quantity_field),
+                refunded_net=F("refunded_net") + _case({ln.pk: p.net for ln, p in pieces}, money),
+                refunded_tax=F("refunded_tax") + _case({ln.pk: p.tax for ln, p in pieces}, money),
+                refunded_total=F("refunded_total")
+                + _case({ln.pk: p.total for ln, p in pieces}, money),
+            )
+            if allocations:
+                Payment.objects.filter(pk__in=[a.payment_id for a in allocations]).update(
+                    refunded_amount=F("refunded_amount")
+                    + _case({a.payment_id: a.amount for a in allocations}, money)
+                )
+            refunded_now = {line.pk: piece.quantity for line, piece in pieces}
+            fully_refunded = all(
+                line.refunded_quantity + refunded_now.get(pk, ZERO) == line.quantity
+                for pk, line in locked_lines.items()
+            )
+            order_status_transition(
+                order=order,
+                to=OrderStatus.REFUNDED if fully_refunded else OrderStatus.PARTIALLY_REFUNDED,
+            )
+            Order.objects.filter(pk=order.pk).update(
+                refunded_total=F("refunded_total") + total, status=order.status
+            )
+    except IntegrityError:
+        # The row locks make this unreachable; the check constraints are the backstop.
+        raise RefundExceedsSold() from None
+
+
+def _restock(
+    *,
+    order: Order,
+    refund: Refund,
+    pieces: Sequence[tuple[OrderLine, RefundPiece]],
+    restock: bool,
+    user: User,
+) -> Decimal:
+    """Put stock-tracked products back on the shelf (when `restock`), at the order line's
+    cost; the value that goes back into inventory."""
+    restocked = [(line, piece) for line, piece in pieces if restock and line.product.track_stock]
+    if restocked:
+        stock_apply(
+            store=order.store,
+            changes=[
+                StockChange(
+                    product=line.product, quantity_delta=piece.quantity, unit_cost=line.unit_cost
+                )
+                for line, piece in restocked
+            ],
+            reason=StockReason.REFUND,
+            source_type="refund",
+            source_id=refund.pk,
+            user=user,
+            note=refund.reason,
+        )
+    return round_cents(sum((line.unit_cost * piece.quantity for line, piece in restocked), ZERO))
+
+
+def _audit_refund(
+    *,
+    order: Order,
+    refund: Refund,
+    pieces: Sequence[tuple[OrderLine, RefundPiece]],
+    tenders: dict[str, Decimal],
+    user: User,
+) -> None:
+    audit_record(
+        action="order.refunded",
+        actor=user,
+        store_id=order.store_id,
+        object_type="order",
+        object_id=order.pk,
+        changes={
+            "refund": refund.pk,
+            "number": refund.number,
+            "total": str(refund.total),
+            "status": order.status,
+            "restock": refund.restock,
+            "reason": refund.reason,
+            "lines": [
+                {"line": line.pk, "quantity": str(piece.quantity), "total": str(piece.total)}
+                for line, piece in pieces
+            ],
+            "tenders": {method: str(amount) for method, amount in tenders.items()},
+        },
+    )
+
+
+def _count_refund(*, store_code: str, total: Decimal) -> None:
+    """The refund's metrics, once it has committed."""
+    REFUNDS.labels(store=store_code).inc()
+    REFUND_AMOUNT.labels(store=store_code).inc(float(total))

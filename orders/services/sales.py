@@ -5,17 +5,18 @@
 shift row, then the register's sequence row, then stock levels (by product id, inside
 `catalog.services.stock_apply`), then whatever the ledger and audit take — so that sales,
 refunds and shift closes never deadlock on each other. Every step costs a constant number of
-queries whatever the number of lines (products are loaded in one query; on PostgreSQL the next
-number, the order, its lines and its payments are one statement — `_insert_order`).
+queries whatever the number of lines (products are loaded in one query; the next number, the
+order, its lines and its payments are one statement — `_insert_order`).
 
-Query budget of a sale through the API (pinned in tests/perf/test_query_budgets.py): 11 on
-PostgreSQL — BEGIN, idempotency key, shift lock, products, order, stock lock, stock write,
+Query budget of a sale through the API (pinned in tests/perf/test_query_budgets.py): 11 —
+BEGIN, idempotency key, shift lock, products, order, stock lock, stock write,
 journal entry, audit event, idempotency response, COMMIT — whatever the number of lines.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Field
 from django.utils import timezone
 
 from accounts.models import Register, Store, User
@@ -30,6 +32,8 @@ from audit.services import audit_record
 from catalog.exceptions import InsufficientStock
 from catalog.models import Product, StockReason
 from catalog.services import StockChange, stock_apply
+from dbtools.rows import cache_related, column, qn, table
+from dbtools.unnest import UnnestInsert, fill_defaults, insert_fields, saved_one
 from domain.errors import InvalidInput, ObjectNotFound
 from ledger.services import post_sale
 from money import ZERO, round_cents
@@ -48,17 +52,16 @@ from orders.models import (
     OrderLine,
     Payment,
     PaymentMethod,
-    RegisterSequence,
+    Shift,
 )
 from orders.pricing import LineInput, PricedOrder, price_order
 from orders.selectors.sales import products_for_sale, register_for_sale, sale_shift_locked
-from posproject.pgarray import pg_array
+from orders.services.numbering import number_cte
 
 __all__ = [
     "PaymentRequest",
     "SaleLineRequest",
     "SaleQuote",
-    "next_order_sequence",
     "order_create",
     "order_quote",
 ]
@@ -138,127 +141,85 @@ def order_quote(
     return SaleQuote(register=register, store=register.store, products=products, priced=priced)
 
 
-def next_order_sequence(*, register_id: int) -> int:
-    """Take the register's next order number: one `UPSERT … RETURNING` that creates the counter
-    row on the register's first sale and otherwise increments it under its row lock, held until
-    the caller's transaction ends. A rolled-back sale gives its number back (gapless)."""
-    qn = connection.ops.quote_name
-    table = qn(RegisterSequence._meta.db_table)
-    sql = (
-        f"INSERT INTO {table} ({qn('register_id')}, {qn('last_order_number')}, "  # noqa: S608
-        f"{qn('last_refund_number')}) VALUES (%s, 1, 0) "  # nosec B608
-        f"ON CONFLICT ({qn('register_id')}) DO UPDATE SET {qn('last_order_number')} = "
-        f"{table}.{qn('last_order_number')} + 1 RETURNING {qn('last_order_number')}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [register_id])
-        return int(cursor.fetchone()[0])
-
-
-_ORDER_COLUMNS = (
-    "store_id", "register_id", "shift_id", "cashier_id", "status", "created_at",
-    "client_created_at", "offline", "currency", "prices_include_tax", "order_discount",
-    "subtotal", "discount_total", "tax_total", "total", "paid_total", "change_due",
-    "refunded_total",
-)  # fmt: skip
-_LINE_COLUMNS = (
-    ("position", "integer"), ("product_id", "bigint"), ("sku", "varchar"), ("name", "varchar"),
-    ("quantity", "numeric"), ("unit_price", "numeric"), ("unit_cost", "numeric"),
-    ("gross", "numeric"), ("line_discount", "numeric"), ("discount", "numeric"),
-    ("net", "numeric"), ("tax_rate", "numeric"), ("tax", "numeric"), ("total", "numeric"),
-    ("refunded_quantity", "numeric"), ("refunded_net", "numeric"), ("refunded_tax", "numeric"),
-    ("refunded_total", "numeric"),
-)  # fmt: skip
-_PAYMENT_COLUMNS = (
-    ("method", "varchar"), ("amount", "numeric"), ("tendered", "numeric"),
-    ("change", "numeric"), ("reference", "varchar"), ("card_last4", "varchar"),
-    ("refunded_amount", "numeric"),
-)  # fmt: skip
-
-
-def _unnest(columns: Sequence[tuple[str, str]], prefix: str) -> str:
-    return ", ".join(f"%({prefix}_{name})s::{kind}[]" for name, kind in columns)
-
-
-#: The number, the order, its lines and its payments in one statement (PostgreSQL). Column names
-#: come from this module; every value is a parameter.
-_INSERT_ORDER_SQL = f"""
-WITH number AS (
-    INSERT INTO orders_registersequence (register_id, last_order_number, last_refund_number)
-    VALUES (%(register_id)s, 1, 0)
-    ON CONFLICT (register_id) DO UPDATE
-    SET last_order_number = orders_registersequence.last_order_number + 1
-    RETURNING last_order_number AS sequence
-), new_order AS (
-    INSERT INTO orders_order (number, sequence, {", ".join(_ORDER_COLUMNS)})
-    SELECT %(register_code)s || '-' || CASE WHEN number.sequence < 1000000
-               THEN lpad(number.sequence::text, 6, '0') ELSE number.sequence::text END,
-           number.sequence, {", ".join(f"%({c})s" for c in _ORDER_COLUMNS)}
+@functools.cache
+def _order_statement() -> tuple[
+    str, list[Field[Any, Any]], UnnestInsert[OrderLine], UnnestInsert[Payment]
+]:
+    """The number, the order, its lines and its payments in one statement. Tables and columns
+    come from the models (`dbtools`); every value is a parameter: the order's columns one each,
+    the lines' and payments' one array per column."""
+    order_fields = insert_fields(Order, exclude=("number", "sequence"))
+    lines = UnnestInsert(OrderLine, prefix="line", from_statement=("order",))
+    payments = UnnestInsert(Payment, prefix="payment", from_statement=("order",))
+    sql = f"""
+WITH {number_cte("order")}, new_order AS (
+    INSERT INTO {table(Order)} ({qn("number")}, {qn("sequence")},
+                                {", ".join(column(f) for f in order_fields)})
+    SELECT number.number, number.sequence, {", ".join(f"%({f.attname})s" for f in order_fields)}
     FROM number
-    RETURNING id, number, sequence
+    RETURNING {qn("id")}, {qn("number")}, {qn("sequence")}
 ), new_lines AS (
-    INSERT INTO orders_orderline (order_id, {", ".join(c for c, _ in _LINE_COLUMNS)})
-    SELECT new_order.id, line.*
-    FROM new_order, unnest({_unnest(_LINE_COLUMNS, "line")}) AS line
-    RETURNING id, position
+    INSERT INTO {lines.table} ({lines.columns})
+    SELECT new_order.{qn("id")}, line.* FROM new_order, {lines.unnest} AS line
+    RETURNING {qn("id")}, {qn("position")}
 ), new_payments AS (
-    INSERT INTO orders_payment (order_id, {", ".join(c for c, _ in _PAYMENT_COLUMNS)})
-    SELECT new_order.id, payment.*
-    FROM new_order, unnest({_unnest(_PAYMENT_COLUMNS, "payment")}) AS payment
-    RETURNING id
+    INSERT INTO {payments.table} ({payments.columns})
+    SELECT new_order.{qn("id")}, payment.* FROM new_order, {payments.unnest} AS payment
+    RETURNING {qn("id")}
 )
-SELECT 'order', id, sequence, number FROM new_order
-UNION ALL SELECT 'line', id, position, NULL FROM new_lines
-UNION ALL SELECT 'payment', id, NULL, NULL FROM new_payments
+SELECT 'order', {qn("id")}, {qn("sequence")}, {qn("number")} FROM new_order
+UNION ALL SELECT 'line', {qn("id")}, {qn("position")}, NULL FROM new_lines
+UNION ALL SELECT 'payment', {qn("id")}, NULL, NULL FROM new_payments
 """  # noqa: S608  # nosec B608
+    return sql, order_fields, lines, payments
 
 
-def _insert_order(*, order: Order, lines: list[OrderLine], payments: list[Payment]) -> None:
+def _insert_order(
+    *,
+    register: Register,
+    order_row: dict[str, Any],
+    line_rows: list[dict[str, Any]],
+    payment_rows: list[dict[str, Any]],
+) -> tuple[Order, list[OrderLine], list[Payment]]:
     """Number the order (the register's next sequence: gapless, under the counter row's lock
-    until commit) and write it with its lines and payments.
+    until commit) and write it with its lines and payments; the saved instances, with ids.
 
-    PostgreSQL: one statement (`UPSERT` of the counter, then the three INSERTs as data-modifying
-    CTEs) — one round trip instead of four, and no ORM statement compilation, which on a sale
-    cost more Python than the pricing, stock, ledger and audit work together. Elsewhere: the
-    counter, then the ORM. Either way the objects come back saved, with their ids."""
-    register = order.register
-    if connection.vendor != "postgresql":
-        order.sequence = next_order_sequence(register_id=register.pk)
-        order.number = f"{register.code}-{order.sequence:06d}"
-        order.save(force_insert=True)
-        OrderLine.objects.bulk_create(lines)
-        Payment.objects.bulk_create(payments)
-        return
+    One statement (`UPSERT` of the counter, then the three INSERTs as data-modifying CTEs): one
+    round trip instead of four, and no ORM statement compilation, which on a sale cost more
+    Python than the pricing, stock, ledger and audit work together. The rows are mappings
+    `attname → value`; a column they leave out gets the field's default."""
+    sql, order_fields, lines, payments = _order_statement()
+    fill_defaults(order_fields, order_row)
     params: dict[str, Any] = {"register_id": register.pk, "register_code": register.code}
-    params.update({column: getattr(order, column) for column in _ORDER_COLUMNS})
-    for column, _ in _LINE_COLUMNS:
-        params[f"line_{column}"] = pg_array(getattr(line, column) for line in lines)
-    for column, _ in _PAYMENT_COLUMNS:
-        params[f"payment_{column}"] = pg_array(getattr(payment, column) for payment in payments)
+    params.update({f.attname: order_row[f.attname] for f in order_fields})
+    params.update(lines.params(line_rows))
+    params.update(payments.params(payment_rows))
     with connection.cursor() as cursor:
-        cursor.execute(_INSERT_ORDER_SQL, params)
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
     line_ids = {position: row_id for kind, row_id, position, _ in rows if kind == "line"}
-    payment_ids = sorted(row_id for kind, row_id, _, _ in rows if kind == "payment")
-    [(_, order.pk, order.sequence, order.number)] = [row for row in rows if row[0] == "order"]
-    for instance in (order, *lines, *payments):
-        instance._state.adding = False
-        instance._state.db = connection.alias
-    for line in lines:
-        line.pk = line_ids[line.position]
-        line.order_id = order.pk
+    [(_, order_row["id"], order_row["sequence"], order_row["number"])] = [
+        row for row in rows if row[0] == "order"
+    ]
+    order = saved_one(Order, order_row)
+    saved_lines = lines.saved(
+        line_rows, [line_ids[row["position"]] for row in line_rows], order_id=order.pk
+    )
     # Ids are taken in insertion order, which is the order of the tenders as given.
-    for payment, payment_id in zip(payments, payment_ids, strict=True):
-        payment.pk = payment_id
-        payment.order_id = order.pk
+    saved_payments = payments.saved(
+        payment_rows,
+        sorted(row_id for kind, row_id, _, _ in rows if kind == "payment"),
+        order_id=order.pk,
+    )
+    return order, saved_lines, saved_payments
 
 
 def _payments(
     *, requests: Sequence[PaymentRequest], total: Decimal
-) -> tuple[list[Payment], Decimal]:
-    """Validate the tenders against the total; unsaved `Payment`s and the change due."""
+) -> tuple[list[dict[str, Any]], Decimal]:
+    """Validate the tenders against the total; the `Payment` rows to write and the change due."""
     errors: dict[str, list[str]] = {}
-    payments: list[Payment] = []
+    payments: list[dict[str, Any]] = []
     for index, req in enumerate(requests):
         if req.method not in PaymentMethod.values:
             errors[f"payments.{index}.method"] = ["Unknown payment method."]
@@ -283,24 +244,24 @@ def _payments(
             errors[f"payments.{index}.card_last4"] = ["Only a card payment has card_last4."]
             continue
         payments.append(
-            Payment(
-                method=req.method,
-                amount=req.amount,
-                tendered=tendered,
-                change=change,
-                reference=req.reference,
-                card_last4=req.card_last4,
-            )
+            {
+                "method": req.method,
+                "amount": req.amount,
+                "tendered": tendered,
+                "change": change,
+                "reference": req.reference,
+                "card_last4": req.card_last4,
+            }
         )
     if errors:
         raise InvalidInput(errors=errors)
-    paid = sum((p.amount for p in payments), ZERO)
+    paid = sum((p["amount"] for p in payments), ZERO)
     if paid != total:
         raise PaymentMismatch(
             f"The payments add up to {paid}; the order total is {total}.",
             errors={"payments": [f"The payments add up to {paid}; the order total is {total}."]},
         )
-    return payments, sum((p.change for p in payments), ZERO)
+    return payments, sum((p["change"] for p in payments), ZERO)
 
 
 def order_create(
@@ -312,9 +273,11 @@ def order_create(
     discount: Decimal = ZERO,
     client_created_at: dt.datetime | None = None,
     offline: bool = False,
+    now: dt.datetime | None = None,
 ) -> Order:
     """Ring up a sale on the register's open shift, in one transaction: number, order, lines
     with their catalog snapshot, payments, stock movements, journal entry and audit event.
+    `now` is the sale's time (`timezone.now()` by default; tests pin it).
 
     Errors (nothing is written): register not in the user's stores → `ObjectNotFound`; no open
     shift → `ShiftNotOpen`; unknown/inactive product, discount above what it applies to, bad
@@ -326,119 +289,180 @@ def order_create(
     # `savepoint=False`: inside the idempotency transaction a savepoint would cost two queries
     # and buy nothing — any error here rolls the whole request back anyway.
     with transaction.atomic(savepoint=False):
-        shift = sale_shift_locked(user=user, register_id=register_id)
-        if shift is None:
-            if register_for_sale(user=user, register_id=register_id) is None:
-                raise ObjectNotFound("Register not found.")
-            raise ShiftNotOpen()
-        register = shift.register
-        store = register.store
-        if not register.is_active:
-            raise InvalidInput(errors={"register": ["This register is not active."]})
-
+        shift = _lock_open_shift(user=user, register_id=register_id)
+        store = shift.register.store
         products, priced = _priced_sale(store=store, lines=lines, discount=discount)
         payment_rows, change_due = _payments(requests=payments, total=priced.total)
-
-        order = Order(
-            store=store,
-            register=register,
+        order = _write_order(
             shift=shift,
             cashier=user,
-            created_at=timezone.now(),
+            products=products,
+            priced=priced,
+            payment_rows=payment_rows,
+            change_due=change_due,
+            created_at=now or timezone.now(),
             client_created_at=client_created_at,
             offline=offline,
-            currency=store.currency,
-            prices_include_tax=store.prices_include_tax,
-            order_discount=priced.order_discount,
-            subtotal=priced.subtotal,
-            discount_total=priced.discount_total,
-            tax_total=priced.tax_total,
-            total=priced.total,
-            paid_total=priced.total,
-            change_due=change_due,
         )
-        order_lines = [
-            OrderLine(
-                order=order,
-                position=position,
-                product=product,
-                sku=product.sku,
-                name=product.name,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                unit_cost=product.cost,
-                gross=line.gross,
-                line_discount=line.line_discount,
-                discount=line.discount,
-                net=line.net,
-                tax_rate=line.tax_rate,
-                tax=line.tax,
-                total=line.total,
-            )
-            for position, (product, line) in enumerate(
-                zip(products, priced.lines, strict=True), start=1
-            )
-        ]
-        for payment in payment_rows:
-            payment.order = order
-        _insert_order(order=order, lines=order_lines, payments=payment_rows)
-
-        _take_stock(store=store, order=order, lines=order_lines, user=user, offline=offline)
-
-        tenders: dict[str, Decimal] = defaultdict(lambda: ZERO)
-        for payment in payment_rows:
-            tenders[payment.method] += payment.amount
-        post_sale(
-            store=store,
-            date=timezone.localdate(order.created_at, store.tzinfo),
-            order_id=order.pk,
-            tenders=dict(tenders),
-            net=priced.net_total,
-            tax=priced.tax_total,
-            # Cost of goods moves only for stock-tracked products: untracked ones (services,
-            # gift cards) never entered the inventory account.
-            cost=round_cents(
-                sum(
-                    (
-                        ol.unit_cost * ol.quantity
-                        for ol, product in zip(order_lines, products, strict=True)
-                        if product.track_stock
-                    ),
-                    ZERO,
-                )
-            ),
-            created_by=user,
-        )
-        audit_record(
-            action="order.created",
-            actor=user,
-            store_id=store.pk,
-            object_type="order",
-            object_id=order.pk,
-            changes={
-                "number": order.number,
-                "register": register.pk,
-                "shift": shift.pk,
-                "lines": len(order_lines),
-                "total": str(order.total),
-                "tenders": {method: str(amount) for method, amount in sorted(tenders.items())},
-                "offline": offline,
-            },
-        )
-
-        order._prefetched_objects_cache = {"lines": order_lines, "payments": payment_rows}  # type: ignore[attr-defined]
-        transaction.on_commit(
-            lambda: _count_sale(store=store, order=order, payments=payment_rows, offline=offline)
-        )
+        _take_stock(store=store, order=order, user=user, offline=offline)
+        tenders = _tenders(order)
+        _post_to_ledger(store=store, order=order, tenders=tenders, priced=priced, user=user)
+        _audit_sale(order=order, tenders=tenders, user=user)
+        transaction.on_commit(lambda: _count_sale(store=store, order=order, offline=offline))
     return order
 
 
-def _take_stock(
-    *, store: Store, order: Order, lines: Sequence[OrderLine], user: User, offline: bool
+def _lock_open_shift(*, user: User, register_id: int) -> Shift:
+    """The register's open shift, locked until the sale commits (see `sale_shift_locked`),
+    with its register and store; refuses a register the user may not see (404), a register
+    without an open shift (409) and an inactive register (400)."""
+    shift = sale_shift_locked(user=user, register_id=register_id)
+    if shift is None:
+        if register_for_sale(user=user, register_id=register_id) is None:
+            raise ObjectNotFound("Register not found.")
+        raise ShiftNotOpen()
+    if not shift.register.is_active:
+        raise InvalidInput(errors={"register": ["This register is not active."]})
+    return shift
+
+
+def _write_order(
+    *,
+    shift: Shift,
+    cashier: User,
+    products: Sequence[Product],
+    priced: PricedOrder,
+    payment_rows: list[dict[str, Any]],
+    change_due: Decimal,
+    created_at: dt.datetime,
+    client_created_at: dt.datetime | None,
+    offline: bool,
+) -> Order:
+    """Number and write the order, its lines (each with the product's snapshot: sku, name,
+    cost) and its payments, in one statement; the order comes back with its lines and payments
+    (and theirs with their order and product) already in memory."""
+    register = shift.register
+    store = register.store
+    order, order_lines, order_payments = _insert_order(
+        register=register,
+        order_row={
+            "store_id": store.pk,
+            "register_id": register.pk,
+            "shift_id": shift.pk,
+            "cashier_id": cashier.pk,
+            "created_at": created_at,
+            "client_created_at": client_created_at,
+            "offline": offline,
+            "currency": store.currency,
+            "prices_include_tax": store.prices_include_tax,
+            "order_discount": priced.order_discount,
+            "subtotal": priced.subtotal,
+            "discount_total": priced.discount_total,
+            "tax_total": priced.tax_total,
+            "total": priced.total,
+            "paid_total": priced.total,
+            "change_due": change_due,
+        },
+        line_rows=[
+            {
+                "position": position,
+                "product_id": product.pk,
+                "sku": product.sku,
+                "name": product.name,
+                "quantity": line.quantity,
+                "unit_price": line.unit_price,
+                "unit_cost": product.cost,
+                "gross": line.gross,
+                "line_discount": line.line_discount,
+                "discount": line.discount,
+                "net": line.net,
+                "tax_rate": line.tax_rate,
+                "tax": line.tax,
+                "total": line.total,
+            }
+            for position, (product, line) in enumerate(
+                zip(products, priced.lines, strict=True), start=1
+            )
+        ],
+        payment_rows=payment_rows,
+    )
+    cache_related(order, store=store, register=register, shift=shift, cashier=cashier)
+    for order_line, product in zip(order_lines, products, strict=True):
+        cache_related(order_line, order=order, product=product)
+    for payment in order_payments:
+        cache_related(payment, order=order)
+    order._prefetched_objects_cache = {"lines": order_lines, "payments": order_payments}  # type: ignore[attr-defined]
+    return order
+
+
+def _tenders(order: Order) -> dict[str, Decimal]:
+    """Σ amount per payment method, by method."""
+    tenders: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for payment in _payments_of(order):
+        tenders[payment.method] += payment.amount
+    return dict(sorted(tenders.items()))
+
+
+def _post_to_ledger(
+    *, store: Store, order: Order, tenders: dict[str, Decimal], priced: PricedOrder, user: User
 ) -> None:
+    """The sale's journal entry, dated on the store's local calendar day of the sale."""
+    post_sale(
+        store=store,
+        date=timezone.localdate(order.created_at, store.tzinfo),
+        order_id=order.pk,
+        tenders=tenders,
+        net=priced.net_total,
+        tax=priced.tax_total,
+        # Cost of goods moves only for stock-tracked products: untracked ones (services, gift
+        # cards) never entered the inventory account.
+        cost=round_cents(
+            sum(
+                (
+                    line.unit_cost * line.quantity
+                    for line in _lines_of(order)
+                    if line.product.track_stock
+                ),
+                ZERO,
+            )
+        ),
+        created_by=user,
+    )
+
+
+def _audit_sale(*, order: Order, tenders: dict[str, Decimal], user: User) -> None:
+    audit_record(
+        action="order.created",
+        actor=user,
+        store_id=order.store_id,
+        object_type="order",
+        object_id=order.pk,
+        changes={
+            "number": order.number,
+            "register": order.register_id,
+            "shift": order.shift_id,
+            "lines": len(_lines_of(order)),
+            "total": str(order.total),
+            "tenders": {method: str(amount) for method, amount in tenders.items()},
+            "offline": order.offline,
+        },
+    )
+
+
+def _lines_of(order: Order) -> list[OrderLine]:
+    """The lines `_write_order` left in memory (no query)."""
+    return order._prefetched_objects_cache["lines"]  # type: ignore[attr-defined,no-any-return]
+
+
+def _payments_of(order: Order) -> list[Payment]:
+    """The payments `_write_order` left in memory (no query)."""
+    return order._prefetched_objects_cache["payments"]  # type: ignore[attr-defined,no-any-return]
+
+
+def _take_stock(*, store: Store, order: Order, user: User, offline: bool) -> None:
     """One stock change per product (a product on several lines is taken once, summed)."""
     by_product: dict[int, tuple[Product, Decimal, Decimal]] = {}
-    for line in lines:
+    for line in _lines_of(order):
         product = line.product
         _, quantity, cost = by_product.get(product.pk, (product, ZERO, line.unit_cost))
         by_product[product.pk] = (product, quantity + line.quantity, cost)
@@ -461,9 +485,10 @@ def _take_stock(
         raise
 
 
-def _count_sale(*, store: Store, order: Order, payments: Sequence[Payment], offline: bool) -> None:
+def _count_sale(*, store: Store, order: Order, offline: bool) -> None:
+    """The sale's metrics, once it has committed."""
     ORDERS.labels(store=store.code, offline=str(offline).lower()).inc()
     ORDER_AMOUNT.labels(store=store.code, currency=order.currency).inc(float(order.total))
-    for payment in payments:
+    for payment in _payments_of(order):
         PAYMENTS.labels(store=store.code, method=payment.method).inc()
         PAYMENT_AMOUNT.labels(store=store.code, method=payment.method).inc(float(payment.amount))

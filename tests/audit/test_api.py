@@ -109,11 +109,9 @@ def test_verify_is_admin_only_and_reports(manager_client, admin_client, events) 
 def test_verify_reports_a_tampered_event(admin_client, events) -> None:
     victim = events["mine"]
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET LOCAL session_replication_role = replica")
+        cursor.execute("SET LOCAL session_replication_role = replica")
         cursor.execute("UPDATE audit_auditevent SET object_id = '6' WHERE id = %s", [victim.id])
-        if connection.vendor == "postgresql":
-            cursor.execute("SET LOCAL session_replication_role = DEFAULT")
+        cursor.execute("SET LOCAL session_replication_role = DEFAULT")
     assert admin_client.get("/api/v1/audit/verify/").json() == {
         "ok": False,
         "events_checked": 4,

@@ -21,9 +21,6 @@ def trigger_disabled():
     ordinary triggers (SET LOCAL: only for the test's own transaction)."""
     from django.db import connection
 
-    if connection.vendor != "postgresql":
-        yield connection  # SQLite has no trigger to get past
-        return
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL session_replication_role = replica")
     try:

@@ -31,10 +31,8 @@ def sell(store, *pairs, offline=False, reason=StockReason.SALE):
 
 
 def writes() -> int:
-    """Statements that write levels and movements: one on PostgreSQL, two elsewhere."""
-    from django.db import connection
-
-    return 1 if connection.vendor == "postgresql" else 2
+    """Statements that write levels and movements: one (the update and the insert together)."""
+    return 1
 
 
 def quantity(store, product) -> Decimal:

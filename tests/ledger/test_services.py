@@ -6,7 +6,6 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.db.models import Sum
 
 from ledger import services
@@ -335,8 +334,8 @@ def test_journal_reverse_mirrors_the_entry(store, manager) -> None:
 def test_posting_costs_the_same_queries_whatever_the_line_count(
     store, django_assert_num_queries
 ) -> None:
-    # The entry and its lines in one statement on PostgreSQL, two INSERTs elsewhere.
-    per_posting = 1 if connection.vendor == "postgresql" else 2
+    # The entry and its lines in one statement.
+    per_posting = 1
     services.clear_account_cache()
     with django_assert_num_queries(1 + per_posting):  # cold: the chart is loaded once
         services.post_cash_movement(

@@ -1,8 +1,6 @@
 """Selling factories and helpers, shared by the sales, shift and refund tests.
 
 * `ShiftFactory` — an open shift on a register (store taken from the register).
-* `OrderFactory` / `OrderLineFactory` / `PaymentFactory` — raw rows for read-only tests (lists,
-  receipts, admin). They bypass the service: no number sequence, stock, ledger or audit.
 * `sell(...)` — a real sale through `orders.services.sales.order_create` (numbers, stock,
   ledger, audit, snapshots): use it whenever a test needs an order that behaves like one.
 * `sale_body(...)` — a JSON body for `POST /api/v1/orders/`; `post_sale(...)` posts it with a
@@ -22,7 +20,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import Register, User
 from catalog.models import Product
-from orders.models import Order, OrderLine, Payment, PaymentMethod, Shift, ShiftStatus
+from orders.models import Order, PaymentMethod, Shift, ShiftStatus
 from orders.services.sales import (
     PaymentRequest,
     SaleLineRequest,
@@ -52,56 +50,6 @@ class ShiftFactory(DjangoModelFactory):
     def _works_in_store(self, create: bool, extracted: object, **kwargs: object) -> None:
         if create:
             self.opened_by.stores.add(self.store)
-
-
-class OrderFactory(DjangoModelFactory):
-    """An order row with consistent zero totals; add lines/payments with their factories."""
-
-    class Meta:
-        model = Order
-
-    shift = factory.SubFactory(ShiftFactory)
-    register = factory.LazyAttribute(lambda o: o.shift.register)
-    store = factory.LazyAttribute(lambda o: o.shift.store)
-    cashier = factory.LazyAttribute(lambda o: o.shift.opened_by)
-    sequence = factory.Sequence(lambda n: n + 1)
-    number = factory.LazyAttribute(lambda o: f"{o.register.code}-{o.sequence:06d}")
-    currency = "USD"
-    prices_include_tax = False
-    subtotal = Decimal("0.00")
-    discount_total = Decimal("0.00")
-    tax_total = Decimal("0.00")
-    total = Decimal("0.00")
-    paid_total = Decimal("0.00")
-
-
-class OrderLineFactory(DjangoModelFactory):
-    class Meta:
-        model = OrderLine
-
-    order = factory.SubFactory(OrderFactory)
-    position = factory.Sequence(lambda n: n + 1)
-    product = factory.SubFactory("tests.catalog.factories.ProductFactory")
-    sku = factory.LazyAttribute(lambda o: o.product.sku)
-    name = factory.LazyAttribute(lambda o: o.product.name)
-    quantity = Decimal("1.000")
-    unit_price = factory.LazyAttribute(lambda o: o.product.price)
-    unit_cost = factory.LazyAttribute(lambda o: o.product.cost)
-    gross = factory.LazyAttribute(lambda o: o.unit_price * o.quantity)
-    discount = Decimal("0.00")
-    net = factory.LazyAttribute(lambda o: o.gross - o.discount)
-    tax_rate = Decimal("0.000")
-    tax = Decimal("0.00")
-    total = factory.LazyAttribute(lambda o: o.net + o.tax)
-
-
-class PaymentFactory(DjangoModelFactory):
-    class Meta:
-        model = Payment
-
-    order = factory.SubFactory(OrderFactory)
-    method = PaymentMethod.CASH
-    amount = Decimal("0.00")
 
 
 def open_shift_on(register: Register, user: User, opening_float: str = "100.00") -> Shift:

@@ -1,4 +1,4 @@
-"""`posproject.pgarray.pg_array`: the one-parameter array literals of the hot statements must
+"""`dbtools.pgarray.pg_array`: the one-parameter array literals of the hot statements must
 read back in PostgreSQL as exactly the values written, whatever the text holds."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from django.db import connection
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from posproject.pgarray import pg_array
+from dbtools.pgarray import pg_array
 
 #: PostgreSQL text cannot hold NUL; everything else may appear in a name, a SKU or a note.
 _TEXT = st.text(alphabet=st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"))

@@ -1,6 +1,6 @@
-"""Arrange sales and refunds for report tests: rows written directly (priced by the real
-`orders.pricing.price_order`) with the recording time the test needs, so a day's figures can be
-checked against hand-computed values without going through the selling services."""
+"""Arrange sales and refunds for report tests, at the recording time the test needs: sales go
+through `order_create` with its clock pinned; refunds (totals only, no lines) and the one sale
+that must bypass the services are rows written directly."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ from decimal import Decimal
 from itertools import count
 
 from accounts.models import Register, Store, User
-from catalog.models import Product
+from catalog.models import Product, StockLevel
 from orders.models import Order, OrderLine, Payment, Refund, Shift
 from orders.pricing import LineInput, price_order
+from orders.services.sales import PaymentRequest, SaleLineRequest, order_create, order_quote
+from tests.catalog.factories import set_stock
 
 _numbers = count(1)
 
@@ -32,8 +34,53 @@ def record_sale(
     order_discount: str = "0.00",
     payments: Sequence[tuple[str, str]] | None = None,
 ) -> Order:
-    """A completed sale recorded at `at`. `lines` are `(product, quantity[, line discount])`;
-    `payments` `(method, amount)` default to one cash payment of the total."""
+    """A completed sale recorded at `at`, through `order_create` (its clock pinned to `at`).
+    `lines` are `(product, quantity[, line discount])`; `payments` `(method, amount)` default to
+    one cash payment of the total. The stock it takes is put on the shelf first, so the levels
+    the test arranged are what it finds afterwards."""
+    store = shift.store
+    requests = [
+        SaleLineRequest(
+            product_id=product.pk,
+            quantity=Decimal(quantity),
+            discount=Decimal(rest[0]) if rest else Decimal("0.00"),
+        )
+        for product, quantity, *rest in lines
+    ]
+    for product, quantity, *_ in lines:
+        if product.track_stock:
+            level = StockLevel.objects.filter(store=store, product=product).first()
+            set_stock(store, product, (level.quantity if level else 0) + Decimal(quantity))
+    if payments is None:
+        quote = order_quote(
+            user=cashier,
+            register_id=shift.register_id,
+            lines=requests,
+            discount=Decimal(order_discount),
+        )
+        payments = [("cash", str(quote.priced.total))]
+    return order_create(
+        user=cashier,
+        register_id=shift.register_id,
+        lines=requests,
+        payments=[PaymentRequest(method=m, amount=Decimal(a)) for m, a in payments],
+        discount=Decimal(order_discount),
+        now=at,
+    )
+
+
+def record_sale_around_the_services(
+    *,
+    shift: Shift,
+    cashier: User,
+    at: dt.datetime,
+    lines: Sequence[tuple[Product, str] | tuple[Product, str, str]],
+    order_discount: str = "0.00",
+    payments: Sequence[tuple[str, str]] | None = None,
+) -> Order:
+    """Order rows written directly, bypassing `order_create`: no stock, no journal entry, no
+    audit event — for the tests of what notices such a sale (the reconciliation). Anything
+    else records its sales with `record_sale`."""
     store = shift.store
     priced = price_order(
         lines=[

@@ -25,7 +25,7 @@ from orders.services.reports import (
 from tests.catalog.factories import ProductFactory
 from tests.factories import StoreFactory
 from tests.reports.conftest import ny
-from tests.reports.factories import record_sale
+from tests.reports.factories import record_sale, record_sale_around_the_services
 
 pytestmark = pytest.mark.django_db
 
@@ -185,7 +185,9 @@ def test_reconciliation_run_records_its_result_in_the_audit_trail(
     store, shift, cashier, coffee
 ) -> None:
     # A sale written around the services: the ledger never saw its revenue.
-    record_sale(shift=shift, cashier=cashier, at=ny(2026, 3, 10, 9, 0), lines=[(coffee, "1")])
+    record_sale_around_the_services(
+        shift=shift, cashier=cashier, at=ny(2026, 3, 10, 9, 0), lines=[(coffee, "1")]
+    )
 
     result = tasks.reconciliation_run.delay(store.pk, "2026-03-10").get()
     tasks.reconciliation_run.delay(store.pk, "2026-03-10").get()  # every run is recorded

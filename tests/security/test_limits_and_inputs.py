@@ -9,7 +9,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import connection
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
@@ -184,17 +183,10 @@ def _get_operations_with_query_params() -> list[tuple[str, list[str]]]:
     ids=["nul", "embedded-nul", "huge-int", "negative", "sqli", "long", "bad-date"],
 )
 def test_no_query_parameter_value_causes_a_server_error(
-    world: StoreWorld, admin_client: APIClient, value: str, request: pytest.FixtureRequest
+    world: StoreWorld, admin_client: APIClient, value: str
 ) -> None:
     """Every documented query parameter of every list, with hostile values: never a 5xx (a NUL
     byte reaching PostgreSQL, an integer overflowing a bigint column, …)."""
-    if value == "9" * 30 and connection.vendor == "sqlite":
-        # Known bug, reported: on SQLite (the embedded default) an id filter above 2**63 raises
-        # OverflowError in the driver (500). Integer filters need bounds (NumberFilter
-        # min/max_value); strict, so the fix turns this into a failure to remove.
-        request.applymarker(
-            pytest.mark.xfail(strict=True, reason="SQLite: integer filters above 2**63 → 500")
-        )
     admin_client.raise_request_exception = False
     failures = []
     for path, names in _get_operations_with_query_params():
