@@ -20,7 +20,7 @@ whatever the URL says.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from django.contrib import admin
@@ -35,6 +35,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from accounts.models import Store
 from accounts.selectors import store_list, visible_store_ids
+from money import MILLI, QUANTITY_DECIMAL_PLACES, QUANTITY_MAX_DIGITS
 from orders.models import DailyReport, Shift
 from orders.selectors.reports import (
     local_today,
@@ -238,11 +239,23 @@ def _parse_date(raw: str | None, default: dt.date) -> dt.date:
     return date
 
 
+#: The largest quantity a stock level can hold (its column's precision).
+_MAX_QUANTITY = Decimal(10) ** (QUANTITY_MAX_DIGITS - QUANTITY_DECIMAL_PLACES) - MILLI
+
+
 def _threshold(raw: str | None) -> Decimal:
+    """`?low_stock_at=`: a quantity within the stock column's range; anything else (text, NaN,
+    infinities, exponents past the column) falls back to the default rather than reaching the
+    query as a number PostgreSQL cannot hold."""
+    if not raw:
+        return LOW_STOCK_THRESHOLD
     try:
-        return max(Decimal(raw), Decimal(0)) if raw else LOW_STOCK_THRESHOLD
+        value = Decimal(raw)
     except ArithmeticError:
         return LOW_STOCK_THRESHOLD
+    if not value.is_finite() or value > _MAX_QUANTITY:
+        return LOW_STOCK_THRESHOLD
+    return max(value.quantize(MILLI, rounding=ROUND_DOWN), Decimal(0))
 
 
 def dashboard_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpResponse:

@@ -169,7 +169,7 @@ def orders_created_between(
         part = Q(store__timezone=tz_name)
         if date_from is not None:
             part &= Q(created_at__gte=_local_midnight(date_from, tz))
-        if date_to is not None:
+        if date_to is not None and date_to < dt.date.max:  # the last date bounds nothing
             part &= Q(created_at__lt=_local_midnight(date_to + dt.timedelta(days=1), tz))
         condition |= part
     return queryset.filter(condition)
