@@ -87,7 +87,7 @@ class User(AbstractUser):
     were issued under and are refused once it moves on (closing simplejwt's revocation gap).
     """
 
-    role = models.CharField(max_length=16, choices=Role.choices, default=Role.CASHIER)
+    role = models.CharField(max_length=16, choices=Role, default=Role.CASHIER)
     stores = models.ManyToManyField(Store, related_name="users", blank=True)
     token_version = models.PositiveIntegerField(default=0)
 

@@ -46,7 +46,7 @@ def client_ip(request: HttpRequest) -> str | None:
     remote = request.META.get("REMOTE_ADDR") or None
     if not remote or not settings.TRUSTED_PROXY_CIDRS or not _trusted_proxy(remote):
         return remote
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    forwarded = request.headers.get("x-forwarded-for", "")
     hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
     for hop in reversed(hops):
         try:
@@ -94,7 +94,7 @@ class BodySizeLimitMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path.startswith("/api/"):
             try:
-                length = int(request.META.get("CONTENT_LENGTH") or 0)
+                length = int(request.headers.get("content-length") or 0)
             except ValueError:
                 length = 0
             if length > settings.API_MAX_BODY_BYTES:
@@ -120,7 +120,7 @@ class ApiResponseHeadersMiddleware:
         if (
             request.path.startswith("/api/v1/")
             or authenticated
-            or "HTTP_AUTHORIZATION" in request.META
+            or "authorization" in request.headers
         ):
             response["Cache-Control"] = "no-store"
         return response

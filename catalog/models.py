@@ -149,7 +149,7 @@ class StockMovement(models.Model):
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="stock_movements")
     quantity_delta = QuantityField()
     quantity_after = QuantityField()
-    reason = models.CharField(max_length=16, choices=StockReason.choices)
+    reason = models.CharField(max_length=16, choices=StockReason)
     source_type = models.CharField(max_length=32, blank=True, default="")
     source_id = models.BigIntegerField(null=True, blank=True)
     unit_cost = MoneyField(default=0)

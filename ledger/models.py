@@ -45,7 +45,7 @@ CHART_OF_ACCOUNTS: tuple[tuple[str, str, str], ...] = (
 class Account(models.Model):
     code = models.CharField(max_length=8, unique=True)
     name = models.CharField(max_length=120)
-    type = models.CharField(max_length=10, choices=AccountType.choices)
+    type = models.CharField(max_length=10, choices=AccountType)
 
     class Meta:
         ordering = ("code",)
@@ -100,7 +100,7 @@ class JournalEntry(AppendOnlyModel):
     date = models.DateField(help_text="Business date in the store's time zone.")
     store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="journal_entries")
     memo = models.CharField(max_length=255, blank=True, default="")
-    source = models.CharField(max_length=20, choices=EntrySource.choices)
+    source = models.CharField(max_length=20, choices=EntrySource)
     source_id = models.BigIntegerField()
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

@@ -22,7 +22,7 @@ class ShiftStatus(models.TextChoices):
 class Shift(models.Model):
     store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="shifts")
     register = models.ForeignKey(Register, on_delete=models.PROTECT, related_name="shifts")
-    status = models.CharField(max_length=8, choices=ShiftStatus.choices, default=ShiftStatus.OPEN)
+    status = models.CharField(max_length=8, choices=ShiftStatus, default=ShiftStatus.OPEN)
     opened_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="shifts_opened"
     )
@@ -70,7 +70,7 @@ class CashMovementKind(models.TextChoices):
 
 class CashMovement(models.Model):
     shift = models.ForeignKey(Shift, on_delete=models.PROTECT, related_name="cash_movements")
-    kind = models.CharField(max_length=3, choices=CashMovementKind.choices)
+    kind = models.CharField(max_length=3, choices=CashMovementKind)
     amount = MoneyField()
     reason = models.CharField(max_length=255, blank=True, default="")
     created_by = models.ForeignKey(
@@ -118,7 +118,7 @@ class Order(models.Model):
     number = models.CharField(max_length=32)
     sequence = models.PositiveIntegerField()
     status = models.CharField(
-        max_length=20, choices=OrderStatus.choices, default=OrderStatus.COMPLETED
+        max_length=20, choices=OrderStatus, default=OrderStatus.COMPLETED
     )
     created_at = models.DateTimeField(auto_now_add=True)
     client_created_at = models.DateTimeField(null=True, blank=True)
@@ -219,7 +219,7 @@ class Payment(models.Model):
     """A tender. A card payment keeps only the processor reference and the last four digits."""
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
-    method = models.CharField(max_length=8, choices=PaymentMethod.choices)
+    method = models.CharField(max_length=8, choices=PaymentMethod)
     amount = MoneyField()
     tendered = MoneyField(null=True, blank=True)
     change = MoneyField(default=0)
@@ -302,7 +302,7 @@ class RefundLine(models.Model):
 class RefundPayment(models.Model):
     refund = models.ForeignKey(Refund, on_delete=models.PROTECT, related_name="payments")
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
-    method = models.CharField(max_length=8, choices=PaymentMethod.choices)
+    method = models.CharField(max_length=8, choices=PaymentMethod)
     amount = MoneyField()
 
     class Meta:
@@ -330,7 +330,7 @@ class IdempotencyKey(models.Model):
     endpoint = models.CharField(max_length=128)
     fingerprint = models.CharField(max_length=64)
     state = models.CharField(
-        max_length=12, choices=IdempotencyState.choices, default=IdempotencyState.PROCESSING
+        max_length=12, choices=IdempotencyState, default=IdempotencyState.PROCESSING
     )
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
     # JSON text rather than jsonb: a replay answers byte for byte what the first request did
