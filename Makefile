@@ -176,9 +176,9 @@ security: $(VENV)/.dev-installed .env
 	exit $$status
 
 lint: $(VENV)/.dev-installed .env
+	git ls-files -z -- '*.py' | xargs -0 $(BIN)/django-upgrade --target-version 5.2
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	git ls-files -z -- '*.py' | xargs -0 $(BIN)/django-upgrade --target-version 5.2
 	$(BIN)/mypy .
 	$(BIN)/lint-imports
 

@@ -117,9 +117,7 @@ class Order(models.Model):
     )
     number = models.CharField(max_length=32)
     sequence = models.PositiveIntegerField()
-    status = models.CharField(
-        max_length=20, choices=OrderStatus, default=OrderStatus.COMPLETED
-    )
+    status = models.CharField(max_length=20, choices=OrderStatus, default=OrderStatus.COMPLETED)
     created_at = models.DateTimeField(auto_now_add=True)
     client_created_at = models.DateTimeField(null=True, blank=True)
     offline = models.BooleanField(default=False)
