@@ -189,3 +189,27 @@ def test_the_reported_inputs_are_not_5xx(
         client.raise_request_exception = False
     response = client.get(path, {name: value})
     assert response.status_code < 500, response.content[:500]
+
+
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [
+        ("/admin/orders/order/", {"created_at__year": "9" * 40}),
+        ("/admin/orders/order/", {"created_at__year": "0"}),
+        ("/admin/orders/order/", {"created_at__year": "2026", "created_at__month": "13"}),
+        ("/admin/audit/auditevent/", {"action": "\x00"}),
+        ("/admin/accounts/user/", {"role__exact": "a\x00b"}),
+    ],
+)
+def test_admin_refuses_what_its_filters_cannot_use_with_400(
+    world: StoreWorld, admin_user: User, path: str, query: dict[str, str]
+) -> None:
+    response = _browser(admin_user).get(path, query)
+    assert response.status_code == 400
+
+
+def test_admin_still_filters_by_a_real_date(world: StoreWorld, admin_user: User) -> None:
+    response = _browser(admin_user).get(
+        "/admin/orders/order/", {"created_at__year": "2026", "created_at__month": "12"}
+    )
+    assert response.status_code == 200
