@@ -26,3 +26,13 @@ class PaymentMismatch(InvalidInput):
 
 class CardNumberRefused(InvalidInput):
     default_detail = "A full card number was sent. Send only the reference and the last 4 digits."
+
+
+class TenderedOutOfRange(InvalidInput):
+    code = "tendered_out_of_range"
+    default_detail = "The cash tendered is above the configured bound (CASH_TENDERED_MAX)."
+
+
+class ChangeWithoutPayment(InvalidInput):
+    code = "change_without_payment"
+    default_detail = "A cash payment of 0.00 cannot give change."

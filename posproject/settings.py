@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -250,6 +251,10 @@ WHITENOISE_AUTOREFRESH = DEBUG
 API_MAX_BODY_BYTES: int = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(API_MAX_BODY_BYTES, 2_621_440)
 API_MAX_ORDER_LINES: int = env.int("API_MAX_ORDER_LINES", default=500)
+# Sanity bound on a cash payment's `tendered` (in the store currency): above it the sale is
+# refused with 400 `tendered_out_of_range` (a mistyped "2000" for "20.00" would otherwise book
+# the change as paid out of the drawer).
+CASH_TENDERED_MAX: Decimal = Decimal(env.str("CASH_TENDERED_MAX", default="100000.00"))
 IDEMPOTENCY_KEY_TTL_HOURS: int = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=96)
 
 REST_FRAMEWORK = {

@@ -16,7 +16,13 @@ from apitools.idempotency import (
 )
 from catalog.exceptions import InsufficientStock, ProductInUse
 from domain.errors import DomainError, InvalidInput, ObjectNotFound, Throttled
-from orders.exceptions import CardNumberRefused, RefundExceedsSold, ShiftNotOpen
+from orders.exceptions import (
+    CardNumberRefused,
+    ChangeWithoutPayment,
+    RefundExceedsSold,
+    ShiftNotOpen,
+    TenderedOutOfRange,
+)
 
 
 def _all_subclasses(klass: type) -> set[type]:
@@ -38,6 +44,8 @@ def test_no_domain_error_names_a_status() -> None:
     [
         (InvalidInput(), 400, "validation_error"),
         (CardNumberRefused(), 400, "validation_error"),
+        (TenderedOutOfRange(), 400, "tendered_out_of_range"),
+        (ChangeWithoutPayment(), 400, "change_without_payment"),
         (IdempotencyKeyMissing(), 400, "validation_error"),
         (InvalidCredentials(), 401, "authentication_failed"),
         (TokenNotValid(), 401, "token_not_valid"),

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Field
 from django.utils import timezone
@@ -44,7 +45,12 @@ from monitoring.metrics import (
     PAYMENT_AMOUNT,
     PAYMENTS,
 )
-from orders.exceptions import PaymentMismatch, ShiftNotOpen
+from orders.exceptions import (
+    ChangeWithoutPayment,
+    PaymentMismatch,
+    ShiftNotOpen,
+    TenderedOutOfRange,
+)
 from orders.models import (
     MAX_ORDER_AMOUNT,
     MIN_ORDER_AMOUNT,
@@ -137,6 +143,7 @@ def order_quote(
     register = register_for_sale(user=user, register_id=register_id)
     if register is None:
         raise ObjectNotFound("Register not found.")
+    _refuse_inactive_register(register)
     products, priced = _priced_sale(store=register.store, lines=lines, discount=discount)
     return SaleQuote(register=register, store=register.store, products=products, priced=priced)
 
@@ -217,31 +224,57 @@ def _insert_order(
 def _payments(
     *, requests: Sequence[PaymentRequest], total: Decimal
 ) -> tuple[list[dict[str, Any]], Decimal]:
-    """Validate the tenders against the total; the `Payment` rows to write and the change due."""
+    """Validate the tenders against the total; the `Payment` rows to write and the change due.
+
+    Cash: `amount ≤ tendered ≤ CASH_TENDERED_MAX` (a sanity bound: above it →
+    `TenderedOutOfRange`), and a cash payment of 0.00 gives no change (`ChangeWithoutPayment`).
+    Refused with the specific error when every refusal is of that kind, with `InvalidInput`
+    otherwise; `errors` names each offending field either way."""
     errors: dict[str, list[str]] = {}
+    kinds: set[type[InvalidInput]] = set()  # of the refusals in `errors`
+
+    def refuse(field: str, message: str, kind: type[InvalidInput] = InvalidInput) -> None:
+        errors[field] = [message]
+        kinds.add(kind)
+
     payments: list[dict[str, Any]] = []
     for index, req in enumerate(requests):
         if req.method not in PaymentMethod.values:
-            errors[f"payments.{index}.method"] = ["Unknown payment method."]
+            refuse(f"payments.{index}.method", "Unknown payment method.")
             continue
         if not MIN_ORDER_AMOUNT <= req.amount <= MAX_ORDER_AMOUNT:
-            errors[f"payments.{index}.amount"] = ["Out of range."]
+            refuse(f"payments.{index}.amount", "Out of range.")
             continue
         change = ZERO
         tendered = req.tendered
         if req.method == PaymentMethod.CASH:
             if tendered is not None:
                 if tendered < req.amount:
-                    errors[f"payments.{index}.tendered"] = [
-                        "The cash tendered may not be less than the amount."
-                    ]
+                    refuse(
+                        f"payments.{index}.tendered",
+                        "The cash tendered may not be less than the amount.",
+                    )
+                    continue
+                if tendered > settings.CASH_TENDERED_MAX:
+                    refuse(
+                        f"payments.{index}.tendered",
+                        f"The cash tendered may not exceed {settings.CASH_TENDERED_MAX}.",
+                        TenderedOutOfRange,
+                    )
                     continue
                 change = tendered - req.amount
+                if change and not req.amount:
+                    refuse(
+                        f"payments.{index}.tendered",
+                        "A cash payment of 0.00 cannot give change.",
+                        ChangeWithoutPayment,
+                    )
+                    continue
         elif tendered is not None:
-            errors[f"payments.{index}.tendered"] = ["Only a cash payment has a tendered amount."]
+            refuse(f"payments.{index}.tendered", "Only a cash payment has a tendered amount.")
             continue
         if req.card_last4 and req.method != PaymentMethod.CARD:
-            errors[f"payments.{index}.card_last4"] = ["Only a card payment has card_last4."]
+            refuse(f"payments.{index}.card_last4", "Only a card payment has card_last4.")
             continue
         payments.append(
             {
@@ -254,7 +287,8 @@ def _payments(
             }
         )
     if errors:
-        raise InvalidInput(errors=errors)
+        # One kind of refusal only → its own code; mixed → the generic `InvalidInput`.
+        raise (kinds.pop() if len(kinds) == 1 else InvalidInput)(errors=errors)
     paid = sum((p["amount"] for p in payments), ZERO)
     if paid != total:
         raise PaymentMismatch(
@@ -321,9 +355,14 @@ def _lock_open_shift(*, user: User, register_id: int) -> Shift:
         if register_for_sale(user=user, register_id=register_id) is None:
             raise ObjectNotFound("Register not found.")
         raise ShiftNotOpen()
-    if not shift.register.is_active:
-        raise InvalidInput(errors={"register": ["This register is not active."]})
+    _refuse_inactive_register(shift.register)
     return shift
+
+
+def _refuse_inactive_register(register: Register) -> None:
+    """A deactivated register neither sells nor quotes (400)."""
+    if not register.is_active:
+        raise InvalidInput(errors={"register": ["This register is not active."]})
 
 
 def _write_order(

@@ -163,3 +163,16 @@ def test_inclusive_store_quote(
     assert quote["prices_include_tax"] is True
     assert (quote["total"], quote["tax_total"]) == ("4.99", "0.38")
     assert Decimal(quote["lines"][0]["net"]) + Decimal(quote["lines"][0]["tax"]) == Decimal("4.99")
+
+
+def test_quote_on_an_inactive_register_is_refused_like_the_sale(
+    cashier_client: APIClient, register: Register, product: Product, loose_product: Product
+) -> None:
+    Register.objects.filter(pk=register.pk).update(is_active=False)
+    response = cashier_client.post(
+        QUOTE_URL, example(register, product, loose_product), format="json"
+    )
+    assert response.status_code == 400, response.content
+    problem = response.json()
+    assert problem["code"] == "validation_error"
+    assert problem["errors"]["register"] == ["This register is not active."]

@@ -508,6 +508,44 @@ def test_insufficient_stock_names_the_products_and_writes_nothing(
     assert StockLevel.objects.get(product=product).quantity == 100
 
 
+def test_cash_tendered_above_the_configured_bound_is_refused(
+    cashier_client: APIClient,
+    open_shift: Shift,
+    register: Register,
+    product: Product,
+    settings: Any,
+) -> None:
+    settings.CASH_TENDERED_MAX = Decimal("500.00")
+    payment = {"method": "cash", "amount": "5.40", "tendered": "500.01"}
+    response = post(cashier_client, sale_body(register, [(product, 1)], payments=[payment]))
+    problem = assert_problem(response, 400, "tendered_out_of_range")
+    assert "payments.0.tendered" in problem["errors"]
+    assert not Order.objects.exists()
+
+    payment["tendered"] = "500.00"  # the bound itself is accepted
+    response = post(cashier_client, sale_body(register, [(product, 1)], payments=[payment]))
+    assert response.status_code == 201, response.content
+    assert response.json()["change_due"] == "494.60"
+
+
+def test_change_on_a_zero_amount_cash_payment_is_refused(
+    cashier_client: APIClient, open_shift: Shift, register: Register, product: Product
+) -> None:
+    payments = [
+        {"method": "card", "amount": "5.40"},
+        {"method": "cash", "amount": "0.00", "tendered": "20.00"},
+    ]
+    response = post(cashier_client, sale_body(register, [(product, 1)], payments=payments))
+    problem = assert_problem(response, 400, "change_without_payment")
+    assert "payments.1.tendered" in problem["errors"]
+    assert not Order.objects.exists()
+
+    payments[1]["tendered"] = "0.00"  # a zero cash tender without change stays accepted
+    response = post(cashier_client, sale_body(register, [(product, 1)], payments=payments))
+    assert response.status_code == 201, response.content
+    assert response.json()["change_due"] == "0.00"
+
+
 @pytest.mark.parametrize(
     ("payment", "field"),
     [
