@@ -167,7 +167,9 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             + _PRICING_RULES
             + "\n\nPayments: `cash`, `card`, `other`; their amounts must add up to `total` "
             "exactly (400 `validation_error` otherwise). Cash may carry `tendered ≥ amount`; "
-            "`change = tendered − amount` and `change_due = Σ change`. A card keeps only "
+            "`change = tendered − amount` and `change_due = Σ change`. A `tendered` above the "
+            "configured bound (`CASH_TENDERED_MAX`) → 400 `tendered_out_of_range`; a cash "
+            "payment of 0.00 gives no change (400 `change_without_payment`). A card keeps only "
             "`reference` and `card_last4`: any field holding a 13-19 digit run (a full card "
             "number, spaces or dashes allowed) is refused with 400 and never stored, logged or "
             "echoed.\n\nStock: without enough tracked stock (and a store that does not allow "
@@ -184,6 +186,12 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
                 OrderSerializer,
                 description="The order (also when replayed: then with `Idempotent-Replayed: "
                 "true`).",
+            ),
+            400: OpenApiResponse(
+                description="`validation_error` (also for a deactivated register), "
+                "`tendered_out_of_range` (cash `tendered` above `CASH_TENDERED_MAX`) or "
+                "`change_without_payment` (change on a 0.00 cash payment); `errors` names the "
+                "fields."
             ),
             404: OpenApiResponse(description="Register not in the user's stores."),
             409: OpenApiResponse(
@@ -218,7 +226,13 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         "same basket right after has the same lines and totals. No open shift is needed.\n\n"
         + _PRICING_RULES,
         request=QuoteInputSerializer,
-        responses={200: QuoteSerializer, 404: OpenApiResponse(description="Register not found.")},
+        responses={
+            200: QuoteSerializer,
+            400: OpenApiResponse(
+                description="`validation_error`, also for a deactivated register (as for the sale)."
+            ),
+            404: OpenApiResponse(description="Register not found."),
+        },
     )
     @action(detail=False, methods=["post"])
     def quote(self, request: Request) -> Response:
