@@ -254,7 +254,12 @@ API_MAX_ORDER_LINES: int = env.int("API_MAX_ORDER_LINES", default=500)
 # Sanity bound on a cash payment's `tendered` (in the store currency): above it the sale is
 # refused with 400 `tendered_out_of_range` (a mistyped "2000" for "20.00" would otherwise book
 # the change as paid out of the drawer).
-CASH_TENDERED_MAX: Decimal = Decimal(env.str("CASH_TENDERED_MAX", default="100000.00"))
+try:
+    CASH_TENDERED_MAX: Decimal = Decimal(env.str("CASH_TENDERED_MAX", default="100000.00"))
+except ArithmeticError:
+    CASH_TENDERED_MAX = Decimal("NaN")
+if not (CASH_TENDERED_MAX.is_finite() and CASH_TENDERED_MAX > 0):
+    raise ImproperlyConfigured("CASH_TENDERED_MAX must be a positive decimal amount.")
 IDEMPOTENCY_KEY_TTL_HOURS: int = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=96)
 
 REST_FRAMEWORK = {

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import subprocess
+import sys
 import uuid
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -526,6 +530,23 @@ def test_cash_tendered_above_the_configured_bound_is_refused(
     response = post(cashier_client, sale_body(register, [(product, 1)], payments=[payment]))
     assert response.status_code == 201, response.content
     assert response.json()["change_due"] == "494.60"
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-5", "NaN"])
+def test_a_cash_tendered_bound_that_is_not_a_positive_amount_stops_start_up(value: str) -> None:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "posproject.settings"}
+    env["CASH_TENDERED_MAX"] = value
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "CASH_TENDERED_MAX must be a positive decimal amount." in result.stderr
 
 
 def test_change_on_a_zero_amount_cash_payment_is_refused(
