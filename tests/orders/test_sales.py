@@ -532,6 +532,23 @@ def test_cash_tendered_above_the_configured_bound_is_refused(
     assert response.json()["change_due"] == "494.60"
 
 
+def test_refusals_of_several_kinds_answer_the_generic_code_naming_every_field(
+    cashier_client: APIClient,
+    open_shift: Shift,
+    register: Register,
+    product: Product,
+    settings: Any,
+) -> None:
+    settings.CASH_TENDERED_MAX = Decimal("100.00")
+    payments = [
+        {"method": "cash", "amount": "5.40", "tendered": "100.01"},
+        {"method": "cash", "amount": "0.00", "tendered": "1.00"},
+    ]
+    response = post(cashier_client, sale_body(register, [(product, 1)], payments=payments))
+    problem = assert_problem(response, 400, "validation_error")
+    assert {"payments.0.tendered", "payments.1.tendered"} <= set(problem["errors"])
+
+
 @pytest.mark.parametrize("value", ["abc", "0", "-5", "NaN"])
 def test_a_cash_tendered_bound_that_is_not_a_positive_amount_stops_start_up(value: str) -> None:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "posproject.settings"}
