@@ -9,10 +9,14 @@ import logging
 from collections.abc import Callable
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 from rest_framework.test import APIClient
 
-from accounts.models import User
+from accounts import services as user_services
+from accounts.models import Register, Role, User
 from domain.card_numbers import contains_card_number, redact_card_numbers
+from orders.models import Refund
 from posproject.logging import RedactSecretsFilter, redact
 from posproject.sentry import before_send
 from tests.catalog.factories import ProductFactory, TaxRateFactory
@@ -250,3 +254,80 @@ def test_redaction_keeps_what_is_not_a_card_number() -> None:
         "a runtime of 0.25 s, order 42, EAN [REDACTED-PAN]"
     )  # a bare 13-19 digit run is masked as before, Luhn or not
     assert redact(NOT_CARDS["date and time"]) == NOT_CARDS["date and time"]
+
+
+# --- The same fields in the admin's forms ---------------------------------------------------------
+
+
+@pytest.fixture
+def admin_site(world: StoreWorld) -> Client:
+    boss = user_services.user_create(
+        actor=None, username="boss", password="x-Long-pass-9", role=Role.ADMIN, stores=[world.store]
+    )
+    client = Client()
+    client.force_login(boss)
+    return client
+
+
+def _admin_refused(response, field: str) -> None:
+    assert response.status_code == 200, response.status_code  # the form again, not a redirect
+    form = response.context["adminform"].form if "adminform" in response.context else None
+    form = form or response.context["form"]
+    assert field in form.errors, form.errors
+    assert "card number" in str(form.errors[field])
+
+
+def test_admin_store_and_register_names(admin_site: Client, world: StoreWorld) -> None:
+    store = admin_site.post(
+        "/admin/accounts/store/add/",
+        {"code": "S9", "name": CARD_IN_TEXT, "currency": "USD", "timezone": "UTC"},
+    )
+    _admin_refused(store, "name")
+    register = admin_site.post(
+        "/admin/accounts/register/add/",
+        {"store": world.store.pk, "code": "R9", "name": CARD_IN_TEXT, "is_active": "on"},
+    )
+    _admin_refused(register, "name")
+    assert not Register.objects.filter(code="R9").exists()
+
+
+def test_admin_product_category_and_tax_rate_names(admin_site: Client, world: StoreWorld) -> None:
+    product = admin_site.post(
+        "/admin/catalog/product/add/",
+        {
+            "sku": "ADM-PAN",
+            "barcode": "",
+            "name": CARD_IN_TEXT,
+            "category": "",
+            "price": "3.50",
+            "cost": "1.00",
+            "tax_rate": world.product.tax_rate_id,
+            "track_stock": "on",
+            "is_active": "on",
+        },
+    )
+    _admin_refused(product, "name")
+    _admin_refused(admin_site.post("/admin/catalog/category/add/", {"name": CARD_IN_TEXT}), "name")
+    tax = admin_site.post("/admin/catalog/taxrate/add/", {"name": CARD_IN_TEXT, "rate": "5"})
+    _admin_refused(tax, "name")
+
+
+def test_admin_stock_adjustment_note(admin_site: Client, world: StoreWorld) -> None:
+    response = admin_site.post(
+        "/admin/catalog/stockmovement/add/",
+        {
+            "store": world.store.pk,
+            "product": world.product.pk,
+            "quantity_delta": "3",
+            "reason": "receive",
+            "note": CARD_IN_TEXT,
+        },
+    )
+    _admin_refused(response, "note")
+
+
+def test_admin_refund_reason(admin_site: Client, world: StoreWorld) -> None:
+    url = reverse("admin:orders_order_refund", args=[world.order["id"]])
+    response = admin_site.post(url, {f"line_{world.line_id}": "1", "reason": CARD_IN_TEXT})
+    _admin_refused(response, "reason")
+    assert not Refund.objects.filter(order_id=world.order["id"]).exists()
