@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 
 from accounts import services as user_services
 from accounts.models import Register, Role, User
+from catalog.imports import product_import_csv
 from domain.card_numbers import contains_card_number, redact_card_numbers
 from orders.models import Refund
 from posproject.logging import RedactSecretsFilter, redact
@@ -331,3 +332,13 @@ def test_admin_refund_reason(admin_site: Client, world: StoreWorld) -> None:
     response = admin_site.post(url, {f"line_{world.line_id}": "1", "reason": CARD_IN_TEXT})
     _admin_refused(response, "reason")
     assert not Refund.objects.filter(order_id=world.order["id"]).exists()
+
+
+def test_product_csv_import_name(world: StoreWorld) -> None:
+    header = "sku,barcode,name,category,price,cost,tax_rate,track_stock,is_active"
+    row = f'CSV-PAN,,"{CARD_IN_TEXT}",,1.00,,{world.product.tax_rate_id},1,1'
+    report = product_import_csv(text=f"{header}\n{row}\n", user=world.manager)
+    assert not report.ok
+    assert [e["line"] for e in report.errors] == [2]
+    assert "name" in report.errors[0]["errors"]
+    assert_no_pan(str(report.errors), CARD_IN_TEXT)
