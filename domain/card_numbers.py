@@ -11,6 +11,10 @@ consecutive groups holding 13-19 digits, and any 13-19 digit window inside one l
 candidate that passes Luhn is a card number. Requiring group boundaries keeps free text such as
 `12/03 14:00 - 3.50` from being refused by chance (one in ten digit strings passes Luhn).
 
+Dates and times are not card numbers: an ISO date (`2026-12-03`) and a time of day with its
+fraction and offset (`10:15:00.007+00:00`) are set aside before the search — a sale's
+`client_created_at` with microseconds would otherwise pass Luhn one time in five.
+
 `contains_digit_run` is the older, stricter rule kept for payment bodies and redaction: any run
 of 13-19 digits grouped by single spaces or dashes, Luhn or not (a false positive there costs a
 little debugging; a false negative costs PCI scope).
@@ -30,6 +34,12 @@ _GROUP = re.compile(r"\d+")
 # nor the digits of a decimal fraction (`0.0012967620000381`, a task's runtime).
 DIGIT_RUN = re.compile(r"(?<!\d)(?<!\d\.)(?:\d[ -]?){12,18}\d(?!\d)")
 
+# An ISO date, or a time of day (seconds, fraction and UTC offset optional): never a card number.
+_DATE_OR_TIME = re.compile(
+    r"(?<!\d)(?:\d{4}-\d{2}-\d{2}(?!\d)"
+    r"|\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?(?!\d))"
+)
+
 MIN_DIGITS = 13
 MAX_DIGITS = 19
 
@@ -48,6 +58,8 @@ def luhn_valid(digits: str) -> bool:
 
 def _card_spans(text: str) -> Iterator[tuple[int, int]]:
     """(start, end) of every card number in `text`, by character offsets."""
+    # Dates and times become letters of the same length (offsets stay), which break a run.
+    text = _DATE_OR_TIME.sub(lambda m: "t" * len(m.group()), text)
     for run in _GROUPED_DIGITS.finditer(text):
         groups = [(m.start(), m.end(), m.group()) for m in _GROUP.finditer(text, *run.span())]
         if sum(len(g) for _, _, g in groups) < MIN_DIGITS:

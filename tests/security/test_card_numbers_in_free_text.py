@@ -48,6 +48,9 @@ NOT_CARDS = {
     "EAN-13 that fails Luhn": "Mineral water 4006381333931",
     "short amounts": "float 12/03 14:00 - 3 x 4.50 = 13.50",
     "a reference": "AUTH-778812",
+    # A time with a fraction and an offset (its 13 digits pass Luhn) and two dates.
+    "a sale's clock": "2026-12-03T10:15:00.007+00:00",
+    "a date range": "from 2026-12-01 to 2026-11-07",
 }
 
 
@@ -104,6 +107,23 @@ def test_a_separated_card_number_in_a_payment_reference_is_refused(
     assert "payments.0.reference" in problem["errors"]
     assert_no_pan(response.content.decode(), reference)
     assert_no_pan(caplog.text, reference)
+
+
+def test_a_sale_whose_clock_digits_pass_luhn_still_sells(world: StoreWorld) -> None:
+    total = quote_total(world.cashier_client, world.register.pk, world.product.pk)
+    response = world.cashier_client.post(
+        "/api/v1/orders/",
+        {
+            "register": world.register.pk,
+            "lines": [{"product": world.product.pk, "quantity": "1"}],
+            "payments": [{"method": "cash", "amount": total, "tendered": total}],
+            "client_created_at": NOT_CARDS["a sale's clock"],
+            "offline": True,
+        },
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=new_key(),
+    )
+    assert response.status_code == 201, response.content
 
 
 def test_a_reference_that_is_not_a_card_number_still_sells(world: StoreWorld) -> None:
