@@ -31,6 +31,7 @@ from accounts import services
 from accounts.admin_filters import OwnStoresListFilter
 from accounts.models import Register, Role, Store, User
 from accounts.selectors import register_list, store_list, user_list, visible_store_ids
+from posproject.admin import FreeTextAdminMixin
 
 # The admin user behind the current password-change request (ModelAdmin instances are shared
 # between threads, so the actor cannot live on `self`).
@@ -191,7 +192,7 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(Store)
-class StoreAdmin(admin.ModelAdmin):
+class StoreAdmin(FreeTextAdminMixin, admin.ModelAdmin):
     list_display = ("code", "name", "currency", "timezone", "prices_include_tax")
     search_fields = ("code", "name")
     ordering = ("id",)
@@ -223,7 +224,7 @@ class StoreAdmin(admin.ModelAdmin):
 
 
 @admin.register(Register)
-class RegisterAdmin(admin.ModelAdmin):
+class RegisterAdmin(FreeTextAdminMixin, admin.ModelAdmin):
     list_display = ("code", "store", "name", "is_active")
     list_filter = (("store", OwnStoresListFilter), "is_active")
     search_fields = ("code", "name")

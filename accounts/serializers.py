@@ -10,6 +10,7 @@ from rest_framework import serializers
 from accounts.models import Register, Role, Store, User
 from accounts.selectors import store_list
 from accounts.services import STORE_FIELDS
+from apitools.validators import refuse_card_number
 
 # --- Auth ---------------------------------------------------------------------------------------
 
@@ -100,6 +101,10 @@ class StoreSerializer(serializers.ModelSerializer):
         fields = ("id", *STORE_FIELDS)
         read_only_fields = ("id",)
 
+    def validate_name(self, value: str) -> str:
+        refuse_card_number(value)
+        return value
+
 
 class RegisterSerializer(serializers.ModelSerializer):
     """`store` must be one of the caller's stores (another store's id is `400`, as if it did not
@@ -111,6 +116,10 @@ class RegisterSerializer(serializers.ModelSerializer):
         model = Register
         fields = ("id", "store", "code", "name", "is_active")
         read_only_fields = ("id",)
+
+    def validate_name(self, value: str) -> str:
+        refuse_card_number(value)
+        return value
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -35,7 +35,12 @@ from catalog.models import (
 )
 from catalog.services.products import EDITABLE_FIELDS
 from domain.errors import DomainError
-from posproject.admin import ReadOnlyAdminMixin, StoreLocalTimesMixin, domain_error_text
+from posproject.admin import (
+    FreeTextAdminMixin,
+    ReadOnlyAdminMixin,
+    StoreLocalTimesMixin,
+    domain_error_text,
+)
 
 
 class ServiceAdminMixin:
@@ -67,7 +72,7 @@ class ServiceAdminMixin:
 
 
 @admin.register(Product)
-class ProductAdmin(ServiceAdminMixin, ImportExportModelAdmin):
+class ProductAdmin(FreeTextAdminMixin, ServiceAdminMixin, ImportExportModelAdmin):
     resource_classes = [ProductResource]
     list_display = (
         "sku",
@@ -119,7 +124,7 @@ class ProductAdmin(ServiceAdminMixin, ImportExportModelAdmin):
 
 
 @admin.register(Category)
-class CategoryAdmin(ServiceAdminMixin, admin.ModelAdmin):
+class CategoryAdmin(FreeTextAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
     list_display = ("name", "parent")
     search_fields = ("name",)
     list_select_related = ("parent",)
@@ -147,7 +152,7 @@ class CategoryAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(TaxRate)
-class TaxRateAdmin(ServiceAdminMixin, admin.ModelAdmin):
+class TaxRateAdmin(FreeTextAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
     list_display = ("name", "rate")
     search_fields = ("name",)
     ordering = ("id",)
@@ -226,9 +231,15 @@ class StockAdjustmentForm(forms.ModelForm):
 
 @admin.register(StockMovement)
 class StockMovementAdmin(
-    StoreLocalTimesMixin, ServiceAdminMixin, StoreScopedAdminMixin, admin.ModelAdmin
+    StoreLocalTimesMixin,
+    FreeTextAdminMixin,
+    ServiceAdminMixin,
+    StoreScopedAdminMixin,
+    admin.ModelAdmin,
 ):
     """Read-only history of every stock change; "Add" is the stock adjustment form."""
+
+    free_text_fields = ("note",)
 
     list_display = (
         "created_at",

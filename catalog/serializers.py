@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from accounts.models import Role
 from apitools.rendering import CompiledRepresentation
+from apitools.validators import refuse_card_number
 from catalog.models import (
     ADJUSTMENT_REASONS,
     Category,
@@ -45,6 +46,10 @@ class TaxRateSerializer(serializers.ModelSerializer):
         fields = ("id", "name", "rate")
         read_only_fields = ("id",)
 
+    def validate_name(self, value: str) -> str:
+        refuse_card_number(value)
+        return value
+
 
 class CategorySerializer(serializers.ModelSerializer):
     # The field is called `parent` by the contract; the stubs also know `Field.parent`.
@@ -56,6 +61,10 @@ class CategorySerializer(serializers.ModelSerializer):
         model = Category
         fields = ("id", "name", "parent")
         read_only_fields = ("id",)
+
+    def validate_name(self, value: str) -> str:
+        refuse_card_number(value)
+        return value
 
     def validate_parent(self, parent: Category | None) -> Category | None:
         if parent is not None and self.instance is not None and parent.pk == self.instance.pk:
@@ -115,6 +124,7 @@ class ProductSerializer(CompiledRepresentation, serializers.ModelSerializer):
         value = value.strip()
         if not value:
             raise serializers.ValidationError("This field may not be blank.")
+        refuse_card_number(value)
         return value
 
     def validate_barcode(self, value: str | None) -> str | None:
@@ -167,7 +177,13 @@ class StockAdjustmentInputSerializer(serializers.Serializer):
     product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.all())
     quantity_delta = quantity_field()
     reason = serializers.ChoiceField(choices=[(r.value, r.label) for r in ADJUSTMENT_REASONS])
-    note = serializers.CharField(max_length=255, allow_blank=True, required=False, default="")
+    note = serializers.CharField(
+        max_length=255,
+        allow_blank=True,
+        required=False,
+        default="",
+        validators=[refuse_card_number],
+    )
 
     def validate_quantity_delta(self, value: Decimal) -> Decimal:
         if value == 0:

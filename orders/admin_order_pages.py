@@ -34,6 +34,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 
+from apitools.validators import refuse_card_number
 from domain.errors import DomainError
 from money import QUANTITY_DECIMAL_PLACES, QUANTITY_MAX_DIGITS, ZERO
 from orders.models import Order, OrderLine
@@ -88,7 +89,7 @@ class RefundForm(forms.Form):
     restock = forms.BooleanField(
         required=False, initial=True, label="Put the refunded quantities back into stock"
     )
-    reason = forms.CharField(max_length=255, required=False)
+    reason = forms.CharField(max_length=255, required=False, validators=[refuse_card_number])
 
     def __init__(self, *args: Any, lines: list[OrderLine], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

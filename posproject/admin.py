@@ -14,7 +14,21 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from apitools.validators import refuse_card_number
 from domain.errors import DomainError
+
+
+class FreeTextAdminMixin:
+    """The admin's forms refuse a card number in free text, like the API (`refuse_card_number`):
+    `free_text_fields` names the model fields a person types prose into."""
+
+    free_text_fields: tuple[str, ...] = ("name",)
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)  # type: ignore[misc]
+        if formfield is not None and db_field.name in self.free_text_fields:
+            formfield.validators.append(refuse_card_number)
+        return formfield
 
 
 class ReadOnlyAdminMixin:

@@ -14,13 +14,9 @@ from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter as _BaseJsonFormatter
 
+from domain.card_numbers import redact_card_numbers
 from request_context import get_context
 
-# A 13-19 digit run (optionally grouped by spaces or dashes) could be a card number (PAN). This
-# also masks long barcodes and millisecond timestamps; a false positive costs a little debugging,
-# a false negative costs PCI scope. The digits of a decimal fraction (`0.0012967620000381`, a
-# task's runtime) are not a card number.
-PAN_PATTERN = re.compile(r"(?<!\d)(?<!\d\.)(?:\d[ -]?){12,18}\d(?!\d)")
 _SECRET_KV = re.compile(
     r"(?i)(\"?(?:password|passwd|secret|token|access|refresh|authorization|api[_-]?key)\"?\s*[:=]\s*)"
     r"(\"[^\"]*\"|'[^']*'|[^\s,;&}]+)"
@@ -60,7 +56,7 @@ _STANDARD_RECORD_ATTRS = frozenset(
 
 
 def redact(text: str) -> str:
-    text = PAN_PATTERN.sub("[REDACTED-PAN]", text)
+    text = redact_card_numbers(text)  # the API's detector (domain.card_numbers)
     text = _BEARER.sub("Bearer [REDACTED]", text)
     text = _JWT.sub("[REDACTED-JWT]", text)
     return _SECRET_KV.sub(r"\1[REDACTED]", text)

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
+from apitools.validators import refuse_card_number
 from money.fields import money_field, quantity_field
 from orders.models import Refund, RefundLine, RefundPayment
 
@@ -28,7 +29,13 @@ class RefundCreateSerializer(serializers.Serializer):
         default=True,
         help_text="Put the refunded quantities back into stock (default true).",
     )
-    reason = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    reason = serializers.CharField(
+        max_length=255,
+        required=False,
+        allow_blank=True,
+        default="",
+        validators=[refuse_card_number],
+    )
 
 
 class RefundLineSerializer(serializers.ModelSerializer):

@@ -17,6 +17,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from apitools.rendering import CompiledRepresentation
+from domain.card_numbers import contains_digit_run, redact_card_numbers
 from money import (
     ZERO,
 )
@@ -31,22 +32,22 @@ from orders.models import (
     PaymentMethod,
 )
 from orders.services.sales import PaymentRequest, SaleLineRequest
-from posproject.logging import PAN_PATTERN
 
 MAX_QUANTITY = Decimal("99999.999")
 MAX_PAYMENTS = 20
 
 
 def refuse_card_numbers(payload: Any, path: str = "") -> None:
-    """Refuse a body in which any value holds a 13-19 digit run (a full card number, spaces or
-    dashes allowed). Runs on the raw body before any other validation, so the number is never
-    stored, logged, fingerprinted or echoed back: the error names only the field."""
+    """Refuse a body in which any value holds a full card number: a 13-19 digit run (spaces or
+    dashes allowed, Luhn or not) or a Luhn-valid one with any separators (`domain.card_numbers`).
+    Runs on the raw body before any other validation, so the number is never stored, logged,
+    fingerprinted or echoed back: the error names only the field."""
     found: list[str] = []
 
     def walk(value: Any, where: str) -> None:
         if isinstance(value, dict):
             for key, sub in value.items():
-                name = PAN_PATTERN.sub("[card number]", str(key))
+                name = redact_card_numbers(str(key), "[card number]")
                 inner = f"{where}.{name}" if where else name
                 if name != str(key):
                     found.append(inner)
@@ -57,7 +58,7 @@ def refuse_card_numbers(payload: Any, path: str = "") -> None:
         elif (
             isinstance(value, (str, int, float, Decimal))
             and not isinstance(value, bool)
-            and PAN_PATTERN.search(str(value))
+            and contains_digit_run(str(value))
         ):
             found.append(where or "non_field_errors")
 

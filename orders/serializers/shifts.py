@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from accounts.models import Register
 from accounts.selectors import register_list
+from apitools.validators import refuse_card_number
 from money.fields import money_field, rate_field
 from orders.models import CashMovement, CashMovementKind, Shift
 
@@ -69,7 +70,13 @@ class ShiftOpenSerializer(serializers.Serializer):
 class CashMovementCreateSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=CashMovementKind.choices)
     amount = money_field(min_value=Decimal("0.01"))
-    reason = serializers.CharField(max_length=255, allow_blank=True, required=False, default="")
+    reason = serializers.CharField(
+        max_length=255,
+        allow_blank=True,
+        required=False,
+        default="",
+        validators=[refuse_card_number],
+    )
 
 
 class CashMovementSerializer(serializers.ModelSerializer):
