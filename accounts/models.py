@@ -14,6 +14,8 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
 
+from money.currencies import validate_currency
+
 
 def validate_timezone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
@@ -39,7 +41,9 @@ class Store(models.Model):
     currency = models.CharField(
         max_length=3,
         default="USD",
-        validators=[RegexValidator(r"^[A-Z]{3}$", "An ISO 4217 code such as USD.")],
+        validators=[validate_currency],
+        help_text="ISO 4217; decides the minor units of every amount of the store (JPY 0, "
+        "USD 2, KWD 3). Fixed once the store has booked money.",
     )
     timezone = models.CharField(
         max_length=64, default="America/New_York", validators=[validate_timezone]

@@ -460,6 +460,11 @@ def store_update(*, actor: User | None, store: Store, **fields: Any) -> Store:
     changes = _apply_changes(store, fields)
     if not changes:
         return store
+    if "currency" in changes and store.journal_entries.exists():
+        # Its books are in the old currency: a new one would mix two in one ledger.
+        raise InvalidInput(
+            errors={"currency": ["The store has booked money; its currency cannot change."]}
+        )
     _full_clean(store)
     store.save(update_fields=list(changes))
     if "allow_negative_stock" in changes:

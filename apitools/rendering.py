@@ -29,10 +29,22 @@ from rest_framework import ISO_8601, relations, serializers
 from rest_framework import fields as drf_fields
 from rest_framework.settings import api_settings
 
+from money.currencies import quantum
+from money.fields import (
+    TWO_PLACES,
+    AmountField,
+    CatalogPriceField,
+    CurrencyScoped,
+    amount_text,
+    currency_of,
+    enclosing_quantum,
+)
+
 __all__ = ["CompiledRepresentation", "Renderer", "compiled_renderer", "datetime_text"]
 
-#: `render(instance, time_zone)` → the serializer's representation of `instance`.
-Renderer = Callable[[Any, dt.tzinfo], dict[str, Any]]
+#: `render(instance, time_zone, quantum)` → the serializer's representation of `instance`;
+#: `quantum` is the enclosing currency's minor unit (`money.fields.AmountField`).
+Renderer = Callable[[Any, dt.tzinfo, Decimal], dict[str, Any]]
 
 
 class CompiledRepresentation(serializers.Serializer):
@@ -53,7 +65,7 @@ class CompiledRepresentation(serializers.Serializer):
                 timezone.get_current_timezone(),
             )
         render, zone = state
-        return render(instance, zone)
+        return render(instance, zone, enclosing_quantum(self) or TWO_PLACES)
 
 
 @functools.cache
@@ -69,6 +81,10 @@ def compiled_renderer(
         "Decimal": Decimal,
         "datetime": dt.datetime,
         "datetime_text": datetime_text,
+        "currency_of": currency_of,
+        "amount_text": amount_text,
+        "quantum_of": quantum,
+        "ROUND_HALF_UP": decimal.ROUND_HALF_UP,
     }
     reads: list[str] = []
     items: list[str] = []
@@ -79,9 +95,14 @@ def compiled_renderer(
         reads.append(f"    v{index} = instance.{_source(where, model, field)}")
         namespace[f"field{index}"] = field.to_representation
         items.append(f"        {name!r}: {_expression(where, field, index, namespace)},")
+    if issubclass(serializer_class, CurrencyScoped):
+        # Its instances name their currency: it replaces the enclosing one for every amount.
+        namespace["currency_source"] = serializer_class.currency_source
+        reads.insert(0, "    code = currency_of(instance, currency_source)")
+        reads.insert(1, "    quantum = quantum if code is None else quantum_of(code)")
     source = "\n".join(
         [
-            "def render(instance, zone):",
+            "def render(instance, zone, quantum):",
             *reads,
             "    return {",
             *items,
@@ -126,6 +147,13 @@ def _expression(where: str, field: drf_fields.Field, index: int, namespace: dict
     """The value DRF's `Serializer.to_representation` puts under `name`: `None` for `None`,
     else the field's rendering — inline for the usual type, through the field otherwise."""
     v, through = f"v{index}", f"(None if v{index} is None else field{index}(v{index}))"
+    if type(field) is AmountField:
+        return (
+            f"f'{{{v}.quantize(quantum, rounding=ROUND_HALF_UP):f}}' if type({v}) is Decimal "
+            f"else None if {v} is None else amount_text({v}, quantum)"
+        )
+    if type(field) is CatalogPriceField:
+        return through
     for kind in _KINDS:
         if isinstance(field, kind):
             # A subclass that renders its own way is not the kind it extends.
@@ -179,7 +207,7 @@ def _expression(where: str, field: drf_fields.Field, index: int, namespace: dict
     ):
         namespace[f"child{index}"] = compiled_renderer(type(field.child))
         return (
-            f"None if {v} is None else [child{index}(row, zone) for row in "
+            f"None if {v} is None else [child{index}(row, zone, quantum) for row in "
             f"({v}.all() if isinstance({v}, BaseManager) else {v})]"
         )
     raise TypeError(f"{where}: {type(field).__name__} is not compiled")

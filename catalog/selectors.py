@@ -114,4 +114,4 @@ def stock_level_list(*, user: User) -> QuerySet[StockLevel]:
 
 def stock_movement_list(*, user: User) -> QuerySet[StockMovement]:
     """Stock movements in the user's stores, newest first."""
-    return scope_to_user_stores(StockMovement.objects.order_by("-id"), user)
+    return scope_to_user_stores(StockMovement.objects.select_related("store").order_by("-id"), user)

@@ -20,7 +20,13 @@ from catalog.models import (
     TaxRate,
 )
 from catalog.services.products import EDITABLE_FIELDS
-from money.fields import money_field, quantity_field, rate_field
+from money.fields import (
+    CurrencyScoped,
+    catalog_price_field,
+    money_field,
+    quantity_field,
+    rate_field,
+)
 
 
 def can_see_cost(context: Mapping[str, Any]) -> bool:
@@ -79,8 +85,8 @@ class ProductSerializer(CompiledRepresentation, serializers.ModelSerializer):
     barcode = serializers.CharField(
         max_length=64, allow_null=True, allow_blank=True, required=False, default=None
     )
-    price = money_field(min_value=Decimal("0"))
-    cost = money_field(min_value=Decimal("0"), required=False)
+    price = catalog_price_field(min_value=Decimal("0"))
+    cost = catalog_price_field(min_value=Decimal("0"), required=False)
     category = serializers.PrimaryKeyRelatedField(
         queryset=Category.objects.all(), allow_null=True, required=False
     )
@@ -147,7 +153,9 @@ class StockLevelSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class StockMovementSerializer(serializers.ModelSerializer):
+class StockMovementSerializer(CurrencyScoped, serializers.ModelSerializer):
+    currency_source = "store.currency"
+
     quantity_delta = quantity_field(read_only=True)
     quantity_after = quantity_field(read_only=True)
     unit_cost = money_field(read_only=True)

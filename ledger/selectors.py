@@ -26,9 +26,11 @@ def journal_entry_list(*, user: User) -> QuerySet[JournalEntry]:
     codes (three queries per page whatever its size: count, entries, lines)."""
     lines = JournalLine.objects.select_related("account").order_by("id")
     return scope_to_user_stores(
-        JournalEntry.objects.prefetch_related(
+        JournalEntry.objects.select_related("store")
+        .prefetch_related(
             Prefetch("lines", queryset=lines)  # type: ignore[arg-type]  # stubs: custom QuerySet
-        ).order_by("id"),
+        )
+        .order_by("id"),
         user,
     )
 

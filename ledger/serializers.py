@@ -5,11 +5,11 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from ledger.models import Account, JournalEntry, JournalLine
-from money.fields import money_field
+from money.fields import CurrencyScoped, money_field
 
 
 def money(help_text: str = "") -> serializers.DecimalField:
-    """Money out as a string with exactly two decimals (`"12.50"`)."""
+    """Money out as a string with the currency's minor units (`"12.50"`, `"100"` JPY)."""
     return money_field(max_digits=16, read_only=True, help_text=help_text or None)
 
 
@@ -31,7 +31,9 @@ class JournalLineSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class JournalEntrySerializer(serializers.ModelSerializer):
+class JournalEntrySerializer(CurrencyScoped, serializers.ModelSerializer):
+    currency_source = "store.currency"
+
     store = serializers.IntegerField(source="store_id", read_only=True)
     lines = JournalLineSerializer(many=True, read_only=True)
 

@@ -27,7 +27,8 @@ from dbtools.rows import cache_related, column, qn, table
 from dbtools.unnest import UnnestInsert, fill_defaults, insert_fields, saved_one
 from ledger.exceptions import UnbalancedEntry, UnknownAccount
 from ledger.models import CHART_OF_ACCOUNTS, Account, EntrySource, JournalEntry, JournalLine
-from money import ZERO, round_cents
+from money import ZERO
+from money.currencies import fits_currency, round_money
 from monitoring.metrics import LEDGER_POSTINGS
 
 # Account codes the posting rules use (contract: "Ledger").
@@ -97,13 +98,21 @@ def ensure_chart_of_accounts(*, using: str = DEFAULT_DB_ALIAS) -> None:
 # --- Posting ------------------------------------------------------------------------------------
 
 
-def _prepared_lines(lines: Iterable[PostingLine]) -> list[tuple[str, Decimal, Decimal]]:
-    """Round every amount to the cent, drop zero lines, and refuse what cannot be posted."""
+def _prepared_lines(
+    lines: Iterable[PostingLine], currency: str
+) -> list[tuple[str, Decimal, Decimal]]:
+    """Drop zero lines, and refuse what cannot be posted: a negative amount, a line with both
+    sides, an amount finer than the currency's minor unit (a caller's rounding bug: posting it
+    rounded would hide it), unequal sides."""
     prepared: list[tuple[str, Decimal, Decimal]] = []
     total_debit = total_credit = ZERO
     for line in lines:
-        debit = round_cents(Decimal(line.debit))
-        credit = round_cents(Decimal(line.credit))
+        debit = Decimal(line.debit)
+        credit = Decimal(line.credit)
+        if not (fits_currency(debit, currency) and fits_currency(credit, currency)):
+            raise UnbalancedEntry(
+                f"An amount on {line.account_code} is finer than {currency}'s minor unit."
+            )
         if debit < 0 or credit < 0:
             raise UnbalancedEntry(f"Negative amount on account {line.account_code}.")
         if debit and credit:
@@ -130,14 +139,14 @@ def journal_post(
 ) -> JournalEntry:
     """Post one balanced entry in the caller's transaction; refuses an unbalanced one.
 
-    Amounts are rounded half-up to the cent first and zero lines dropped; Σ debit must then
-    equal Σ credit (`UnbalancedEntry` otherwise — a bug in the caller, rolled back with it).
+    Amounts must already be in the store currency's minor units; zero lines are dropped; Σ debit
+    must equal Σ credit (`UnbalancedEntry` otherwise — a bug in the caller, rolled back with it).
     An entry whose lines are all zero (a free sale of costless goods) is still recorded, without
     lines, so every source has its entry.
     """
     if source not in EntrySource.values:
         raise ValueError(f"Unknown journal source {source!r}.")
-    prepared = _prepared_lines(lines)
+    prepared = _prepared_lines(lines, store.currency)
     account_ids = _account_id_map()
     unknown = sorted({code for code, _, _ in prepared if code not in account_ids})
     if unknown:
@@ -278,7 +287,7 @@ def post_shift_close(
     *, store: Store, date: dt.date, shift_id: int, difference: Decimal, created_by: User | None
 ) -> JournalEntry | None:
     """Counted − expected: over → Dr 1000 / Cr 6900; short → Dr 6900 / Cr 1000; zero → None."""
-    difference = round_cents(difference)
+    difference = round_money(difference, store.currency)
     if not difference:
         return None
     if difference > 0:
@@ -341,7 +350,7 @@ def post_stock_adjustment(
 ) -> JournalEntry | None:
     """`value` = quantity delta × unit cost, signed. Gain → Dr 1200 / Cr 5100; loss →
     Dr 5100 / Cr 1200; zero → None."""
-    value = round_cents(value)
+    value = round_money(value, store.currency)
     if not value:
         return None
     if value > 0:

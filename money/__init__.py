@@ -1,6 +1,8 @@
-"""Money and quantity primitives. Money is `Decimal`, never a float, rounded half-up to the cent
-through `round_cents` and nowhere else. The model and serializer fields built on these precisions
-are in `money.fields`."""
+"""Money and quantity primitives. Money is `Decimal`, never a float. An amount belongs to a
+currency and is rounded half-up to that currency's minor unit (`money.currencies.round_money`:
+USD 0.01, JPY 1, KWD 0.001); columns keep `MONEY_DECIMAL_PLACES` (3) decimals so that every
+accepted currency fits. `round_cents` is the two-decimal case (USD, EUR …). The model and
+serializer fields built on these precisions are in `money.fields`."""
 
 from __future__ import annotations
 
@@ -10,8 +12,8 @@ CENT = Decimal("0.01")
 MILLI = Decimal("0.001")
 ZERO = Decimal("0.00")
 
-MONEY_MAX_DIGITS = 14
-MONEY_DECIMAL_PLACES = 2
+MONEY_MAX_DIGITS = 15
+MONEY_DECIMAL_PLACES = 3
 QUANTITY_MAX_DIGITS = 12
 QUANTITY_DECIMAL_PLACES = 3
 RATE_MAX_DIGITS = 6

@@ -1,7 +1,8 @@
 """The one pricing function of the product: a quote and a sale are priced by the same code.
 
 Pure functions on `Decimal` (no ORM, no I/O), following the contract (shared/API.md, "Orders"),
-with every rounding done by `money.round_cents` (half-up to the cent):
+with every rounding half-up to `quantum`, the minor unit of the store's currency (0.01 for USD,
+1 for JPY, 0.001 for KWD: `money.currencies.quantum`); "cent" below means that unit:
 
 * line `gross = round(unit_price × quantity)`; `amount = gross − line discount` (a line discount
   above its gross is refused);
@@ -30,10 +31,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from domain.errors import InvalidInput
-from money import CENT, ZERO, rate_fraction, round_cents
+from money import CENT, ZERO, rate_fraction
 
 __all__ = [
     "LineInput",
@@ -92,25 +93,35 @@ class PricedOrder:
         return [(rate, *groups[rate]) for rate in sorted(groups)]
 
 
-def line_gross(*, unit_price: Decimal, quantity: Decimal) -> Decimal:
-    return round_cents(unit_price * quantity)
+def _round(value: Decimal, quantum: Decimal) -> Decimal:
+    return value.quantize(quantum, rounding=ROUND_HALF_UP)
 
 
-def tax_exclusive(*, gross: Decimal, discount: Decimal, rate: Decimal) -> tuple[Decimal, ...]:
+def line_gross(*, unit_price: Decimal, quantity: Decimal, quantum: Decimal = CENT) -> Decimal:
+    return _round(unit_price * quantity, quantum)
+
+
+def tax_exclusive(
+    *, gross: Decimal, discount: Decimal, rate: Decimal, quantum: Decimal = CENT
+) -> tuple[Decimal, ...]:
     """`(net, tax, total)` for a store whose prices exclude tax."""
     net = gross - discount
-    tax = round_cents(net * rate_fraction(rate))
+    tax = _round(net * rate_fraction(rate), quantum)
     return net, tax, net + tax
 
 
-def tax_inclusive(*, gross: Decimal, discount: Decimal, rate: Decimal) -> tuple[Decimal, ...]:
+def tax_inclusive(
+    *, gross: Decimal, discount: Decimal, rate: Decimal, quantum: Decimal = CENT
+) -> tuple[Decimal, ...]:
     """`(net, tax, total)` for a store whose prices include tax: the customer pays `total`."""
     total = gross - discount
-    tax = round_cents(total - total / (1 + rate_fraction(rate)))
+    tax = _round(total - total / (1 + rate_fraction(rate)), quantum)
     return total - tax, tax, total
 
 
-def spread_discount(*, order_discount: Decimal, amounts: Sequence[Decimal]) -> list[Decimal]:
+def spread_discount(
+    *, order_discount: Decimal, amounts: Sequence[Decimal], quantum: Decimal = CENT
+) -> list[Decimal]:
     """Each line's share of the order discount (see the module docstring). The shares add up to
     `order_discount` exactly and each lies within `[0, amount]`."""
     if order_discount < 0:
@@ -127,7 +138,7 @@ def spread_discount(*, order_discount: Decimal, amounts: Sequence[Decimal]) -> l
 
     largest = max(range(len(amounts)), key=lambda i: (amounts[i], -i))
     exact = [order_discount * amount / total_amount for amount in amounts]
-    shares = [ZERO if i == largest else round_cents(exact[i]) for i in range(len(amounts))]
+    shares = [ZERO if i == largest else _round(exact[i], quantum) for i in range(len(amounts))]
     rest = order_discount - sum(shares, ZERO)
 
     if rest < 0 or rest > amounts[largest]:
@@ -140,16 +151,16 @@ def spread_discount(*, order_discount: Decimal, amounts: Sequence[Decimal]) -> l
                 if rest >= 0:
                     break
                 if shares[i] > exact[i]:
-                    shares[i] -= CENT
-                    rest += CENT
+                    shares[i] -= quantum
+                    rest += quantum
         else:
             order = sorted(others, key=lambda i: (shares[i] - exact[i], i))  # most rounded down
             for i in order:
                 if rest <= amounts[largest]:
                     break
-                if shares[i] < exact[i] and shares[i] + CENT <= amounts[i]:
-                    shares[i] += CENT
-                    rest -= CENT
+                if shares[i] < exact[i] and shares[i] + quantum <= amounts[i]:
+                    shares[i] += quantum
+                    rest -= quantum
     shares[largest] = rest
     return shares
 
@@ -159,14 +170,16 @@ def price_order(
     lines: Sequence[LineInput],
     order_discount: Decimal = ZERO,
     prices_include_tax: bool,
+    quantum: Decimal = CENT,
 ) -> PricedOrder:
-    """Price an order. Raises `InvalidInput` (400 `validation_error`) naming the offending field
-    (`lines.<i>.discount`, `discount`) when a discount exceeds what it applies to."""
+    """Price an order in a currency whose minor unit is `quantum`. Raises `InvalidInput` (400
+    `validation_error`) naming the offending field (`lines.<i>.discount`, `discount`) when a
+    discount exceeds what it applies to."""
     errors: dict[str, list[str]] = {}
     grosses: list[Decimal] = []
     amounts: list[Decimal] = []
     for index, line in enumerate(lines):
-        gross = line_gross(unit_price=line.unit_price, quantity=line.quantity)
+        gross = line_gross(unit_price=line.unit_price, quantity=line.quantity, quantum=quantum)
         if line.discount < 0:
             errors[f"lines.{index}.discount"] = ["The discount may not be negative."]
         elif line.discount > gross:
@@ -178,12 +191,14 @@ def price_order(
     if errors:
         raise InvalidInput(errors=errors)
 
-    shares = spread_discount(order_discount=order_discount, amounts=amounts)
+    shares = spread_discount(order_discount=order_discount, amounts=amounts, quantum=quantum)
     compute = tax_inclusive if prices_include_tax else tax_exclusive
     priced: list[PricedLine] = []
     for line, gross, share in zip(lines, grosses, shares, strict=True):
         discount = line.discount + share
-        net, tax, total = compute(gross=gross, discount=discount, rate=line.tax_rate)
+        net, tax, total = compute(
+            gross=gross, discount=discount, rate=line.tax_rate, quantum=quantum
+        )
         priced.append(
             PricedLine(
                 unit_price=line.unit_price,

@@ -260,6 +260,23 @@ except ArithmeticError:
     CASH_TENDERED_MAX = Decimal("NaN")
 if not (CASH_TENDERED_MAX.is_finite() and CASH_TENDERED_MAX > 0):
     raise ImproperlyConfigured("CASH_TENDERED_MAX must be a positive decimal amount.")
+# The same bound for the currencies where 100000 is pocket money (`CODE=amount,…`, in that
+# currency); a currency not listed takes CASH_TENDERED_MAX.
+CASH_TENDERED_MAX_BY_CURRENCY: dict[str, Decimal] = {}
+for _item in env.list(
+    "CASH_TENDERED_MAX_BY_CURRENCY",
+    default=["JPY=10000000", "KRW=100000000", "VND=2000000000", "IDR=1000000000", "CLP=50000000"],
+):
+    _code, _, _amount = _item.partition("=")
+    try:
+        _bound = Decimal(_amount.strip())
+    except ArithmeticError:
+        _bound = Decimal("NaN")
+    if not (_bound.is_finite() and _bound > 0 and len(_code.strip()) == 3):
+        raise ImproperlyConfigured(
+            f"CASH_TENDERED_MAX_BY_CURRENCY: {_item!r} is not CODE=<positive amount>."
+        )
+    CASH_TENDERED_MAX_BY_CURRENCY[_code.strip().upper()] = _bound
 IDEMPOTENCY_KEY_TTL_HOURS: int = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=96)
 
 REST_FRAMEWORK = {

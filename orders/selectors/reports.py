@@ -59,6 +59,7 @@ from money import (
     ZERO,
     round_cents,
 )
+from money.currencies import round_money
 from orders.models import Order, OrderLine, Payment, PaymentMethod, Refund, Shift, ShiftStatus
 
 TOP_PRODUCTS_LIMIT = 10
@@ -74,9 +75,9 @@ def _money_sum(expression: str) -> Coalesce:
     return Coalesce(Sum(expression), Value(ZERO), output_field=DecimalField(**_MONEY))
 
 
-def _money(value: Any) -> str:
-    """A money figure as the contract's string with exactly two decimals."""
-    return str(round_cents(Decimal(value or 0)))
+def _money(value: Any, currency: str) -> str:
+    """A money figure as the contract's string with the currency's minor units."""
+    return f"{round_money(Decimal(value or 0), currency):f}"
 
 
 def _quantity(value: Any) -> str:
@@ -162,11 +163,15 @@ def _tenders_of_day(
 
 def daily_report_figures(*, store: Store, date: dt.date) -> dict[str, Any]:
     """The report's figures for `store` on its local day `date`, in the contract's JSON shape
-    (money as strings with two decimals, quantities with three). Six queries, whatever the
-    number of orders: four aggregates (orders by hour and cashier, refunds, tenders, products)
-    and the names of the cashiers and of the top products."""
+    (money as strings with the store currency's minor units, quantities with three). Six
+    queries, whatever the number of orders: four aggregates (orders by hour and cashier,
+    refunds, tenders, products) and the names of the cashiers and of the top products."""
     tz = store.tzinfo
     start, end = local_day_bounds(tz=tz, date=date)
+
+    def money(value: Any) -> str:
+        return _money(value, store.currency)
+
     orders = orders_of_day(store=store, date=date)
     lines = _lines_of_day(store=store, date=date)
 
@@ -222,15 +227,15 @@ def daily_report_figures(*, store: Store, date: dt.date) -> dict[str, Any]:
 
     return {
         "orders_count": sum(group["orders"] for group in groups),
-        "gross_sales": _money(sum((group["gross"] for group in groups), ZERO)),
-        "discount_total": _money(sum((group["discount"] for group in groups), ZERO)),
+        "gross_sales": money(sum((group["gross"] for group in groups), ZERO)),
+        "discount_total": money(sum((group["discount"] for group in groups), ZERO)),
         # Σ line net = Σ (line total − line tax) = Σ order total − Σ order tax (orders.pricing).
-        "net_sales": _money(day_total - tax_total),
-        "tax_total": _money(tax_total),
-        "refunds_total": _money(refunds_total),
-        "by_tender": {method: _money(amount) for method, amount in tenders.items()},
+        "net_sales": money(day_total - tax_total),
+        "tax_total": money(tax_total),
+        "refunds_total": money(refunds_total),
+        "by_tender": {method: money(amount) for method, amount in tenders.items()},
         "by_hour": [
-            {"hour": hour, "orders": row["orders"], "total": _money(row["total"])}
+            {"hour": hour, "orders": row["orders"], "total": money(row["total"])}
             for hour, row in sorted(by_hour.items())
         ],
         "top_products": [
@@ -238,7 +243,7 @@ def daily_report_figures(*, store: Store, date: dt.date) -> dict[str, Any]:
                 "product": row["product_id"],
                 "name": names.get(row["product_id"], ""),
                 "quantity": _quantity(row["quantity"]),
-                "total": _money(row["total"]),
+                "total": money(row["total"]),
             }
             for row in product_rows
         ],
@@ -247,7 +252,7 @@ def daily_report_figures(*, store: Store, date: dt.date) -> dict[str, Any]:
                 "cashier": cashier_id,
                 "username": usernames.get(cashier_id, ""),
                 "orders": figures["orders"],
-                "total": _money(figures["total"]),
+                "total": money(figures["total"]),
             }
             for cashier_id, figures in sorted(
                 by_cashier.items(), key=lambda item: (-item[1]["total"], item[0])

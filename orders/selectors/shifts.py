@@ -21,7 +21,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import scope_to_user_stores
-from money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, ZERO, round_cents
+from money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, ZERO
+from money.currencies import round_money
 from orders.models import (
     CashMovement,
     CashMovementKind,
@@ -91,18 +92,19 @@ def shift_cash_summary(*, shift: Shift) -> ShiftCash:
     )
     # change = tendered − amount for every cash tender (0 when nothing was tendered over the
     # amount), so cash taken = Σ amount + Σ change and cash taken − change given = Σ amount.
-    # Sums of cent amounts are whole cents; quantizing keeps the scale at 2 whatever the sum's
-    # scale.
-    change_given = round_cents(sales["change"])
-    cash_sales = round_cents(sales["amount"])
+    # Sums of amounts in the currency's minor units are whole minor units; quantizing keeps
+    # the scale at the currency's whatever the sum's scale.
+    currency = shift.store.currency
+    change_given = round_money(sales["change"], currency)
+    cash_sales = round_money(sales["amount"], currency)
     return ShiftCash(
-        opening_float=round_cents(shift.opening_float),
+        opening_float=round_money(shift.opening_float, currency),
         cash_sales=cash_sales,
         cash_tendered=cash_sales + change_given,
         change_given=change_given,
-        cash_refunded=round_cents(refunded["amount"]),
-        cash_in=round_cents(movements["cash_in"]),
-        cash_out=round_cents(movements["cash_out"]),
+        cash_refunded=round_money(refunded["amount"], currency),
+        cash_in=round_money(movements["cash_in"], currency),
+        cash_out=round_money(movements["cash_out"], currency),
     )
 
 
@@ -156,6 +158,7 @@ def shift_report(*, shift: Shift) -> dict[str, Any]:
         "type": "Z" if closed else "X",
         "shift": shift.pk,
         "store": shift.store_id,
+        "currency": shift.store.currency,  # not rendered: the amounts' minor units
         "register": shift.register_id,
         "status": shift.status,
         "opened_by": shift.opened_by_id,

@@ -8,7 +8,7 @@ from decimal import Decimal
 from rest_framework import serializers
 
 from apitools.validators import refuse_card_number
-from money.fields import money_field, quantity_field
+from money.fields import CurrencyScoped, money_field, quantity_field
 from orders.models import Refund, RefundLine, RefundPayment
 
 
@@ -60,7 +60,9 @@ class RefundPaymentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class RefundSerializer(serializers.ModelSerializer):
+class RefundSerializer(CurrencyScoped, serializers.ModelSerializer):
+    currency_source = "order.currency"
+
     lines = RefundLineSerializer(many=True, read_only=True)
     payments = RefundPaymentSerializer(
         many=True,

@@ -6,7 +6,7 @@ import datetime as dt
 
 from rest_framework import serializers
 
-from money.fields import money_field, quantity_field
+from money.fields import CurrencyScoped, money_field, quantity_field
 from orders.services.reports import EARLIEST_REPORT_DATE
 
 
@@ -60,7 +60,7 @@ class CashierTotalsSerializer(serializers.Serializer):
     total = _money("Σ order totals (tax included).")
 
 
-class DailyReportSerializer(serializers.Serializer):
+class DailyReportSerializer(CurrencyScoped, serializers.Serializer):
     """One store's figures for one local day. See the operation's description for definitions."""
 
     store = serializers.IntegerField()

@@ -21,7 +21,7 @@ from domain.card_numbers import contains_digit_run, redact_card_numbers
 from money import (
     ZERO,
 )
-from money.fields import money_field, quantity_field, rate_field
+from money.fields import CurrencyScoped, money_field, quantity_field, rate_field
 from orders.exceptions import CardNumberRefused
 from orders.models import (
     MAX_ORDER_AMOUNT,
@@ -244,7 +244,7 @@ class PaymentSerializer(CompiledRepresentation, serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class OrderSerializer(CompiledRepresentation, serializers.ModelSerializer):
+class OrderSerializer(CurrencyScoped, CompiledRepresentation, serializers.ModelSerializer):
     store = serializers.IntegerField(source="store_id", read_only=True)
     register = serializers.IntegerField(source="register_id", read_only=True)
     shift = serializers.IntegerField(source="shift_id", read_only=True)
@@ -298,7 +298,7 @@ class QuoteLineSerializer(serializers.Serializer):
     total = money_field()
 
 
-class QuoteSerializer(serializers.Serializer):
+class QuoteSerializer(CurrencyScoped, serializers.Serializer):
     """What a sale of this basket would be now: the same lines and totals as the order."""
 
     store = serializers.IntegerField()

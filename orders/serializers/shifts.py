@@ -11,12 +11,14 @@ from rest_framework import serializers
 from accounts.models import Register
 from accounts.selectors import register_list
 from apitools.validators import refuse_card_number
-from money.fields import money_field, rate_field
+from money.fields import CurrencyScoped, money_field, rate_field
 from orders.models import CashMovement, CashMovementKind, Shift
 
 
-class ShiftSerializer(serializers.ModelSerializer):
+class ShiftSerializer(CurrencyScoped, serializers.ModelSerializer):
     """A shift as answered by every shift endpoint. The close fields are `null` while open."""
+
+    currency_source = "store.currency"
 
     opening_float = money_field(read_only=True)
     expected_cash = money_field(read_only=True, allow_null=True)
@@ -79,7 +81,9 @@ class CashMovementCreateSerializer(serializers.Serializer):
     )
 
 
-class CashMovementSerializer(serializers.ModelSerializer):
+class CashMovementSerializer(CurrencyScoped, serializers.ModelSerializer):
+    currency_source = "shift.store.currency"
+
     amount = money_field(read_only=True)
 
     class Meta:
@@ -124,7 +128,7 @@ class ShiftCashSerializer(serializers.Serializer):
     cash_out = money_field()
 
 
-class ShiftReportSerializer(serializers.Serializer):
+class ShiftReportSerializer(CurrencyScoped, serializers.Serializer):
     """The X report (`type: "X"`, shift open, figures so far) or Z report (`type: "Z"`, shift
     closed, final). Sales figures cover the shift's orders; refunds cover the refunds attached to
     the shift (those issued while it was the open shift of the order's register)."""

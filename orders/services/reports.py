@@ -137,6 +137,7 @@ def daily_report_payload(*, report: DailyReport) -> dict[str, Any]:
     """The contract's response body of a report (stored or computed)."""
     return {
         "store": report.store_id,
+        "currency": report.store.currency,  # not rendered: the amounts' minor units
         "date": report.date,
         **report.data,
         "generated_at": report.generated_at,

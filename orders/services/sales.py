@@ -37,7 +37,8 @@ from dbtools.rows import cache_related, column, qn, table
 from dbtools.unnest import UnnestInsert, fill_defaults, insert_fields, saved_one
 from domain.errors import InvalidInput, ObjectNotFound
 from ledger.services import post_sale
-from money import ZERO, round_cents
+from money import ZERO
+from money.currencies import fits_currency, minor_units, quantum, round_money
 from monitoring.metrics import (
     INSUFFICIENT_STOCK,
     ORDER_AMOUNT,
@@ -106,6 +107,7 @@ def _priced_sale(
     if not lines:
         raise InvalidInput(errors={"lines": ["At least one line is required."]})
     products = products_for_sale(product_ids=[line.product_id for line in lines])
+    currency = store.currency
     errors: dict[str, list[str]] = {}
     ordered: list[Product] = []
     for index, line in enumerate(lines):
@@ -114,8 +116,17 @@ def _priced_sale(
             errors[f"lines.{index}.product"] = [f"Unknown product {line.product_id}."]
         elif not product.is_active:
             errors[f"lines.{index}.product"] = [f"Product {line.product_id} is not for sale."]
+        elif not fits_currency(product.price, currency):
+            errors[f"lines.{index}.product"] = [
+                f"Product {line.product_id}'s price {product.price.normalize():f} has more "
+                f"decimals than {currency} allows ({minor_units(currency)})."
+            ]
         else:
             ordered.append(product)
+        if not fits_currency(line.discount, currency):
+            errors[f"lines.{index}.discount"] = [_too_precise(currency)]
+    if not fits_currency(discount, currency):
+        errors["discount"] = [_too_precise(currency)]
     if errors:
         raise InvalidInput(errors=errors)
     priced = price_order(
@@ -124,12 +135,14 @@ def _priced_sale(
                 unit_price=product.price,
                 quantity=line.quantity,
                 tax_rate=product.tax_rate.rate,
-                discount=line.discount,
+                discount=round_money(line.discount, currency),
             )
             for product, line in zip(ordered, lines, strict=True)
         ],
-        order_discount=discount,
+        # Exact (checked above): only the scale becomes the currency's.
+        order_discount=round_money(discount, currency),
         prices_include_tax=store.prices_include_tax,
+        quantum=quantum(currency),
     )
     if priced.subtotal > MAX_ORDER_AMOUNT or priced.total > MAX_ORDER_AMOUNT:
         raise InvalidInput(errors={"lines": ["The order is too large."]})
@@ -221,13 +234,24 @@ def _insert_order(
     return order, saved_lines, saved_payments
 
 
+def _too_precise(currency: str) -> str:
+    return f"More decimals than {currency} allows ({minor_units(currency)})."
+
+
+def cash_tendered_max(currency: str) -> Decimal:
+    """The sanity bound on a cash `tendered` in `currency` (settings `CASH_TENDERED_MAX`, or
+    `CASH_TENDERED_MAX_BY_CURRENCY` for the currency)."""
+    return settings.CASH_TENDERED_MAX_BY_CURRENCY.get(currency, settings.CASH_TENDERED_MAX)
+
+
 def _payments(
-    *, requests: Sequence[PaymentRequest], total: Decimal
+    *, requests: Sequence[PaymentRequest], total: Decimal, currency: str
 ) -> tuple[list[dict[str, Any]], Decimal]:
     """Validate the tenders against the total; the `Payment` rows to write and the change due.
 
-    Cash: `amount ≤ tendered ≤ CASH_TENDERED_MAX` (a sanity bound: above it →
-    `TenderedOutOfRange`), and a cash payment of 0.00 gives no change (`ChangeWithoutPayment`).
+    Amounts have at most the currency's minor units. Cash: `amount ≤ tendered ≤ the bound`
+    (`cash_tendered_max`: above it → `TenderedOutOfRange`), and a cash payment of 0.00 gives no
+    change (`ChangeWithoutPayment`).
     Refused with the specific error when every refusal is of that kind, with `InvalidInput`
     otherwise; `errors` names each offending field either way."""
     errors: dict[str, list[str]] = {}
@@ -238,6 +262,7 @@ def _payments(
         kinds.add(kind)
 
     payments: list[dict[str, Any]] = []
+    tendered_max = cash_tendered_max(currency)
     for index, req in enumerate(requests):
         if req.method not in PaymentMethod.values:
             refuse(f"payments.{index}.method", "Unknown payment method.")
@@ -245,25 +270,33 @@ def _payments(
         if not MIN_ORDER_AMOUNT <= req.amount <= MAX_ORDER_AMOUNT:
             refuse(f"payments.{index}.amount", "Out of range.")
             continue
-        change = ZERO
-        tendered = req.tendered
+        if not fits_currency(req.amount, currency):
+            refuse(f"payments.{index}.amount", _too_precise(currency))
+            continue
+        if req.tendered is not None and not fits_currency(req.tendered, currency):
+            refuse(f"payments.{index}.tendered", _too_precise(currency))
+            continue
+        # Exact (checked above): only the scale becomes the currency's.
+        amount = round_money(req.amount, currency)
+        tendered = None if req.tendered is None else round_money(req.tendered, currency)
+        change = round_money(ZERO, currency)
         if req.method == PaymentMethod.CASH:
             if tendered is not None:
-                if tendered < req.amount:
+                if tendered < amount:
                     refuse(
                         f"payments.{index}.tendered",
                         "The cash tendered may not be less than the amount.",
                     )
                     continue
-                if tendered > settings.CASH_TENDERED_MAX:
+                if tendered > tendered_max:
                     refuse(
                         f"payments.{index}.tendered",
-                        f"The cash tendered may not exceed {settings.CASH_TENDERED_MAX}.",
+                        f"The cash tendered may not exceed {tendered_max} {currency}.",
                         TenderedOutOfRange,
                     )
                     continue
-                change = tendered - req.amount
-                if change and not req.amount:
+                change = tendered - amount
+                if change and not amount:
                     refuse(
                         f"payments.{index}.tendered",
                         "A cash payment of 0.00 cannot give change.",
@@ -279,7 +312,7 @@ def _payments(
         payments.append(
             {
                 "method": req.method,
-                "amount": req.amount,
+                "amount": amount,
                 "tendered": tendered,
                 "change": change,
                 "reference": req.reference,
@@ -289,13 +322,13 @@ def _payments(
     if errors:
         # One kind of refusal only → its own code; mixed → the generic `InvalidInput`.
         raise (kinds.pop() if len(kinds) == 1 else InvalidInput)(errors=errors)
-    paid = sum((p["amount"] for p in payments), ZERO)
+    paid = sum((p["amount"] for p in payments), round_money(ZERO, currency))
     if paid != total:
         raise PaymentMismatch(
             f"The payments add up to {paid}; the order total is {total}.",
             errors={"payments": [f"The payments add up to {paid}; the order total is {total}."]},
         )
-    return payments, sum((p["change"] for p in payments), ZERO)
+    return payments, sum((p["change"] for p in payments), round_money(ZERO, currency))
 
 
 def order_create(
@@ -326,7 +359,9 @@ def order_create(
         shift = _lock_open_shift(user=user, register_id=register_id)
         store = shift.register.store
         products, priced = _priced_sale(store=store, lines=lines, discount=discount)
-        payment_rows, change_due = _payments(requests=payments, total=priced.total)
+        payment_rows, change_due = _payments(
+            requests=payments, total=priced.total, currency=store.currency
+        )
         order = _write_order(
             shift=shift,
             cashier=user,
@@ -455,7 +490,7 @@ def _post_to_ledger(
         tax=priced.tax_total,
         # Cost of goods moves only for stock-tracked products: untracked ones (services, gift
         # cards) never entered the inventory account.
-        cost=round_cents(
+        cost=round_money(
             sum(
                 (
                     line.unit_cost * line.quantity
@@ -463,7 +498,8 @@ def _post_to_ledger(
                     if line.product.track_stock
                 ),
                 ZERO,
-            )
+            ),
+            store.currency,
         ),
         created_by=user,
     )

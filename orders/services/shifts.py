@@ -20,7 +20,7 @@ from accounts.models import Register, User
 from audit.services import audit_record
 from domain.errors import InvalidInput
 from ledger.services import post_cash_movement, post_shift_close
-from money import round_cents
+from money.currencies import fits_currency, minor_units, round_money
 from orders.exceptions import ShiftAlreadyOpen, ShiftNotOpen
 from orders.models import CashMovement, CashMovementKind, Shift, ShiftStatus
 from orders.selectors.shifts import shift_cash_summary
@@ -40,14 +40,16 @@ def shift_transition(*, shift: Shift, to: ShiftStatus) -> None:
     shift.status = to
 
 
-def _money(value: Decimal, field: str, *, allow_zero: bool) -> Decimal:
-    if value != round_cents(value):
-        raise InvalidInput(errors={field: ["At most 2 decimal places."]})
+def _money(value: Decimal, field: str, *, currency: str, allow_zero: bool) -> Decimal:
+    """`value` checked against the store currency's minor units and its sign."""
+    if not fits_currency(value, currency):
+        places = minor_units(currency)
+        raise InvalidInput(errors={field: [f"At most {places} decimal places ({currency})."]})
     if value < 0 or (value == 0 and not allow_zero):
         raise InvalidInput(
             errors={field: ["Must be zero or more." if allow_zero else "Must be more than zero."]}
         )
-    return value
+    return round_money(value, currency)  # exact: only the scale becomes the currency's
 
 
 def shift_open(*, register: Register, opening_float: Decimal, user: User) -> Shift:
@@ -56,7 +58,9 @@ def shift_open(*, register: Register, opening_float: Decimal, user: User) -> Shi
     The caller has checked that the register is one of the user's stores'; an inactive register
     is refused here. A register that already has an open shift → `ShiftAlreadyOpen`.
     """
-    opening_float = _money(opening_float, "opening_float", allow_zero=True)
+    opening_float = _money(
+        opening_float, "opening_float", currency=register.store.currency, allow_zero=True
+    )
     if not register.is_active:
         raise InvalidInput(errors={"register": ["This register is not active."]})
     with transaction.atomic():
@@ -102,7 +106,7 @@ def cash_movement_create(
         raise InvalidInput(
             errors={"kind": [f"Must be one of {', '.join(CashMovementKind.values)}."]}
         )
-    amount = _money(amount, "amount", allow_zero=False)
+    amount = _money(amount, "amount", currency=shift.store.currency, allow_zero=False)
     with transaction.atomic():
         locked = _lock_open_shift(shift)
         movement = CashMovement.objects.create(
@@ -136,7 +140,9 @@ def shift_close(*, shift: Shift, counted_cash: Decimal, user: User) -> Shift:
     """Close an open shift: expected cash = opening float + cash taken − change given − cash
     refunded + cash in − cash out (all summed by the database), difference = counted − expected,
     posted to the ledger (1000 against 6900). A closed shift → `ShiftNotOpen`."""
-    counted_cash = _money(counted_cash, "counted_cash", allow_zero=True)
+    counted_cash = _money(
+        counted_cash, "counted_cash", currency=shift.store.currency, allow_zero=True
+    )
     with transaction.atomic():
         locked = _lock_open_shift(shift)
         expected = shift_cash_summary(shift=locked).expected_cash

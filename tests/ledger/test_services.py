@@ -51,7 +51,7 @@ def test_chart_is_seeded_with_the_contract_accounts() -> None:
     }
 
 
-def test_journal_post_writes_a_balanced_entry_rounding_and_dropping_zero_lines(store) -> None:
+def test_journal_post_writes_a_balanced_entry_dropping_zero_lines(store) -> None:
     entry = services.journal_post(
         store=store,
         date=TODAY,
@@ -59,10 +59,10 @@ def test_journal_post_writes_a_balanced_entry_rounding_and_dropping_zero_lines(s
         source="sale",
         source_id=7,
         lines=[
-            PostingLine("1000", debit=D("10.005")),  # → 10.01
-            PostingLine("4000", credit=D("9.004")),  # → 9.00
+            PostingLine("1000", debit=D("10.01")),
+            PostingLine("4000", credit=D("9.000")),
             PostingLine("2100", credit=D("1.01")),
-            PostingLine("5000", debit=D("0.001")),  # rounds to zero → dropped
+            PostingLine("5000", debit=D("0.00")),  # zero → dropped
             PostingLine("1200", credit=D("0")),
         ],
         created_by=None,
@@ -79,6 +79,28 @@ def test_journal_post_writes_a_balanced_entry_rounding_and_dropping_zero_lines(s
         ("4000", D("0.00"), D("9.00")),
         ("2100", D("0.00"), D("1.01")),
     ]
+
+
+@pytest.mark.parametrize(
+    ("currency", "amount"),
+    [("USD", "10.005"), ("USD", "0.001"), ("JPY", "100.5"), ("KWD", "1.0005")],
+)
+def test_journal_post_refuses_an_amount_finer_than_the_store_currency(
+    store, currency: str, amount: str
+) -> None:
+    """A caller that left an amount unrounded has a bug: posting it rounded would hide it."""
+    store.currency = currency
+    with pytest.raises(UnbalancedEntry, match="minor unit"):
+        services.journal_post(
+            store=store,
+            date=TODAY,
+            memo="test",
+            source="sale",
+            source_id=7,
+            lines=[PostingLine("1000", debit=D(amount)), PostingLine("4000", credit=D(amount))],
+            created_by=None,
+        )
+    assert not JournalEntry.objects.exists()
 
 
 @pytest.mark.parametrize(
