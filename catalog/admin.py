@@ -35,6 +35,7 @@ from catalog.models import (
 )
 from catalog.services.products import EDITABLE_FIELDS
 from domain.errors import DomainError
+from money.fields import catalog_price_text
 from posproject.admin import (
     FreeTextAdminMixin,
     ReadOnlyAdminMixin,
@@ -78,7 +79,7 @@ class ProductAdmin(FreeTextAdminMixin, ServiceAdminMixin, ImportExportModelAdmin
         "sku",
         "name",
         "barcode",
-        "price",
+        "price_text",
         "category",
         "tax_rate",
         "track_stock",
@@ -93,6 +94,11 @@ class ProductAdmin(FreeTextAdminMixin, ServiceAdminMixin, ImportExportModelAdmin
     fields = (*EDITABLE_FIELDS, "version", "created_at", "updated_at")
     ordering = ("id",)
     list_per_page = 100
+
+    @admin.display(description="price", ordering="price")
+    def price_text(self, product: Product) -> str:
+        """Two decimals, three when the third is significant (as the API renders it)."""
+        return catalog_price_text(product.price)
 
     def save_model(self, request: HttpRequest, obj: Product, form: Any, change: bool) -> None:
         data = {f: form.cleaned_data[f] for f in EDITABLE_FIELDS if f in form.cleaned_data}

@@ -23,8 +23,9 @@ class AccountAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     ordering = ("code",)
 
 
-class JournalLineInline(ReadOnlyAdminMixin, admin.TabularInline):
+class JournalLineInline(StoreLocalTimesMixin, ReadOnlyAdminMixin, admin.TabularInline):
     model = JournalLine
+    store_field = "entry__store"
     fields = ("account", "debit", "credit")
     readonly_fields = fields
     extra = 0

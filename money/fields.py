@@ -41,6 +41,7 @@ __all__ = [
     "RateField",
     "amount_text",
     "catalog_price_field",
+    "catalog_price_text",
     "money_field",
     "quantity_field",
     "rate_field",
@@ -140,11 +141,17 @@ class CatalogPriceField(serializers.DecimalField):
     significant (a price meant for a three-decimal currency)."""
 
     def to_representation(self, value: Any) -> str:
-        if not isinstance(value, Decimal):
-            value = Decimal(str(value).strip())
-        value = value.quantize(THREE_PLACES, rounding=ROUND_HALF_UP)
-        two = value.quantize(TWO_PLACES)
-        return f"{two if two == value else value:f}"
+        return catalog_price_text(value)
+
+
+def catalog_price_text(value: Any) -> str:
+    """A catalog price as the API and the admin write it: two decimals, or three when the third
+    is significant."""
+    if not isinstance(value, Decimal):
+        value = Decimal(str(value).strip())
+    value = value.quantize(THREE_PLACES, rounding=ROUND_HALF_UP)
+    two = value.quantize(TWO_PLACES)
+    return f"{two if two == value else value:f}"
 
 
 def money_field(**kwargs: Any) -> AmountField:

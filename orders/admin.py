@@ -55,6 +55,7 @@ class ReadOnlyInline(StoreLocalTimesMixin, ReadOnlyAdminMixin, admin.TabularInli
 
 class OrderLineInline(ReadOnlyInline):
     model = OrderLine
+    store_field = "order__store"
     fields = (
         "position",
         "sku",
@@ -74,6 +75,7 @@ class OrderLineInline(ReadOnlyInline):
 
 class PaymentInline(ReadOnlyInline):
     model = Payment
+    store_field = "order__store"
     fields = (
         "method",
         "amount",
@@ -181,11 +183,13 @@ class OrderAdmin(StoreScopedAdmin):
 
 class RefundLineInline(ReadOnlyInline):
     model = RefundLine
+    store_field = "refund__store"
     fields = ("order_line", "quantity", "net", "tax", "total")
 
 
 class RefundPaymentInline(ReadOnlyInline):
     model = RefundPayment
+    store_field = "refund__store"
     fields = ("method", "amount", "payment")
 
 

@@ -37,6 +37,8 @@ from django.utils import timezone
 from apitools.validators import refuse_card_number
 from domain.errors import DomainError
 from money import QUANTITY_DECIMAL_PLACES, QUANTITY_MAX_DIGITS, ZERO
+from money.currencies import quantum
+from money.fields import amount_text
 from orders.models import Order, OrderLine
 from orders.services.receipts import receipt_html, receipt_text
 from orders.services.refunds import RefundLineRequest, refund_create
@@ -146,7 +148,8 @@ def refund_view(model_admin: OrderAdmin, request: HttpRequest, order_id: int) ->
         else:
             model_admin.message_user(
                 request,
-                f"Refund {refund.number} made: {order.currency} {refund.total}.",
+                f"Refund {refund.number} made: {order.currency} "
+                f"{amount_text(refund.total, quantum(order.currency))}.",
                 messages.SUCCESS,
             )
             return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))
@@ -186,7 +189,8 @@ EXPORT_COLUMNS = (
 
 def export_row(order: Order) -> tuple[str, ...]:
     """An order as CSV cells: `created_at` on the store's clock (ISO 8601 with its offset) and
-    the store's zone beside it; every cell formula-escaped."""
+    the store's zone beside it, amounts in the currency's minor units; every cell
+    formula-escaped."""
     store = order.store
     values: tuple[Any, ...] = (
         order.number,
@@ -197,12 +201,17 @@ def export_row(order: Order) -> tuple[str, ...]:
         order.created_at.astimezone(store.tzinfo).isoformat(timespec="seconds"),
         store.timezone,
         order.currency,
-        order.subtotal,
-        order.discount_total,
-        order.tax_total,
-        order.total,
-        order.paid_total,
-        order.refunded_total,
+        *(
+            amount_text(value, quantum(order.currency))
+            for value in (
+                order.subtotal,
+                order.discount_total,
+                order.tax_total,
+                order.total,
+                order.paid_total,
+                order.refunded_total,
+            )
+        ),
     )
     return tuple(safe_cell(value) for value in values)
 

@@ -16,6 +16,8 @@ from django.utils import timezone
 
 from apitools.validators import refuse_card_number
 from domain.errors import DomainError
+from money.currencies import quantum
+from money.fields import TWO_PLACES, MoneyField, amount_text
 
 
 class FreeTextAdminMixin:
@@ -83,15 +85,28 @@ def row_timezone(row: Any, path: str) -> dt.tzinfo:
     return zone if isinstance(zone, dt.tzinfo) else timezone.get_default_timezone()
 
 
+def row_currency(row: Any, path: str) -> str | None:
+    """The currency of a row's store (`path` leads from the row to its store), or None."""
+    value = row
+    for part in path.split("__"):
+        value = getattr(value, part, None)
+        if value is None:
+            return None
+    currency = getattr(value, "currency", None)
+    return currency if isinstance(currency, str) else None
+
+
 class StoreLocalTimesMixin:
     """Every date-time field of a store's record is shown — in the list, on the change page and
     in inlines — on its store's wall clock with the zone named (`local_time_text`), not in the
-    server's zone. `store_field` is the path from a row to its store (`"shift__store"`), or to a
-    time-zone name; it is followed with `select_related`, so a list costs no extra query.
+    server's zone; every money field with the store currency's minor units (`"100"` JPY,
+    `"12.50"` USD, not the column's three decimals). `store_field` is the path from a row to its
+    store (`"shift__store"`), or to a time-zone name; it is followed with `select_related`, so a
+    list costs no extra query.
 
-    Works by replacing each date-time field name in `list_display`, the fields and the read-only
-    fields with a display function of the same label that sorts by the field. Only read-only
-    fields are replaced: a form field stays a form field."""
+    Works by replacing each date-time or money field name in `list_display`, the fields and the
+    read-only fields with a display function of the same label that sorts by the field. Only
+    read-only fields are replaced: a form field stays a form field."""
 
     store_field = "store"
     model: type[models.Model]
@@ -105,6 +120,11 @@ class StoreLocalTimesMixin:
                 for field in self.model._meta.concrete_fields
                 if isinstance(field, models.DateTimeField)
             }
+            displays.update(
+                (field.name, self._amount_display(field))
+                for field in self.model._meta.concrete_fields
+                if isinstance(field, MoneyField)
+            )
             self.__dict__["_local_times"] = displays
         return displays
 
@@ -119,6 +139,20 @@ class StoreLocalTimesMixin:
             return local_time_text(value, row_timezone(row, path))
 
         display.__name__ = field.name  # the column's CSS class and the field's help text
+        return display
+
+    def _amount_display(self, field: models.DecimalField) -> Callable[[Any], str]:
+        path = self.store_field
+
+        @admin.display(description=field.verbose_name, ordering=field.name)
+        def display(row: Any) -> str:
+            value = getattr(row, field.name)
+            if value is None:
+                return self.get_empty_value_display()  # type: ignore[attr-defined,no-any-return]
+            currency = row_currency(row, path)
+            return amount_text(value, quantum(currency) if currency else TWO_PLACES)
+
+        display.__name__ = field.name
         return display
 
     def local_times(self, names: Sequence[Any]) -> list[Any]:

@@ -304,7 +304,11 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "POS backend API",
     "DESCRIPTION": (
         "REST contract v1 for registers, scripts and tests. The contract, with the rules behind "
-        "each endpoint, is `docs/API.md` in the repository."
+        "each endpoint, is `docs/API.md` in the repository.\n\n"
+        "Money is a string with exactly the minor units of the store's currency (ISO 4217: "
+        '`"12.50"` USD, `"100"` JPY, `"1.250"` KWD); a request may write more zeros (`"100.00"` '
+        "in a JPY store) but no more significant decimals (`400`). Catalog prices, which belong "
+        "to no store, have two decimals, or three when the third is significant."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

@@ -16,6 +16,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from money import ZERO
+from money.currencies import minor_units
 from orders.models import Order, OrderStatus, PaymentMethod
 
 RECEIPT_WIDTH = 48
@@ -44,8 +45,9 @@ def _tax_groups(order: Order) -> list[TaxGroup]:
     return [TaxGroup(rate, *groups[rate]) for rate in sorted(groups)]
 
 
-def _money(value: Decimal) -> str:
-    return f"{value:,.2f}"
+def _money(value: Decimal, currency: str) -> str:
+    """With thousands separators and the currency's minor units (`1,234.50`, `1,235` JPY)."""
+    return f"{value:,.{minor_units(currency)}f}"
 
 
 def _quantity(value: Decimal) -> str:
@@ -69,17 +71,17 @@ def receipt_context(order: Order) -> dict[str, Any]:
             {
                 "name": line.name,
                 "sku": line.sku,
-                "detail": f"{_quantity(line.quantity)} x {_money(line.unit_price)}",
-                "gross": _money(line.gross),
-                "discount": _money(line.discount) if line.discount else "",
-                "total": _money(line.gross - line.discount),
+                "detail": f"{_quantity(line.quantity)} x {_money(line.unit_price, order.currency)}",
+                "gross": _money(line.gross, order.currency),
+                "discount": _money(line.discount, order.currency) if line.discount else "",
+                "total": _money(line.gross - line.discount, order.currency),
             }
         )
     tenders = [
         {
             "label": _tender_label(payment),
-            "amount": _money(payment.amount),
-            "tendered": _money(payment.tendered)
+            "amount": _money(payment.amount, order.currency),
+            "tendered": _money(payment.tendered, order.currency)
             if payment.tendered is not None and payment.tendered != payment.amount
             else "",
             "reference": payment.reference,
@@ -98,16 +100,22 @@ def receipt_context(order: Order) -> dict[str, Any]:
         "currency": order.currency,
         "prices_include_tax": order.prices_include_tax,
         "lines": lines,
-        "subtotal": _money(order.subtotal),
-        "discount_total": _money(order.discount_total) if order.discount_total else "",
+        "subtotal": _money(order.subtotal, order.currency),
+        "discount_total": _money(order.discount_total, order.currency)
+        if order.discount_total
+        else "",
         "taxes": [
-            {"label": group.label, "net": _money(group.net), "tax": _money(group.tax)}
+            {
+                "label": group.label,
+                "net": _money(group.net, order.currency),
+                "tax": _money(group.tax, order.currency),
+            }
             for group in _tax_groups(order)
         ],
-        "tax_total": _money(order.tax_total),
-        "total": _money(order.total),
+        "tax_total": _money(order.tax_total, order.currency),
+        "total": _money(order.total, order.currency),
         "tenders": tenders,
-        "change_due": _money(order.change_due),
+        "change_due": _money(order.change_due, order.currency),
         "status": OrderStatus(order.status).label if order.status != OrderStatus.COMPLETED else "",
         "offline": order.offline,
     }

@@ -225,3 +225,60 @@ def test_spread_shares_add_up_and_follow_the_rule(amounts: list[Decimal], fracti
             expected = list(literal)
             expected.insert(largest, literal_rest)
             assert shares == expected
+
+
+# --- other minor units (JPY 0 decimals, KWD 3) ---------------------------------------------------
+
+minor_unit_quanta = st.sampled_from([D("1"), D("0.01"), D("0.001")])
+
+
+@st.composite
+def baskets_in(draw: st.DrawFn) -> tuple[Decimal, list[LineInput], Decimal]:
+    """A basket in a currency with `quantum` as its minor unit: prices, discounts in whole
+    minor units."""
+    quantum = draw(minor_unit_quanta)
+    units = st.integers(min_value=0, max_value=500_000).map(lambda n: D(n) * quantum)
+    lines = []
+    amount = D("0")
+    for _ in range(draw(st.integers(min_value=1, max_value=8))):
+        price = draw(units)
+        quantity = draw(quantities)
+        gross = (price * quantity).quantize(quantum, rounding="ROUND_HALF_UP")
+        discount = draw(st.integers(min_value=0, max_value=int(gross / quantum))) * quantum
+        amount += gross - discount
+        lines.append(
+            LineInput(unit_price=price, quantity=quantity, tax_rate=draw(rates), discount=discount)
+        )
+    order_discount = draw(st.integers(min_value=0, max_value=int(amount / quantum))) * quantum
+    return quantum, lines, order_discount
+
+
+@settings(max_examples=300, deadline=None)
+@given(basket=baskets_in(), inclusive=st.booleans())
+def test_every_amount_is_in_whole_minor_units_of_the_currency(
+    basket: tuple[Decimal, list[LineInput], Decimal], inclusive: bool
+) -> None:
+    quantum, lines, order_discount = basket
+    order = price_order(
+        lines=lines, order_discount=order_discount, prices_include_tax=inclusive, quantum=quantum
+    )
+
+    assert sum(line.discount_share for line in order.lines) == order_discount
+    assert order.total == sum(line.total for line in order.lines)
+    for line in order.lines:
+        assert D("0") <= line.discount <= line.gross
+        assert line.net >= 0
+        assert line.tax >= 0
+        for value in (line.gross, line.discount_share, line.net, line.tax, line.total):
+            assert value == value.quantize(quantum), (quantum, value)
+
+
+def test_a_yen_basket_rounds_to_whole_yen() -> None:
+    order = price_order(
+        lines=[LineInput(unit_price=D("333"), quantity=D("1.5"), tax_rate=D("10.000"))],
+        order_discount=D("10"),
+        prices_include_tax=False,
+        quantum=D("1"),
+    )
+    [line] = order.lines
+    assert (line.gross, line.net, line.tax, line.total) == (D(500), D(490), D(49), D(539))
