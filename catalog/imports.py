@@ -23,6 +23,7 @@ from catalog.models import Category, Product, TaxRate
 from catalog.serializers import ProductSerializer
 from catalog.services import product_bulk_save
 from catalog.services.products import EDITABLE_FIELDS
+from money.fields import catalog_price_text
 from spreadsheets import safe_cell
 
 # The CSV columns are exactly the fields a manager may edit (one definition, in the service).
@@ -92,6 +93,14 @@ class ProductResource(resources.ModelResource):
         skip_diff = True
         clean_model_instances = False
         use_transactions = True
+
+    # Prices as the API writes them (two decimals, three when the third is significant), not
+    # the column's three.
+    def dehydrate_price(self, product: Product) -> str:
+        return catalog_price_text(product.price)
+
+    def dehydrate_cost(self, product: Product) -> str:
+        return catalog_price_text(product.cost)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -22,6 +22,7 @@ from catalog.services.versions import catalog_version_take
 from dbtools.rows import column, qn, table
 from dbtools.unnest import insert_fields, scalar_type
 from domain.errors import InvalidInput
+from money.fields import catalog_price_text
 
 EDITABLE_FIELDS = (
     "sku",
@@ -189,7 +190,10 @@ def product_bulk_save(*, created: list[Product], updated: list[Product], user: U
                     object_id=product.pk,
                     changes={
                         "sku": product.sku,
-                        "price": {"before": str(before), "after": str(product.price)},
+                        "price": {
+                            "before": catalog_price_text(before),
+                            "after": catalog_price_text(product.price),
+                        },
                     },
                 )
         audit_record(
@@ -265,5 +269,5 @@ def _audit_value(product: Product, field: str) -> Any:
         return getattr(product, f"{field}_id")
     value = getattr(product, field)
     if isinstance(value, Decimal):
-        return f"{value:.2f}"  # money: "5" and "5.00" are the same price
+        return catalog_price_text(value)  # money: "5" and "5.00" are the same price
     return value

@@ -93,7 +93,7 @@ def test_anonymous_gets_401(api_client) -> None:
     ("field", "value"),
     [
         ("price", "-1.00"),
-        ("price", "1.234"),
+        ("price", "1.2345"),
         ("cost", "-0.01"),
         ("sku", ""),
         ("name", "   "),

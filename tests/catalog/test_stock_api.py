@@ -34,7 +34,7 @@ def adjustment(store, product, delta="5", reason="receive", note="delivery 42"):
 
 def entry_lines(entry: JournalEntry) -> set[tuple[str, str, str]]:
     return {
-        (line.account.code, str(line.debit), str(line.credit))
+        (line.account.code, f"{line.debit:.2f}", f"{line.credit:.2f}")
         for line in entry.lines.select_related("account")
     }
 
