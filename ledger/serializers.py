@@ -2,15 +2,43 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
 from rest_framework import serializers
 
 from ledger.models import Account, JournalEntry, JournalLine
+from ledger.selectors import TrialBalance
+from money import MONEY_DECIMAL_PLACES
+from money.currencies import MAX_MINOR_UNITS, round_money
 from money.fields import money_field
 
 
 def money(help_text: str = "") -> serializers.DecimalField:
     """Money out as a string with exactly two decimals (`"12.50"`)."""
     return money_field(max_digits=16, read_only=True, help_text=help_text or None)
+
+
+class CurrencyAmountField(serializers.DecimalField):
+    """An amount of the currency named by the serializer context's `currency`, rendered with
+    exactly that currency's minor units (`"1480"` JPY, `"14.80"` USD, `"1.250"` KWD); two
+    decimals when the context names none."""
+
+    def to_representation(self, value: Any) -> str:
+        currency = self.context.get("currency")
+        if not isinstance(currency, str):
+            return super().to_representation(value)  # type: ignore[no-any-return]
+        return f"{round_money(Decimal(value), currency):f}"
+
+
+def amount(help_text: str = "") -> CurrencyAmountField:
+    return CurrencyAmountField(
+        max_digits=20,
+        decimal_places=max(MAX_MINOR_UNITS, MONEY_DECIMAL_PLACES),
+        read_only=True,
+        help_text=help_text or "In the balance's currency, with its ISO 4217 minor units.",
+    )
 
 
 class AccountSerializer(serializers.ModelSerializer):
@@ -44,20 +72,48 @@ class JournalEntrySerializer(serializers.ModelSerializer):
 class TrialBalanceRowSerializer(serializers.Serializer):
     code = serializers.CharField(read_only=True)
     name = serializers.CharField(read_only=True)
-    debit = money()
-    credit = money()
-    balance = money(help_text="debit − credit")
+    debit = amount()
+    credit = amount()
+    balance = amount(help_text="debit − credit")
 
 
 class TrialBalanceSerializer(serializers.Serializer):
+    """The trial balance of stores of one currency, in that currency."""
+
+    # Rendered through `trial_balance_data`, which puts the currency in the context.
+
     accounts = TrialBalanceRowSerializer(many=True, read_only=True)
-    total_debit = money()
-    total_credit = money()
+    total_debit = amount()
+    total_credit = amount()
+
+
+class TrialBalanceByCurrencySerializer(serializers.Serializer):
+    """The balances of stores of several currencies: one per currency code, never summed."""
+
+    currencies = serializers.DictField(
+        child=TrialBalanceSerializer(),
+        read_only=True,
+        help_text="By ISO 4217 code of the stores' currency.",
+    )
+
+    def to_representation(self, instance: Mapping[str, TrialBalance]) -> dict[str, Any]:
+        return {
+            "currencies": {
+                currency: trial_balance_data(balance) for currency, balance in instance.items()
+            }
+        }
+
+
+def trial_balance_data(balance: TrialBalance) -> Any:
+    """One currency's balance in the API's shape, in its currency's minor units."""
+    return TrialBalanceSerializer(balance, context={"currency": balance.currency}).data
 
 
 class TrialBalanceQuerySerializer(serializers.Serializer):
     store = serializers.IntegerField(
-        required=False, min_value=1, help_text="A store id; omitted: all your stores together."
+        required=False,
+        min_value=1,
+        help_text="A store id; omitted: all your stores, one balance per currency.",
     )
     date_to = serializers.DateField(
         required=False, help_text="Entries dated up to this day, inclusive (store's local date)."
