@@ -320,3 +320,22 @@ def test_the_schema_describes_both_shapes_of_the_trial_balance() -> None:
     }
     by_currency = components["TrialBalanceByCurrency"]["properties"]["currencies"]
     assert by_currency["additionalProperties"] == {"$ref": "#/components/schemas/TrialBalance"}
+
+
+def test_trial_balance_by_currency_costs_the_same_queries_for_any_number_of_stores(
+    client_for, store, yen_store, django_assert_max_num_queries
+) -> None:
+    from tests.factories import StoreFactory
+
+    more = [StoreFactory(currency=code) for code in ("EUR", "KWD", "USD", "GBP")]
+    for n, each in enumerate([store, *more], start=1):
+        sale(each, n)
+    yen_sale(yen_store, 99)
+    client = client_for(ManagerFactory(stores=[store, yen_store, *more]))
+    # auth user + the user's stores + the grouped aggregate
+    with django_assert_max_num_queries(3):
+        body = client.get("/api/v1/ledger/trial-balance/").json()
+    assert sorted(body["currencies"]) == ["EUR", "GBP", "JPY", "KWD", "USD"]
+    assert body["currencies"]["KWD"]["total_debit"] == "14.800"
+    assert body["currencies"]["USD"]["total_debit"] == "29.60"
+    assert body["currencies"]["JPY"]["total_debit"] == "1480"
