@@ -8,15 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import (
-    CharField,
-    DecimalField,
-    Prefetch,
-    Q,
-    QuerySet,
-    Sum,
-    Value,
-)
+from django.db.models import CharField, DecimalField, Prefetch, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
 from accounts.models import Store, User
@@ -131,15 +123,17 @@ def trial_balances(
     balances: dict[str, TrialBalance] = {}
     for currency in sorted(wanted):
         by_account = amounts.get(currency, {})
-        accounts = [
-            TrialBalanceRow(
-                code=code,
-                name=chart[code],
-                debit=_in_currency(by_account.get(code, (ZERO, ZERO))[0], currency),
-                credit=_in_currency(by_account.get(code, (ZERO, ZERO))[1], currency),
+        accounts = []
+        for code in sorted(chart):
+            debit, credit = by_account.get(code, (ZERO, ZERO))
+            accounts.append(
+                TrialBalanceRow(
+                    code=code,
+                    name=chart[code],
+                    debit=_in_currency(debit, currency),
+                    credit=_in_currency(credit, currency),
+                )
             )
-            for code in sorted(chart)
-        ]
         balances[currency] = TrialBalance(
             currency=currency,
             accounts=accounts,

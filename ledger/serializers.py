@@ -10,7 +10,7 @@ from rest_framework import serializers
 
 from ledger.models import Account, JournalEntry, JournalLine
 from ledger.selectors import TrialBalance
-from money import MONEY_DECIMAL_PLACES
+from money import MONEY_DECIMAL_PLACES, round_cents
 from money.currencies import MAX_MINOR_UNITS, round_money
 from money.fields import money_field
 
@@ -28,7 +28,7 @@ class CurrencyAmountField(serializers.DecimalField):
     def to_representation(self, value: Any) -> str:
         currency = self.context.get("currency")
         if not isinstance(currency, str):
-            return super().to_representation(value)  # type: ignore[no-any-return]
+            return f"{round_cents(Decimal(value)):f}"
         return f"{round_money(Decimal(value), currency):f}"
 
 

@@ -386,6 +386,8 @@ def test_dashboard_totals_stores_of_different_currencies_per_currency(
     html = response.content.decode()
     jpy_row = re.search(r'<tr id="today-total-JPY">(.*?)</tr>', html, re.S)
     usd_row = re.search(r'<tr id="today-total-USD">(.*?)</tr>', html, re.S)
-    assert jpy_row and "JPY 1100<" in jpy_row.group(1)
-    assert usd_row and "USD 22.00<" in usd_row.group(1)
+    assert jpy_row
+    assert "JPY 1100<" in jpy_row.group(1)
+    assert usd_row
+    assert "USD 22.00<" in usd_row.group(1)
     assert "1122" not in html
