@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import DecimalField, Prefetch, Q, QuerySet, Sum, Value
+from django.db.models import CharField, DecimalField, Prefetch, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
-from accounts.models import User
+from accounts.models import Store, User
 from accounts.selectors import scope_to_user_stores
 from ledger.models import Account, JournalEntry, JournalLine
 from money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, ZERO, round_cents
+from money.currencies import round_money
 
 
 def account_list() -> QuerySet[Account]:
@@ -49,6 +50,10 @@ class TrialBalanceRow:
 
 @dataclass(frozen=True, slots=True)
 class TrialBalance:
+    """The balance of one currency's stores: its amounts are in `currency`, rounded to its
+    minor units."""
+
+    currency: str
     accounts: list[TrialBalanceRow]
     total_debit: Decimal
     total_credit: Decimal
@@ -59,43 +64,90 @@ def _cents(value: Any) -> Decimal:
     return round_cents(Decimal(value))
 
 
+def _in_currency(value: Any, currency: str) -> Decimal:
+    """An aggregate as a Decimal rounded to the currency's minor unit."""
+    return round_money(Decimal(value), currency)
+
+
 _MONEY: DecimalField[Decimal, Decimal] = DecimalField(
     max_digits=MONEY_MAX_DIGITS + 6, decimal_places=MONEY_DECIMAL_PLACES
 )
 
 
-def trial_balance(*, store_ids: Sequence[int] | None, date_to: dt.date | None) -> TrialBalance:
+def trial_balances(
+    *, store_ids: Sequence[int] | None, date_to: dt.date | None
+) -> dict[str, TrialBalance]:
     """Σ debit and Σ credit per account over the stores' entries dated up to `date_to`
-    (inclusive; every date when None), every account of the chart listed, in one aggregate
-    query. `store_ids=None` means every store.
+    (inclusive; every date when None), one balance per currency of the stores (`store_ids=None`:
+    every store), by currency code. Amounts of stores of different currencies are never added:
+    a dollar and a yen have no sum. Every account of the chart is listed in each balance, and a
+    store without entries still brings its currency (all zeros). Unknown store ids bring
+    nothing.
 
-    Every posted entry balances, so the totals are always equal; a difference would mean the
-    database was written around the posting service (and the PostgreSQL trigger)."""
+    One query: the chart left-joined to every line (so an account without lines keeps a row,
+    its currency NULL), grouped by account and store currency and summed over the selected
+    lines only, united (`UNION ALL`) with the selected stores' currencies — the groups of
+    other currencies (lines of stores outside the selection) are left out here.
+
+    Every posted entry balances, so each currency's totals are equal; a difference would mean
+    the database was written around the posting service (and the PostgreSQL trigger)."""
     condition = Q()
+    stores = Store.objects.all()
     if store_ids is not None:
         condition &= Q(lines__entry__store_id__in=list(store_ids))
+        stores = stores.filter(id__in=list(store_ids))
     if date_to is not None:
         condition &= Q(lines__entry__date__lte=date_to)
     zero = Value(ZERO, output_field=_MONEY)
-    rows = (
-        Account.objects.order_by("code")
+    no_text = Value("", output_field=CharField())
+    sums = (
+        Account.objects.values_list("code", "name", "lines__entry__store__currency")
         .annotate(
-            total_debit=Coalesce(Sum("lines__debit", filter=condition, output_field=_MONEY), zero),
-            total_credit=Coalesce(
-                Sum("lines__credit", filter=condition, output_field=_MONEY), zero
-            ),
+            debit=Coalesce(Sum("lines__debit", filter=condition, output_field=_MONEY), zero),
+            credit=Coalesce(Sum("lines__credit", filter=condition, output_field=_MONEY), zero),
         )
-        .values_list("code", "name", "total_debit", "total_credit")
+        .order_by()
     )
-    accounts = [
-        TrialBalanceRow(code=code, name=name, debit=_cents(debit), credit=_cents(credit))
-        for code, name, debit, credit in rows
-    ]
-    return TrialBalance(
-        accounts=accounts,
-        total_debit=sum((row.debit for row in accounts), ZERO),
-        total_credit=sum((row.credit for row in accounts), ZERO),
+    currencies = (
+        stores.order_by()
+        .annotate(account_code=no_text, account_name=no_text, debit=zero, credit=zero)
+        .values_list("account_code", "account_name", "currency", "debit", "credit")
     )
+    chart: dict[str, str] = {}
+    amounts: dict[str | None, dict[str, tuple[Any, Any]]] = {}
+    wanted: set[str] = set()
+    for code, name, currency, debit, credit in sums.union(currencies, all=True):
+        if code:  # a (account, currency) group
+            chart[code] = name
+            amounts.setdefault(currency, {})[code] = (debit, credit)
+        else:  # a store of the selection
+            wanted.add(currency)
+    balances: dict[str, TrialBalance] = {}
+    for currency in sorted(wanted):
+        by_account = amounts.get(currency, {})
+        accounts = []
+        for code in sorted(chart):
+            debit, credit = by_account.get(code, (ZERO, ZERO))
+            accounts.append(
+                TrialBalanceRow(
+                    code=code,
+                    name=chart[code],
+                    debit=_in_currency(debit, currency),
+                    credit=_in_currency(credit, currency),
+                )
+            )
+        balances[currency] = TrialBalance(
+            currency=currency,
+            accounts=accounts,
+            total_debit=sum((row.debit for row in accounts), ZERO),
+            total_credit=sum((row.credit for row in accounts), ZERO),
+        )
+    return balances
+
+
+def trial_balance(*, store_id: int, date_to: dt.date | None) -> TrialBalance | None:
+    """The trial balance of one store, in its currency (None: no such store). One query."""
+    return next(iter(trial_balances(store_ids=[store_id], date_to=date_to).values()), None)
 
 
 def account_balances(

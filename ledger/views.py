@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import cast
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -22,8 +22,10 @@ from ledger.models import Account, JournalEntry
 from ledger.serializers import (
     AccountSerializer,
     JournalEntrySerializer,
+    TrialBalanceByCurrencySerializer,
     TrialBalanceQuerySerializer,
     TrialBalanceSerializer,
+    trial_balance_data,
 )
 
 
@@ -65,28 +67,42 @@ class TrialBalanceView(APIView):
     allowed_roles = STAFF_ROLES
 
     @extend_schema(
-        summary="Trial balance of a store (or all your stores) up to a date",
+        summary="Trial balance of a store (or of your stores, per currency) up to a date",
         description=(
             "Σ debit and Σ credit per account (every account of the chart, by code) over the "
-            "entries dated up to `date_to` inclusive; `balance = debit − credit`. The totals "
-            "are always equal. Without `store`: all your stores together (admins: all stores). "
-            "A store you cannot see answers 404."
+            "entries dated up to `date_to` inclusive; `balance = debit − credit`. Amounts have "
+            'the currency\'s ISO 4217 minor units (`"1480"` JPY, `"14.80"` USD).\n\n'
+            "With `store`: that store's `{accounts, total_debit, total_credit}`, in its "
+            "currency. Without `store`: all your stores (admins: all stores) as "
+            '`{currencies: {"USD": {accounts, total_debit, total_credit}, …}}`, one balance '
+            "per currency of those stores — amounts of different currencies are never added. "
+            "Each balance's totals are always equal. A store you cannot see (or that does not "
+            "exist) answers 404."
         ),
         parameters=[TrialBalanceQuerySerializer],
-        responses={200: TrialBalanceSerializer, 404: OpenApiResponse(description="Not found.")},
+        responses={
+            200: PolymorphicProxySerializer(
+                component_name="TrialBalanceResponse",
+                serializers=[TrialBalanceSerializer, TrialBalanceByCurrencySerializer],
+                resource_type_field_name=None,
+            ),
+            404: OpenApiResponse(description="Not found."),
+        },
         tags=["ledger"],
     )
     def get(self, request: Request) -> Response:
         query = TrialBalanceQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         store_id = query.validated_data.get("store")
-        if store_id is not None:
-            if not can_see_store(_user(request), store_id):
-                raise ObjectNotFound("No such store.")
-            store_ids: list[int] | None = [store_id]
-        else:
-            store_ids = visible_store_ids(_user(request))
-        balance = selectors.trial_balance(
-            store_ids=store_ids, date_to=query.validated_data.get("date_to")
-        )
-        return Response(TrialBalanceSerializer(balance).data)
+        date_to = query.validated_data.get("date_to")
+        if store_id is None:
+            balances = selectors.trial_balances(
+                store_ids=visible_store_ids(_user(request)), date_to=date_to
+            )
+            return Response(TrialBalanceByCurrencySerializer(balances).data)
+        if not can_see_store(_user(request), store_id):
+            raise ObjectNotFound("No such store.")
+        balance = selectors.trial_balance(store_id=store_id, date_to=date_to)
+        if balance is None:
+            raise ObjectNotFound("No such store.")
+        return Response(trial_balance_data(balance))

@@ -213,10 +213,6 @@ CURRENCY_CODES: frozenset[str] = frozenset(
 MAX_MINOR_UNITS = 3
 
 
-class UnknownCurrency(ValueError):
-    """Not an ISO 4217 code this system accepts as a store currency."""
-
-
 def validate_currency(code: str) -> None:
     """Django validator: a store currency must be an accepted ISO 4217 code."""
     if code not in CURRENCY_CODES:
@@ -227,9 +223,9 @@ def validate_currency(code: str) -> None:
 
 
 def minor_units(code: str) -> int:
-    """The currency's number of decimals (`"JPY"` → 0, `"KWD"` → 3, `"USD"` → 2)."""
-    if code not in CURRENCY_CODES:
-        raise UnknownCurrency(f"{code!r} is not an ISO 4217 currency code accepted here.")
+    """The currency's number of decimals (`"JPY"` → 0, `"KWD"` → 3, `"USD"` → 2). A code that
+    is not accepted (a store saved before codes were checked) has ISO 4217's usual 2: reading
+    its records must not fail; `validate_currency` keeps new ones out."""
     return _MINOR_UNITS_NOT_TWO.get(code, 2)
 
 

@@ -8,9 +8,11 @@ from prometheus_client import Counter
 ORDERS = Counter("pos_orders_total", "Completed sales.", ["store", "offline"])
 ORDER_AMOUNT = Counter("pos_order_amount_total", "Sum of sale totals.", ["store", "currency"])
 PAYMENTS = Counter("pos_payments_total", "Tenders taken.", ["store", "method"])
-PAYMENT_AMOUNT = Counter("pos_payment_amount_total", "Sum of tenders.", ["store", "method"])
+PAYMENT_AMOUNT = Counter(
+    "pos_payment_amount_total", "Sum of tenders.", ["store", "method", "currency"]
+)
 REFUNDS = Counter("pos_refunds_total", "Refunds issued.", ["store"])
-REFUND_AMOUNT = Counter("pos_refund_amount_total", "Sum of refund totals.", ["store"])
+REFUND_AMOUNT = Counter("pos_refund_amount_total", "Sum of refund totals.", ["store", "currency"])
 IDEMPOTENT_REPLAYS = Counter(
     "pos_idempotent_replays_total", "Responses replayed for a repeated key.", ["endpoint"]
 )

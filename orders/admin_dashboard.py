@@ -4,7 +4,8 @@ report tables.
 
 Pages (routed by `orders.admin_reports.DailyReportAdmin.get_urls`, all behind the admin login):
 
-* `dashboard/` — today's sales of every store the user can see; for one store (`?store=`) and
+* `dashboard/` — today's sales of every store the user can see, with a total per currency (stores
+  of different currencies are never added up); for one store (`?store=`) and
   one local day (`?date=`, default its today): sales by hour, top products, tenders, cashiers,
   the day's Z reports (closed shifts) and the store's low stock;
 * `dashboard/csv/` — the figures of that store and day as the API's CSV (`?format=csv` of
@@ -42,6 +43,7 @@ from orders.selectors.reports import (
     low_stock_levels,
     shifts_closed_on_day,
     stores_today_totals,
+    totals_by_currency,
 )
 from orders.selectors.shifts import shift_report
 from orders.serializers.reports import DailyReportSerializer
@@ -278,6 +280,8 @@ def dashboard_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpR
         "title": "Sales dashboard",
         "opts": model_admin.model._meta,
         "stores_today": stores_today,
+        # Stores of different currencies are totalled per currency, never together.
+        "currency_totals": totals_by_currency(stores=stores, totals=today_totals),
         "store": store,
         "reports_url": reverse("admin:orders_dailyreport_changelist"),
     }

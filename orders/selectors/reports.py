@@ -57,7 +57,6 @@ from money import (
     QUANTITY_DECIMAL_PLACES,
     QUANTITY_MAX_DIGITS,
     ZERO,
-    round_cents,
 )
 from money.currencies import round_money
 from orders.models import Order, OrderLine, Payment, PaymentMethod, Refund, Shift, ShiftStatus
@@ -266,7 +265,7 @@ def daily_report_figures(*, store: Store, date: dt.date) -> dict[str, Any]:
 
 def stores_today_totals(*, stores: list[Store], now: dt.datetime) -> dict[int, dict[str, Any]]:
     """Today's (each store's own local today) order count, Σ total, Σ net-of-tax and refunds,
-    per store: two grouped queries whatever the number of stores."""
+    per store, in the store's currency: two grouped queries whatever the number of stores."""
     if not stores:
         return {}
     order_window = Q()
@@ -293,11 +292,37 @@ def stores_today_totals(*, stores: list[Store], now: dt.datetime) -> dict[int, d
         .order_by("store_id")
     ):
         result[refund_row["store_id"]]["refunds"] = refund_row["refunds"]
-    for figures in result.values():
+    for store in stores:
+        figures = result[store.pk]
         for key in ("total", "tax", "refunds"):
-            figures[key] = round_cents(Decimal(figures[key]))
+            figures[key] = round_money(Decimal(figures[key]), store.currency)
         figures["net"] = figures["total"] - figures["tax"]
     return result
+
+
+def totals_by_currency(
+    *, stores: list[Store], totals: dict[int, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The stores' figures (`stores_today_totals`) added up per currency, by currency code: a
+    dollar and a yen have no sum, so a manager of stores of several currencies gets one total
+    for each."""
+    by_currency: dict[str, dict[str, Any]] = {}
+    for store in stores:
+        figures = totals[store.pk]
+        zero = round_money(ZERO, store.currency)
+        total = by_currency.setdefault(
+            store.currency,
+            {
+                "currency": store.currency,
+                "stores": 0,
+                "orders": 0,
+                **dict.fromkeys(("net", "tax", "total", "refunds"), zero),
+            },
+        )
+        total["stores"] += 1
+        for key in ("orders", "net", "tax", "total", "refunds"):
+            total[key] += figures[key]
+    return [by_currency[code] for code in sorted(by_currency)]
 
 
 def low_stock_levels(

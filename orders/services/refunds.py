@@ -173,7 +173,9 @@ def refund_create(
             created_by=user,
         )
         _audit_refund(order=order, refund=refund, pieces=pieces, tenders=tenders, user=user)
-        transaction.on_commit(lambda: _count_refund(store_code=order.store.code, total=total))
+        transaction.on_commit(
+            lambda: _count_refund(store_code=order.store.code, currency=order.currency, total=total)
+        )
     return refund
 
 
@@ -415,7 +417,7 @@ def _audit_refund(
     )
 
 
-def _count_refund(*, store_code: str, total: Decimal) -> None:
+def _count_refund(*, store_code: str, currency: str, total: Decimal) -> None:
     """The refund's metrics, once it has committed."""
     REFUNDS.labels(store=store_code).inc()
-    REFUND_AMOUNT.labels(store=store_code).inc(float(total))
+    REFUND_AMOUNT.labels(store=store_code, currency=currency).inc(float(total))

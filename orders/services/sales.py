@@ -566,4 +566,6 @@ def _count_sale(*, store: Store, order: Order, offline: bool) -> None:
     ORDER_AMOUNT.labels(store=store.code, currency=order.currency).inc(float(order.total))
     for payment in _payments_of(order):
         PAYMENTS.labels(store=store.code, method=payment.method).inc()
-        PAYMENT_AMOUNT.labels(store=store.code, method=payment.method).inc(float(payment.amount))
+        PAYMENT_AMOUNT.labels(store=store.code, method=payment.method, currency=order.currency).inc(
+            float(payment.amount)
+        )

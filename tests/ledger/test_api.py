@@ -164,8 +164,10 @@ def test_trial_balance(manager_client, store, other_store) -> None:
         f"/api/v1/ledger/trial-balance/?store={store.id}&date_to=2026-11-20"
     ).json()
     assert up_to_day1["total_debit"] == up_to_day1["total_credit"] == "14.80"
-    # Without a store: all the user's stores (the manager has one).
-    assert manager_client.get("/api/v1/ledger/trial-balance/").json() == body
+    # Without a store: all the user's stores (the manager has one), by currency.
+    assert manager_client.get("/api/v1/ledger/trial-balance/").json() == {
+        "currencies": {"USD": body}
+    }
 
 
 def test_trial_balance_scoping(manager_client, admin_client, client_for, store, other_store):
@@ -175,11 +177,10 @@ def test_trial_balance_scoping(manager_client, admin_client, client_for, store, 
         manager_client.get(f"/api/v1/ledger/trial-balance/?store={other_store.id}").status_code
         == 404
     )
-    everything = admin_client.get("/api/v1/ledger/trial-balance/").json()
-    assert everything["total_debit"] == everything["total_credit"] == "29.60"
+    everything = admin_client.get("/api/v1/ledger/trial-balance/").json()["currencies"]
+    assert everything["USD"]["total_debit"] == everything["USD"]["total_credit"] == "29.60"
     storeless = client_for(ManagerFactory())
-    empty = storeless.get("/api/v1/ledger/trial-balance/").json()
-    assert empty["total_debit"] == empty["total_credit"] == "0.00"
+    assert storeless.get("/api/v1/ledger/trial-balance/").json() == {"currencies": {}}
     bad = manager_client.get("/api/v1/ledger/trial-balance/?date_to=2026-13-01")
     assert bad.status_code == 400
     assert "date_to" in bad.json()["errors"]
@@ -190,5 +191,151 @@ def test_trial_balance_is_one_query(store, django_assert_num_queries) -> None:
 
     sale(store, 1)
     with django_assert_num_queries(1):
-        balance = trial_balance(store_ids=[store.id], date_to=None)
+        balance = trial_balance(store_id=store.id, date_to=None)
+    assert balance is not None
     assert balance.total_debit == balance.total_credit == D("14.80")
+
+
+# --- Money per currency: never summed across currencies ---------------------------------------
+
+
+@pytest.fixture
+def yen_store(db: None):
+    from tests.factories import StoreFactory
+
+    return StoreFactory(currency="JPY", timezone="Asia/Tokyo")
+
+
+def yen_sale(store, order_id: int, amount: str = "1080"):
+    return services.post_sale(
+        store=store,
+        date=DAY1,
+        order_id=order_id,
+        tenders={"cash": D(amount)},
+        net=D(amount) - D("80"),
+        tax=D("80"),
+        cost=D("400"),
+        created_by=None,
+    )
+
+
+def test_trial_balance_without_store_is_one_balance_per_currency(
+    client_for, store, yen_store
+) -> None:
+    # Given a manager of a USD store and a JPY store, each with a sale
+    sale(store, 1)
+    yen_sale(yen_store, 2)
+    client = client_for(ManagerFactory(stores=[store, yen_store]))
+
+    # When the trial balance is asked for without a store
+    body = client.get("/api/v1/ledger/trial-balance/").json()
+
+    # Then each currency has its own balanced totals: 10.80 + 4.00 in USD, 1080 + 400 in JPY,
+    # never 1494.80 of a mixed sum
+    assert set(body) == {"currencies"}
+    assert set(body["currencies"]) == {"USD", "JPY"}
+    usd, jpy = body["currencies"]["USD"], body["currencies"]["JPY"]
+    assert usd["total_debit"] == usd["total_credit"] == "14.80"
+    assert jpy["total_debit"] == jpy["total_credit"] == "1480"
+    for balance in (usd, jpy):
+        assert [row["code"] for row in balance["accounts"]] == [
+            row["code"] for row in usd["accounts"]
+        ]
+        assert len(balance["accounts"]) == 11
+    yen_cash = {row["code"]: row for row in jpy["accounts"]}["1000"]
+    assert yen_cash == {
+        "code": "1000",
+        "name": "Cash",
+        "debit": "1080",
+        "credit": "0",
+        "balance": "1080",
+    }
+
+
+def test_trial_balance_of_one_store_keeps_its_shape_and_currency_decimals(
+    client_for, store, yen_store
+) -> None:
+    sale(store, 1)
+    yen_sale(yen_store, 2)
+    client = client_for(ManagerFactory(stores=[store, yen_store]))
+
+    yen = client.get(f"/api/v1/ledger/trial-balance/?store={yen_store.id}").json()
+    assert set(yen) == {"accounts", "total_debit", "total_credit"}
+    assert yen["total_debit"] == yen["total_credit"] == "1480"
+    dollars = client.get(f"/api/v1/ledger/trial-balance/?store={store.id}").json()
+    assert dollars["total_debit"] == dollars["total_credit"] == "14.80"
+
+
+def test_trial_balance_of_a_user_with_one_store_has_only_its_currency(
+    client_for, store, yen_store
+) -> None:
+    sale(store, 1)
+    yen_sale(yen_store, 2)
+    body = client_for(ManagerFactory(stores=[yen_store])).get("/api/v1/ledger/trial-balance/")
+    assert list(body.json()["currencies"]) == ["JPY"]
+    assert body.json()["currencies"]["JPY"]["total_debit"] == "1480"
+
+
+def test_trial_balance_lists_the_currency_of_a_store_without_entries(client_for, yen_store):
+    body = client_for(ManagerFactory(stores=[yen_store])).get("/api/v1/ledger/trial-balance/")
+    jpy = body.json()["currencies"]["JPY"]
+    assert jpy["total_debit"] == jpy["total_credit"] == "0"
+    assert len(jpy["accounts"]) == 11
+
+
+def test_trial_balance_of_a_store_that_does_not_exist_is_404(admin_client) -> None:
+    assert admin_client.get("/api/v1/ledger/trial-balance/?store=999999").status_code == 404
+
+
+def test_trial_balances_over_currencies_is_one_query(
+    store, yen_store, other_store, django_assert_num_queries
+) -> None:
+    from ledger.selectors import trial_balances
+
+    sale(store, 1)
+    sale(other_store, 2)
+    yen_sale(yen_store, 3)
+    with django_assert_num_queries(1):
+        balances = trial_balances(store_ids=None, date_to=None)
+    assert sorted(balances) == ["JPY", "USD"]
+    assert balances["USD"].total_debit == balances["USD"].total_credit == D("29.60")
+    assert balances["JPY"].total_debit == balances["JPY"].total_credit == D("1480")
+
+
+def test_the_schema_describes_both_shapes_of_the_trial_balance() -> None:
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    operation = schema["paths"]["/api/v1/ledger/trial-balance/"]["get"]
+    ok = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    components = schema["components"]["schemas"]
+    shapes = [
+        ref["$ref"].rsplit("/", 1)[1] for ref in components[ok["$ref"].rsplit("/")[-1]]["oneOf"]
+    ]
+    assert shapes == ["TrialBalance", "TrialBalanceByCurrency"]
+    assert set(components["TrialBalance"]["required"]) == {
+        "accounts",
+        "total_debit",
+        "total_credit",
+    }
+    by_currency = components["TrialBalanceByCurrency"]["properties"]["currencies"]
+    assert by_currency["additionalProperties"] == {"$ref": "#/components/schemas/TrialBalance"}
+
+
+def test_trial_balance_by_currency_costs_the_same_queries_for_any_number_of_stores(
+    client_for, store, yen_store, django_assert_max_num_queries
+) -> None:
+    from tests.factories import StoreFactory
+
+    more = [StoreFactory(currency=code) for code in ("EUR", "KWD", "USD", "GBP")]
+    for n, each in enumerate([store, *more], start=1):
+        sale(each, n)
+    yen_sale(yen_store, 99)
+    client = client_for(ManagerFactory(stores=[store, yen_store, *more]))
+    # auth user + the user's stores + the grouped aggregate
+    with django_assert_max_num_queries(3):
+        body = client.get("/api/v1/ledger/trial-balance/").json()
+    assert sorted(body["currencies"]) == ["EUR", "GBP", "JPY", "KWD", "USD"]
+    assert body["currencies"]["KWD"]["total_debit"] == "14.800"
+    assert body["currencies"]["USD"]["total_debit"] == "29.60"
+    assert body["currencies"]["JPY"]["total_debit"] == "1480"

@@ -53,7 +53,8 @@ def test_a_clean_day_reconciles(store, busy_day) -> None:
     # 4 × 4.99 net sold − 4.99 refunded
     assert figures["sales_revenue"] == (D("14.97"), D("14.97"))
     assert result.shifts_closed == 1
-    balance = trial_balance(store_ids=[store.id], date_to=None)
+    balance = trial_balance(store_id=store.id, date_to=None)
+    assert balance is not None
     assert balance.total_debit == balance.total_credit
 
 

@@ -223,7 +223,8 @@ class StoreTrading(RuleBasedStateMachine):
 
     @invariant()
     def trial_balance_has_equal_totals(self) -> None:
-        balance = trial_balance(store_ids=[self.store.pk], date_to=None)
+        balance = trial_balance(store_id=self.store.pk, date_to=None)
+        assert balance is not None
         assert balance.total_debit == balance.total_credit
 
     @invariant()

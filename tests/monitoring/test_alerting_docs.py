@@ -74,3 +74,23 @@ def test_dashboard_names_exported_metrics(exported: set[str]) -> None:
             assert name in exported, f"{name} in {expr}"
     ids = [panel["id"] for panel in dashboard["panels"]]
     assert len(ids) == len(set(ids))
+
+
+MONEY_METRIC = re.compile(r"\bpos_[a-z_]+_amount_total\b")
+BY_CURRENCY = re.compile(r"\bsum by \([^)]*\bcurrency\b[^)]*\)")
+
+
+def test_money_panels_never_add_currencies() -> None:
+    """Every query over a money counter keeps one series per currency (`sum by (…, currency)`):
+    the stores' amounts are never added across currencies."""
+    dashboard = json.loads((DOCS / "grafana-dashboard.json").read_text())
+    expressions = [
+        target["expr"] for panel in dashboard["panels"] for target in panel.get("targets", [])
+    ]
+    money = [expr for expr in expressions if MONEY_METRIC.search(expr)]
+    assert len(money) >= 3
+    for expr in money:
+        assert BY_CURRENCY.search(expr), expr
+    for rule in _alert_rules():
+        if MONEY_METRIC.search(rule["expr"]):
+            assert BY_CURRENCY.search(rule["expr"]), rule["alert"]

@@ -54,6 +54,15 @@ def test_business_counters_are_registered_under_their_contract_names() -> None:
     assert set(BUSINESS_METRICS) <= registered
 
 
+def test_money_counters_carry_the_currency() -> None:
+    """A money counter summed over stores of different currencies would add dollars and yen:
+    each one is labelled with its currency so that queries group by it."""
+    from monitoring.metrics import ORDER_AMOUNT, PAYMENT_AMOUNT, REFUND_AMOUNT
+
+    for counter in (ORDER_AMOUNT, PAYMENT_AMOUNT, REFUND_AMOUNT):
+        assert "currency" in counter._labelnames, counter._name
+
+
 @pytest.mark.parametrize("address", ["10.1.2.3", "192.168.0.9", "2001:db8::1", ""])
 def test_metrics_is_404_for_everyone_else(client, address) -> None:
     response = client.get("/metrics", REMOTE_ADDR=address)

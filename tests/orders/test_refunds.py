@@ -465,11 +465,13 @@ def test_metrics_count_refunds_after_commit(
     manager_client, store, three_sold, django_capture_on_commit_callbacks
 ) -> None:
     count = REFUNDS.labels(store=store.code)._value.get()
-    amount = REFUND_AMOUNT.labels(store=store.code)._value.get()
+    amount = REFUND_AMOUNT.labels(store=store.code, currency="USD")._value.get()
     line = three_sold.lines.get()
 
     with django_capture_on_commit_callbacks(execute=True):
         assert refund_via_api(manager_client, three_sold, [(line, "1")], key="m").status_code == 201
 
     assert REFUNDS.labels(store=store.code)._value.get() == count + 1
-    assert REFUND_AMOUNT.labels(store=store.code)._value.get() == pytest.approx(amount + 5.40)
+    assert REFUND_AMOUNT.labels(store=store.code, currency="USD")._value.get() == pytest.approx(
+        amount + 5.40
+    )

@@ -936,7 +936,13 @@ def test_metrics_count_committed_sales_only(
     product: Product,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    from monitoring.metrics import INSUFFICIENT_STOCK, ORDER_AMOUNT, ORDERS, PAYMENTS
+    from monitoring.metrics import (
+        INSUFFICIENT_STOCK,
+        ORDER_AMOUNT,
+        ORDERS,
+        PAYMENT_AMOUNT,
+        PAYMENTS,
+    )
 
     def value(counter: Any, **labels: str) -> float:
         return counter.labels(**labels)._value.get()
@@ -944,6 +950,7 @@ def test_metrics_count_committed_sales_only(
     orders_before = value(ORDERS, store=store.code, offline="false")
     amount_before = value(ORDER_AMOUNT, store=store.code, currency="USD")
     card_before = value(PAYMENTS, store=store.code, method="card")
+    card_amount_before = value(PAYMENT_AMOUNT, store=store.code, method="card", currency="USD")
     refused_before = value(INSUFFICIENT_STOCK, store=store.code)
     body = sale_body(register, [(product, 2)], payments=[{"method": "card", "amount": "10.80"}])
 
@@ -961,4 +968,8 @@ def test_metrics_count_committed_sales_only(
         amount_before + 10.8
     )
     assert value(PAYMENTS, store=store.code, method="card") == card_before + 1
+    # Money counters carry the currency: a sum over stores never adds dollars and yen.
+    assert value(PAYMENT_AMOUNT, store=store.code, method="card", currency="USD") == (
+        pytest.approx(card_amount_before + 10.8)
+    )
     assert value(INSUFFICIENT_STOCK, store=store.code) == refused_before + 1

@@ -20,7 +20,13 @@ from orders.admin_dashboard import hourly_sales_svg
 from orders.models import DailyReport, Shift
 from orders.services.reports import daily_report_generate
 from tests.catalog.factories import ProductFactory, set_stock
-from tests.factories import AdminFactory, CashierFactory, ManagerFactory, RegisterFactory
+from tests.factories import (
+    AdminFactory,
+    CashierFactory,
+    ManagerFactory,
+    RegisterFactory,
+    StoreFactory,
+)
 from tests.reports.conftest import ny
 from tests.reports.factories import open_shift, record_sale
 
@@ -337,3 +343,51 @@ def test_api_docs_point_at_the_contract(client) -> None:
     schema = client.get("/api/schema/", {"format": "json"}).json()
     assert "docs/API.md" in schema["info"]["description"]
     assert "shared/API.md" not in schema["info"]["description"]
+
+
+def test_dashboard_totals_stores_of_different_currencies_per_currency(
+    store, shift, cashier, coffee, tax10
+) -> None:
+    # Given a manager of a USD store and a JPY store, each with a sale today
+    yen_store = StoreFactory(currency="JPY", timezone="Asia/Tokyo", name="Ginza")
+    yen_cashier = CashierFactory(stores=[yen_store])
+    yen_shift = open_shift(
+        store=yen_store, register=RegisterFactory(store=yen_store), cashier=yen_cashier
+    )
+    matcha = ProductFactory(name="Matcha", price=Decimal("1000.00"), tax_rate=tax10)
+    record_sale(shift=shift, cashier=cashier, at=timezone.now(), lines=[(coffee, "2")])
+    record_sale(shift=yen_shift, cashier=yen_cashier, at=timezone.now(), lines=[(matcha, "1")])
+    browser = browser_for(ManagerFactory(stores=[store, yen_store]))
+
+    # When the manager opens the dashboard
+    response = browser.get(reverse(DASHBOARD))
+
+    # Then today's figures are totalled once per currency, never added across them
+    assert response.context["currency_totals"] == [
+        {
+            "currency": "JPY",
+            "stores": 1,
+            "orders": 1,
+            "net": Decimal("1000"),
+            "tax": Decimal("100"),
+            "total": Decimal("1100"),
+            "refunds": Decimal("0"),
+        },
+        {
+            "currency": "USD",
+            "stores": 1,
+            "orders": 1,
+            "net": Decimal("20.00"),
+            "tax": Decimal("2.00"),
+            "total": Decimal("22.00"),
+            "refunds": Decimal("0.00"),
+        },
+    ]
+    html = response.content.decode()
+    jpy_row = re.search(r'<tr id="today-total-JPY">(.*?)</tr>', html, re.S)
+    usd_row = re.search(r'<tr id="today-total-USD">(.*?)</tr>', html, re.S)
+    assert jpy_row
+    assert "JPY 1100<" in jpy_row.group(1)
+    assert usd_row
+    assert "USD 22.00<" in usd_row.group(1)
+    assert "1122" not in html
