@@ -14,7 +14,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
 
-from money.currencies import validate_currency
+from money.currencies import fits_currency, validate_currency
 
 
 def validate_timezone(value: str) -> None:
@@ -50,13 +50,32 @@ class Store(models.Model):
     )
     prices_include_tax = models.BooleanField(default=False)
     allow_negative_stock = models.BooleanField(default=False)
+    cash_rounding = models.DecimalField(
+        max_digits=6,
+        decimal_places=3,
+        default=0,
+        help_text="The step the cash part of a sale is rounded to (0.05, 0.10, 1 …); 0 is off. "
+        "A multiple of the currency's minor unit.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ("id",)
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(cash_rounding__gte=0), name="store_cash_rounding_nonnegative"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.code} — {self.name}"
+
+    def clean(self) -> None:
+        super().clean()
+        if self.cash_rounding and not fits_currency(self.cash_rounding, self.currency):
+            raise ValidationError(
+                {"cash_rounding": f"Must be a multiple of {self.currency}'s minor unit."}
+            )
 
     @property
     def tzinfo(self) -> zoneinfo.ZoneInfo:

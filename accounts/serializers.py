@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from rest_framework import serializers
@@ -11,6 +12,7 @@ from accounts.models import Register, Role, Store, User
 from accounts.selectors import store_list
 from accounts.services import STORE_FIELDS
 from apitools.validators import refuse_card_number
+from money.fields import CurrencyScoped, money_field
 
 # --- Auth ---------------------------------------------------------------------------------------
 
@@ -95,7 +97,15 @@ class UserCreateSerializer(UserSerializer):
 # --- Stores and registers -----------------------------------------------------------------------
 
 
-class StoreSerializer(serializers.ModelSerializer):
+class StoreSerializer(CurrencyScoped, serializers.ModelSerializer):
+    cash_rounding = money_field(
+        min_value=Decimal(0),
+        max_digits=6,
+        required=False,
+        help_text='Step the cash part of a sale is rounded to ("0.05", "1" …); "0.00" '
+        "is off (the default).",
+    )
+
     class Meta:
         model = Store
         fields = ("id", *STORE_FIELDS)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import authenticate, password_validation
@@ -411,6 +412,7 @@ STORE_FIELDS = (
     "timezone",
     "prices_include_tax",
     "allow_negative_stock",
+    "cash_rounding",
 )
 
 
@@ -424,6 +426,7 @@ def store_create(
     timezone: str = "America/New_York",
     prices_include_tax: bool = False,
     allow_negative_stock: bool = False,
+    cash_rounding: Decimal = Decimal(0),
 ) -> Store:
     _ensure_admin(actor)
     store = Store(
@@ -433,6 +436,7 @@ def store_create(
         timezone=timezone,
         prices_include_tax=prices_include_tax,
         allow_negative_stock=allow_negative_stock,
+        cash_rounding=cash_rounding,
     )
     _full_clean(store)
     store.save()

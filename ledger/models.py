@@ -34,11 +34,13 @@ CHART_OF_ACCOUNTS: tuple[tuple[str, str, str], ...] = (
     ("1050", "Cash transfers", AccountType.ASSET),
     ("1200", "Inventory", AccountType.ASSET),
     ("2100", "Sales tax payable", AccountType.LIABILITY),
+    ("2150", "Tips payable", AccountType.LIABILITY),
     ("4000", "Sales revenue", AccountType.REVENUE),
     ("4900", "Sales returns", AccountType.REVENUE),
     ("5000", "Cost of goods sold", AccountType.EXPENSE),
     ("5100", "Inventory adjustments", AccountType.EXPENSE),
     ("6900", "Cash over/short", AccountType.EXPENSE),
+    ("6910", "Cash rounding", AccountType.EXPENSE),
 )
 
 

@@ -38,11 +38,13 @@ OTHER_TENDERS = "1020"
 CASH_TRANSFERS = "1050"
 INVENTORY = "1200"
 SALES_TAX_PAYABLE = "2100"
+TIPS_PAYABLE = "2150"
 SALES_REVENUE = "4000"
 SALES_RETURNS = "4900"
 COST_OF_GOODS_SOLD = "5000"
 INVENTORY_ADJUSTMENTS = "5100"
 CASH_OVER_SHORT = "6900"
+CASH_ROUNDING = "6910"
 
 TENDER_ACCOUNTS: Mapping[str, str] = {"cash": CASH, "card": CARD_CLEARING, "other": OTHER_TENDERS}
 
@@ -232,13 +234,21 @@ def post_sale(
     tax: Decimal,
     cost: Decimal,
     created_by: User | None,
+    tips: Decimal = ZERO,
+    rounding: Decimal = ZERO,
 ) -> JournalEntry:
-    """Dr each tender's account (`cash`→1000, `card`→1010, `other`→1020), Cr 4000 net,
-    Cr 2100 tax; Dr 5000 / Cr 1200 at cost (omitted when cost is zero)."""
+    """Dr each tender's account (`cash`→1000, `card`→1010, `other`→1020) what it took (amounts
+    plus tips), Cr 4000 net, Cr 2100 tax, Cr 2150 tips; the cash rounding (signed: what the
+    customer paid over the total) Cr 6910 when positive, Dr 6910 when negative; Dr 5000 /
+    Cr 1200 at cost (omitted when cost is zero)."""
     lines = [
         *_tender_lines(tenders, debit=True),
         PostingLine(SALES_REVENUE, credit=net),
         PostingLine(SALES_TAX_PAYABLE, credit=tax),
+        PostingLine(TIPS_PAYABLE, credit=tips),
+        PostingLine(CASH_ROUNDING, credit=rounding)
+        if rounding > 0
+        else PostingLine(CASH_ROUNDING, debit=-rounding),
         PostingLine(COST_OF_GOODS_SOLD, debit=cost),
         PostingLine(INVENTORY, credit=cost),
     ]

@@ -128,7 +128,14 @@ class Order(models.Model):
     discount_total = MoneyField()
     tax_total = MoneyField()
     total = MoneyField()
+    rounding = MoneyField(
+        default=0, help_text="Cash rounding of the sale (signed): total_due = total + rounding."
+    )
+    total_due = MoneyField(
+        default=0, help_text="What the payments' amounts add up to: total + rounding."
+    )
     paid_total = MoneyField()
+    tips_total = MoneyField(default=0, help_text="Σ tips of the payments (outside the total).")
     change_due = MoneyField(default=0)
     refunded_total = MoneyField(default=0)
 
@@ -221,6 +228,7 @@ class Payment(models.Model):
     amount = MoneyField()
     tendered = MoneyField(null=True, blank=True)
     change = MoneyField(default=0)
+    tip = MoneyField(default=0, help_text="Taken with the amount, outside the order total.")
     reference = models.CharField(max_length=64, blank=True, default="")
     card_last4 = models.CharField(max_length=4, blank=True, default="")
     refunded_amount = MoneyField(default=0)
@@ -229,6 +237,7 @@ class Payment(models.Model):
         ordering = ("order_id", "id")
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="payment_amount_nonnegative"),
+            models.CheckConstraint(condition=Q(tip__gte=0), name="payment_tip_nonnegative"),
             models.CheckConstraint(
                 condition=Q(refunded_amount__lte=F("amount")),
                 name="payment_refund_not_over_amount",

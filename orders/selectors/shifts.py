@@ -54,10 +54,11 @@ def shift_list(*, user: User) -> QuerySet[Shift]:
 @dataclass(frozen=True, slots=True)
 class ShiftCash:
     """The drawer's cash over a shift. `cash_sales` is what cash paid for (Σ cash `amount`),
-    which is `cash_tendered − change_given`."""
+    `cash_tips` the tips paid in cash; `cash_tendered − change_given` is their sum."""
 
     opening_float: Decimal
     cash_sales: Decimal
+    cash_tips: Decimal
     cash_tendered: Decimal
     change_given: Decimal
     cash_refunded: Decimal
@@ -81,7 +82,7 @@ def shift_cash_summary(*, shift: Shift) -> ShiftCash:
     """Three aggregate queries: cash tenders of the shift's orders, cash refunded out of the
     shift's drawer, and the shift's cash movements."""
     sales = Payment.objects.filter(order__shift=shift, method=PaymentMethod.CASH).aggregate(
-        amount=_sum("amount"), change=_sum("change")
+        amount=_sum("amount"), change=_sum("change"), tip=_sum("tip")
     )
     refunded = RefundPayment.objects.filter(
         refund__shift=shift, method=PaymentMethod.CASH
@@ -90,17 +91,20 @@ def shift_cash_summary(*, shift: Shift) -> ShiftCash:
         cash_in=_sum("amount", filter=Q(kind=CashMovementKind.IN)),
         cash_out=_sum("amount", filter=Q(kind=CashMovementKind.OUT)),
     )
-    # change = tendered − amount for every cash tender (0 when nothing was tendered over the
-    # amount), so cash taken = Σ amount + Σ change and cash taken − change given = Σ amount.
+    # change = tendered − amount − tip for every cash tender (0 when nothing was tendered over
+    # the amount and tip), so cash taken = Σ amount + Σ tip + Σ change. Cash tips stay in the
+    # drawer (owed to staff: 2150) until paid out as a cash movement.
     # Sums of amounts in the currency's minor units are whole minor units; quantizing keeps
     # the scale at the currency's whatever the sum's scale.
     currency = shift.store.currency
     change_given = round_money(sales["change"], currency)
     cash_sales = round_money(sales["amount"], currency)
+    cash_tips = round_money(sales["tip"], currency)
     return ShiftCash(
         opening_float=round_money(shift.opening_float, currency),
         cash_sales=cash_sales,
-        cash_tendered=cash_sales + change_given,
+        cash_tips=cash_tips,
+        cash_tendered=cash_sales + cash_tips + change_given,
         change_given=change_given,
         cash_refunded=round_money(refunded["amount"], currency),
         cash_in=round_money(movements["cash_in"], currency),
@@ -117,13 +121,21 @@ def _by_method(rows: QuerySet, field: str = "amount") -> dict[str, Decimal]:
 
 def shift_report(*, shift: Shift) -> dict[str, Any]:
     """The X report (shift open: figures so far) or Z report (shift closed: final figures, with
-    the counted cash and difference recorded at close). Eight aggregate queries."""
+    the counted cash and difference recorded at close). Nine aggregate queries."""
     orders = Order.objects.filter(shift=shift).aggregate(
         count=Count("id"),
         subtotal=_sum("subtotal"),
         discount_total=_sum("discount_total"),
         tax_total=_sum("tax_total"),
         total=_sum("total"),
+        rounding=_sum("rounding"),
+        tips=_sum("tips_total"),
+    )
+    tips_by_cashier = list(
+        Order.objects.filter(shift=shift, tips_total__gt=0)
+        .values("cashier")
+        .annotate(tips=_sum("tips_total"))
+        .order_by("cashier")
     )
     tenders = _by_method(
         Payment.objects.filter(order__shift=shift)
@@ -171,6 +183,9 @@ def shift_report(*, shift: Shift) -> dict[str, Any]:
         "discount_total": orders["discount_total"],
         "tax_total": orders["tax_total"],
         "total": orders["total"],
+        "rounding_total": orders["rounding"],
+        "tips_total": orders["tips"],
+        "tips_by_cashier": tips_by_cashier,
         "by_tender": tenders,
         "tax_by_rate": [
             {"rate": row["tax_rate"], "net": row["net"], "tax": row["tax"]} for row in tax_by_rate
@@ -185,6 +200,7 @@ def shift_report(*, shift: Shift) -> dict[str, Any]:
         "cash": {
             "opening_float": cash.opening_float,
             "cash_sales": cash.cash_sales,
+            "cash_tips": cash.cash_tips,
             "cash_tendered": cash.cash_tendered,
             "change_given": cash.change_given,
             "cash_refunded": cash.cash_refunded,

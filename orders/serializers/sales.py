@@ -102,8 +102,16 @@ class PaymentInputSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
         default=None,
-        help_text="Cash only: what the customer handed over (≥ amount); "
-        "change = tendered − amount.",
+        help_text="Cash only: what the customer handed over (≥ amount + tip); "
+        "change = tendered − amount − tip.",
+    )
+    tip = money_field(
+        min_value=MIN_ORDER_AMOUNT,
+        max_value=MAX_ORDER_AMOUNT,
+        required=False,
+        default=ZERO,
+        help_text="Cash or card: a tip taken with the amount, outside the order total "
+        "(the tender takes amount + tip; never refunded).",
     )
     reference = serializers.CharField(
         max_length=64,
@@ -188,6 +196,7 @@ def payment_requests(payments: list[dict[str, Any]]) -> list[PaymentRequest]:
             tendered=payment["tendered"],
             reference=payment["reference"],
             card_last4=payment["card_last4"],
+            tip=payment["tip"],
         )
         for payment in payments
     ]
@@ -237,10 +246,20 @@ class PaymentSerializer(CompiledRepresentation, serializers.ModelSerializer):
     amount = money_field(read_only=True)
     tendered = money_field(read_only=True, allow_null=True)
     change = money_field(read_only=True)
+    tip = money_field(read_only=True, help_text="Outside the order total.")
 
     class Meta:
         model = Payment
-        fields = ("id", "method", "amount", "tendered", "change", "reference", "card_last4")
+        fields = (
+            "id",
+            "method",
+            "amount",
+            "tendered",
+            "change",
+            "tip",
+            "reference",
+            "card_last4",
+        )
         read_only_fields = fields
 
 
@@ -254,8 +273,16 @@ class OrderSerializer(CurrencyScoped, CompiledRepresentation, serializers.ModelS
     discount_total = money_field(read_only=True)
     tax_total = money_field(read_only=True)
     total = money_field(read_only=True)
+    rounding = money_field(
+        read_only=True,
+        help_text="Cash rounding (signed; 0 without cash or with the store's rounding off).",
+    )
+    total_due = money_field(
+        read_only=True, help_text="total + rounding: what the payments add up to."
+    )
     payments = PaymentSerializer(many=True, read_only=True)
     paid_total = money_field(read_only=True)
+    tips_total = money_field(read_only=True, help_text="Σ tips (outside the total).")
     change_due = money_field(read_only=True)
 
     class Meta:
@@ -277,8 +304,11 @@ class OrderSerializer(CurrencyScoped, CompiledRepresentation, serializers.ModelS
             "discount_total",
             "tax_total",
             "total",
+            "rounding",
+            "total_due",
             "payments",
             "paid_total",
+            "tips_total",
             "change_due",
         )
         read_only_fields = fields
@@ -310,6 +340,10 @@ class QuoteSerializer(CurrencyScoped, serializers.Serializer):
     discount_total = money_field()
     tax_total = money_field()
     total = money_field()
+    rounding = money_field(
+        help_text="The rounding a payment all in cash would get (the store's cash_rounding)."
+    )
+    total_due = money_field(help_text="total + rounding: what an all-cash payment would be.")
 
 
 def quote_representation(quote: Any) -> dict[str, Any]:
@@ -340,4 +374,6 @@ def quote_representation(quote: Any) -> dict[str, Any]:
         "discount_total": priced.discount_total,
         "tax_total": priced.tax_total,
         "total": priced.total,
+        "rounding": quote.cash_rounding,
+        "total_due": priced.total + quote.cash_rounding,
     }

@@ -118,9 +118,15 @@ class ShiftRefundsSerializer(serializers.Serializer):
     by_tender = ShiftTenderTotalsSerializer()
 
 
+class ShiftCashierTipsSerializer(serializers.Serializer):
+    cashier = serializers.IntegerField()
+    tips = money_field()
+
+
 class ShiftCashSerializer(serializers.Serializer):
     opening_float = money_field()
-    cash_sales = money_field(help_text="Σ cash tender amounts = cash taken − change given.")
+    cash_sales = money_field(help_text="Σ cash tender amounts (tips excluded).")
+    cash_tips = money_field(help_text="Σ tips paid in cash (they stay in the drawer).")
     cash_tendered = money_field(help_text="Cash taken from customers.")
     change_given = money_field()
     cash_refunded = money_field(help_text="Cash paid out by refunds attached to this shift.")
@@ -148,12 +154,16 @@ class ShiftReportSerializer(CurrencyScoped, serializers.Serializer):
     discount_total = money_field()
     tax_total = money_field()
     total = money_field(help_text="Σ order totals (before refunds).")
+    rounding_total = money_field(help_text="Σ cash rounding of the shift's orders (signed).")
+    tips_total = money_field(help_text="Σ tips, every tender (outside the order totals).")
+    tips_by_cashier = ShiftCashierTipsSerializer(many=True)
     by_tender = ShiftTenderTotalsSerializer(help_text="Sales by tender (amount applied).")
     tax_by_rate = ShiftTaxRateTotalSerializer(many=True)
     refunds = ShiftRefundsSerializer()
     cash = ShiftCashSerializer()
     expected_cash = money_field(
-        help_text="opening float + cash taken − change given − cash refunded + cash in − cash out"
+        help_text="opening float + cash taken (amounts and tips) − change given − cash refunded "
+        "+ cash in − cash out"
     )
     counted_cash = money_field(allow_null=True, help_text="Z report only.")
     difference = money_field(allow_null=True, help_text="counted − expected; Z report only.")

@@ -81,6 +81,7 @@ def receipt_context(order: Order) -> dict[str, Any]:
         {
             "label": _tender_label(payment),
             "amount": _money(payment.amount, order.currency),
+            "tip": _money(payment.tip, order.currency) if payment.tip else "",
             "tendered": _money(payment.tendered, order.currency)
             if payment.tendered is not None and payment.tendered != payment.amount
             else "",
@@ -114,6 +115,8 @@ def receipt_context(order: Order) -> dict[str, Any]:
         ],
         "tax_total": _money(order.tax_total, order.currency),
         "total": _money(order.total, order.currency),
+        "rounding": _money(order.rounding, order.currency) if order.rounding else "",
+        "total_due": _money(order.total_due, order.currency),
         "tenders": tenders,
         "change_due": _money(order.change_due, order.currency),
         "status": OrderStatus(order.status).label if order.status != OrderStatus.COMPLETED else "",
@@ -169,9 +172,14 @@ def receipt_text(order: Order) -> str:
     else:
         out += _pair("Tax", ctx["tax_total"])
     out += _pair(f"TOTAL {ctx['currency']}", ctx["total"])
+    if ctx["rounding"]:
+        out += _pair("Cash rounding", ctx["rounding"])
+        out += _pair(f"TOTAL DUE {ctx['currency']}", ctx["total_due"])
     out.append(rule)
     for tender in ctx["tenders"]:
         out += _pair(tender["label"], tender["amount"])
+        if tender["tip"]:
+            out += _pair("  Tip", tender["tip"])
         if tender["tendered"]:
             out += _pair("  Tendered", tender["tendered"])
         if tender["reference"]:

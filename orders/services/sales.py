@@ -20,7 +20,7 @@ import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.conf import settings
@@ -88,6 +88,7 @@ class PaymentRequest:
     tendered: Decimal | None = None
     reference: str = ""
     card_last4: str = ""
+    tip: Decimal = ZERO
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +99,16 @@ class SaleQuote:
     store: Store
     products: list[Product] = field(repr=False)
     priced: PricedOrder
+
+    @property
+    def cash_rounding(self) -> Decimal:
+        """The rounding a payment all in cash would get."""
+        return cash_rounding_of(
+            total=self.priced.total,
+            non_cash=ZERO,
+            step=self.store.cash_rounding,
+            currency=self.store.currency,
+        )
 
 
 def _priced_sale(
@@ -244,16 +255,38 @@ def cash_tendered_max(currency: str) -> Decimal:
     return settings.CASH_TENDERED_MAX_BY_CURRENCY.get(currency, settings.CASH_TENDERED_MAX)
 
 
-def _payments(
-    *, requests: Sequence[PaymentRequest], total: Decimal, currency: str
-) -> tuple[list[dict[str, Any]], Decimal]:
-    """Validate the tenders against the total; the `Payment` rows to write and the change due.
+@dataclass(frozen=True, slots=True)
+class Tenders:
+    """The validated tenders of a sale: the `Payment` rows to write and what they add up to."""
 
-    Amounts have at most the currency's minor units. Cash: `amount ≤ tendered ≤ the bound`
-    (`cash_tendered_max`: above it → `TenderedOutOfRange`), and a cash payment of 0.00 gives no
-    change (`ChangeWithoutPayment`).
+    rows: list[dict[str, Any]]
+    rounding: Decimal  # signed: total_due − total
+    total_due: Decimal
+    change_due: Decimal
+    tips: Decimal
+
+
+def cash_rounding_of(*, total: Decimal, non_cash: Decimal, step: Decimal, currency: str) -> Decimal:
+    """The rounding (signed) of a sale whose cash part is `total − non_cash`, to the store's
+    `cash_rounding` step, half-up (`0` when the step is off)."""
+    if not step:
+        return round_money(ZERO, currency)
+    cash_due = total - non_cash
+    rounded = (cash_due / step).quantize(Decimal(1), rounding=ROUND_HALF_UP) * step
+    return round_money(rounded - cash_due, currency)
+
+
+def _payments(*, requests: Sequence[PaymentRequest], total: Decimal, store: Store) -> Tenders:
+    """Validate the tenders against the total; the `Payment` rows to write and their sums.
+
+    Amounts and tips have at most the currency's minor units; a tip only on cash or card. Cash:
+    `amount + tip ≤ tendered ≤ the bound` (`cash_tendered_max`: above it →
+    `TenderedOutOfRange`), and a cash payment of 0.00 gives no change (`ChangeWithoutPayment`).
+    With cash among the tenders, the cash part due (total − the other tenders) is rounded to the
+    store's `cash_rounding` step: the amounts add up to `total + rounding`.
     Refused with the specific error when every refusal is of that kind, with `InvalidInput`
     otherwise; `errors` names each offending field either way."""
+    currency = store.currency
     errors: dict[str, list[str]] = {}
     kinds: set[type[InvalidInput]] = set()  # of the refusals in `errors`
 
@@ -263,6 +296,7 @@ def _payments(
 
     payments: list[dict[str, Any]] = []
     tendered_max = cash_tendered_max(currency)
+    zero = round_money(ZERO, currency)
     for index, req in enumerate(requests):
         if req.method not in PaymentMethod.values:
             refuse(f"payments.{index}.method", "Unknown payment method.")
@@ -276,16 +310,26 @@ def _payments(
         if req.tendered is not None and not fits_currency(req.tendered, currency):
             refuse(f"payments.{index}.tendered", _too_precise(currency))
             continue
+        if not MIN_ORDER_AMOUNT <= req.tip <= MAX_ORDER_AMOUNT:
+            refuse(f"payments.{index}.tip", "Out of range.")
+            continue
+        if not fits_currency(req.tip, currency):
+            refuse(f"payments.{index}.tip", _too_precise(currency))
+            continue
+        if req.tip and req.method not in (PaymentMethod.CASH, PaymentMethod.CARD):
+            refuse(f"payments.{index}.tip", "Only a cash or card payment carries a tip.")
+            continue
         # Exact (checked above): only the scale becomes the currency's.
         amount = round_money(req.amount, currency)
+        tip = round_money(req.tip, currency)
         tendered = None if req.tendered is None else round_money(req.tendered, currency)
-        change = round_money(ZERO, currency)
+        change = zero
         if req.method == PaymentMethod.CASH:
             if tendered is not None:
-                if tendered < amount:
+                if tendered < amount + tip:
                     refuse(
                         f"payments.{index}.tendered",
-                        "The cash tendered may not be less than the amount.",
+                        "The cash tendered may not be less than the amount (plus the tip).",
                     )
                     continue
                 if tendered > tendered_max:
@@ -295,8 +339,8 @@ def _payments(
                         TenderedOutOfRange,
                     )
                     continue
-                change = tendered - amount
-                if change and not amount:
+                change = tendered - amount - tip
+                if change and not amount + tip:
                     refuse(
                         f"payments.{index}.tendered",
                         "A cash payment of 0.00 cannot give change.",
@@ -315,6 +359,7 @@ def _payments(
                 "amount": amount,
                 "tendered": tendered,
                 "change": change,
+                "tip": tip,
                 "reference": req.reference,
                 "card_last4": req.card_last4,
             }
@@ -322,13 +367,31 @@ def _payments(
     if errors:
         # One kind of refusal only → its own code; mixed → the generic `InvalidInput`.
         raise (kinds.pop() if len(kinds) == 1 else InvalidInput)(errors=errors)
-    paid = sum((p["amount"] for p in payments), round_money(ZERO, currency))
-    if paid != total:
-        raise PaymentMismatch(
-            f"The payments add up to {paid}; the order total is {total}.",
-            errors={"payments": [f"The payments add up to {paid}; the order total is {total}."]},
+    rounding = zero
+    if any(p["method"] == PaymentMethod.CASH for p in payments):
+        rounding = cash_rounding_of(
+            total=total,
+            non_cash=sum(
+                (p["amount"] for p in payments if p["method"] != PaymentMethod.CASH), zero
+            ),
+            step=store.cash_rounding,
+            currency=currency,
         )
-    return payments, sum((p["change"] for p in payments), round_money(ZERO, currency))
+    total_due = total + rounding
+    paid = sum((p["amount"] for p in payments), zero)
+    if paid != total_due:
+        due = f"the order total is {total}" + (
+            f", {total_due} due with the cash rounding" if rounding else ""
+        )
+        message = f"The payments add up to {paid}; {due}."
+        raise PaymentMismatch(message, errors={"payments": [message]})
+    return Tenders(
+        rows=payments,
+        rounding=rounding,
+        total_due=total_due,
+        change_due=sum((p["change"] for p in payments), zero),
+        tips=sum((p["tip"] for p in payments), zero),
+    )
 
 
 def order_create(
@@ -359,16 +422,13 @@ def order_create(
         shift = _lock_open_shift(user=user, register_id=register_id)
         store = shift.register.store
         products, priced = _priced_sale(store=store, lines=lines, discount=discount)
-        payment_rows, change_due = _payments(
-            requests=payments, total=priced.total, currency=store.currency
-        )
+        tenders_in = _payments(requests=payments, total=priced.total, store=store)
         order = _write_order(
             shift=shift,
             cashier=user,
             products=products,
             priced=priced,
-            payment_rows=payment_rows,
-            change_due=change_due,
+            tenders=tenders_in,
             created_at=now or timezone.now(),
             client_created_at=client_created_at,
             offline=offline,
@@ -406,8 +466,7 @@ def _write_order(
     cashier: User,
     products: Sequence[Product],
     priced: PricedOrder,
-    payment_rows: list[dict[str, Any]],
-    change_due: Decimal,
+    tenders: Tenders,
     created_at: dt.datetime,
     client_created_at: dt.datetime | None,
     offline: bool,
@@ -434,8 +493,11 @@ def _write_order(
             "discount_total": priced.discount_total,
             "tax_total": priced.tax_total,
             "total": priced.total,
-            "paid_total": priced.total,
-            "change_due": change_due,
+            "rounding": tenders.rounding,
+            "total_due": tenders.total_due,
+            "paid_total": tenders.total_due,
+            "tips_total": tenders.tips,
+            "change_due": tenders.change_due,
         },
         line_rows=[
             {
@@ -458,7 +520,7 @@ def _write_order(
                 zip(products, priced.lines, strict=True), start=1
             )
         ],
-        payment_rows=payment_rows,
+        payment_rows=tenders.rows,
     )
     cache_related(order, store=store, register=register, shift=shift, cashier=cashier)
     for order_line, product in zip(order_lines, products, strict=True):
@@ -470,10 +532,10 @@ def _write_order(
 
 
 def _tenders(order: Order) -> dict[str, Decimal]:
-    """Σ amount per payment method, by method."""
+    """Σ (amount + tip) per payment method, by method: what each tender took."""
     tenders: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for payment in _payments_of(order):
-        tenders[payment.method] += payment.amount
+        tenders[payment.method] += payment.amount + payment.tip
     return dict(sorted(tenders.items()))
 
 
@@ -488,6 +550,8 @@ def _post_to_ledger(
         tenders=tenders,
         net=priced.net_total,
         tax=priced.tax_total,
+        tips=order.tips_total,
+        rounding=order.rounding,
         # Cost of goods moves only for stock-tracked products: untracked ones (services, gift
         # cards) never entered the inventory account.
         cost=round_money(
@@ -518,6 +582,8 @@ def _audit_sale(*, order: Order, tenders: dict[str, Decimal], user: User) -> Non
             "shift": order.shift_id,
             "lines": len(_lines_of(order)),
             "total": str(order.total),
+            "rounding": str(order.rounding),
+            "tips": str(order.tips_total),
             "tenders": {method: str(amount) for method, amount in tenders.items()},
             "offline": order.offline,
         },

@@ -36,6 +36,7 @@ def test_store_shape(admin_client, store: Store) -> None:
         "timezone": "America/New_York",
         "prices_include_tax": False,
         "allow_negative_stock": False,
+        "cash_rounding": "0.00",
     }
 
 

@@ -43,11 +43,13 @@ def test_chart_is_seeded_with_the_contract_accounts() -> None:
         "1050": ("Cash transfers", "asset"),
         "1200": ("Inventory", "asset"),
         "2100": ("Sales tax payable", "liability"),
+        "2150": ("Tips payable", "liability"),
         "4000": ("Sales revenue", "revenue"),
         "4900": ("Sales returns", "revenue"),
         "5000": ("Cost of goods sold", "expense"),
         "5100": ("Inventory adjustments", "expense"),
         "6900": ("Cash over/short", "expense"),
+        "6910": ("Cash rounding", "expense"),
     }
 
 

@@ -34,13 +34,14 @@ D = Decimal
 ORDER_KEYS = {
     "id", "number", "store", "register", "shift", "cashier", "status", "created_at",
     "client_created_at", "currency", "prices_include_tax", "lines", "subtotal", "discount_total",
-    "tax_total", "total", "payments", "paid_total", "change_due",
+    "tax_total", "total", "rounding", "total_due", "payments", "paid_total", "tips_total",
+    "change_due",
 }  # fmt: skip
 LINE_KEYS = {
     "id", "product", "sku", "name", "quantity", "unit_price", "gross", "discount", "net",
     "tax_rate", "tax", "total",
 }  # fmt: skip
-PAYMENT_KEYS = {"id", "method", "amount", "tendered", "change", "reference", "card_last4"}
+PAYMENT_KEYS = {"id", "method", "amount", "tendered", "change", "tip", "reference", "card_last4"}
 
 
 def worked_example_body(register: Register, product: Product, loose: Product) -> dict[str, Any]:

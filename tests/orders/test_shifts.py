@@ -362,6 +362,7 @@ def test_x_then_z_report(client_for, cashier, manager, register, product, loose_
     assert report["cash"] == {
         "opening_float": "100.00",
         "cash_sales": "10.80",
+        "cash_tips": "0.00",
         "cash_tendered": "20.00",
         "change_given": "9.20",
         "cash_refunded": "5.40",
