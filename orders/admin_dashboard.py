@@ -47,6 +47,7 @@ from orders.selectors.reports import (
 )
 from orders.selectors.shifts import shift_report
 from orders.serializers.reports import DailyReportSerializer
+from orders.serializers.shifts import ShiftReportSerializer
 from orders.services.reports import (
     EARLIEST_REPORT_DATE,
     daily_report_csv,
@@ -352,7 +353,8 @@ def z_report_view(
     shift = queryset.filter(pk=shift_id).first()
     if shift is None:
         raise Http404("No such shift.")
-    figures = shift_report(shift=shift)
+    # Rendered as the API renders it: amounts in the store currency's minor units.
+    figures = ShiftReportSerializer(shift_report(shift=shift)).data
     context = {
         **model_admin.admin_site.each_context(request),
         "title": f"{figures['type']} report — shift {shift.pk} ({shift.register})",

@@ -18,6 +18,7 @@ import pytest
 from django.db import connection
 from django.db.models import Sum
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from rest_framework.test import APIClient
 
 from accounts.models import Register, Store, User
@@ -279,3 +280,21 @@ def test_a_sale_with_rounding_and_a_tip_costs_the_queries_of_a_plain_sale(
     plain = count([{"method": "card", "amount": "9.98"}])
     rounded_and_tipped = count([{"method": "cash", "amount": "10.00", "tip": "1.00"}])
     assert rounded_and_tipped == plain
+
+
+def test_the_z_report_page_shows_rounding_and_tips_in_the_currency(
+    client: APIClient, till: Register, rounding_store: Store
+) -> None:
+    from tests.reports.test_admin import browser_for  # the admin session helper
+
+    _sell(client, till, _product("9.98"), [{"method": "cash", "amount": "10.00", "tip": "1.50"}])
+    manager = ManagerFactory(stores=[rounding_store])
+    shift = Order.objects.get().shift_id
+
+    page = browser_for(manager).get(reverse("admin:orders_dailyreport_zreport", args=[shift]))
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'Cash rounding</span><span class="value">CHF 0.02' in html
+    assert 'Tips</span><span class="value">CHF 1.50' in html
+    assert "10.000" not in html  # amounts in the currency's minor units, not the column's
