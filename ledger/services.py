@@ -236,11 +236,13 @@ def post_sale(
     created_by: User | None,
     tips: Decimal = ZERO,
     rounding: Decimal = ZERO,
+    late_cash: Decimal = ZERO,
 ) -> JournalEntry:
     """Dr each tender's account (`cash`→1000, `card`→1010, `other`→1020) what it took (amounts
     plus tips), Cr 4000 net, Cr 2100 tax, Cr 2150 tips; the cash rounding (signed: what the
     customer paid over the total) Cr 6910 when positive, Dr 6910 when negative; Dr 5000 /
-    Cr 1200 at cost (omitted when cost is zero)."""
+    Cr 1200 at cost (omitted when cost is zero). A late sale onto a closed shift also posts
+    Dr 6900 / Cr 1000 its `late_cash` (the close counted it as over)."""
     lines = [
         *_tender_lines(tenders, debit=True),
         PostingLine(SALES_REVENUE, credit=net),
@@ -251,11 +253,13 @@ def post_sale(
         else PostingLine(CASH_ROUNDING, debit=-rounding),
         PostingLine(COST_OF_GOODS_SOLD, debit=cost),
         PostingLine(INVENTORY, credit=cost),
+        PostingLine(CASH_OVER_SHORT, debit=late_cash),
+        PostingLine(CASH, credit=late_cash),
     ]
     return journal_post(
         store=store,
         date=date,
-        memo=f"Sale, order {order_id}",
+        memo=f"Sale, order {order_id}" + (" (late, onto a closed shift)" if late_cash else ""),
         source=EntrySource.SALE,
         source_id=order_id,
         lines=lines,

@@ -121,6 +121,11 @@ class Order(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     client_created_at = models.DateTimeField(null=True, blank=True)
     offline = models.BooleanField(default=False)
+    late = models.BooleanField(
+        default=False,
+        help_text="An offline sale synced when its register had no open shift: it went onto "
+        "the register's last (closed) shift.",
+    )
     currency = models.CharField(max_length=3)
     prices_include_tax = models.BooleanField()
     order_discount = MoneyField(default=0, help_text="The order-level discount as requested.")

@@ -173,3 +173,14 @@ def orders_created_between(
             part &= Q(created_at__lt=_local_midnight(date_to + dt.timedelta(days=1), tz))
         condition |= part
     return queryset.filter(condition)
+
+
+def last_shift_of(*, register: Register) -> Shift | None:
+    """The register's latest shift (by opening), with register and store: where a late offline
+    sale goes when the register has no open shift. No lock: a closed shift never changes."""
+    return (
+        Shift.objects.select_related("register__store")
+        .filter(register=register)
+        .order_by("-opened_at", "-id")
+        .first()
+    )

@@ -81,9 +81,11 @@ class ShiftCash:
 def shift_cash_summary(*, shift: Shift) -> ShiftCash:
     """Three aggregate queries: cash tenders of the shift's orders, cash refunded out of the
     shift's drawer, and the shift's cash movements."""
-    sales = Payment.objects.filter(order__shift=shift, method=PaymentMethod.CASH).aggregate(
-        amount=_sum("amount"), change=_sum("change"), tip=_sum("tip")
-    )
+    # A late sale's cash was already in the drawer when it was counted (and its ledger entry
+    # takes it back out against 6900): it is not part of what the drawer should hold.
+    sales = Payment.objects.filter(
+        order__shift=shift, order__late=False, method=PaymentMethod.CASH
+    ).aggregate(amount=_sum("amount"), change=_sum("change"), tip=_sum("tip"))
     refunded = RefundPayment.objects.filter(
         refund__shift=shift, method=PaymentMethod.CASH
     ).aggregate(amount=_sum("amount"))
@@ -121,7 +123,7 @@ def _by_method(rows: QuerySet, field: str = "amount") -> dict[str, Decimal]:
 
 def shift_report(*, shift: Shift) -> dict[str, Any]:
     """The X report (shift open: figures so far) or Z report (shift closed: final figures, with
-    the counted cash and difference recorded at close). Nine aggregate queries."""
+    the counted cash and difference recorded at close). Ten queries."""
     orders = Order.objects.filter(shift=shift).aggregate(
         count=Count("id"),
         subtotal=_sum("subtotal"),
@@ -130,6 +132,11 @@ def shift_report(*, shift: Shift) -> dict[str, Any]:
         total=_sum("total"),
         rounding=_sum("rounding"),
         tips=_sum("tips_total"),
+    )
+    late_sales = list(
+        Order.objects.filter(shift=shift, late=True)
+        .order_by("id")
+        .values("id", "number", "total", "created_at", "client_created_at")
     )
     tips_by_cashier = list(
         Order.objects.filter(shift=shift, tips_total__gt=0)
@@ -186,6 +193,16 @@ def shift_report(*, shift: Shift) -> dict[str, Any]:
         "rounding_total": orders["rounding"],
         "tips_total": orders["tips"],
         "tips_by_cashier": tips_by_cashier,
+        "late_sales": [
+            {
+                "order": row["id"],
+                "number": row["number"],
+                "total": row["total"],
+                "created_at": row["created_at"],
+                "client_created_at": row["client_created_at"],
+            }
+            for row in late_sales
+        ],
         "by_tender": tenders,
         "tax_by_rate": [
             {"rate": row["tax_rate"], "net": row["net"], "tax": row["tax"]} for row in tax_by_rate

@@ -297,6 +297,7 @@ class OrderSerializer(CurrencyScoped, CompiledRepresentation, serializers.ModelS
             "status",
             "created_at",
             "client_created_at",
+            "late",
             "currency",
             "prices_include_tax",
             "lines",

@@ -118,6 +118,14 @@ class ShiftRefundsSerializer(serializers.Serializer):
     by_tender = ShiftTenderTotalsSerializer()
 
 
+class ShiftLateSaleSerializer(serializers.Serializer):
+    order = serializers.IntegerField()
+    number = serializers.CharField()
+    total = money_field()
+    created_at = serializers.DateTimeField(help_text="When it reached the server.")
+    client_created_at = serializers.DateTimeField(allow_null=True)
+
+
 class ShiftCashierTipsSerializer(serializers.Serializer):
     cashier = serializers.IntegerField()
     tips = money_field()
@@ -157,6 +165,11 @@ class ShiftReportSerializer(CurrencyScoped, serializers.Serializer):
     rounding_total = money_field(help_text="Σ cash rounding of the shift's orders (signed).")
     tips_total = money_field(help_text="Σ tips, every tender (outside the order totals).")
     tips_by_cashier = ShiftCashierTipsSerializer(many=True)
+    late_sales = ShiftLateSaleSerializer(
+        many=True,
+        help_text="Offline sales synced after the shift closed (their cash was in the count; "
+        "each posted Dr 6900 / Cr 1000 for it). Not in the cash figures.",
+    )
     by_tender = ShiftTenderTotalsSerializer(help_text="Sales by tender (amount applied).")
     tax_by_rate = ShiftTaxRateTotalSerializer(many=True)
     refunds = ShiftRefundsSerializer()

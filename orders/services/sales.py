@@ -62,7 +62,12 @@ from orders.models import (
     Shift,
 )
 from orders.pricing import LineInput, PricedOrder, price_order
-from orders.selectors.sales import products_for_sale, register_for_sale, sale_shift_locked
+from orders.selectors.sales import (
+    last_shift_of,
+    products_for_sale,
+    register_for_sale,
+    sale_shift_locked,
+)
 from orders.services.numbering import number_cte
 
 __all__ = [
@@ -419,7 +424,7 @@ def order_create(
     # `savepoint=False`: inside the idempotency transaction a savepoint would cost two queries
     # and buy nothing — any error here rolls the whole request back anyway.
     with transaction.atomic(savepoint=False):
-        shift = _lock_open_shift(user=user, register_id=register_id)
+        shift, late = _lock_open_shift(user=user, register_id=register_id, offline=offline)
         store = shift.register.store
         products, priced = _priced_sale(store=store, lines=lines, discount=discount)
         tenders_in = _payments(requests=payments, total=priced.total, store=store)
@@ -432,6 +437,7 @@ def order_create(
             created_at=now or timezone.now(),
             client_created_at=client_created_at,
             offline=offline,
+            late=late,
         )
         _take_stock(store=store, order=order, user=user, offline=offline)
         tenders = _tenders(order)
@@ -441,17 +447,26 @@ def order_create(
     return order
 
 
-def _lock_open_shift(*, user: User, register_id: int) -> Shift:
+def _lock_open_shift(*, user: User, register_id: int, offline: bool) -> tuple[Shift, bool]:
     """The register's open shift, locked until the sale commits (see `sale_shift_locked`),
-    with its register and store; refuses a register the user may not see (404), a register
-    without an open shift (409) and an inactive register (400)."""
+    with its register and store, and whether the sale is late; refuses a register the user may
+    not see (404), a register without an open shift (409) and an inactive register (400).
+
+    An offline sale is never refused for want of an open shift: it goes onto the register's
+    last shift (closed, since none is open) and is `late` (409 only when the register never
+    had a shift)."""
     shift = sale_shift_locked(user=user, register_id=register_id)
+    late = False
     if shift is None:
-        if register_for_sale(user=user, register_id=register_id) is None:
+        register = register_for_sale(user=user, register_id=register_id)
+        if register is None:
             raise ObjectNotFound("Register not found.")
-        raise ShiftNotOpen()
+        shift = last_shift_of(register=register) if offline else None
+        if shift is None:
+            raise ShiftNotOpen()
+        late = True
     _refuse_inactive_register(shift.register)
-    return shift
+    return shift, late
 
 
 def _refuse_inactive_register(register: Register) -> None:
@@ -470,6 +485,7 @@ def _write_order(
     created_at: dt.datetime,
     client_created_at: dt.datetime | None,
     offline: bool,
+    late: bool = False,
 ) -> Order:
     """Number and write the order, its lines (each with the product's snapshot: sku, name,
     cost) and its payments, in one statement; the order comes back with its lines and payments
@@ -486,6 +502,7 @@ def _write_order(
             "created_at": created_at,
             "client_created_at": client_created_at,
             "offline": offline,
+            "late": late,
             "currency": store.currency,
             "prices_include_tax": store.prices_include_tax,
             "order_discount": priced.order_discount,
@@ -552,6 +569,14 @@ def _post_to_ledger(
         tax=priced.tax_total,
         tips=order.tips_total,
         rounding=order.rounding,
+        # A late sale's cash was in the drawer counted at its shift's close, which booked it as
+        # over (Cr 6900): take it back out of the drawer's account against 6900.
+        late_cash=sum(
+            (p.amount + p.tip for p in _payments_of(order) if p.method == PaymentMethod.CASH),
+            ZERO,
+        )
+        if order.late
+        else ZERO,
         # Cost of goods moves only for stock-tracked products: untracked ones (services, gift
         # cards) never entered the inventory account.
         cost=round_money(
@@ -586,6 +611,7 @@ def _audit_sale(*, order: Order, tenders: dict[str, Decimal], user: User) -> Non
             "tips": str(order.tips_total),
             "tenders": {method: str(amount) for method, amount in tenders.items()},
             "offline": order.offline,
+            "late": order.late,
         },
     )
 

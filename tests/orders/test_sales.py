@@ -33,9 +33,9 @@ pytestmark = pytest.mark.django_db
 D = Decimal
 ORDER_KEYS = {
     "id", "number", "store", "register", "shift", "cashier", "status", "created_at",
-    "client_created_at", "currency", "prices_include_tax", "lines", "subtotal", "discount_total",
-    "tax_total", "total", "rounding", "total_due", "payments", "paid_total", "tips_total",
-    "change_due",
+    "client_created_at", "late", "currency", "prices_include_tax", "lines", "subtotal",
+    "discount_total", "tax_total", "total", "rounding", "total_due", "payments", "paid_total",
+    "tips_total", "change_due",
 }  # fmt: skip
 LINE_KEYS = {
     "id", "product", "sku", "name", "quantity", "unit_price", "gross", "discount", "net",
@@ -123,11 +123,11 @@ def test_contract_worked_example_end_to_end(
     assert set(cash) == PAYMENT_KEYS
     assert cash | {"id": 0} == {
         "id": 0, "method": "cash", "amount": "10.00", "tendered": "20.00", "change": "10.00",
-        "reference": "", "card_last4": "",
+        "tip": "0.00", "reference": "", "card_last4": "",
     }  # fmt: skip
     assert card | {"id": 0} == {
         "id": 0, "method": "card", "amount": "7.73", "tendered": None, "change": "0.00",
-        "reference": "AUTH123", "card_last4": "4242",
+        "tip": "0.00", "reference": "AUTH123", "card_last4": "4242",
     }  # fmt: skip
     assert (order["paid_total"], order["change_due"]) == ("17.73", "10.00")
 
