@@ -8,6 +8,7 @@ from orders.views.refunds import RefundCreateView
 from orders.views.reports import DailyReportView
 from orders.views.sales import OrderViewSet
 from orders.views.shifts import ShiftViewSet
+from orders.views.sync import SyncSalesView
 
 router = SimpleRouter()
 router.register("orders", OrderViewSet, basename="order")
@@ -16,5 +17,6 @@ router.register("shifts", ShiftViewSet, basename="shift")
 urlpatterns = [
     path("orders/<int:pk>/refunds/", RefundCreateView.as_view(), name="order-refunds"),
     path("reports/daily/", DailyReportView.as_view(), name="report-daily"),
+    path("sync/sales/", SyncSalesView.as_view(), name="sync-sales"),
     *router.urls,
 ]
