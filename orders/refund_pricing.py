@@ -7,6 +7,9 @@ Two rules from the contract:
   `net part = round(line.net × q / line.quantity)`, the tax part likewise, `total = net + tax`.
   The refund that completes the line takes exactly what is left of it, so a line refunded in full,
   in any number of steps, returns exactly its `net`, `tax` and `total`.
+- The line's cost of goods (`cost`, what the sale took out of inventory) is shared out by the
+  same rule, so a line refunded in full returns exactly its cost; whether a piece's cost goes
+  back into inventory (restocked) or stays in cost of goods is the caller's business.
 - Money goes back to the original tenders, non-cash first, cash last (card, then other, then
   cash), each tender capped at what it paid minus what was already refunded to it.
 
@@ -35,9 +38,11 @@ class LineSnapshot:
     quantity: Decimal
     net: Decimal
     tax: Decimal
+    cost: Decimal = ZERO
     refunded_quantity: Decimal = ZERO
     refunded_net: Decimal = ZERO
     refunded_tax: Decimal = ZERO
+    refunded_cost: Decimal = ZERO
 
     @property
     def remaining_quantity(self) -> Decimal:
@@ -46,11 +51,12 @@ class LineSnapshot:
 
 @dataclass(frozen=True, slots=True)
 class RefundPiece:
-    """The money one refund takes from one line."""
+    """The money one refund takes from one line, and its share of the line's cost of goods."""
 
     quantity: Decimal
     net: Decimal
     tax: Decimal
+    cost: Decimal = ZERO
 
     @property
     def total(self) -> Decimal:
@@ -62,7 +68,7 @@ class RefundQuantityError(ValueError):
 
 
 def refund_piece(line: LineSnapshot, quantity: Decimal) -> RefundPiece:
-    """The net, tax and total that refunding `quantity` of `line` gives back."""
+    """The net, tax and total that refunding `quantity` of `line` gives back, and its cost."""
     if quantity <= 0:
         raise RefundQuantityError("A refunded quantity must be positive.")
     remaining = line.remaining_quantity
@@ -70,11 +76,13 @@ def refund_piece(line: LineSnapshot, quantity: Decimal) -> RefundPiece:
         raise RefundQuantityError(f"Only {remaining} is left to refund on this line.")
     left_net = line.net - line.refunded_net
     left_tax = line.tax - line.refunded_tax
+    left_cost = line.cost - line.refunded_cost
     if quantity == remaining:
-        return RefundPiece(quantity=quantity, net=left_net, tax=left_tax)
+        return RefundPiece(quantity=quantity, net=left_net, tax=left_tax, cost=left_cost)
     net = min(round_cents(line.net * quantity / line.quantity), left_net)
     tax = min(round_cents(line.tax * quantity / line.quantity), left_tax)
-    return RefundPiece(quantity=quantity, net=net, tax=tax)
+    cost = min(round_cents(line.cost * quantity / line.quantity), left_cost)
+    return RefundPiece(quantity=quantity, net=net, tax=tax, cost=cost)
 
 
 @dataclass(frozen=True, slots=True)
