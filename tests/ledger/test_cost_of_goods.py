@@ -20,7 +20,8 @@ from orders.reconciliation import local_day_bounds, reconcile_store_day, store_t
 from orders.services.refunds import RefundLineRequest, refund_create
 from orders.services.sales import PaymentRequest, SaleLineRequest, order_create
 from tests.catalog.factories import ProductFactory, TaxRateFactory
-from tests.orders.factories import sell
+from tests.factories import CashierFactory, ManagerFactory, RegisterFactory, StoreFactory
+from tests.orders.factories import open_shift_on, sell
 
 pytestmark = pytest.mark.django_db
 
@@ -195,4 +196,26 @@ def test_movements_of_a_sale_and_refund_at_a_pinned_time_fall_on_their_day(
     assert result.ok, result.as_dict()
     inventory = next(c for c in result.comparisons if c.name == "inventory")
     assert inventory.ledger == D("-0.08")
+    assert_agrees(store)
+
+
+def test_values_follow_the_store_currency_minor_unit() -> None:
+    """JPY has no decimals: an adjustment's value and a line's cost are whole yen, as posted."""
+    store = StoreFactory(currency="JPY", allow_negative_stock=True)
+    register = RegisterFactory(store=store, code="R1")
+    cashier = CashierFactory(stores=[store])
+    manager = ManagerFactory(stores=[store])
+    open_shift_on(register, cashier, opening_float="10000")
+    product = ProductFactory(
+        price=D("333"), cost=D("120.5"), tax_rate=TaxRateFactory(name="Zero", rate=D("0"))
+    )
+
+    movement = stock_adjust(
+        store=store, product=product, quantity_delta=D(3), reason="receive", user=manager
+    )
+    assert movement.value == D("362")  # 361.5 half-up
+    order = sell(user=cashier, register=register, lines=[(product, "1.5")])
+    line = OrderLine.objects.get(order=order)
+    assert line.cost == D("181")  # 180.75 half-up
+    assert ledger(store) == (D("181"), D("181"))
     assert_agrees(store)

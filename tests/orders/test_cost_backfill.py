@@ -51,8 +51,8 @@ def test_backfill_of_line_costs_refund_pieces_and_stock_values(
     StockMovement.objects.update(value=0)
     StockLevel.objects.update(value=0)
 
-    run_backfill("catalog.migrations.0003_stock_value")
-    run_backfill("orders.migrations.0005_line_cost_of_goods")
+    run_backfill("catalog.migrations.0004_stock_value")
+    run_backfill("orders.migrations.0006_line_cost_of_goods")
 
     costs = dict(OrderLine.objects.filter(order=order).values_list("product_id", "cost"))
     assert costs == {weighed.pk: D("0.17"), service.pk: D("0.00")}
