@@ -50,10 +50,10 @@ class StockChange:
     """One product's change of stock. `quantity_delta` < 0 takes stock out (a sale).
     `unit_cost` is the cost the movement is valued at (defaults to the product's current cost;
     sales and refunds pass the order line's snapshotted cost). `value` is the signed money the
-    movement moves in or out of inventory, the amount the caller posts to 1200 (defaults to
-    `round(quantity_delta × unit_cost)` half-up to the store currency's minor unit; a sale passes −Σ its lines' costs, a refund the
-    pieces' pro rata costs, so that the stock's book value follows the order's cost of goods
-    to the cent)."""
+    movement moves in or out of inventory, the amount the caller posts to 1200: by default
+    `round(quantity_delta × unit_cost)` half-up to the store currency's minor unit; a sale passes
+    −Σ its lines' costs, a refund the pieces' pro rata costs, so that the stock's book value
+    follows the order's cost of goods to the cent."""
 
     product: Product
     quantity_delta: Decimal
