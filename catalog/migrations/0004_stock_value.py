@@ -11,13 +11,13 @@ movements' values.
 import money.fields
 from django.db import migrations
 
-from money.currencies import UnknownCurrency, minor_units
+from money.currencies import minor_units
 
 
 def _places(code):
     try:
         return minor_units(code)
-    except UnknownCurrency:
+    except ValueError:  # a code not accepted today: ISO 4217's usual 2
         return 2
 
 
