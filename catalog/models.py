@@ -118,11 +118,16 @@ class StockLevel(models.Model):
     `allow_negative` mirrors the store's setting; `offline_deficit` is set when an offline sale
     (goods already handed over) took the level below zero. The check constraint is the database's
     backstop behind the service's conditional update.
+
+    `value` is the book value of the stock on hand: Σ the values of the level's movements, moved
+    in the same statement as `quantity`, so it equals what the ledger's inventory account (1200)
+    holds for it (perpetual inventory at standard cost; docs/API.md, "Stock valuation").
     """
 
     store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="stock_levels")
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="stock_levels")
     quantity = QuantityField(default=0)
+    value = MoneyField(default=0, help_text="Book value: Σ the movements' values (= ledger 1200).")
     allow_negative = models.BooleanField(default=False)
     offline_deficit = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
@@ -143,7 +148,8 @@ class StockLevel(models.Model):
 
 class StockMovement(models.Model):
     """One row per change of stock, with its reason and source (`order`, `refund`,
-    `adjustment`) and the unit cost used to value it in the ledger."""
+    `adjustment`), the unit cost it was valued at and `value`, the money it moved into (+) or out
+    of (−) inventory: exactly the amount posted to the ledger's 1200 for it."""
 
     store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="stock_movements")
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="stock_movements")
@@ -153,6 +159,7 @@ class StockMovement(models.Model):
     source_type = models.CharField(max_length=32, blank=True, default="")
     source_id = models.BigIntegerField(null=True, blank=True)
     unit_cost = MoneyField(default=0)
+    value = MoneyField(default=0, help_text="Inventory value moved, signed (posted to 1200).")
     note = models.CharField(max_length=255, blank=True, default="")
     flagged = models.BooleanField(default=False, help_text="An offline sale took stock below zero.")
     user = models.ForeignKey(

@@ -170,6 +170,11 @@ class OrderLine(models.Model):
 
     `refunded_*` accumulate what refunds have taken so far; they are changed only under a row
     lock by the refund service, and the check constraints refuse any over-refund.
+
+    `cost` is the line's cost of goods, `round(unit_cost × quantity)` half-up for a stock-tracked
+    product (0 for an untracked one): what the sale took out of inventory, and what its refunds
+    take back pro rata (`refunded_cost` counts every refunded piece, restocked or not, so a line
+    refunded in full has `refunded_cost == cost`).
     """
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="lines")
@@ -191,6 +196,8 @@ class OrderLine(models.Model):
     refunded_net = MoneyField(default=0)
     refunded_tax = MoneyField(default=0)
     refunded_total = MoneyField(default=0)
+    cost = MoneyField(default=0, help_text="Cost of goods: round(unit cost × quantity), tracked.")
+    refunded_cost = MoneyField(default=0)
 
     class Meta:
         ordering = ("order_id", "position")
@@ -204,6 +211,11 @@ class OrderLine(models.Model):
             models.CheckConstraint(
                 condition=Q(refunded_total__lte=F("total")),
                 name="orderline_refund_total_not_over_sold",
+            ),
+            models.CheckConstraint(condition=Q(cost__gte=0), name="orderline_cost_nonnegative"),
+            models.CheckConstraint(
+                condition=Q(refunded_cost__gte=0) & Q(refunded_cost__lte=F("cost")),
+                name="orderline_refund_cost_not_over_cost",
             ),
         ]
 
@@ -298,6 +310,10 @@ class RefundLine(models.Model):
     net = MoneyField()
     tax = MoneyField()
     total = MoneyField()
+    cost = MoneyField(
+        default=0,
+        help_text="The piece of the line's cost of goods; back into inventory if restocked.",
+    )
 
     class Meta:
         ordering = ("refund_id", "id")

@@ -10,10 +10,15 @@ was written around the services). `reconcile_store_day` returns a result object 
   drawers minus the float they opened with (the float itself is never posted). Matching by
   shift, not by date, keeps a shift that runs past midnight whole. Open shifts are not counted
   yet, so they are left for the day they close.
-* inventory — the inventory account (1200), all entries up to the day's end, against Σ stock ×
-  cost: each tracked product's quantity at the end of the day (current level minus later
-  movements) at the product's current cost. A cost change after stock was valued shows up here
-  as a revaluation the ledger never saw, which is worth knowing.
+* inventory — the inventory account (1200), all entries up to the day's end, against the book
+  value of the store's stock at the day's end: Σ `StockLevel.value` now minus the values of the
+  movements made after the day. Stock is kept as a perpetual inventory at standard cost: every
+  movement carries the money it moved (a sale: −Σ its lines' rounded costs; a restocked refund:
+  its pro rata share of them; an adjustment: round(delta × cost)), the level's value moves with
+  it, and the services post those same values to 1200 — so the two agree by construction, to
+  the cent, however the quantities round. A difference here means a posting or a movement was
+  written around the services. A change of a product's cost does not revalue the stock on hand
+  (neither side moves).
 * sales revenue — sales revenue minus returns (4000 − 4900) of entries dated that day, against
   the net (total − tax) of the orders created that local day minus the net of that day's refunds.
 * sales tax — sales tax payable (2100) of that day against the orders' tax minus refunded tax.
@@ -26,7 +31,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import DecimalField, F, OuterRef, Subquery, Sum, Value
+from django.db.models import DecimalField, F, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -35,14 +40,12 @@ from catalog.models import StockLevel, StockMovement
 from ledger.models import EntrySource
 from ledger.selectors import account_balances
 from ledger.services import CASH, INVENTORY, SALES_RETURNS, SALES_REVENUE, SALES_TAX_PAYABLE
-from money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, ZERO, round_cents
+from money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, ZERO
+from money.currencies import round_money
 from orders.models import CashMovement, Order, Refund, Shift, ShiftStatus
 
 _MONEY: DecimalField[Decimal, Decimal] = DecimalField(
     max_digits=MONEY_MAX_DIGITS + 6, decimal_places=MONEY_DECIMAL_PLACES
-)
-_VALUE: DecimalField[Decimal, Decimal] = DecimalField(
-    max_digits=MONEY_MAX_DIGITS + 12, decimal_places=5
 )
 
 
@@ -109,9 +112,10 @@ def local_day_bounds(store: Store, date: dt.date) -> tuple[dt.datetime, dt.datet
     return start, end
 
 
-def _cents(value: Any) -> Decimal:
-    """An aggregate (exact `numeric` from PostgreSQL) as a Decimal at the cent."""
-    return round_cents(Decimal(value))
+def _amount(value: Any, store: Store) -> Decimal:
+    """An aggregate (exact `numeric` from PostgreSQL) as a Decimal in the store currency's
+    minor units (sums of whole minor units: exact)."""
+    return round_money(Decimal(value), store.currency)
 
 
 def _sum(expression: Any) -> Coalesce:
@@ -143,37 +147,32 @@ def _cash(store: Store, start: dt.datetime, end: dt.datetime) -> tuple[Compariso
         name="cash",
         description="cash account (1000) of the shifts closed today vs Σ (counted − float)",
         ledger=ledger_cash,
-        expected=_cents(counted["net"]),
+        expected=_amount(counted["net"], store),
     )
     return comparison, counted["count"]
 
 
 def _inventory(store: Store, date: dt.date, end: dt.datetime) -> Comparison:
+    # Every level, tracked or not: a product switched to untracked keeps the value it had, and
+    # so does the ledger.
     later = (
-        StockMovement.objects.filter(store=store, product=OuterRef("product"), created_at__gte=end)
+        StockMovement.objects.filter(store=store, created_at__gte=end)
         .order_by()
-        .values("product")
-        .annotate(delta=Sum("quantity_delta"))
-        .values("delta")
+        .values("store")
+        .annotate(value=Sum("value"))
+        .values("value")
     )
-    valued = (
-        StockLevel.objects.filter(store=store, product__track_stock=True)
-        .annotate(later=Coalesce(Subquery(later), Value(Decimal("0"))))
-        .aggregate(
-            value=Coalesce(
-                Sum((F("quantity") - F("later")) * F("product__cost"), output_field=_VALUE),
-                Value(Decimal("0"), output_field=_VALUE),
-            )
-        )
-    )
+    at_day_end = StockLevel.objects.filter(store=store).aggregate(
+        value=_sum("value") - Coalesce(Subquery(later), Value(ZERO), output_field=_MONEY)
+    )["value"]
     ledger_inventory = account_balances(store_id=store.pk, codes=[INVENTORY], date_to=date)[
         INVENTORY
     ]
     return Comparison(
         name="inventory",
-        description="inventory account (1200) up to today vs Σ stock at day end × cost",
+        description="inventory account (1200) up to today vs book value of stock at day end",
         ledger=ledger_inventory,
-        expected=round_cents(Decimal(valued["value"])),
+        expected=_amount(at_day_end, store),
     )
 
 
@@ -197,13 +196,13 @@ def _sales(
         description="sales revenue − returns (4000 − 4900) vs orders' net − refunds' net",
         # Revenue accounts carry credit balances: negate (balance = debit − credit).
         ledger=-(balances[SALES_REVENUE] + balances[SALES_RETURNS]),
-        expected=_cents(orders["net"]) - _cents(refunds["net"]),
+        expected=_amount(orders["net"], store) - _amount(refunds["net"], store),
     )
     tax = Comparison(
         name="sales_tax",
         description="sales tax payable (2100) vs orders' tax − refunded tax",
         ledger=-balances[SALES_TAX_PAYABLE],
-        expected=_cents(orders["tax"]) - _cents(refunds["tax"]),
+        expected=_amount(orders["tax"], store) - _amount(refunds["tax"], store),
     )
     return revenue, tax
 

@@ -7,6 +7,9 @@ Two rules from the contract:
   `net part = round(line.net × q / line.quantity)`, the tax part likewise, `total = net + tax`.
   The refund that completes the line takes exactly what is left of it, so a line refunded in full,
   in any number of steps, returns exactly its `net`, `tax` and `total`.
+- The line's cost of goods (`cost`, what the sale took out of inventory) is shared out by the
+  same rule, so a line refunded in full returns exactly its cost; whether a piece's cost goes
+  back into inventory (restocked) or stays in cost of goods is the caller's business.
 - Money goes back to the original tenders, non-cash first, cash last (card, then other, then
   cash), each tender capped at what it paid minus what was already refunded to it.
 
@@ -20,9 +23,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
-from money import ZERO, round_cents
+from money import CENT, ZERO
 
 #: The order in which tenders are paid back: non-cash first, cash last.
 TENDER_REFUND_ORDER: tuple[str, ...] = ("card", "other", "cash")
@@ -35,9 +38,11 @@ class LineSnapshot:
     quantity: Decimal
     net: Decimal
     tax: Decimal
+    cost: Decimal = ZERO
     refunded_quantity: Decimal = ZERO
     refunded_net: Decimal = ZERO
     refunded_tax: Decimal = ZERO
+    refunded_cost: Decimal = ZERO
 
     @property
     def remaining_quantity(self) -> Decimal:
@@ -46,11 +51,12 @@ class LineSnapshot:
 
 @dataclass(frozen=True, slots=True)
 class RefundPiece:
-    """The money one refund takes from one line."""
+    """The money one refund takes from one line, and its share of the line's cost of goods."""
 
     quantity: Decimal
     net: Decimal
     tax: Decimal
+    cost: Decimal = ZERO
 
     @property
     def total(self) -> Decimal:
@@ -61,20 +67,29 @@ class RefundQuantityError(ValueError):
     """The quantity is not positive or is more than is left on the line."""
 
 
-def refund_piece(line: LineSnapshot, quantity: Decimal) -> RefundPiece:
-    """The net, tax and total that refunding `quantity` of `line` gives back."""
+def refund_piece(line: LineSnapshot, quantity: Decimal, quantum: Decimal = CENT) -> RefundPiece:
+    """The net, tax and total that refunding `quantity` of `line` gives back, and its cost, in
+    the currency whose minor unit is `quantum`."""
     if quantity <= 0:
         raise RefundQuantityError("A refunded quantity must be positive.")
     remaining = line.remaining_quantity
     if quantity > remaining:
         raise RefundQuantityError(f"Only {remaining} is left to refund on this line.")
-    left_net = line.net - line.refunded_net
-    left_tax = line.tax - line.refunded_tax
+    # Exact (stored amounts are whole minor units): only the scale becomes the currency's.
+    left_net = (line.net - line.refunded_net).quantize(quantum)
+    left_tax = (line.tax - line.refunded_tax).quantize(quantum)
+    left_cost = (line.cost - line.refunded_cost).quantize(quantum)
     if quantity == remaining:
-        return RefundPiece(quantity=quantity, net=left_net, tax=left_tax)
-    net = min(round_cents(line.net * quantity / line.quantity), left_net)
-    tax = min(round_cents(line.tax * quantity / line.quantity), left_tax)
-    return RefundPiece(quantity=quantity, net=net, tax=tax)
+        return RefundPiece(quantity=quantity, net=left_net, tax=left_tax, cost=left_cost)
+
+    def share(amount: Decimal) -> Decimal:
+        # Pro rata, half-up to the currency's minor unit (`quantum`).
+        return (amount * quantity / line.quantity).quantize(quantum, rounding=ROUND_HALF_UP)
+
+    net = min(share(line.net), left_net)
+    tax = min(share(line.tax), left_tax)
+    cost = min(share(line.cost), left_cost)
+    return RefundPiece(quantity=quantity, net=net, tax=tax, cost=cost)
 
 
 @dataclass(frozen=True, slots=True)

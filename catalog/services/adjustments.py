@@ -14,7 +14,7 @@ from catalog.models import ADJUSTMENT_REASONS, Product, StockMovement, StockReas
 from catalog.services.stock import StockChange, stock_apply
 from domain.errors import InvalidInput
 from ledger.services import post_stock_adjustment
-from money import round_cents
+from money.fields import catalog_price_text
 
 SOURCE_TYPE = "adjustment"
 
@@ -31,9 +31,10 @@ def stock_adjust(
     """Adjust one product's stock in one store by `quantity_delta` (signed).
 
     A decrease below zero in a store that disallows negative stock is refused
-    (`InsufficientStock`, 409). The ledger gets `delta × product cost` (Dr 1200 / Cr 5100 for a
-    gain, the reverse for a loss) through `ledger.services.post_stock_adjustment` (`catalog`
-    may use the ledger; the ledger knows nothing of the catalog).
+    (`InsufficientStock`, 409). The ledger gets the movement's value, `round(delta × product
+    cost)` half-up (Dr 1200 / Cr 5100 for a gain, the reverse for a loss) through
+    `ledger.services.post_stock_adjustment` (`catalog` may use the ledger; the ledger knows
+    nothing of the catalog): the same amount the stock's book value moved by.
     """
     if reason not in ADJUSTMENT_REASONS:
         raise InvalidInput(
@@ -56,7 +57,7 @@ def stock_adjust(
             user=user,
             note=note,
         )
-        value = round_cents(quantity_delta * movement.unit_cost)
+        value = movement.value
         post_stock_adjustment(
             store=store,
             date=timezone.localdate(timezone=store.tzinfo),
@@ -76,7 +77,7 @@ def stock_adjust(
                 "reason": reason,
                 "quantity_delta": str(movement.quantity_delta),
                 "quantity_after": str(movement.quantity_after),
-                "unit_cost": str(movement.unit_cost),
+                "unit_cost": catalog_price_text(movement.unit_cost),
                 "value": str(value),
                 "note": note,
             },

@@ -5,10 +5,16 @@ Concurrency: the affected `StockLevel` rows are locked with one `SELECT … ORDE
 FOR UPDATE` (a fixed order, so two sales over the same products cannot deadlock), checked, and
 only then updated, with `quantity = quantity + delta` in one statement. The `CheckConstraint` on
 `StockLevel` is the database's backstop should any path ever forget the check.
+
+Valuation: every movement carries `value`, the money it moved into or out of inventory, and the
+level's `value` (book value) moves by the same amounts in the same statement as its quantity.
+The callers post exactly those values to the ledger's inventory account (1200), so the ledger and
+Σ `StockLevel.value` agree by construction (perpetual inventory at standard cost).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,6 +39,8 @@ from dbtools.rows import (
     table,
 )
 from dbtools.unnest import UnnestInsert, array_type
+from money import ZERO
+from money.currencies import round_money
 
 ZERO_QUANTITY = Decimal("0.000")
 
@@ -40,12 +48,26 @@ ZERO_QUANTITY = Decimal("0.000")
 @dataclass(frozen=True, slots=True)
 class StockChange:
     """One product's change of stock. `quantity_delta` < 0 takes stock out (a sale).
-    `unit_cost` values the movement (defaults to the product's current cost; refunds pass the
-    order line's snapshotted cost)."""
+    `unit_cost` is the cost the movement is valued at (defaults to the product's current cost;
+    sales and refunds pass the order line's snapshotted cost). `value` is the signed money the
+    movement moves in or out of inventory, the amount the caller posts to 1200: by default
+    `round(quantity_delta × unit_cost)` half-up to the store currency's minor unit; a sale passes
+    −Σ its lines' costs, a refund the pieces' pro rata costs, so that the stock's book value
+    follows the order's cost of goods to the cent."""
 
     product: Product
     quantity_delta: Decimal
     unit_cost: Decimal | None = None
+    value: Decimal | None = None
+
+    @property
+    def cost(self) -> Decimal:
+        return self.unit_cost if self.unit_cost is not None else self.product.cost
+
+    def money_value(self, currency: str) -> Decimal:
+        if self.value is not None:
+            return self.value
+        return round_money(self.quantity_delta * self.cost, currency)
 
 
 def stock_apply(
@@ -58,9 +80,11 @@ def stock_apply(
     user: User | None,
     note: str = "",
     offline: bool = False,
+    now: dt.datetime | None = None,
 ) -> list[StockMovement]:
     """Apply stock changes for one store in the caller's transaction (in a transaction of its
-    own when called outside one).
+    own when called outside one). `now` stamps the movements (`timezone.now()` by default; a
+    sale or refund passes its own time, so the movements fall on the day its ledger entry does).
 
     Untracked products (`track_stock=False`) are skipped. Rows are locked in product-id order and
     updated conditionally (never read-modify-write), at a constant number of queries whatever the
@@ -133,6 +157,7 @@ def stock_apply(
                 user=user,
                 note=note,
                 offline=offline,
+                now=now or timezone.now(),
             )
     if short:
         raise InsufficientStock(short)
@@ -177,16 +202,20 @@ def _write(
     user: User | None,
     note: str,
     offline: bool,
+    now: dt.datetime,
 ) -> list[StockMovement]:
-    """Update the locked levels and insert the movements (one statement)."""
+    """Update the locked levels (quantity and book value) and insert the movements (one
+    statement)."""
     product_ids = sorted(net_delta)
     allow_negative = store.allow_negative_stock
-    now = timezone.now()
     running = {pid: levels[pid].quantity for pid in product_ids}
+    value_delta = dict.fromkeys(product_ids, ZERO)
     movement_rows: list[dict[str, Any]] = []
     for change in tracked:
         pid = change.product.pk
         running[pid] += change.quantity_delta
+        value = change.money_value(store.currency)
+        value_delta[pid] += value
         movement_rows.append(
             {
                 "store_id": store.pk,
@@ -196,9 +225,8 @@ def _write(
                 "reason": str(reason),
                 "source_type": source_type,
                 "source_id": source_id,
-                "unit_cost": (
-                    change.unit_cost if change.unit_cost is not None else change.product.cost
-                ),
+                "unit_cost": change.cost,
+                "value": value,
                 "note": note,
                 "flagged": offline and change.quantity_delta < 0 and running[pid] < 0,
                 "user_id": user.pk if user is not None else None,
@@ -221,6 +249,7 @@ def _write(
     movements = _write_in_one_statement(
         levels=[levels[pid] for pid in product_ids],
         deltas=[net_delta[pid] for pid in product_ids],
+        value_deltas=[value_delta[pid] for pid in product_ids],
         movement_rows=movement_rows,
     )
     for movement in movements:
@@ -229,10 +258,11 @@ def _write(
             cache_related(movement, user=user)
     for pid in product_ids:
         levels[pid].quantity = running[pid]
+        levels[pid].value += value_delta[pid]
     return movements
 
 
-#: The level columns a stock change sets besides `quantity` (which moves by the delta).
+#: The level columns a stock change sets besides `quantity` and `value` (which move by deltas).
 _LEVEL_SET = ("allow_negative", "offline_deficit", "updated_at")
 
 
@@ -244,10 +274,12 @@ def _write_statement() -> tuple[str, UnnestInsert[StockMovement]]:
         return cast("Field[Any, Any]", StockLevel._meta.get_field(name))
 
     quantity = column(field("quantity"))
+    value = column(field("value"))
     changes = ", ".join(
         [
             "%(level_ids)s::bigint[]",
             f"%(deltas)s::{array_type(field('quantity'))}",
+            f"%(value_deltas)s::{array_type(field('value'))}",
             *(f"%(level_{name})s::{array_type(field(name))}" for name in _LEVEL_SET),
         ]
     )
@@ -255,8 +287,9 @@ def _write_statement() -> tuple[str, UnnestInsert[StockMovement]]:
 WITH levels AS (
     UPDATE {table(StockLevel)} AS level
     SET {quantity} = level.{quantity} + change.delta,
+        {value} = level.{value} + change.value_delta,
         {", ".join(f"{column(field(name))} = change.{name}" for name in _LEVEL_SET)}
-    FROM unnest({changes}) AS change(id, delta, {", ".join(_LEVEL_SET)})
+    FROM unnest({changes}) AS change(id, delta, value_delta, {", ".join(_LEVEL_SET)})
     WHERE level.{qn("id")} = change.id
 )
 INSERT INTO {movements.table} ({movements.columns})
@@ -267,16 +300,21 @@ RETURNING {qn("id")}
 
 
 def _write_in_one_statement(
-    *, levels: list[StockLevel], deltas: list[Decimal], movement_rows: list[dict[str, Any]]
+    *,
+    levels: list[StockLevel],
+    deltas: list[Decimal],
+    value_deltas: list[Decimal],
+    movement_rows: list[dict[str, Any]],
 ) -> list[StockMovement]:
-    """The relative level updates (`quantity = quantity + delta` on the locked rows, never an
-    absolute write of a value read earlier) and the movement rows in one statement — one round
-    trip and no ORM statement compilation, which on a sale cost more CPU than anything else.
-    Returns the saved movements, in the order of the rows."""
+    """The relative level updates (`quantity = quantity + delta`, `value = value + value
+    delta` on the locked rows, never an absolute write of a value read earlier) and the movement
+    rows in one statement — one round trip and no ORM statement compilation, which on a sale
+    cost more CPU than anything else. Returns the saved movements, in the order of the rows."""
     sql, movements = _write_statement()
     params = {
         "level_ids": pg_array(level.pk for level in levels),
         "deltas": pg_array(deltas),
+        "value_deltas": pg_array(value_deltas),
         **{
             f"level_{name}": pg_array(getattr(level, name) for level in levels)
             for name in _LEVEL_SET

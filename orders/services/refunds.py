@@ -35,8 +35,8 @@ from money import (
     MONEY_DECIMAL_PLACES,
     MONEY_MAX_DIGITS,
     ZERO,
-    round_cents,
 )
+from money.currencies import quantum
 from money.fields import MoneyField, QuantityField
 from monitoring.metrics import REFUND_AMOUNT, REFUNDS
 from orders.exceptions import RefundExceedsSold, ShiftNotOpen
@@ -131,7 +131,7 @@ def refund_create(
     is the refund's time (`timezone.now()` by default; tests pin it)."""
     with transaction.atomic():
         order, locked_lines = _lock_order_and_lines(order)
-        pieces = _refund_pieces(lines, locked_lines)
+        pieces = _refund_pieces(lines, locked_lines, order.currency)
         net_total = sum((piece.net for _, piece in pieces), ZERO)
         tax_total = sum((piece.tax for _, piece in pieces), ZERO)
         total = net_total + tax_total
@@ -198,7 +198,7 @@ def _lock_order_and_lines(order: Order) -> tuple[Order, dict[int, OrderLine]]:
 
 
 def _refund_pieces(
-    requests: Sequence[RefundLineRequest], locked_lines: dict[int, OrderLine]
+    requests: Sequence[RefundLineRequest], locked_lines: dict[int, OrderLine], currency: str
 ) -> list[tuple[OrderLine, RefundPiece]]:
     """Each requested line with the money it gives back, by line id; refuses a line not of the
     order (400) or more than is left on it (409)."""
@@ -217,11 +217,13 @@ def _refund_pieces(
             quantity=line.quantity,
             net=line.net,
             tax=line.tax,
+            cost=line.cost,
             refunded_quantity=line.refunded_quantity,
             refunded_net=line.refunded_net,
             refunded_tax=line.refunded_tax,
+            refunded_cost=line.refunded_cost,
         )
-        pieces.append((line, refund_piece(snapshot, request.quantity)))
+        pieces.append((line, refund_piece(snapshot, request.quantity, quantum(currency))))
     return pieces
 
 
@@ -304,6 +306,7 @@ def _write_refund(
             net=piece.net,
             tax=piece.tax,
             total=piece.total,
+            cost=piece.cost,
         )
         for line, piece in pieces
     )
@@ -335,6 +338,10 @@ def _move_refunded_counters(
                 refunded_tax=F("refunded_tax") + _case({ln.pk: p.tax for ln, p in pieces}, money),
                 refunded_total=F("refunded_total")
                 + _case({ln.pk: p.total for ln, p in pieces}, money),
+                # Every piece's cost, restocked or not: a line refunded in full has given back
+                # all of its cost (`refund_pricing`), whichever account it went back to.
+                refunded_cost=F("refunded_cost")
+                + _case({ln.pk: p.cost for ln, p in pieces}, money),
             )
             if allocations:
                 Payment.objects.filter(pk__in=[a.payment_id for a in allocations]).update(
@@ -366,15 +373,20 @@ def _restock(
     restock: bool,
     user: User,
 ) -> Decimal:
-    """Put stock-tracked products back on the shelf (when `restock`), at the order line's
-    cost; the value that goes back into inventory."""
+    """Put stock-tracked products back on the shelf (when `restock`), each piece valued at its
+    pro rata share of the line's cost of goods (`RefundPiece.cost`); the value that goes back
+    into inventory, which is what the stock's book value moved by. A piece not restocked leaves
+    its cost in cost of goods: the goods did not come back to the shelf."""
     restocked = [(line, piece) for line, piece in pieces if restock and line.product.track_stock]
     if restocked:
         stock_apply(
             store=order.store,
             changes=[
                 StockChange(
-                    product=line.product, quantity_delta=piece.quantity, unit_cost=line.unit_cost
+                    product=line.product,
+                    quantity_delta=piece.quantity,
+                    unit_cost=line.unit_cost,
+                    value=piece.cost,
                 )
                 for line, piece in restocked
             ],
@@ -383,8 +395,9 @@ def _restock(
             source_id=refund.pk,
             user=user,
             note=refund.reason,
+            now=refund.created_at,
         )
-    return round_cents(sum((line.unit_cost * piece.quantity for line, piece in restocked), ZERO))
+    return sum((piece.cost for _, piece in restocked), ZERO)
 
 
 def _audit_refund(

@@ -525,6 +525,7 @@ def _write_order(
                 "quantity": line.quantity,
                 "unit_price": line.unit_price,
                 "unit_cost": product.cost,
+                "cost": _line_cost(product, line.quantity, store.currency),
                 "gross": line.gross,
                 "line_discount": line.line_discount,
                 "discount": line.discount,
@@ -546,6 +547,14 @@ def _write_order(
         cache_related(payment, order=order)
     order._prefetched_objects_cache = {"lines": order_lines, "payments": order_payments}  # type: ignore[attr-defined]
     return order
+
+
+def _line_cost(product: Product, quantity: Decimal, currency: str) -> Decimal:
+    """A line's cost of goods: `round(cost × quantity)` half-up to the currency's minor unit for
+    a stock-tracked product; zero for an untracked one (a service, a gift card never entered the
+    inventory account). Rounded per line, so the sale's cost of goods, the stock's book value and
+    each line's refunds all share out the same cents."""
+    return round_money(product.cost * quantity, currency) if product.track_stock else ZERO
 
 
 def _tenders(order: Order) -> dict[str, Decimal]:
@@ -577,19 +586,9 @@ def _post_to_ledger(
         )
         if order.late
         else ZERO,
-        # Cost of goods moves only for stock-tracked products: untracked ones (services, gift
-        # cards) never entered the inventory account.
-        cost=round_money(
-            sum(
-                (
-                    line.unit_cost * line.quantity
-                    for line in _lines_of(order)
-                    if line.product.track_stock
-                ),
-                ZERO,
-            ),
-            store.currency,
-        ),
+        # Σ the lines' costs (zero for untracked products): exactly what `_take_stock` took
+        # off the stock's book value.
+        cost=sum((line.cost for line in _lines_of(order)), ZERO),
         created_by=user,
     )
 
@@ -627,15 +626,19 @@ def _payments_of(order: Order) -> list[Payment]:
 
 
 def _take_stock(*, store: Store, order: Order, user: User, offline: bool) -> None:
-    """One stock change per product (a product on several lines is taken once, summed)."""
-    by_product: dict[int, tuple[Product, Decimal, Decimal]] = {}
+    """One stock change per product (a product on several lines is taken once, summed), valued
+    at −Σ its lines' costs: the amount `_post_to_ledger` credits to inventory. Stamped with the
+    sale's time."""
+    by_product: dict[int, tuple[Product, Decimal, Decimal, Decimal]] = {}
     for line in _lines_of(order):
         product = line.product
-        _, quantity, cost = by_product.get(product.pk, (product, ZERO, line.unit_cost))
-        by_product[product.pk] = (product, quantity + line.quantity, cost)
+        _, quantity, unit_cost, cost = by_product.get(
+            product.pk, (product, ZERO, line.unit_cost, ZERO)
+        )
+        by_product[product.pk] = (product, quantity + line.quantity, unit_cost, cost + line.cost)
     changes = [
-        StockChange(product=product, quantity_delta=-quantity, unit_cost=cost)
-        for product, quantity, cost in (by_product[pk] for pk in sorted(by_product))
+        StockChange(product=product, quantity_delta=-quantity, unit_cost=unit_cost, value=-cost)
+        for product, quantity, unit_cost, cost in (by_product[pk] for pk in sorted(by_product))
     ]
     try:
         stock_apply(
@@ -646,6 +649,7 @@ def _take_stock(*, store: Store, order: Order, user: User, offline: bool) -> Non
             source_id=order.pk,
             user=user,
             offline=offline,
+            now=order.created_at,
         )
     except InsufficientStock:
         INSUFFICIENT_STOCK.labels(store=store.code).inc()

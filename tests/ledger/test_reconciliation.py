@@ -105,7 +105,8 @@ def test_a_stray_posting_is_a_difference_and_the_command_exits_non_zero(
 def test_inventory_not_posted_is_a_difference(store, stocked_product) -> None:
     from tests.catalog.factories import set_stock
 
-    set_stock(store, stocked_product, 60)  # 10 appear without a movement or a posting
+    # 10 appear, worth 20.00, without a movement or a posting
+    set_stock(store, stocked_product, 60, value=D("120.00"))
     result = reconcile_store_day(store=store, date=store_today(store))
     assert [(c.name, c.difference) for c in result.differences] == [("inventory", D("-20.00"))]
 
@@ -155,7 +156,8 @@ def test_a_difference_found_by_the_scheduled_run_is_logged_at_error_and_counted(
         )._value.get()
 
     before = counted()
-    set_stock(store, stocked_product, 60)  # stock that appears with no movement or posting
+    # stock (and its value) that appears with no movement or posting
+    set_stock(store, stocked_product, 60, value=D("120.00"))
     with caplog.at_level("ERROR", logger="orders.services.reports"):
         result = reconciliation_record(store=store, date=store_today(store))
     assert result["ok"] is False

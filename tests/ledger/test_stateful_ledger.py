@@ -1,7 +1,8 @@
 """Property: whatever a store does, in whatever order — sell, refund (restocked or not), adjust
-stock, move cash, open and close shifts — after every step the trial balance has equal totals
-and the day reconciles (ledger cash = shift counts, inventory = stock × cost, revenue and tax
-= orders), all through the real services.
+stock, move cash, open and close shifts — after every step the trial balance has equal totals,
+the inventory account equals the book value of the store's stock (Σ `StockLevel.value`), and
+the day reconciles (ledger cash = shift counts, inventory = stock valued by its movements,
+revenue and tax = orders), all through the real services.
 
 Every example trades in a fresh store, so examples never see each other's figures even though
 they share the test's transaction. A refused step (not enough stock, no open shift for a cash
@@ -15,7 +16,8 @@ from decimal import Decimal
 
 import pytest
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Sum
+from django.db.models.functions import Coalesce
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -27,10 +29,11 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from catalog.models import Product
+from catalog.models import Product, StockLevel
 from catalog.services import stock_adjust
 from domain.errors import DomainError
-from ledger.selectors import trial_balance
+from ledger.selectors import account_balances, trial_balance
+from ledger.services import INVENTORY
 from money import round_cents
 from orders.models import Order, OrderLine, Shift
 from orders.reconciliation import reconcile_store_day, store_today
@@ -49,10 +52,11 @@ from tests.factories import CashierFactory, ManagerFactory, RegisterFactory, Sto
 
 D = Decimal
 
-# Quantities and costs chosen so that every value (quantity × cost) is a whole number of cents:
-# the ledger rounds each posting, the valuation rounds once, and they must agree exactly.
+# The loose product's cost and quantities make values of fractions of a cent (0.333 kg at 0.33
+# is 0.10989): every posting is rounded, and the book value of stock must follow the postings
+# exactly, not a valuation rounded once at the end.
 UNIT_QUANTITIES = [D(1), D(2), D(3)]
-LOOSE_QUANTITIES = [D("0.25"), D("1.5"), D("2.75")]
+LOOSE_QUANTITIES = [D("0.25"), D("0.333"), D("1.5"), D("2.75")]
 
 
 class StoreTrading(RuleBasedStateMachine):
@@ -72,7 +76,7 @@ class StoreTrading(RuleBasedStateMachine):
             tax_rate=TaxRateFactory(name="Standard 8.25", rate=D("8.250")),
         )
         self.loose = ProductFactory(
-            price=D("2.50"), cost=D("1.00"), tax_rate=TaxRateFactory(name="Zero", rate=D("0"))
+            price=D("2.50"), cost=D("0.33"), tax_rate=TaxRateFactory(name="Zero", rate=D("0"))
         )
         for product in (self.unit, self.loose):
             stock_adjust(
@@ -271,6 +275,14 @@ class StoreTrading(RuleBasedStateMachine):
         balance = trial_balance(store_id=self.store.pk, date_to=None)
         assert balance is not None
         assert balance.total_debit == balance.total_credit
+
+    @invariant()
+    def inventory_account_is_the_book_value_of_stock(self) -> None:
+        inventory = account_balances(store_id=self.store.pk, codes=[INVENTORY])[INVENTORY]
+        book_value = StockLevel.objects.filter(store_id=self.store.pk).aggregate(
+            value=Coalesce(Sum("value"), D("0"))
+        )["value"]
+        assert inventory == book_value
 
     @invariant()
     def the_day_reconciles(self) -> None:

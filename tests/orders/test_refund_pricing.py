@@ -33,9 +33,11 @@ def apply(line: LineSnapshot, piece: RefundPiece) -> LineSnapshot:
         quantity=line.quantity,
         net=line.net,
         tax=line.tax,
+        cost=line.cost,
         refunded_quantity=line.refunded_quantity + piece.quantity,
         refunded_net=line.refunded_net + piece.net,
         refunded_tax=line.refunded_tax + piece.tax,
+        refunded_cost=line.refunded_cost + piece.cost,
     )
 
 
@@ -60,7 +62,8 @@ def line_and_steps(draw: st.DrawFn) -> tuple[LineSnapshot, list[Decimal]]:
     steps = [D(b - a) / 1000 for a, b in pairwise(bounds)]
     net = draw(cents)
     tax = draw(cents)
-    return LineSnapshot(quantity=D(quantity_milli) / 1000, net=net, tax=tax), steps
+    cost = draw(cents)
+    return LineSnapshot(quantity=D(quantity_milli) / 1000, net=net, tax=tax, cost=cost), steps
 
 
 @settings(max_examples=400, deadline=None)
@@ -82,6 +85,22 @@ def test_pieces_of_a_fully_refunded_line_add_up_exactly_to_the_line(case) -> Non
     assert sum(p.tax for p in pieces) == line.tax
     assert sum(p.total for p in pieces) == line.net + line.tax
     assert state.remaining_quantity == 0
+
+
+@settings(max_examples=400, deadline=None)
+@given(line_and_steps())
+def test_a_line_refunded_in_full_in_any_steps_returns_exactly_its_cost(case) -> None:
+    line, steps = case
+    state = line
+    costs = []
+    for quantity in steps:
+        piece = refund_piece(state, quantity)
+        assert 0 <= piece.cost == round_cents(piece.cost)
+        costs.append(piece.cost)
+        state = apply(state, piece)
+        assert state.refunded_cost <= line.cost
+    assert sum(costs) == line.cost
+    assert state.refunded_cost == line.cost
 
 
 @settings(max_examples=300, deadline=None)

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0006_rounding_and_tips'),
+        ('orders', '0007_rounding_and_tips'),
     ]
 
     operations = [

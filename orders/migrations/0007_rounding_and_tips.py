@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0005_money_three_decimals'),
+        ('orders', '0006_line_cost_of_goods'),
     ]
 
     operations = [
