@@ -237,6 +237,7 @@ def test_card_sale_keeps_only_reference_and_last4(world: StoreWorld) -> None:
         "amount",
         "tendered",
         "change",
+        "tip",
         "reference",
         "card_last4",
     }
