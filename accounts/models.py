@@ -7,6 +7,7 @@ depends on no other domain app (see STYLE: direction of dependencies).
 from __future__ import annotations
 
 import zoneinfo
+from decimal import Decimal
 
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
@@ -50,6 +51,16 @@ class Store(models.Model):
     )
     prices_include_tax = models.BooleanField(default=False)
     allow_negative_stock = models.BooleanField(default=False)
+    cashier_max_discount_percent = models.DecimalField(
+        max_digits=6,
+        decimal_places=3,
+        default=Decimal("100.000"),
+        help_text="The most a cashier may discount a sale (Σ discounts / subtotal, in per "
+        "cent) without a manager's approval.",
+    )
+    cashier_can_refund = models.BooleanField(
+        default=False, help_text="Cashiers may refund and return without a manager's approval."
+    )
     cash_rounding = models.DecimalField(
         max_digits=6,
         decimal_places=3,
@@ -64,6 +75,11 @@ class Store(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(cash_rounding__gte=0), name="store_cash_rounding_nonnegative"
+            ),
+            models.CheckConstraint(
+                condition=Q(cashier_max_discount_percent__gte=0)
+                & Q(cashier_max_discount_percent__lte=100),
+                name="store_cashier_max_discount_percent_range",
             ),
         ]
 
@@ -113,6 +129,13 @@ class User(AbstractUser):
     role = models.CharField(max_length=16, choices=Role, default=Role.CASHIER)
     stores = models.ManyToManyField(Store, related_name="users", blank=True)
     token_version = models.PositiveIntegerField(default=0)
+    pin = models.CharField(
+        max_length=128,
+        blank=True,
+        default="",
+        help_text="A hash of the 4–8 digit PIN that approves a cashier's action (set through "
+        "POST /api/v1/auth/pin/); empty: none.",
+    )
 
     class Meta:
         ordering = ("id",)

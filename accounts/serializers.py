@@ -37,6 +37,13 @@ class LogoutSerializer(serializers.Serializer):
     refresh = serializers.CharField(max_length=4096)
 
 
+class PinSetSerializer(serializers.Serializer):
+    password = serializers.CharField(write_only=True, style={"input_type": "password"})
+    pin = serializers.CharField(
+        write_only=True, min_length=4, max_length=8, help_text="4 to 8 digits."
+    )
+
+
 class PasswordChangeSerializer(serializers.Serializer):
     old_password = serializers.CharField(
         write_only=True, trim_whitespace=False, max_length=4096, style={"input_type": "password"}

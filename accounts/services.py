@@ -24,6 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import authenticate, password_validation
+from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
@@ -360,6 +361,23 @@ def user_change_own_password(*, user: User, old_password: str, new_password: str
     user_set_password(actor=user, user=user, password=new_password, field="new_password")
 
 
+def user_set_own_pin(*, user: User, password: str, pin: str) -> None:
+    """The signed-in user's approval PIN (4–8 digits), stored as a password hash; the password
+    must be right (a stolen access token alone cannot set one)."""
+    if not user.check_password(password):
+        raise InvalidInput("Invalid input.", errors={"password": ["Wrong password."]})
+    if not (pin.isascii() and pin.isdigit() and 4 <= len(pin) <= 8):
+        raise InvalidInput("Invalid input.", errors={"pin": ["4 to 8 digits."]})
+    user.pin = make_password(pin)
+    user.save(update_fields=["pin"])
+    record_account_event("auth.pin_set", actor=user, object_id=user.pk, changes={})
+
+
+def user_check_pin(*, user: User, pin: str) -> bool:
+    """Whether `pin` is the user's approval PIN (False when none is set)."""
+    return bool(user.pin) and check_password(pin, user.pin)
+
+
 def user_deactivate(*, actor: User | None, user: User) -> User:
     """Deactivate (users are never deleted: orders and the audit trail refer to them) and revoke
     every token the user holds."""
@@ -413,6 +431,8 @@ STORE_FIELDS = (
     "prices_include_tax",
     "allow_negative_stock",
     "cash_rounding",
+    "cashier_max_discount_percent",
+    "cashier_can_refund",
 )
 
 
@@ -427,9 +447,13 @@ def store_create(
     prices_include_tax: bool = False,
     allow_negative_stock: bool = False,
     cash_rounding: Decimal = Decimal(0),
+    cashier_max_discount_percent: Decimal = Decimal(100),
+    cashier_can_refund: bool = False,
 ) -> Store:
     _ensure_admin(actor)
     store = Store(
+        cashier_max_discount_percent=cashier_max_discount_percent,
+        cashier_can_refund=cashier_can_refund,
         code=code,
         name=name,
         currency=currency,

@@ -7,6 +7,7 @@ from accounts.views import (
     LogoutView,
     MeView,
     PasswordChangeView,
+    PinView,
     RegisterViewSet,
     StoreViewSet,
     TokenObtainView,
@@ -25,5 +26,6 @@ urlpatterns = [
     path("auth/logout/", LogoutView.as_view(), name="auth-logout"),
     path("auth/me/", MeView.as_view(), name="auth-me"),
     path("auth/password/", PasswordChangeView.as_view(), name="auth-password"),
+    path("auth/pin/", PinView.as_view(), name="auth-pin"),
     *router.urls,
 ]

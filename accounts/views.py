@@ -20,6 +20,7 @@ from accounts.serializers import (
     LogoutSerializer,
     MeSerializer,
     PasswordChangeSerializer,
+    PinSetSerializer,
     RegisterSerializer,
     StoreSerializer,
     TokenObtainSerializer,
@@ -148,6 +149,39 @@ class MeView(APIView):
     @extend_schema(responses={200: MeSerializer}, summary="The signed-in user")
     def get(self, request: Request) -> Response:
         return Response(MeSerializer(request.user).data)
+
+
+class PinView(APIView):
+    allowed_roles = ALL_ROLES
+
+    @extend_schema(
+        request=PinSetSerializer,
+        responses={
+            204: OpenApiResponse(description="PIN set (stored hashed, never returned)."),
+            400: OpenApiResponse(description="Wrong `password`, or `pin` not 4–8 digits."),
+            429: OpenApiResponse(description="Too many wrong passwords for this user."),
+        },
+        summary="Set the signed-in user's approval PIN",
+        description="The PIN a manager types at a register to approve a cashier's discount, "
+        "void, refund or return (`POST /api/v1/approvals/`). The password is required; wrong "
+        "passwords count as failed logins.",
+    )
+    def post(self, request: Request) -> Response:
+        serializer = PinSetSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user: User = request.user  # type: ignore[assignment]
+        throttling.username_failures_check(request, user.username)
+        try:
+            services.user_set_own_pin(
+                user=user,
+                password=serializer.validated_data["password"],
+                pin=serializer.validated_data["pin"],
+            )
+        except InvalidInput as exc:
+            if exc.errors and "password" in exc.errors:
+                throttling.login_failure_register(request, user.username)
+            raise
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class PasswordChangeView(APIView):

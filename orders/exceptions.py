@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from domain.errors import Conflict, InvalidInput
+from domain.errors import Conflict, Forbidden, InvalidInput
 
 
 class ShiftNotOpen(Conflict):
@@ -36,3 +36,11 @@ class TenderedOutOfRange(InvalidInput):
 class ChangeWithoutPayment(InvalidInput):
     code = "change_without_payment"
     default_detail = "A cash payment of 0.00 cannot give change."
+
+
+class ApprovalRequired(Forbidden):
+    code = "approval_required"
+    default_detail = (
+        "This needs a manager's approval: send the token of POST /api/v1/approvals/ in the "
+        "X-Approval header."
+    )

@@ -394,3 +394,35 @@ class DailyReport(models.Model):
 
     def __str__(self) -> str:
         return f"Daily report {self.store_id} {self.date}"
+
+
+class ApprovalAction(models.TextChoices):
+    DISCOUNT = "discount", "Discount beyond the cashier's limit"
+    VOID = "void", "Void"
+    REFUND = "refund", "Refund"
+    RETURN = "return", "Return without receipt"
+
+
+class Approval(models.Model):
+    """A manager's approval of one action on one register: a single-use token, short-lived.
+    Only a hash of the token is kept (a database reader cannot use it)."""
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    action = models.CharField(max_length=16, choices=ApprovalAction)
+    register = models.ForeignKey(Register, on_delete=models.PROTECT, related_name="+")
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+")
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+
+    def __str__(self) -> str:
+        return f"{self.action} on {self.register_id} by {self.approved_by_id}"

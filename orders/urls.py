@@ -4,6 +4,7 @@ close, report), daily reports."""
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from orders.views.approvals import ApprovalView
 from orders.views.refunds import RefundCreateView
 from orders.views.reports import DailyReportView
 from orders.views.sales import OrderViewSet
@@ -18,5 +19,6 @@ urlpatterns = [
     path("orders/<int:pk>/refunds/", RefundCreateView.as_view(), name="order-refunds"),
     path("reports/daily/", DailyReportView.as_view(), name="report-daily"),
     path("sync/sales/", SyncSalesView.as_view(), name="sync-sales"),
+    path("approvals/", ApprovalView.as_view(), name="approvals"),
     *router.urls,
 ]

@@ -124,6 +124,7 @@ def refund_create(
     reason: str,
     user: User,
     now: dt.datetime | None = None,
+    approved_by: int | None = None,
 ) -> Refund:
     """Refund `lines` of `order` (see the module docstring). Raises `InvalidInput` (400) for a
     line not of this order, `RefundExceedsSold` (409) for more than is left on a line, and
@@ -172,7 +173,14 @@ def refund_create(
             restocked_cost=restocked_cost,
             created_by=user,
         )
-        _audit_refund(order=order, refund=refund, pieces=pieces, tenders=tenders, user=user)
+        _audit_refund(
+            order=order,
+            refund=refund,
+            pieces=pieces,
+            tenders=tenders,
+            user=user,
+            approved_by=approved_by,
+        )
         transaction.on_commit(
             lambda: _count_refund(store_code=order.store.code, currency=order.currency, total=total)
         )
@@ -407,6 +415,7 @@ def _audit_refund(
     pieces: Sequence[tuple[OrderLine, RefundPiece]],
     tenders: dict[str, Decimal],
     user: User,
+    approved_by: int | None = None,
 ) -> None:
     audit_record(
         action="order.refunded",
@@ -426,6 +435,7 @@ def _audit_refund(
                 for line, piece in pieces
             ],
             "tenders": {method: str(amount) for method, amount in tenders.items()},
+            **({"approved_by": approved_by} if approved_by is not None else {}),
         },
     )
 

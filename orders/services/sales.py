@@ -28,7 +28,7 @@ from django.db import connection, transaction
 from django.db.models import Field
 from django.utils import timezone
 
-from accounts.models import Register, Store, User
+from accounts.models import Register, Role, Store, User
 from audit.services import audit_record
 from catalog.exceptions import InsufficientStock
 from catalog.models import Product, StockReason
@@ -55,6 +55,7 @@ from orders.exceptions import (
 from orders.models import (
     MAX_ORDER_AMOUNT,
     MIN_ORDER_AMOUNT,
+    ApprovalAction,
     Order,
     OrderLine,
     Payment,
@@ -68,6 +69,7 @@ from orders.selectors.sales import (
     register_for_sale,
     sale_shift_locked,
 )
+from orders.services.approvals import approval_check, approval_consume
 from orders.services.numbering import number_cte
 
 __all__ = [
@@ -165,15 +167,32 @@ def _priced_sale(
     return ordered, priced
 
 
+def needs_discount_approval(*, user: User, store: Store, priced: PricedOrder) -> bool:
+    """A cashier's discounts above the store's limit (Σ discounts / subtotal, per cent) need a
+    manager's approval."""
+    if user.role != Role.CASHIER or not priced.discount_total:
+        return False
+    limit = store.cashier_max_discount_percent
+    return priced.discount_total * 100 > limit * priced.subtotal
+
+
 def order_quote(
-    *, user: User, register_id: int, lines: Sequence[SaleLineRequest], discount: Decimal = ZERO
+    *,
+    user: User,
+    register_id: int,
+    lines: Sequence[SaleLineRequest],
+    discount: Decimal = ZERO,
+    approval: str | None = None,
 ) -> SaleQuote:
-    """Price a basket on a register of the user's stores without writing anything."""
+    """Price a basket on a register of the user's stores without writing anything. Discounts
+    beyond a cashier's limit need an approval token, checked but not used up."""
     register = register_for_sale(user=user, register_id=register_id)
     if register is None:
         raise ObjectNotFound("Register not found.")
     _refuse_inactive_register(register)
     products, priced = _priced_sale(store=register.store, lines=lines, discount=discount)
+    if needs_discount_approval(user=user, store=register.store, priced=priced):
+        approval_check(token=approval, action=ApprovalAction.DISCOUNT, register_id=register.pk)
     return SaleQuote(register=register, store=register.store, products=products, priced=priced)
 
 
@@ -409,6 +428,7 @@ def order_create(
     client_created_at: dt.datetime | None = None,
     offline: bool = False,
     now: dt.datetime | None = None,
+    approval: str | None = None,
 ) -> Order:
     """Ring up a sale on the register's open shift, in one transaction: number, order, lines
     with their catalog snapshot, payments, stock movements, journal entry and audit event.
@@ -427,6 +447,13 @@ def order_create(
         shift, late = _lock_open_shift(user=user, register_id=register_id, offline=offline)
         store = shift.register.store
         products, priced = _priced_sale(store=store, lines=lines, discount=discount)
+        approved_by = (
+            approval_consume(
+                token=approval, action=ApprovalAction.DISCOUNT, register_id=shift.register_id
+            )
+            if needs_discount_approval(user=user, store=store, priced=priced)
+            else None
+        )
         tenders_in = _payments(requests=payments, total=priced.total, store=store)
         order = _write_order(
             shift=shift,
@@ -442,7 +469,7 @@ def order_create(
         _take_stock(store=store, order=order, user=user, offline=offline)
         tenders = _tenders(order)
         _post_to_ledger(store=store, order=order, tenders=tenders, priced=priced, user=user)
-        _audit_sale(order=order, tenders=tenders, user=user)
+        _audit_sale(order=order, tenders=tenders, user=user, approved_by=approved_by)
         transaction.on_commit(lambda: _count_sale(store=store, order=order, offline=offline))
     return order
 
@@ -593,7 +620,9 @@ def _post_to_ledger(
     )
 
 
-def _audit_sale(*, order: Order, tenders: dict[str, Decimal], user: User) -> None:
+def _audit_sale(
+    *, order: Order, tenders: dict[str, Decimal], user: User, approved_by: int | None
+) -> None:
     audit_record(
         action="order.created",
         actor=user,
@@ -611,6 +640,7 @@ def _audit_sale(*, order: Order, tenders: dict[str, Decimal], user: User) -> Non
             "tenders": {method: str(amount) for method, amount in tenders.items()},
             "offline": order.offline,
             "late": order.late,
+            **({"approved_by": approved_by} if approved_by is not None else {}),
         },
     )
 

@@ -10,13 +10,16 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.request import Request
 
+from accounts.models import Role
 from accounts.selectors import scope_to_user_stores
 from apitools.idempotency import IDEMPOTENCY_ERROR_RESPONSES, IDEMPOTENCY_KEY_PARAMETER
-from apitools.permissions import STAFF_ROLES
-from orders.models import Order, Refund
+from apitools.permissions import ALL_ROLES
+from orders.models import ApprovalAction, Order, Refund
 from orders.serializers.refunds import RefundCreateSerializer, RefundSerializer
+from orders.services.approvals import approval_consume
 from orders.services.refunds import RefundLineRequest, refund_create
 from orders.views.idempotency import idempotent
+from orders.views.sales import APPROVAL_HEADER
 from orders.views.shifts import acting_user
 
 REFUND_DESCRIPTION = """
@@ -49,7 +52,8 @@ Refund part or all of an order's lines. Managers and admins of the order's store
 
 
 class RefundCreateView(generics.GenericAPIView):
-    allowed_roles = STAFF_ROLES
+    # Cashiers too: with the store's `cashier_can_refund`, or a manager's approval.
+    allowed_roles = ALL_ROLES
     serializer_class = RefundCreateSerializer
 
     @extend_schema(
@@ -74,11 +78,21 @@ class RefundCreateView(generics.GenericAPIView):
     @idempotent("orders.refunds:{pk}", status=status.HTTP_201_CREATED)
     def post(self, request: Request, pk: int) -> Any:
         user = acting_user(request)
-        order = get_object_or_404(scope_to_user_stores(Order.objects.all(), user), pk=pk)
+        order = get_object_or_404(
+            scope_to_user_stores(Order.objects.select_related("store"), user), pk=pk
+        )
         serializer = RefundCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        approved_by = None
+        if user.role == Role.CASHIER and not order.store.cashier_can_refund:
+            approved_by = approval_consume(
+                token=request.headers.get(APPROVAL_HEADER),
+                action=ApprovalAction.REFUND,
+                register_id=order.register_id,
+            )
         refund = refund_create(
+            approved_by=approved_by,
             order=order,
             lines=[
                 RefundLineRequest(line_id=row["line"], quantity=row["quantity"])

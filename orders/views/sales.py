@@ -49,6 +49,8 @@ from orders.services.sales import order_create, order_quote
 from orders.views.idempotency import idempotent
 
 ORDER_CREATE_ENDPOINT = "orders.create"
+#: The header that carries a manager's approval token (`POST /api/v1/approvals/`).
+APPROVAL_HEADER = "X-Approval"
 
 
 class OrderFilter(filters.FilterSet):
@@ -216,6 +218,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             discount=sale.discount,
             client_created_at=sale.client_created_at,
             offline=sale.offline,
+            approval=request.headers.get(APPROVAL_HEADER),
         )
         return OrderSerializer(order).data
 
@@ -244,6 +247,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             register_id=serializer.validated_data["register"],
             lines=serializer.line_requests(),
             discount=serializer.validated_data["discount"],
+            approval=request.headers.get(APPROVAL_HEADER),
         )
         return Response(QuoteSerializer(quote_representation(quote)).data)
 

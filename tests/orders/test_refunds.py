@@ -291,11 +291,11 @@ def test_malformed_refunds_are_400(manager_client, three_sold, lines, field) -> 
 # --- roles, scoping, idempotency ----------------------------------------------------------------
 
 
-def test_cashier_gets_403(cashier_client, three_sold) -> None:
+def test_cashier_without_approval_gets_403(cashier_client, three_sold) -> None:
     line = three_sold.lines.get()
     response = refund_via_api(cashier_client, three_sold, [(line, "1")], key="c")
     assert response.status_code == 403
-    assert response.json()["code"] == "permission_denied"
+    assert response.json()["code"] == "approval_required"
     assert not Refund.objects.exists()
 
 
