@@ -36,3 +36,8 @@ class TenderedOutOfRange(InvalidInput):
 class ChangeWithoutPayment(InvalidInput):
     code = "change_without_payment"
     default_detail = "A cash payment of 0.00 cannot give change."
+
+
+class HeldOrderGone(Conflict):
+    code = "held_order_gone"
+    default_detail = "The held order has already been completed or deleted."
