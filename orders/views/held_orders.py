@@ -20,6 +20,8 @@ from orders.selectors.held_orders import held_order_list
 from orders.serializers.held_orders import HeldOrderInputSerializer, HeldOrderSerializer
 from orders.serializers.sales import refuse_card_numbers
 from orders.services.held_orders import held_order_create, held_order_delete, held_order_update
+from orders.views.idempotency import idempotent
+from orders.views.shifts import OPTIONAL_IDEMPOTENCY_KEY
 
 _PRICING = (
     "Priced exactly like `POST /api/v1/orders/quote/` (the same code), at the catalog's prices "
@@ -66,7 +68,10 @@ class HeldOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
     @extend_schema(
         summary="Hold (park) a basket",
-        description=_PRICING + " `customer`: only `null` for now (customers come later).",
+        description=_PRICING + " `customer`: only `null` for now (customers come later). "
+        "A register retrying after a lost answer sends an `Idempotency-Key` (optional here) and "
+        "parks the basket once.",
+        parameters=[OPTIONAL_IDEMPOTENCY_KEY],
         request=HeldOrderInputSerializer,
         responses={
             201: HeldOrderSerializer,
@@ -74,10 +79,11 @@ class HeldOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             404: OpenApiResponse(description="Register not in your stores."),
         },
     )
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    @idempotent("held_orders.create", status=status.HTTP_201_CREATED, required=False)
+    def create(self, request: Request) -> Any:
         data = self._valid_input(request)
         held = held_order_create(user=cast(User, request.user), **data)
-        return Response(HeldOrderSerializer(held).data, status=status.HTTP_201_CREATED)
+        return HeldOrderSerializer(held).data
 
     @extend_schema(
         summary="Replace a held order's lines, discount and note",

@@ -165,6 +165,21 @@ def test_a_held_order_needs_lines_and_known_products(
     assert not HeldOrder.objects.exists()
 
 
+def test_holding_with_an_idempotency_key_parks_the_basket_once(
+    cashier_client: APIClient, register: Register, product: Product
+) -> None:
+    body = {"register": register.pk, "lines": [{"product": product.pk, "quantity": "1"}]}
+
+    first = cashier_client.post(HELD_URL, body, format="json", HTTP_IDEMPOTENCY_KEY="park-1")
+    again = cashier_client.post(HELD_URL, body, format="json", HTTP_IDEMPOTENCY_KEY="park-1")
+
+    assert first.status_code == again.status_code == 201
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    assert HeldOrder.objects.count() == 1
+    assert AuditEvent.objects.filter(action="held_order.created").count() == 1
+
+
 def test_list_filters_by_register_and_store(
     cashier_client: APIClient,
     cashier: User,
