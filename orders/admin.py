@@ -1,8 +1,8 @@
-"""Selling in the Django admin: orders (with their lines, payments and refunds), refunds, shifts
-and cash movements — view only. These are money records written by the services (a sale, a
-refund, a close posts to the ledger and the audit trail in the same transaction), so nobody, not
-even an admin, adds, changes or deletes them here. Managers see only their stores' rows; the
-store and cashier filters offer only what they can see.
+"""Selling in the Django admin: orders (with their lines, payments and refunds), refunds, shifts,
+cash movements and held orders — view only. These are money records written by the services (a
+sale, a refund, a close posts to the ledger and the audit trail in the same transaction), so
+nobody, not even an admin, adds, changes or deletes them here. Managers see only their stores'
+rows; the store and cashier filters offer only what they can see.
 """
 
 from __future__ import annotations
@@ -13,12 +13,16 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import path, reverse
+from django.utils.html import format_html_join
 
 from accounts.selectors import scope_to_user_stores
+from money.currencies import quantum
+from money.fields import amount_text
 from orders import admin_reports  # noqa: F401  (registers DailyReportAdmin and the dashboard)
 from orders.admin_order_pages import can_refund, export_view, receipt_view, refund_view
 from orders.models import (
     CashMovement,
+    HeldOrder,
     Order,
     OrderLine,
     OrderStatus,
@@ -286,3 +290,63 @@ class CashMovementAdmin(StoreScopedAdmin):
     ordering = ("-created_at", "-id")
     fields = ("shift", "kind", "amount", "reason", "created_by", "created_at")
     readonly_fields = fields
+
+
+@admin.register(HeldOrder)
+class HeldOrderAdmin(StoreScopedAdmin):
+    """Parked baskets, read-only: the API holds, changes, deletes and completes them. Completed
+    and deleted ones stay listed with their status (and the completing order)."""
+
+    list_display = ("id", "store", "register", "status", "held_by", "total", "note", "held_at")
+    list_filter = (
+        ("store", admin.RelatedOnlyFieldListFilter),
+        "status",
+        ("held_by", admin.RelatedOnlyFieldListFilter),
+        "held_at",
+    )
+    search_fields = ("=id", "note", "register__code")
+    date_hierarchy = "held_at"
+    list_select_related = ("store", "register__store", "held_by")
+    ordering = ("-held_at", "-id")
+    fields = (
+        "store",
+        "register",
+        "status",
+        "held_by",
+        "held_at",
+        "updated_at",
+        "note",
+        "currency",
+        "prices_include_tax",
+        "line_table",
+        "order_discount",
+        "subtotal",
+        "discount_total",
+        "tax_total",
+        "total",
+        "closed_by",
+        "closed_at",
+        "order",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="Lines")
+    def line_table(self, obj: HeldOrder) -> str:
+        """One row per line: sku, name, quantity, unit price, discount, total (money in the
+        store currency's minor units)."""
+        places = quantum(obj.currency)
+        return format_html_join(
+            "",
+            "<div>{} · {} · {} × {} − {} = {}</div>",
+            (
+                (
+                    line["sku"],
+                    line["name"],
+                    line["quantity"],
+                    amount_text(line["unit_price"], places),
+                    amount_text(line["discount"], places),
+                    amount_text(line["total"], places),
+                )
+                for line in obj.lines
+            ),
+        )

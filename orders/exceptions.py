@@ -44,3 +44,8 @@ class ApprovalRequired(Forbidden):
         "This needs a manager's approval: send the token of POST /api/v1/approvals/ in the "
         "X-Approval header."
     )
+
+
+class HeldOrderGone(Conflict):
+    code = "held_order_gone"
+    default_detail = "The held order has already been completed or deleted."

@@ -426,3 +426,83 @@ class Approval(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} on {self.register_id} by {self.approved_by_id}"
+
+
+class HeldOrderStatus(models.TextChoices):
+    HELD = "held", "Held"
+    COMPLETED = "completed", "Completed by a sale"
+    DELETED = "deleted", "Deleted"
+
+
+class HeldOrder(models.Model):
+    """A parked basket (`/api/v1/held-orders/`): priced like a quote, nothing sold or reserved.
+
+    A completed or deleted one is kept, not removed, with its status (and the completing order):
+    a later completion, change or deletion of it must answer `409 held_order_gone`, which a
+    missing row could not tell from an id that never existed (404).
+
+    `lines` holds the priced lines as the API renders them (decimals as strings), each with the
+    line's own `line_discount` as requested, so completing it re-prices the same request."""
+
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="held_orders")
+    register = models.ForeignKey(Register, on_delete=models.PROTECT, related_name="held_orders")
+    status = models.CharField(max_length=10, choices=HeldOrderStatus, default=HeldOrderStatus.HELD)
+    currency = models.CharField(max_length=3)
+    prices_include_tax = models.BooleanField()
+    lines = models.JSONField()
+    order_discount = MoneyField(default=0, help_text="The order-level discount as requested.")
+    subtotal = MoneyField()
+    discount_total = MoneyField()
+    tax_total = MoneyField()
+    total = MoneyField()
+    note = models.CharField(max_length=255, blank=True, default="")
+    held_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="held_orders"
+    )
+    held_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    order = models.OneToOneField(
+        Order, null=True, blank=True, on_delete=models.PROTECT, related_name="held_order"
+    )
+
+    class Meta:
+        ordering = ("-held_at", "-id")
+        indexes = [
+            models.Index(
+                fields=("store", "held_at"),
+                condition=Q(status="held"),
+                name="heldorder_store_held",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="held", closed_at__isnull=True, order__isnull=True)
+                | Q(status="completed", closed_at__isnull=False, order__isnull=False)
+                | Q(status="deleted", closed_at__isnull=False, order__isnull=True),
+                name="heldorder_closed_fields_consistent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Held order {self.pk} on register {self.register_id} ({self.status})"
+
+    @property
+    def customer_id(self) -> None:
+        """Customers come in a later version: a held order has none yet (rendered `null`)."""
+        return None
+
+    def requested_lines(self) -> list[tuple[int, Decimal, Decimal]]:
+        """`(product id, quantity, the line's own discount)` of each line, as requested: what
+        the completing sale re-prices."""
+        return [
+            (line["product"], Decimal(line["quantity"]), Decimal(line["line_discount"]))
+            for line in self.lines
+        ]

@@ -1,10 +1,11 @@
-"""Selling routes under /api/v1/: orders (+ quote, receipt, refunds), shifts (+ cash movements,
-close, report), daily reports."""
+"""Selling routes under /api/v1/: orders (+ quote, receipt, refunds), held orders, shifts (+ cash
+movements, close, report), daily reports."""
 
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from orders.views.approvals import ApprovalView
+from orders.views.held_orders import HeldOrderViewSet
 from orders.views.refunds import RefundCreateView
 from orders.views.reports import DailyReportView
 from orders.views.sales import OrderViewSet
@@ -13,6 +14,7 @@ from orders.views.sync import SyncSalesView
 
 router = SimpleRouter()
 router.register("orders", OrderViewSet, basename="order")
+router.register("held-orders", HeldOrderViewSet, basename="held-order")
 router.register("shifts", ShiftViewSet, basename="shift")
 
 urlpatterns = [

@@ -19,6 +19,7 @@ from domain.errors import DomainError, InvalidInput, ObjectNotFound, Throttled
 from orders.exceptions import (
     CardNumberRefused,
     ChangeWithoutPayment,
+    HeldOrderGone,
     RefundExceedsSold,
     ShiftNotOpen,
     TenderedOutOfRange,
@@ -55,6 +56,7 @@ def test_no_domain_error_names_a_status() -> None:
         (ProductInUse(), 409, "product_in_use"),
         (ShiftNotOpen(), 409, "shift_not_open"),
         (RefundExceedsSold(), 409, "refund_exceeds_sold"),
+        (HeldOrderGone(), 409, "held_order_gone"),
         (IdempotencyKeyInUse(), 409, "idempotency_key_in_use"),
         (IdempotencyKeyReused(), 422, "idempotency_key_reused"),
         (Throttled(), 429, "throttled"),

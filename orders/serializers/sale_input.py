@@ -30,11 +30,12 @@ _plain_body = plain_parser(OrderCreateInputSerializer)
 @dataclass(frozen=True, slots=True)
 class SaleInput:
     register: int
-    lines: list[SaleLineRequest]
+    lines: list[SaleLineRequest] | None  # None: the held order's
     payments: list[PaymentRequest]
-    discount: Decimal
+    discount: Decimal | None  # None: 0, or the held order's
     client_created_at: datetime | None
     offline: bool
+    held_order: int | None
 
 
 def parse_sale_input(data: Any) -> SaleInput:
@@ -60,9 +61,10 @@ def _plain(data: Any) -> SaleInput:
 def _sale_input(validated: dict[str, Any]) -> SaleInput:
     return SaleInput(
         register=validated["register"],
-        lines=sale_line_requests(validated["lines"]),
+        lines=sale_line_requests(validated["lines"]) if "lines" in validated else None,
         payments=payment_requests(validated["payments"]),
-        discount=validated["discount"],
+        discount=validated.get("discount"),
         client_created_at=validated["client_created_at"],
         offline=validated["offline"],
+        held_order=validated["held_order"],
     )

@@ -166,12 +166,43 @@ class QuoteInputSerializer(serializers.Serializer):
 
 
 class OrderCreateInputSerializer(QuoteInputSerializer):
+    # With `held_order`, `lines` and `discount` left out are the held order's: neither is
+    # required nor defaulted here (`validate` requires `lines` without a held order).
+    lines = serializers.ListField(
+        child=SaleLineInputSerializer(),
+        allow_empty=False,
+        required=False,
+        help_text="At most `API_MAX_ORDER_LINES` (500 by default) lines. Required unless "
+        "`held_order` is given (then the held order's lines when left out).",
+    )
+    discount = money_field(
+        min_value=MIN_ORDER_AMOUNT,
+        max_value=MAX_ORDER_AMOUNT,
+        required=False,
+        help_text="Order discount, spread over the lines (see the contract's spreading rule). "
+        "`0` when left out, or the held order's with `held_order`.",
+    )
     payments = serializers.ListField(
         child=PaymentInputSerializer(),
         allow_empty=True,
         max_length=MAX_PAYMENTS,
         help_text="Tenders; their amounts add up to the total exactly (empty for a zero total).",
     )
+    held_order = serializers.IntegerField(
+        min_value=1,
+        max_value=2**63 - 1,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Completes this held order (`/api/v1/held-orders/`) of the register's store: "
+        "its lines and discount unless the body gives them, re-priced now; the held order is "
+        "gone with the sale. Already completed or deleted → 409 `held_order_gone`.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("held_order") is None and "lines" not in attrs:
+            raise serializers.ValidationError({"lines": ["This field is required."]})
+        return attrs
 
     def payment_requests(self) -> list[PaymentRequest]:
         return payment_requests(self.validated_data["payments"])

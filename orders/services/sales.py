@@ -11,6 +11,7 @@ order, its lines and its payments are one statement — `_insert_order`).
 Query budget of a sale through the API (pinned in tests/perf/test_query_budgets.py): 11 —
 BEGIN, idempotency key, shift lock, products, order, stock lock, stock write,
 journal entry, audit event, idempotency response, COMMIT — whatever the number of lines.
+A sale completing a held order: 13 (the held order's lock and its completion besides).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from monitoring.metrics import (
 )
 from orders.exceptions import (
     ChangeWithoutPayment,
+    HeldOrderGone,
     PaymentMismatch,
     ShiftNotOpen,
     TenderedOutOfRange,
@@ -56,6 +58,8 @@ from orders.models import (
     MAX_ORDER_AMOUNT,
     MIN_ORDER_AMOUNT,
     ApprovalAction,
+    HeldOrder,
+    HeldOrderStatus,
     Order,
     OrderLine,
     Payment,
@@ -63,6 +67,7 @@ from orders.models import (
     Shift,
 )
 from orders.pricing import LineInput, PricedOrder, price_order
+from orders.selectors.held_orders import held_order_for_sale_locked
 from orders.selectors.sales import (
     last_shift_of,
     products_for_sale,
@@ -422,13 +427,14 @@ def order_create(
     *,
     user: User,
     register_id: int,
-    lines: Sequence[SaleLineRequest],
+    lines: Sequence[SaleLineRequest] | None,
     payments: Sequence[PaymentRequest],
-    discount: Decimal = ZERO,
+    discount: Decimal | None = ZERO,
     client_created_at: dt.datetime | None = None,
     offline: bool = False,
     now: dt.datetime | None = None,
     approval: str | None = None,
+    held_order_id: int | None = None,
 ) -> Order:
     """Ring up a sale on the register's open shift, in one transaction: number, order, lines
     with their catalog snapshot, payments, stock movements, journal entry and audit event.
@@ -439,6 +445,11 @@ def order_create(
     tender → `InvalidInput`; tenders ≠ total → `PaymentMismatch`; not enough stock (and not
     `offline`) → `catalog.exceptions.InsufficientStock` with the product ids.
 
+    `held_order_id` completes that held order of the register's store (see
+    `_take_held_order`): `lines` / `discount` left `None` are the held order's, re-priced now,
+    and the held order is marked completed in this same transaction. Not found in the store →
+    `ObjectNotFound`; already completed or deleted → `HeldOrderGone`.
+
     The returned order carries its lines and payments (no further query to serialise it).
     """
     # `savepoint=False`: inside the idempotency transaction a savepoint would cost two queries
@@ -446,7 +457,14 @@ def order_create(
     with transaction.atomic(savepoint=False):
         shift, late = _lock_open_shift(user=user, register_id=register_id, offline=offline)
         store = shift.register.store
-        products, priced = _priced_sale(store=store, lines=lines, discount=discount)
+        held = None
+        if held_order_id is not None:
+            held = _take_held_order(store=store, held_order_id=held_order_id)
+            if lines is None:
+                lines = [SaleLineRequest(*line) for line in held.requested_lines()]
+            if discount is None:
+                discount = held.order_discount
+        products, priced = _priced_sale(store=store, lines=lines or (), discount=discount or ZERO)
         approved_by = (
             approval_consume(
                 token=approval, action=ApprovalAction.DISCOUNT, register_id=shift.register_id
@@ -469,9 +487,41 @@ def order_create(
         _take_stock(store=store, order=order, user=user, offline=offline)
         tenders = _tenders(order)
         _post_to_ledger(store=store, order=order, tenders=tenders, priced=priced, user=user)
-        _audit_sale(order=order, tenders=tenders, user=user, approved_by=approved_by)
+        if held is not None:
+            _complete_held_order(held=held, order=order, user=user)
+        _audit_sale(
+            order=order,
+            tenders=tenders,
+            user=user,
+            approved_by=approved_by,
+            held_order_id=held_order_id,
+        )
         transaction.on_commit(lambda: _count_sale(store=store, order=order, offline=offline))
     return order
+
+
+def _take_held_order(*, store: Store, held_order_id: int) -> HeldOrder:
+    """The held order the sale completes, locked (`SELECT … FOR UPDATE`) until the sale
+    commits, after the shift (the sale's lock order): of two sales completing it at once, the
+    second waits, then sees it completed and is refused having written nothing."""
+    held = held_order_for_sale_locked(store=store, held_order_id=held_order_id)
+    if held is None:
+        raise ObjectNotFound("Held order not found.")
+    if held.status != HeldOrderStatus.HELD:
+        raise HeldOrderGone()
+    return held
+
+
+def _complete_held_order(*, held: HeldOrder, order: Order, user: User) -> None:
+    """Mark the held order completed by `order` (one statement); its row stays, so a later
+    attempt on it answers `held_order_gone`."""
+    HeldOrder.objects.filter(pk=held.pk).update(
+        status=HeldOrderStatus.COMPLETED,
+        order=order,
+        closed_at=order.created_at,
+        closed_by=user,
+        updated_at=order.created_at,
+    )
 
 
 def _lock_open_shift(*, user: User, register_id: int, offline: bool) -> tuple[Shift, bool]:
@@ -621,8 +671,15 @@ def _post_to_ledger(
 
 
 def _audit_sale(
-    *, order: Order, tenders: dict[str, Decimal], user: User, approved_by: int | None
+    *,
+    order: Order,
+    tenders: dict[str, Decimal],
+    user: User,
+    approved_by: int | None = None,
+    held_order_id: int | None = None,
 ) -> None:
+    # A sale that completes a held order names it (no key otherwise).
+    held = {} if held_order_id is None else {"held_order": held_order_id}
     audit_record(
         action="order.created",
         actor=user,
@@ -641,6 +698,7 @@ def _audit_sale(
             "offline": order.offline,
             "late": order.late,
             **({"approved_by": approved_by} if approved_by is not None else {}),
+            **held,
         },
     )
 

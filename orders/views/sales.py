@@ -177,8 +177,12 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             "echoed.\n\nStock: without enough tracked stock (and a store that does not allow "
             "negative stock) → `409 insufficient_stock` with `products: [ids]`, nothing "
             "written. `offline: true` is never refused for stock (the level may go negative "
-            "and the movement is flagged).\n\nIdempotency: see the `Idempotency-Key` header. "
-            "A failed request stores nothing; retrying it with the same key runs afresh."
+            "and the movement is flagged).\n\nHeld orders: `held_order` completes one of the "
+            "register's store — its lines and discount unless the body gives them, re-priced at "
+            "completion; the held order is marked completed in the sale's transaction. One "
+            "already completed or deleted → `409 held_order_gone` (also for the loser of two "
+            "completions racing), nothing written.\n\nIdempotency: see the `Idempotency-Key` "
+            "header. A failed request stores nothing; retrying it with the same key runs afresh."
         ),
         parameters=[IDEMPOTENCY_KEY_PARAMETER, replayed_header(201)],
         request=OrderCreateInputSerializer,
@@ -195,10 +199,13 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
                 "`change_without_payment` (change on a 0.00 cash payment); `errors` names the "
                 "fields."
             ),
-            404: OpenApiResponse(description="Register not in the user's stores."),
+            404: OpenApiResponse(
+                description="Register not in the user's stores, or `held_order` not in the "
+                "register's store."
+            ),
             409: OpenApiResponse(
-                description="`shift_not_open`, `insufficient_stock` (with `products`), or "
-                "`idempotency_key_in_use`."
+                description="`shift_not_open`, `insufficient_stock` (with `products`), "
+                "`held_order_gone`, or `idempotency_key_in_use`."
             ),
             422: IDEMPOTENCY_ERROR_RESPONSES[422],
         },
@@ -219,6 +226,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             client_created_at=sale.client_created_at,
             offline=sale.offline,
             approval=request.headers.get(APPROVAL_HEADER),
+            held_order_id=sale.held_order,
         )
         return OrderSerializer(order).data
 

@@ -130,6 +130,7 @@ def _sync_one(request: Request, *, user: User, register: int, item: dict[str, An
                 discount=sale.discount,
                 client_created_at=sale.client_created_at,
                 offline=sale.offline,
+                held_order_id=sale.held_order,
             )
             return 201, OrderSerializer(order).data
 

@@ -89,9 +89,15 @@ def _plain_body(draw: st.DrawFn) -> dict[str, Any]:
             if draw(st.booleans()):
                 payment[name] = draw(value)
         body["payments"].append(payment)
-    for name, value in (("discount", _plain_decimal), ("offline", st.booleans())):
+    for name, value in (
+        ("discount", _plain_decimal),
+        ("offline", st.booleans()),
+        ("held_order", st.integers(1, 2**63 - 1)),
+    ):
         if draw(st.booleans()):
             body[name] = draw(value)
+    if "held_order" in body and draw(st.booleans()):
+        del body["lines"]  # the held order's lines
     return body
 
 
@@ -99,7 +105,10 @@ def _places(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     """Every path to a value in the body (and, for dicts, to one more key)."""
     paths = [path]
     if isinstance(value, dict):
-        paths += [(*path, key) for key in ("register", "product", "method", "client_created_at")]
+        paths += [
+            (*path, key)
+            for key in ("register", "product", "method", "client_created_at", "held_order")
+        ]
         for key, item in value.items():
             paths += _places(item, (*path, key))
     elif isinstance(value, list):
@@ -160,6 +169,8 @@ def _valid_body(**changes: Any) -> dict[str, Any]:
             ]
         ),
         _valid_body(payments=[]),
+        _valid_body(held_order=12),
+        {"register": 7, "held_order": 12, "payments": []},
     ],
 )
 def test_the_bodies_registers_send_take_the_fast_path(body: dict[str, Any]) -> None:
@@ -186,6 +197,28 @@ def test_what_registers_send_is_read_exactly() -> None:
     assert parsed.discount == Decimal("1.50")
     # Parsed at the columns' scale; the sale brings it to the store currency's minor units.
     assert str(parsed.discount) == "1.500"
+
+
+def test_a_held_order_gives_what_the_body_leaves_out() -> None:
+    """Lines and discount absent → `None`: the held order's (`order_create` reads them there)."""
+    completing = parse_sale_input({"register": 7, "held_order": 12, "payments": []})
+    overriding = parse_sale_input(_valid_body(held_order=12, discount="0"))
+    plain = parse_sale_input(_valid_body())
+
+    assert (completing.held_order, completing.lines, completing.discount) == (12, None, None)
+    assert overriding.held_order == 12
+    assert overriding.lines is not None
+    assert len(overriding.lines) == 2
+    assert overriding.discount == Decimal("0")
+    assert (plain.held_order, plain.discount) == (None, None)
+
+
+def test_lines_are_required_without_a_held_order() -> None:
+    body = {"register": 7, "payments": []}
+
+    assert _plain(body) is None
+    assert _by_serializer(body) == _by_parse(body)
+    assert "lines" in _by_serializer(body)  # type: ignore[operator]
 
 
 @pytest.mark.parametrize(

@@ -34,6 +34,9 @@ PRODUCTS_URL = "/api/v1/products/"
 
 #: A sale through `POST /api/v1/orders/`, whatever its number of lines (target of issue 8: 15).
 SALE_BUDGET = 11
+#: A sale completing a held order: the sale's, plus locking and reading the held order and
+#: marking it completed.
+HELD_SALE_BUDGET = SALE_BUDGET + 2
 #: A barcode lookup that misses the barcode cache, the token's user not cached yet either (its
 #: row and store ids, then the product): the worst case.
 LOOKUP_MISS_BUDGET = 3
@@ -96,6 +99,38 @@ def test_a_sale_is_within_its_query_budget_on_postgresql(
     sql = _sale_queries(cashier_client, register, products[:3])
 
     assert len(sql) <= SALE_BUDGET, "\n".join(sql)
+
+
+@pytest.mark.postgres
+def test_a_sale_completing_a_held_order_is_within_its_budget_whatever_its_lines(
+    cashier_client: APIClient, cashier: User, register: Register, products: list[Product]
+) -> None:
+    open_shift_on(register, cashier)
+    _sale_queries(cashier_client, register, products[:1])
+
+    def completion(items: list[Product]) -> list[str]:
+        held = cashier_client.post(
+            "/api/v1/held-orders/", sale_body(register, [(p, 1) for p in items]), format="json"
+        )
+        assert held.status_code == 201, held.content
+        body = {
+            "register": register.pk,
+            "held_order": held.json()["id"],
+            "payments": [{"method": "cash", "amount": held.json()["total"]}],
+        }
+        response, sql = _queries(
+            lambda: cashier_client.post(
+                ORDERS_URL, body, format="json", HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4())
+            )
+        )
+        assert response.status_code == 201, response.content
+        assert len(response.json()["lines"]) == len(items)
+        return sql
+
+    one, fifty = completion(products[:1]), completion(products)
+
+    assert len(one) == len(fifty), "\n".join(fifty)
+    assert len(fifty) <= HELD_SALE_BUDGET, "\n".join(fifty)
 
 
 def test_barcode_lookup_miss_is_at_most_three_queries_and_a_hit_is_none(
