@@ -37,6 +37,8 @@ def test_store_shape(admin_client, store: Store) -> None:
         "prices_include_tax": False,
         "allow_negative_stock": False,
         "cash_rounding": "0.00",
+        "cashier_max_discount_percent": "100.000",
+        "cashier_can_refund": False,
     }
 
 
