@@ -213,6 +213,12 @@ class OrderLineSerializer(CompiledRepresentation, serializers.ModelSerializer):
     tax_rate = rate_field(read_only=True)
     tax = money_field(read_only=True)
     total = money_field(read_only=True)
+    refunded_quantity = quantity_field(
+        read_only=True, help_text="How much of the line refunds have taken back so far."
+    )
+    refunded_total = money_field(
+        read_only=True, help_text="What refunds have returned for this line so far (net + tax)."
+    )
 
     class Meta:
         model = OrderLine
@@ -229,6 +235,8 @@ class OrderLineSerializer(CompiledRepresentation, serializers.ModelSerializer):
             "tax_rate",
             "tax",
             "total",
+            "refunded_quantity",
+            "refunded_total",
         )
         read_only_fields = fields
 
@@ -257,6 +265,9 @@ class OrderSerializer(CurrencyScoped, CompiledRepresentation, serializers.ModelS
     payments = PaymentSerializer(many=True, read_only=True)
     paid_total = money_field(read_only=True)
     change_due = money_field(read_only=True)
+    refunded_total = money_field(
+        read_only=True, help_text="What refunds of this order have returned so far."
+    )
 
     class Meta:
         model = Order
@@ -280,6 +291,7 @@ class OrderSerializer(CurrencyScoped, CompiledRepresentation, serializers.ModelS
             "payments",
             "paid_total",
             "change_due",
+            "refunded_total",
         )
         read_only_fields = fields
 
