@@ -11,7 +11,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import path, reverse
 from django.utils.html import format_html_join
 
@@ -32,6 +32,8 @@ from orders.models import (
     RefundPayment,
     Shift,
 )
+from orders.selectors.refunds import refund_receipt_queryset
+from orders.services.receipts import refund_receipt_html, refund_receipt_text
 from posproject.admin import ReadOnlyAdminMixin, StoreLocalTimesMixin
 
 
@@ -225,6 +227,42 @@ class RefundAdmin(StoreScopedAdmin):
     )
     readonly_fields = fields
     inlines = (RefundLineInline, RefundPaymentInline)
+    change_form_template = "admin/orders/refund/change_form.html"
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        extra_context = dict(extra_context or {})
+        refund = self.get_object(request, object_id)
+        if refund is not None:
+            extra_context["receipt_url"] = reverse("admin:orders_refund_receipt", args=[refund.pk])
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def get_urls(self) -> list[Any]:
+        """The refund's receipt, as the API prints it (`GET /api/v1/refunds/{id}/receipt/`)."""
+        view = self.admin_site.admin_view
+        own = [
+            path(
+                "<int:refund_id>/receipt/",
+                view(self.receipt_view),
+                name="orders_refund_receipt",
+            ),
+        ]
+        return own + super().get_urls()
+
+    def receipt_view(self, request: HttpRequest, refund_id: int) -> HttpResponse:
+        refund = refund_receipt_queryset(user=request.user).filter(pk=refund_id).first()  # type: ignore[arg-type]
+        if refund is None or not self.has_view_permission(request, refund):
+            raise Http404("No such refund.")
+        if request.GET.get("format") == "html":
+            return HttpResponse(
+                refund_receipt_html(refund), content_type="text/html; charset=utf-8"
+            )
+        return HttpResponse(refund_receipt_text(refund), content_type="text/plain; charset=utf-8")
 
 
 class CashMovementInline(ReadOnlyInline):

@@ -1,12 +1,12 @@
-"""Selling routes under /api/v1/: orders (+ quote, receipt, refunds), held orders, shifts (+ cash
-movements, close, report), daily reports."""
+"""Selling routes under /api/v1/: orders (+ quote, receipt, refunds), refunds (+ receipt), held
+orders, approvals, shifts (+ cash movements, close, report), daily reports, the sales batch."""
 
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from orders.views.approvals import ApprovalView
 from orders.views.held_orders import HeldOrderViewSet
-from orders.views.refunds import RefundCreateView
+from orders.views.refunds import RefundCreateView, RefundViewSet
 from orders.views.reports import DailyReportView
 from orders.views.sales import OrderViewSet
 from orders.views.shifts import ShiftViewSet
@@ -15,6 +15,7 @@ from orders.views.sync import SyncSalesView
 router = SimpleRouter()
 router.register("orders", OrderViewSet, basename="order")
 router.register("held-orders", HeldOrderViewSet, basename="held-order")
+router.register("refunds", RefundViewSet, basename="refund")
 router.register("shifts", ShiftViewSet, basename="shift")
 
 urlpatterns = [

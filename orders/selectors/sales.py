@@ -7,7 +7,7 @@ import datetime as dt
 import functools
 import zoneinfo
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
@@ -24,7 +24,7 @@ from dbtools.rows import (
     select_columns,
     table,
 )
-from orders.models import Order, OrderLine, Payment, Shift, ShiftStatus
+from orders.models import Order, OrderLine, Payment, Refund, Shift, ShiftStatus
 
 __all__ = [
     "order_detail_queryset",
@@ -148,16 +148,21 @@ def _local_midnight(day: dt.date, tz: zoneinfo.ZoneInfo) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.min, tzinfo=tz)
 
 
+#: A store's record with `store` and `created_at`: an order or a refund.
+StoreRecord = TypeVar("StoreRecord", Order, Refund)
+
+
 def orders_created_between(
-    queryset: QuerySet[Order],
+    queryset: QuerySet[StoreRecord],
     *,
     user: User,
     date_from: dt.date | None,
     date_to: dt.date | None,
     store_id: int | None = None,
-) -> QuerySet[Order]:
-    """Filter by local calendar dates (inclusive), each order judged in its own store's time
-    zone: one condition per distinct time zone among the stores in play (one small query)."""
+) -> QuerySet[StoreRecord]:
+    """Filter by local calendar dates (inclusive), each order (or refund) judged in its own
+    store's time zone: one condition per distinct time zone among the stores in play (one small
+    query)."""
     if date_from is None and date_to is None:
         return queryset
     stores = scope_to_user_stores(Store.objects.all(), user, field="id")

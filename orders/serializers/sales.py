@@ -253,6 +253,12 @@ class OrderLineSerializer(CompiledRepresentation, serializers.ModelSerializer):
     tax_rate = rate_field(read_only=True)
     tax = money_field(read_only=True)
     total = money_field(read_only=True)
+    refunded_quantity = quantity_field(
+        read_only=True, help_text="How much of the line refunds have taken back so far."
+    )
+    refunded_total = money_field(
+        read_only=True, help_text="What refunds have returned for this line so far (net + tax)."
+    )
 
     class Meta:
         model = OrderLine
@@ -269,6 +275,8 @@ class OrderLineSerializer(CompiledRepresentation, serializers.ModelSerializer):
             "tax_rate",
             "tax",
             "total",
+            "refunded_quantity",
+            "refunded_total",
         )
         read_only_fields = fields
 
@@ -315,6 +323,9 @@ class OrderSerializer(CurrencyScoped, CompiledRepresentation, serializers.ModelS
     paid_total = money_field(read_only=True)
     tips_total = money_field(read_only=True, help_text="Σ tips (outside the total).")
     change_due = money_field(read_only=True)
+    refunded_total = money_field(
+        read_only=True, help_text="What refunds of this order have returned so far."
+    )
 
     class Meta:
         model = Order
@@ -342,6 +353,7 @@ class OrderSerializer(CurrencyScoped, CompiledRepresentation, serializers.ModelS
             "paid_total",
             "tips_total",
             "change_due",
+            "refunded_total",
         )
         read_only_fields = fields
 

@@ -1,8 +1,9 @@
-"""Receipts: plain text for an 80 mm thermal printer (48 columns of Font A) and printable HTML.
+"""Receipts: plain text for an 80 mm thermal printer (48 columns of Font A) and printable HTML,
+for a sale and for a refund.
 
-Both are built from the order's snapshots only (lines, payments, totals as sold): a receipt
-reprinted after a catalog edit is the receipt the customer got. Dates are in the store's time
-zone.
+Both are built from the order's snapshots only (lines, payments, totals as sold; a refund's own
+lines and tenders): a receipt reprinted after a catalog edit is the receipt the customer got.
+Dates are in the store's time zone, amounts in the store currency's minor units.
 """
 
 from __future__ import annotations
@@ -17,11 +18,19 @@ from django.utils import timezone
 
 from money import ZERO
 from money.currencies import minor_units
-from orders.models import Order, OrderStatus, PaymentMethod
+from orders.models import Order, OrderStatus, PaymentMethod, Refund
 
 RECEIPT_WIDTH = 48
 
-__all__ = ["RECEIPT_WIDTH", "receipt_context", "receipt_html", "receipt_text"]
+__all__ = [
+    "RECEIPT_WIDTH",
+    "receipt_context",
+    "receipt_html",
+    "receipt_text",
+    "refund_receipt_context",
+    "refund_receipt_html",
+    "refund_receipt_text",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,3 +201,87 @@ def receipt_text(order: Order) -> str:
 
 def receipt_html(order: Order) -> str:
     return render_to_string("orders/receipt.html", receipt_context(order))
+
+
+# --- Refund receipts ---------------------------------------------------------------------------
+
+
+def refund_receipt_context(refund: Refund) -> dict[str, Any]:
+    """Everything a refund receipt shows, formatted. The register is the one whose drawer paid
+    the cash back (the refund's shift's), else the order's. Each line shows the quantity given
+    back at the sold unit price and what it returned (net + tax); the tenders are those the
+    money went back to. Reads `refund_receipt_queryset`'s joins only."""
+    order = refund.order
+    store = refund.store
+    currency = order.currency
+    register = refund.shift.register if refund.shift is not None else order.register
+    created_local = timezone.localtime(refund.created_at, store.tzinfo)
+    lines = []
+    for line in refund.lines.all():
+        sold = line.order_line
+        lines.append(
+            {
+                "name": sold.name,
+                "sku": sold.sku,
+                "detail": f"{_quantity(line.quantity)} x {_money(sold.unit_price, currency)}",
+                "total": _money(line.total, currency),
+            }
+        )
+    tenders = [
+        {"label": _tender_label(row.payment), "amount": _money(row.amount, currency)}
+        for row in refund.payments.all()
+    ]
+    return {
+        "store_name": store.name,
+        "store_code": store.code,
+        "register": register.name or register.code,
+        "register_code": register.code,
+        "number": refund.number,
+        "order_number": order.number,
+        "date": created_local.strftime("%Y-%m-%d %H:%M"),
+        "tz": store.timezone,
+        "refunded_by": refund.created_by.get_username(),
+        "currency": currency,
+        "lines": lines,
+        "net_total": _money(refund.net_total, currency),
+        "tax_total": _money(refund.tax_total, currency),
+        "total": _money(refund.total, currency),
+        "tenders": tenders,
+        "reason": refund.reason,
+        "restock": refund.restock,
+    }
+
+
+def refund_receipt_text(refund: Refund) -> str:
+    """The refund receipt as text, no line longer than `RECEIPT_WIDTH` characters."""
+    ctx = refund_receipt_context(refund)
+    rule = "-" * RECEIPT_WIDTH
+    out: list[str] = []
+    out += _center(ctx["store_name"])
+    out += _center(f"Store {ctx['store_code']} - Register {ctx['register_code']}")
+    out.append("")
+    out += _center("REFUND")
+    out += _pair("Refund", ctx["number"])
+    out += _pair("Original receipt", ctx["order_number"])
+    out += _pair("Date", ctx["date"])
+    out += _pair("Refunded by", ctx["refunded_by"][:30])
+    out.append(rule)
+    for line in ctx["lines"]:
+        out += textwrap.wrap(line["name"], RECEIPT_WIDTH) or [""]
+        out += _pair(f"  {line['detail']}", line["total"])
+    out.append(rule)
+    out += _pair("Net", ctx["net_total"])
+    out += _pair("Tax", ctx["tax_total"])
+    out += _pair(f"TOTAL REFUNDED {ctx['currency']}", ctx["total"])
+    out.append(rule)
+    out += _pair("Paid back", "")
+    for tender in ctx["tenders"]:
+        out += _pair(f"  {tender['label']}", tender["amount"])
+    if ctx["reason"]:
+        out.append(rule)
+        out += textwrap.wrap(f"Reason: {ctx['reason']}", RECEIPT_WIDTH)
+    return "\n".join(line.rstrip() for line in out) + "\n"
+
+
+def refund_receipt_html(refund: Refund) -> str:
+    return render_to_string("orders/refund_receipt.html", refund_receipt_context(refund))

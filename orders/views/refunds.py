@@ -1,30 +1,49 @@
-"""`POST /api/v1/orders/{id}/refunds/`: refund lines of an order (managers and admins of the
-order's store), exactly once per `Idempotency-Key`."""
+"""Refunds over HTTP: `POST /api/v1/orders/{id}/refunds/` refunds lines of an order (managers
+and admins of the order's store), exactly once per `Idempotency-Key`; `GET` on the same path,
+`/api/v1/refunds/` and `/api/v1/refunds/{id}/receipt/` read them (whoever may read the order)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+from django.db.models import QuerySet
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import generics, status
+from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import generics, mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
+from rest_framework.response import Response
 
-from accounts.models import Role
+from accounts.models import Role, User
 from accounts.selectors import scope_to_user_stores
 from apitools.idempotency import IDEMPOTENCY_ERROR_RESPONSES, IDEMPOTENCY_KEY_PARAMETER
 from apitools.permissions import ALL_ROLES
+from domain.errors import InvalidInput
 from orders.models import ApprovalAction, Order, Refund
+from orders.selectors.refunds import order_refund_list, refund_list, refund_receipt_queryset
+from orders.selectors.sales import orders_created_between
 from orders.serializers.refunds import RefundCreateSerializer, RefundSerializer
 from orders.services.approvals import approval_consume
+from orders.services.receipts import refund_receipt_html, refund_receipt_text
 from orders.services.refunds import RefundLineRequest, refund_create
 from orders.views.idempotency import idempotent
-from orders.views.sales import APPROVAL_HEADER
+from orders.views.sales import APPROVAL_HEADER, FirstRendererNegotiation
 from orders.views.shifts import acting_user
 
 REFUND_DESCRIPTION = """
-Refund part or all of an order's lines. Managers and admins of the order's store; cashiers get
-403, another store's order is a 404.
+Refund part or all of an order's lines. Managers and admins of the order's store; a cashier
+when the store's `cashier_can_refund` is on, or with a manager's approval token for `refund` on
+the order's register in `X-Approval` (else 403 `approval_required`); another store's order is a
+404.
 
 * Money: a part of a line is refunded pro rata from the line's snapshotted `net` and `tax`
   (`round(line.net × quantity / line.quantity)`, half-up; likewise tax; `total = net + tax`);
@@ -52,9 +71,29 @@ Refund part or all of an order's lines. Managers and admins of the order's store
 
 
 class RefundCreateView(generics.GenericAPIView):
-    # Cashiers too: with the store's `cashier_can_refund`, or a manager's approval.
+    # Reading an order's refunds is reading the order: every role of its store, as for
+    # `GET /orders/{id}/`. Refunding: managers and admins; cashiers with the store's
+    # `cashier_can_refund` or a manager's approval (`X-Approval`).
     allowed_roles = ALL_ROLES
     serializer_class = RefundCreateSerializer
+    pagination_class = None
+    filter_backends: list[Any] = []
+
+    @extend_schema(
+        operation_id="orders_refunds_list",
+        summary="List an order's refunds",
+        description="The refunds of the order, oldest first (ties by id), not paginated. Every "
+        "role that may read the order (cashiers, managers and admins of its store); another "
+        "store's order is a 404.",
+        request=None,
+        responses={
+            200: RefundSerializer(many=True),
+            404: OpenApiResponse(description="No such order in the user's stores."),
+        },
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        refunds = order_refund_list(user=cast(User, request.user), order_id=pk)
+        return Response(RefundSerializer(refunds, many=True).data)
 
     @extend_schema(
         operation_id="orders_refunds_create",
@@ -104,3 +143,104 @@ class RefundCreateView(generics.GenericAPIView):
         )
         refund = Refund.objects.prefetch_related("lines", "payments").get(pk=refund.pk)
         return RefundSerializer(refund).data
+
+
+class RefundFilter(filters.FilterSet):
+    store = filters.NumberFilter(field_name="store_id", help_text="Store id.")
+    order = filters.NumberFilter(field_name="order_id", help_text="Order id.")
+    date_from = filters.DateFilter(
+        method="filter_noop",
+        help_text="First local day (YYYY-MM-DD, in each refund's store time zone), inclusive.",
+    )
+    date_to = filters.DateFilter(
+        method="filter_noop",
+        help_text="Last local day (YYYY-MM-DD, in each refund's store time zone), inclusive.",
+    )
+
+    class Meta:
+        model = Refund
+        fields: list[str] = []
+
+    def filter_noop(self, queryset: QuerySet, name: str, value: Any) -> QuerySet:
+        return queryset  # both dates are applied together in `filter_queryset`
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        queryset = super().filter_queryset(queryset)
+        data = self.form.cleaned_data
+        # The order list's local-day rule, so both lists agree on what a day is.
+        return orders_created_between(
+            queryset,
+            user=self.request.user,
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
+            store_id=data.get("store"),
+        )
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List refunds",
+        description="Refunds of the user's stores, newest first (ties by id). Dates are local "
+        "days in each refund's store time zone. Every role that may read orders.",
+    ),
+    retrieve=extend_schema(
+        summary="Retrieve a refund",
+        description="Refunds of other stores answer 404.",
+    ),
+)
+class RefundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Issued refunds, read-only (they are written by `POST /orders/{id}/refunds/`). The same
+    roles as the orders they belong to: cashiers, managers and admins of the store."""
+
+    allowed_roles = ALL_ROLES
+    queryset = Refund.objects.none()  # the schema's model; requests use the selectors
+    serializer_class = RefundSerializer
+    filterset_class = RefundFilter
+
+    def get_queryset(self) -> QuerySet[Refund]:
+        if getattr(self, "swagger_fake_view", False):
+            return Refund.objects.none()
+        user = cast(User, self.request.user)
+        if self.action == "receipt":
+            return refund_receipt_queryset(user=user)
+        return refund_list(user=user)
+
+    @extend_schema(
+        summary="Print the refund receipt",
+        description="Plain text for an 80 mm printer (at most 48 characters per line: store, "
+        "register, refund number, the original order's number, date in the store's time zone, "
+        "who refunded, the lines given back with quantities and amounts, net, tax, total, the "
+        "tenders paid back, the reason), or printable HTML with `?format=html`. Amounts in the "
+        "store currency's minor units.",
+        parameters=[
+            OpenApiParameter(
+                "format",
+                OpenApiTypes.STR,
+                OpenApiParameter.QUERY,
+                enum=["text", "html"],
+                description="`text` (default) or `html`.",
+            )
+        ],
+        responses={
+            (200, "text/plain"): OpenApiResponse(OpenApiTypes.STR, description="48 columns."),
+            (200, "text/html"): OpenApiResponse(OpenApiTypes.STR, description="Printable."),
+        },
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        renderer_classes=[JSONRenderer],
+        content_negotiation_class=FirstRendererNegotiation,
+        filterset_class=None,
+        pagination_class=None,
+    )
+    def receipt(self, request: Request, pk: str | None = None) -> HttpResponse:
+        kind = request.query_params.get("format", "text")
+        if kind not in {"text", "txt", "html"}:
+            raise InvalidInput(errors={"format": ["Use `text` or `html`."]})
+        refund = self.get_object()
+        if kind == "html":
+            return HttpResponse(
+                refund_receipt_html(refund), content_type="text/html; charset=utf-8"
+            )
+        return HttpResponse(refund_receipt_text(refund), content_type="text/plain; charset=utf-8")

@@ -35,11 +35,12 @@ ORDER_KEYS = {
     "id", "number", "store", "register", "shift", "cashier", "status", "created_at",
     "client_created_at", "late", "currency", "prices_include_tax", "lines", "subtotal",
     "discount_total", "tax_total", "total", "rounding", "total_due", "payments", "paid_total",
-    "tips_total", "change_due",
+    "tips_total", "change_due", "refunded_total",
 }  # fmt: skip
 LINE_KEYS = {
     "id", "product", "sku", "name", "quantity", "unit_price", "gross", "discount", "net",
     "tax_rate", "tax", "total",
+    "refunded_quantity", "refunded_total",
 }  # fmt: skip
 PAYMENT_KEYS = {"id", "method", "amount", "tendered", "change", "tip", "reference", "card_last4"}
 
@@ -109,11 +110,13 @@ def test_contract_worked_example_end_to_end(
         "id": first["id"], "product": product.pk, "sku": product.sku, "name": product.name,
         "quantity": "3.000", "unit_price": "4.99", "gross": "14.97", "discount": "1.32",
         "net": "13.65", "tax_rate": "8.250", "tax": "1.13", "total": "14.78",
+        "refunded_quantity": "0.000", "refunded_total": "0.00",
     }  # fmt: skip
     assert second == {
         "id": second["id"], "product": loose_product.pk, "sku": loose_product.sku,
         "name": loose_product.name, "quantity": "1.250", "unit_price": "2.50", "gross": "3.13",
         "discount": "0.18", "net": "2.95", "tax_rate": "0.000", "tax": "0.00", "total": "2.95",
+        "refunded_quantity": "0.000", "refunded_total": "0.00",
     }  # fmt: skip
     assert (order["subtotal"], order["discount_total"], order["tax_total"], order["total"]) == (
         "18.10", "1.50", "1.13", "17.73",
