@@ -36,3 +36,10 @@ class TenderedOutOfRange(InvalidInput):
 class ChangeWithoutPayment(InvalidInput):
     code = "change_without_payment"
     default_detail = "A cash payment of 0.00 cannot give change."
+
+
+class VoidNotAllowed(Conflict):
+    code = "void_not_allowed"
+    default_detail = (
+        "Only a completed order with nothing refunded may be voided, while its shift is open."
+    )

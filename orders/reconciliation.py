@@ -15,8 +15,11 @@ was written around the services). `reconcile_store_day` returns a result object 
   movements) at the product's current cost. A cost change after stock was valued shows up here
   as a revaluation the ledger never saw, which is worth knowing.
 * sales revenue — sales revenue minus returns (4000 − 4900) of entries dated that day, against
-  the net (total − tax) of the orders created that local day minus the net of that day's refunds.
-* sales tax — sales tax payable (2100) of that day against the orders' tax minus refunded tax.
+  the net (total − tax) of the orders created that local day minus the net of that day's refunds
+  and of the orders voided that day (a void's entry is dated on the day of the void).
+* sales tax — sales tax payable (2100) of that day against the orders' tax minus refunded and
+  voided tax.
+* A void's entry (source `void`, id = the order's) is counted with its order's shift for cash.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import DecimalField, F, OuterRef, Subquery, Sum, Value
+from django.db.models import DecimalField, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -36,7 +39,7 @@ from ledger.models import EntrySource
 from ledger.selectors import account_balances
 from ledger.services import CASH, INVENTORY, SALES_RETURNS, SALES_REVENUE, SALES_TAX_PAYABLE
 from money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, ZERO, round_cents
-from orders.models import CashMovement, Order, Refund, Shift, ShiftStatus
+from orders.models import CashMovement, Order, OrderStatus, Refund, Shift, ShiftStatus
 
 _MONEY: DecimalField[Decimal, Decimal] = DecimalField(
     max_digits=MONEY_MAX_DIGITS + 6, decimal_places=MONEY_DECIMAL_PLACES
@@ -114,8 +117,10 @@ def _cents(value: Any) -> Decimal:
     return round_cents(Decimal(value))
 
 
-def _sum(expression: Any) -> Coalesce:
-    return Coalesce(Sum(expression, output_field=_MONEY), Value(ZERO, output_field=_MONEY))
+def _sum(expression: Any, **kwargs: Any) -> Coalesce:
+    return Coalesce(
+        Sum(expression, output_field=_MONEY, **kwargs), Value(ZERO, output_field=_MONEY)
+    )
 
 
 def _cash(store: Store, start: dt.datetime, end: dt.datetime) -> tuple[Comparison, int]:
@@ -137,6 +142,9 @@ def _cash(store: Store, start: dt.datetime, end: dt.datetime) -> tuple[Compariso
                 "id"
             ),
             EntrySource.SHIFT_CLOSE: shift_ids,
+            EntrySource.VOID: Order.objects.filter(
+                shift__in=shift_ids, status=OrderStatus.VOIDED
+            ).values("id"),
         },
     )[CASH]
     comparison = Comparison(
@@ -180,8 +188,18 @@ def _inventory(store: Store, date: dt.date, end: dt.datetime) -> Comparison:
 def _sales(
     store: Store, date: dt.date, start: dt.datetime, end: dt.datetime
 ) -> tuple[Comparison, Comparison]:
-    orders = Order.objects.filter(store=store, created_at__gte=start, created_at__lt=end).aggregate(
-        net=_sum(F("total") - F("tax_total")), tax=_sum("tax_total")
+    # The day's orders and the day's voids (by `voided_at`) in one scan.
+    created = Q(created_at__gte=start, created_at__lt=end)
+    voided = Q(status=OrderStatus.VOIDED, voided_at__gte=start, voided_at__lt=end)
+    orders = (
+        Order.objects.filter(store=store)
+        .filter(created | voided)
+        .aggregate(
+            net=_sum(F("total") - F("tax_total"), filter=created),
+            tax=_sum("tax_total", filter=created),
+            void_net=_sum(F("total") - F("tax_total"), filter=voided),
+            void_tax=_sum("tax_total", filter=voided),
+        )
     )
     refunds = Refund.objects.filter(
         store=store, created_at__gte=start, created_at__lt=end
@@ -194,16 +212,17 @@ def _sales(
     )
     revenue = Comparison(
         name="sales_revenue",
-        description="sales revenue − returns (4000 − 4900) vs orders' net − refunds' net",
+        description="sales revenue − returns (4000 − 4900) vs orders' net − refunds' net "
+        "− voids' net",
         # Revenue accounts carry credit balances: negate (balance = debit − credit).
         ledger=-(balances[SALES_REVENUE] + balances[SALES_RETURNS]),
-        expected=_cents(orders["net"]) - _cents(refunds["net"]),
+        expected=_cents(orders["net"]) - _cents(refunds["net"]) - _cents(orders["void_net"]),
     )
     tax = Comparison(
         name="sales_tax",
-        description="sales tax payable (2100) vs orders' tax − refunded tax",
+        description="sales tax payable (2100) vs orders' tax − refunded tax − voided tax",
         ledger=-balances[SALES_TAX_PAYABLE],
-        expected=_cents(orders["tax"]) - _cents(refunds["tax"]),
+        expected=_cents(orders["tax"]) - _cents(refunds["tax"]) - _cents(orders["void_tax"]),
     )
     return revenue, tax
 

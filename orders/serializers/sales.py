@@ -257,6 +257,18 @@ class OrderSerializer(CurrencyScoped, CompiledRepresentation, serializers.ModelS
     payments = PaymentSerializer(many=True, read_only=True)
     paid_total = money_field(read_only=True)
     change_due = money_field(read_only=True)
+    voided_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="When the order was voided; null otherwise."
+    )
+    voided_by = serializers.IntegerField(
+        source="voided_by_id",
+        read_only=True,
+        allow_null=True,
+        help_text="Who voided it (user id); null unless voided.",
+    )
+    void_reason = serializers.CharField(
+        read_only=True, allow_null=True, help_text="Why it was voided; null unless voided."
+    )
 
     class Meta:
         model = Order
@@ -280,8 +292,17 @@ class OrderSerializer(CurrencyScoped, CompiledRepresentation, serializers.ModelS
             "payments",
             "paid_total",
             "change_due",
+            "voided_at",
+            "voided_by",
+            "void_reason",
         )
         read_only_fields = fields
+
+
+class OrderVoidInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        max_length=255, help_text="Why the sale is voided (kept on the order and in the audit)."
+    )
 
 
 class QuoteLineSerializer(serializers.Serializer):
