@@ -292,7 +292,8 @@ def daily_report_figures(*, store: Store, date: dt.date) -> dict[str, Any]:
 
 def stores_today_totals(*, stores: list[Store], now: dt.datetime) -> dict[int, dict[str, Any]]:
     """Today's (each store's own local today) order count, Σ total, Σ net-of-tax and refunds,
-    per store, in the store's currency: two grouped queries whatever the number of stores."""
+    per store, in the store's currency (voided orders left out, as in the daily report): two
+    grouped queries whatever the number of stores."""
     if not stores:
         return {}
     order_window = Q()
@@ -307,6 +308,7 @@ def stores_today_totals(*, stores: list[Store], now: dt.datetime) -> dict[int, d
     }
     for row in (
         Order.objects.filter(order_window)
+        .exclude(status=OrderStatus.VOIDED)
         .values("store_id")
         .annotate(orders=Count("id"), total=_money_sum("total"), tax=_money_sum("tax_total"))
         .order_by("store_id")

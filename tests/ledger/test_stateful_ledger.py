@@ -1,5 +1,5 @@
-"""Property: whatever a store does, in whatever order — sell, refund (restocked or not), adjust
-stock, move cash, open and close shifts — after every step the trial balance has equal totals
+"""Property: whatever a store does, in whatever order — sell, refund (restocked or not), void,
+adjust stock, move cash, open and close shifts — after every step the trial balance has equal totals
 and the day reconciles (ledger cash = shift counts, inventory = stock × cost, revenue and tax
 = orders), all through the real services.
 
@@ -15,7 +15,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Sum
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -30,14 +30,16 @@ from hypothesis.stateful import (
 from catalog.models import Product
 from catalog.services import stock_adjust
 from domain.errors import DomainError
+from ledger.models import JournalLine
 from ledger.selectors import trial_balance
 from money import round_cents
-from orders.models import Order, OrderLine, Shift
+from orders.models import Order, OrderLine, OrderStatus, Shift
 from orders.reconciliation import reconcile_store_day, store_today
 from orders.selectors.shifts import shift_cash_summary
 from orders.services.refunds import RefundLineRequest, refund_create
 from orders.services.sales import PaymentRequest, SaleLineRequest, order_create, order_quote
 from orders.services.shifts import cash_movement_create, shift_close, shift_open
+from orders.services.voids import order_void
 from tests.catalog.factories import ProductFactory, TaxRateFactory
 from tests.factories import CashierFactory, ManagerFactory, RegisterFactory, StoreFactory
 
@@ -177,6 +179,15 @@ class StoreTrading(RuleBasedStateMachine):
             ),
         )
 
+    @precondition(lambda self: Order.objects.filter(store_id=self.store.pk).exists())
+    @rule(data=st.data())
+    def void_a_sale(self, data: st.DataObject) -> None:
+        """Any order of the store: one that may be voided (completed, nothing refunded, its
+        shift open) is, and any other is refused without a trace."""
+        orders = list(Order.objects.filter(store_id=self.store.pk).order_by("id"))
+        order = data.draw(st.sampled_from(orders), label="order")
+        self.attempt("void", lambda: order_void(order=order, reason="mistake", user=self.manager))
+
     @rule(
         data=st.data(),
         reason=st.sampled_from(["receive", "count", "damage", "correction"]),
@@ -226,6 +237,21 @@ class StoreTrading(RuleBasedStateMachine):
         balance = trial_balance(store_id=self.store.pk, date_to=None)
         assert balance is not None
         assert balance.total_debit == balance.total_credit
+
+    @invariant()
+    def a_void_cancels_its_sale_on_every_account(self) -> None:
+        voided = Order.objects.filter(store_id=self.store.pk, status=OrderStatus.VOIDED)
+        rows = (
+            JournalLine.objects.filter(
+                entry__store_id=self.store.pk,
+                entry__source__in=["sale", "void"],
+                entry__source_id__in=voided.values("id"),
+            )
+            .values("account_id")
+            .annotate(net=Sum(F("debit") - F("credit")))
+            .order_by()
+        )
+        assert {row["account_id"]: row["net"] for row in rows if row["net"] != 0} == {}
 
     @invariant()
     def the_day_reconciles(self) -> None:

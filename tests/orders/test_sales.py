@@ -34,7 +34,8 @@ D = Decimal
 ORDER_KEYS = {
     "id", "number", "store", "register", "shift", "cashier", "status", "created_at",
     "client_created_at", "currency", "prices_include_tax", "lines", "subtotal", "discount_total",
-    "tax_total", "total", "payments", "paid_total", "change_due",
+    "tax_total", "total", "payments", "paid_total", "change_due", "voided_at", "voided_by",
+    "void_reason",
 }  # fmt: skip
 LINE_KEYS = {
     "id", "product", "sku", "name", "quantity", "unit_price", "gross", "discount", "net",

@@ -8,6 +8,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from audit.models import AuditEvent
 from catalog.models import StockLevel, StockMovement
@@ -15,11 +16,13 @@ from ledger.models import JournalEntry, JournalLine
 from ledger.selectors import trial_balance
 from monitoring.metrics import VOID_AMOUNT, VOIDS
 from orders.exceptions import RefundExceedsSold
-from orders.models import Order, OrderStatus
+from orders.models import DailyReport, Order, OrderStatus
 from orders.reconciliation import store_today
-from orders.selectors.reports import daily_report_figures
+from orders.selectors.reports import daily_report_figures, stores_today_totals
 from orders.selectors.shifts import shift_cash_summary
+from orders.serializers.reports import DailyReportSerializer
 from orders.services.refunds import order_status_transition
+from orders.services.reports import daily_report_payload
 from orders.services.shifts import shift_close
 from orders.services.voids import may_void
 from tests.factories import CashierFactory, ManagerFactory, RegisterFactory
@@ -214,6 +217,17 @@ def test_daily_report_leaves_voided_orders_out_and_counts_them(
     assert (api["voids_count"], api["voids_total"]) == (1, "19.34")
 
 
+def test_dashboard_totals_leave_voided_orders_out(
+    manager_client, store, cashier, register, product, open_shift, sale
+) -> None:
+    sell(cashier, register, [(product, "1")], [("card", "5.40")])
+    assert void_via_api(manager_client, sale).status_code == 200
+
+    totals = stores_today_totals(stores=[store], now=timezone.now())[store.pk]
+
+    assert (totals["orders"], totals["total"], totals["tax"]) == (1, D("5.40"), D("0.41"))
+
+
 # --- refusals -----------------------------------------------------------------------------------
 
 
@@ -293,3 +307,15 @@ def test_reason_is_validated(manager_client, sale) -> None:
     response = void_via_api(manager_client, sale, reason="x" * 256)
     assert response.status_code == 400
     assert "reason" in response.json()["errors"]
+
+
+def test_a_report_stored_before_voids_existed_renders_zero_voids(store) -> None:
+    figures = daily_report_figures(store=store, date=store_today(store))
+    del figures["voids_count"], figures["voids_total"]
+    report = DailyReport(
+        store=store, date=store_today(store), data=figures, generated_at=timezone.now()
+    )
+
+    body = DailyReportSerializer(daily_report_payload(report=report)).data
+
+    assert (body["voids_count"], body["voids_total"]) == (0, "0.00")
