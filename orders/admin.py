@@ -1,8 +1,9 @@
 """Selling in the Django admin: orders (with their lines, payments and refunds; a voided order
-with when, by whom and why), refunds, shifts and cash movements — view only. These are money records written by the services (a sale, a
-refund, a close posts to the ledger and the audit trail in the same transaction), so nobody, not
-even an admin, adds, changes or deletes them here. Managers see only their stores' rows; the
-store and cashier filters offer only what they can see.
+with when, by whom and why), refunds, shifts and cash movements — view only. These are money
+records written by the services (a sale, a refund, a void, a close posts to the ledger and the
+audit trail in the same transaction), so nobody, not even an admin, adds, changes or deletes
+them here. Managers see only their stores' rows; the store and cashier filters offer only what
+they can see.
 """
 
 from __future__ import annotations
