@@ -184,8 +184,13 @@ class StoreTrading(RuleBasedStateMachine):
     def void_a_sale(self, data: st.DataObject) -> None:
         """Any order of the store: one that may be voided (completed, nothing refunded, its
         shift open) is, and any other is refused without a trace."""
-        orders = list(Order.objects.filter(store_id=self.store.pk).order_by("id"))
-        order = data.draw(st.sampled_from(orders), label="order")
+        orders = Order.objects.filter(store_id=self.store.pk).order_by("id")
+        voidable = list(orders.filter(status=OrderStatus.COMPLETED, shift__status="open"))
+        # Mostly one that may be voided; sometimes any (refusals must leave no trace).
+        pick_voidable = voidable and data.draw(st.integers(0, 3), label="voidable") > 0
+        order = data.draw(
+            st.sampled_from(voidable if pick_voidable else list(orders)), label="order"
+        )
         self.attempt("void", lambda: order_void(order=order, reason="mistake", user=self.manager))
 
     @rule(
