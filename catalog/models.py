@@ -102,6 +102,7 @@ class StockReason(models.TextChoices):
     COUNT = "count", "Count"
     DAMAGE = "damage", "Damage"
     CORRECTION = "correction", "Correction"
+    VOID = "void", "Void"
 
 
 ADJUSTMENT_REASONS = (

@@ -63,6 +63,7 @@ class EntrySource(models.TextChoices):
     CASH_MOVEMENT = "cash_movement", "Cash movement"
     STOCK_ADJUSTMENT = "stock_adjustment", "Stock adjustment"
     REVERSAL = "reversal", "Reversal"
+    VOID = "void", "Void"
 
 
 class AppendOnlyQuerySet(models.QuerySet):

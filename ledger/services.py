@@ -297,6 +297,35 @@ def post_refund(
     )
 
 
+def post_void(
+    *, store: Store, date: dt.date, order_id: int, created_by: User | None
+) -> JournalEntry:
+    """The mirror of the order's sale entry, line by line (debit ↔ credit), as one entry of
+    source `void`: read from the posted entry rather than recomputed, so sale + void is zero on
+    every account whatever the rounding, the tenders or the cost posted then. One query to read
+    the sale's lines, one to post. The sale's entry is its first `sale` entry (`UnknownAccount`
+    never applies: the codes were posted once already)."""
+    first_entry = (
+        JournalEntry.objects.filter(store_id=store.pk, source=EntrySource.SALE, source_id=order_id)
+        .order_by("id")
+        .values("id")[:1]
+    )
+    rows = list(
+        JournalLine.objects.filter(entry_id__in=first_entry)
+        .order_by("id")
+        .values_list("account__code", "debit", "credit")
+    )
+    return journal_post(
+        store=store,
+        date=date,
+        memo=f"Void of order {order_id}",
+        source=EntrySource.VOID,
+        source_id=order_id,
+        lines=[PostingLine(code, debit=credit, credit=debit) for code, debit, credit in rows],
+        created_by=created_by,
+    )
+
+
 def post_shift_close(
     *, store: Store, date: dt.date, shift_id: int, difference: Decimal, created_by: User | None
 ) -> JournalEntry | None:

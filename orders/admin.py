@@ -1,8 +1,9 @@
-"""Selling in the Django admin: orders (with their lines, payments and refunds), refunds, shifts,
-cash movements and held orders — view only. These are money records written by the services (a
-sale, a refund, a close posts to the ledger and the audit trail in the same transaction), so
-nobody, not even an admin, adds, changes or deletes them here. Managers see only their stores'
-rows; the store and cashier filters offer only what they can see.
+"""Selling in the Django admin: orders (with their lines, payments and refunds; a voided order
+with when, by whom and why), refunds, shifts, cash movements and held orders — view only. These
+are money records written by the services (a sale, a refund, a void, a close posts to the ledger
+and the audit trail in the same transaction), so nobody, not even an admin, adds, changes or
+deletes them here. Managers see only their stores' rows; the store and cashier filters offer only
+what they can see.
 """
 
 from __future__ import annotations
@@ -143,6 +144,9 @@ class OrderAdmin(StoreScopedAdmin):
         "paid_total",
         "change_due",
         "refunded_total",
+        "voided_at",
+        "voided_by",
+        "void_reason",
     )
     readonly_fields = fields
     inlines = (OrderLineInline, PaymentInline, OrderRefundInline)
@@ -160,7 +164,8 @@ class OrderAdmin(StoreScopedAdmin):
         order = self.get_object(request, object_id)
         if order is not None:
             extra_context["receipt_url"] = reverse("admin:orders_order_receipt", args=[order.pk])
-            if can_refund(request, order) and order.status != OrderStatus.REFUNDED:
+            refundable = order.status not in (OrderStatus.REFUNDED, OrderStatus.VOIDED)
+            if can_refund(request, order) and refundable:
                 extra_context["refund_url"] = reverse("admin:orders_order_refund", args=[order.pk])
         return super().change_view(request, object_id, form_url, extra_context)
 

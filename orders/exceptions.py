@@ -49,3 +49,10 @@ class ApprovalRequired(Forbidden):
 class HeldOrderGone(Conflict):
     code = "held_order_gone"
     default_detail = "The held order has already been completed or deleted."
+
+
+class VoidNotAllowed(Conflict):
+    code = "void_not_allowed"
+    default_detail = (
+        "Only a completed order with nothing refunded may be voided, while its shift is open."
+    )

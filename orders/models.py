@@ -106,6 +106,7 @@ class OrderStatus(models.TextChoices):
     COMPLETED = "completed", "Completed"
     PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
     REFUNDED = "refunded", "Refunded"
+    VOIDED = "voided", "Voided"
 
 
 class Order(models.Model):
@@ -143,6 +144,18 @@ class Order(models.Model):
     tips_total = MoneyField(default=0, help_text="Σ tips of the payments (outside the total).")
     change_due = MoneyField(default=0)
     refunded_total = MoneyField(default=0)
+    # Set together, once, by the void service (`orders.services.voids`); null otherwise. Null
+    # rather than "" for the reason: the API renders "not voided" as null, and the check
+    # constraint below ties all three to the status.
+    voided_at = models.DateTimeField(null=True, blank=True)
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="orders_voided",
+    )
+    void_reason = models.CharField(max_length=255, null=True, blank=True)
 
     class Meta:
         ordering = ("-created_at", "-id")
@@ -158,6 +171,20 @@ class Order(models.Model):
             models.CheckConstraint(condition=Q(total__gte=0), name="order_total_nonnegative"),
             models.CheckConstraint(
                 condition=Q(refunded_total__lte=F("total")), name="order_refund_not_over_total"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    status="voided",
+                    voided_at__isnull=False,
+                    voided_by__isnull=False,
+                    void_reason__isnull=False,
+                    refunded_total=0,
+                )
+                | (
+                    ~Q(status="voided")
+                    & Q(voided_at__isnull=True, voided_by__isnull=True, void_reason__isnull=True)
+                ),
+                name="order_void_fields_consistent",
             ),
         ]
 

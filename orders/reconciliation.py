@@ -20,8 +20,11 @@ was written around the services). `reconcile_store_day` returns a result object 
   written around the services. A change of a product's cost does not revalue the stock on hand
   (neither side moves).
 * sales revenue — sales revenue minus returns (4000 − 4900) of entries dated that day, against
-  the net (total − tax) of the orders created that local day minus the net of that day's refunds.
-* sales tax — sales tax payable (2100) of that day against the orders' tax minus refunded tax.
+  the net (total − tax) of the orders created that local day minus the net of that day's refunds
+  and of the orders voided that day (a void's entry is dated on the day of the void).
+* sales tax — sales tax payable (2100) of that day against the orders' tax minus refunded and
+  voided tax.
+* A void's entry (source `void`, id = the order's) is counted with its order's shift for cash.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import DecimalField, F, Subquery, Sum, Value
+from django.db.models import DecimalField, F, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -42,7 +45,7 @@ from ledger.selectors import account_balances
 from ledger.services import CASH, INVENTORY, SALES_RETURNS, SALES_REVENUE, SALES_TAX_PAYABLE
 from money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, ZERO
 from money.currencies import round_money
-from orders.models import CashMovement, Order, Refund, Shift, ShiftStatus
+from orders.models import CashMovement, Order, OrderStatus, Refund, Shift, ShiftStatus
 
 _MONEY: DecimalField[Decimal, Decimal] = DecimalField(
     max_digits=MONEY_MAX_DIGITS + 6, decimal_places=MONEY_DECIMAL_PLACES
@@ -118,8 +121,10 @@ def _amount(value: Any, store: Store) -> Decimal:
     return round_money(Decimal(value), store.currency)
 
 
-def _sum(expression: Any) -> Coalesce:
-    return Coalesce(Sum(expression, output_field=_MONEY), Value(ZERO, output_field=_MONEY))
+def _sum(expression: Any, **kwargs: Any) -> Coalesce:
+    return Coalesce(
+        Sum(expression, output_field=_MONEY, **kwargs), Value(ZERO, output_field=_MONEY)
+    )
 
 
 def _cash(store: Store, start: dt.datetime, end: dt.datetime) -> tuple[Comparison, int]:
@@ -141,6 +146,9 @@ def _cash(store: Store, start: dt.datetime, end: dt.datetime) -> tuple[Compariso
                 "id"
             ),
             EntrySource.SHIFT_CLOSE: shift_ids,
+            EntrySource.VOID: Order.objects.filter(
+                shift__in=shift_ids, status=OrderStatus.VOIDED
+            ).values("id"),
         },
     )[CASH]
     comparison = Comparison(
@@ -179,8 +187,18 @@ def _inventory(store: Store, date: dt.date, end: dt.datetime) -> Comparison:
 def _sales(
     store: Store, date: dt.date, start: dt.datetime, end: dt.datetime
 ) -> tuple[Comparison, Comparison]:
-    orders = Order.objects.filter(store=store, created_at__gte=start, created_at__lt=end).aggregate(
-        net=_sum(F("total") - F("tax_total")), tax=_sum("tax_total")
+    # The day's orders and the day's voids (by `voided_at`) in one scan.
+    created = Q(created_at__gte=start, created_at__lt=end)
+    voided = Q(status=OrderStatus.VOIDED, voided_at__gte=start, voided_at__lt=end)
+    orders = (
+        Order.objects.filter(store=store)
+        .filter(created | voided)
+        .aggregate(
+            net=_sum(F("total") - F("tax_total"), filter=created),
+            tax=_sum("tax_total", filter=created),
+            void_net=_sum(F("total") - F("tax_total"), filter=voided),
+            void_tax=_sum("tax_total", filter=voided),
+        )
     )
     refunds = Refund.objects.filter(
         store=store, created_at__gte=start, created_at__lt=end
@@ -193,16 +211,21 @@ def _sales(
     )
     revenue = Comparison(
         name="sales_revenue",
-        description="sales revenue − returns (4000 − 4900) vs orders' net − refunds' net",
+        description="sales revenue − returns (4000 − 4900) vs orders' net − refunds' net "
+        "− voids' net",
         # Revenue accounts carry credit balances: negate (balance = debit − credit).
         ledger=-(balances[SALES_REVENUE] + balances[SALES_RETURNS]),
-        expected=_amount(orders["net"], store) - _amount(refunds["net"], store),
+        expected=_amount(orders["net"], store)
+        - _amount(refunds["net"], store)
+        - _amount(orders["void_net"], store),
     )
     tax = Comparison(
         name="sales_tax",
-        description="sales tax payable (2100) vs orders' tax − refunded tax",
+        description="sales tax payable (2100) vs orders' tax − refunded tax − voided tax",
         ledger=-balances[SALES_TAX_PAYABLE],
-        expected=_amount(orders["tax"], store) - _amount(refunds["tax"], store),
+        expected=_amount(orders["tax"], store)
+        - _amount(refunds["tax"], store)
+        - _amount(orders["void_tax"], store),
     )
     return revenue, tax
 

@@ -13,7 +13,12 @@ ended no row can move into it any more, which is what makes a stored report fina
 Figures (money as `Decimal`, rounded to the cent; the same definitions as `orders.pricing`):
 
 * `orders_count` — sales recorded that day, whatever happened to them later (refunds are reported
-  separately, on the day they are made);
+  separately, on the day they are made) but a void: a voided order is left out of every sales
+  figure below (count, sums, tenders, hours, products, cashiers) and counted instead in
+  `voids_count` / `voids_total` (Σ `Order.total` of the day's voided orders) on the day of the
+  sale. A void happens only while the sale's shift is open, so nearly always on the sale's day;
+  a void after midnight of a shift that runs past it changes the day before (regenerate its
+  stored report);
 * `gross_sales` = Σ `Order.subtotal` = Σ line `gross` (unit price × quantity, as priced — that is
   tax-inclusive in a store whose prices include tax);
 * `discount_total` = Σ `Order.discount_total` (line discounts plus the spread order discounts);
@@ -59,7 +64,16 @@ from money import (
     ZERO,
 )
 from money.currencies import round_money
-from orders.models import Order, OrderLine, Payment, PaymentMethod, Refund, Shift, ShiftStatus
+from orders.models import (
+    Order,
+    OrderLine,
+    OrderStatus,
+    Payment,
+    PaymentMethod,
+    Refund,
+    Shift,
+    ShiftStatus,
+)
 
 TOP_PRODUCTS_LIMIT = 10
 _MONEY: dict[str, Any] = {"max_digits": MONEY_MAX_DIGITS, "decimal_places": MONEY_DECIMAL_PLACES}
@@ -70,8 +84,8 @@ _QUANTITY: dict[str, Any] = {
 _MILLI = Decimal("0.001")
 
 
-def _money_sum(expression: str) -> Coalesce:
-    return Coalesce(Sum(expression), Value(ZERO), output_field=DecimalField(**_MONEY))
+def _money_sum(expression: str, **kwargs: Any) -> Coalesce:
+    return Coalesce(Sum(expression, **kwargs), Value(ZERO), output_field=DecimalField(**_MONEY))
 
 
 def _money(value: Any, currency: str) -> str:
@@ -104,7 +118,7 @@ def _lines_of_day(*, store: Store, date: dt.date) -> QuerySet[OrderLine]:
     start, end = local_day_bounds(tz=store.tzinfo, date=date)
     return OrderLine.objects.filter(
         order__store_id=store.pk, order__created_at__gte=start, order__created_at__lt=end
-    )
+    ).exclude(order__status=OrderStatus.VOIDED)
 
 
 def _hour_grouping(
@@ -129,8 +143,8 @@ def _hour_grouping(
 
 @functools.cache
 def _tenders_sql() -> str:
-    """Σ payment amount per method over a store's orders in [start, end): parameters store id,
-    start, end."""
+    """Σ payment amount per method over a store's orders in [start, end), voided ones left out:
+    parameters store id, start, end, the voided status."""
     col = field_column
     return f"""
 SELECT payment.{col(Payment, "method")}, SUM(payment.{col(Payment, "amount")})
@@ -141,6 +155,7 @@ CROSS JOIN LATERAL (
 ) AS payment
 WHERE o.{col(Order, "store")} = %s
   AND o.{col(Order, "created_at")} >= %s AND o.{col(Order, "created_at")} < %s
+  AND o.{col(Order, "status")} <> %s
 GROUP BY payment.{col(Payment, "method")}
 """  # noqa: S608  # nosec B608
 
@@ -156,7 +171,7 @@ def _tenders_of_day(
     once the history outgrew the day (124 ms at 1,000,000 orders, and growing with them;
     bench/RESULTS.md); this reads only the day's payments, whatever the history."""
     with connection.cursor() as cursor:
-        cursor.execute(_tenders_sql(), [store.pk, start, end])
+        cursor.execute(_tenders_sql(), [store.pk, start, end, OrderStatus.VOIDED.value])
         return [(method, Decimal(total)) for method, total in cursor.fetchall()]
 
 
@@ -175,20 +190,30 @@ def daily_report_figures(*, store: Store, date: dt.date) -> dict[str, Any]:
     lines = _lines_of_day(store=store, date=date)
 
     # One scan of the day's orders, grouped by hour and cashier (at most 25 × cashiers rows):
-    # the day's totals, the hours and the cashiers are all sums of those groups.
+    # the day's totals, the hours and the cashiers are all sums of those groups. Voided orders
+    # are in the scan but out of the sums (`stood`), counted apart (`voids`).
     hour_bucket, local_hour = _hour_grouping(tz=tz, start=start, end=end)
+    stood = ~Q(status=OrderStatus.VOIDED)
+    voided = Q(status=OrderStatus.VOIDED)
     groups = list(
         orders.annotate(bucket=hour_bucket)
         .values("bucket", "cashier_id")
         .annotate(
-            orders=Count("id"),
-            gross=_money_sum("subtotal"),
-            discount=_money_sum("discount_total"),
-            tax=_money_sum("tax_total"),
-            total=_money_sum("total"),
+            # The voids first: an annotation named like a column (`total`) hides the column
+            # from the annotations after it.
+            voids=Count("id", filter=voided),
+            voids_total=_money_sum("total", filter=voided),
+            orders=Count("id", filter=stood),
+            gross=_money_sum("subtotal", filter=stood),
+            discount=_money_sum("discount_total", filter=stood),
+            tax=_money_sum("tax_total", filter=stood),
+            total=_money_sum("total", filter=stood),
         )
         .order_by()
     )
+    voids_count = sum(group["voids"] for group in groups)
+    voids_total = sum((group["voids_total"] for group in groups), ZERO)
+    groups = [group for group in groups if group["orders"]]
     by_hour: dict[int, dict[str, Any]] = {hour: {"orders": 0, "total": ZERO} for hour in range(24)}
     by_cashier: dict[int, dict[str, Any]] = {}
     for group in groups:
@@ -232,6 +257,8 @@ def daily_report_figures(*, store: Store, date: dt.date) -> dict[str, Any]:
         "net_sales": money(day_total - tax_total),
         "tax_total": money(tax_total),
         "refunds_total": money(refunds_total),
+        "voids_count": voids_count,
+        "voids_total": money(voids_total),
         "by_tender": {method: money(amount) for method, amount in tenders.items()},
         "by_hour": [
             {"hour": hour, "orders": row["orders"], "total": money(row["total"])}
@@ -265,7 +292,8 @@ def daily_report_figures(*, store: Store, date: dt.date) -> dict[str, Any]:
 
 def stores_today_totals(*, stores: list[Store], now: dt.datetime) -> dict[int, dict[str, Any]]:
     """Today's (each store's own local today) order count, Σ total, Σ net-of-tax and refunds,
-    per store, in the store's currency: two grouped queries whatever the number of stores."""
+    per store, in the store's currency (voided orders left out, as in the daily report): two
+    grouped queries whatever the number of stores."""
     if not stores:
         return {}
     order_window = Q()
@@ -280,6 +308,7 @@ def stores_today_totals(*, stores: list[Store], now: dt.datetime) -> dict[int, d
     }
     for row in (
         Order.objects.filter(order_window)
+        .exclude(status=OrderStatus.VOIDED)
         .values("store_id")
         .annotate(orders=Count("id"), total=_money_sum("total"), tax=_money_sum("tax_total"))
         .order_by("store_id")

@@ -7,6 +7,10 @@ Which shift a refund belongs to: the refund service attaches a refund to the ope
 order's register at the time of the refund (`Refund.shift`; for a refund on the day of the sale
 that is the order's own shift). Its cash part is paid out of that drawer, so it is that shift's
 "cash refunded", and the refund appears in that shift's report.
+
+A voided order (`orders.services.voids`, only while its own shift is open) never happened for
+the drawer or the sales figures: its payments are left out of the cash summary and its totals
+out of the report's sales, which count it instead in `voids_count` / `voids_total`.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from orders.models import (
     CashMovementKind,
     Order,
     OrderLine,
+    OrderStatus,
     Payment,
     PaymentMethod,
     Refund,
@@ -79,13 +84,15 @@ class ShiftCash:
 
 
 def shift_cash_summary(*, shift: Shift) -> ShiftCash:
-    """Three aggregate queries: cash tenders of the shift's orders, cash refunded out of the
-    shift's drawer, and the shift's cash movements."""
-    # A late sale's cash was already in the drawer when it was counted (and its ledger entry
-    # takes it back out against 6900): it is not part of what the drawer should hold.
-    sales = Payment.objects.filter(
-        order__shift=shift, order__late=False, method=PaymentMethod.CASH
-    ).aggregate(amount=_sum("amount"), change=_sum("change"), tip=_sum("tip"))
+    """Three aggregate queries: cash tenders of the shift's orders (voided ones left out: the
+    void gave their cash back; late ones too: their cash was in the drawer when it was counted
+    and their ledger entry takes it back out against 6900), cash refunded out of the shift's
+    drawer, and the shift's cash movements."""
+    sales = (
+        Payment.objects.filter(order__shift=shift, order__late=False, method=PaymentMethod.CASH)
+        .exclude(order__status=OrderStatus.VOIDED)
+        .aggregate(amount=_sum("amount"), change=_sum("change"), tip=_sum("tip"))
+    )
     refunded = RefundPayment.objects.filter(
         refund__shift=shift, method=PaymentMethod.CASH
     ).aggregate(amount=_sum("amount"))
@@ -123,15 +130,21 @@ def _by_method(rows: QuerySet, field: str = "amount") -> dict[str, Decimal]:
 
 def shift_report(*, shift: Shift) -> dict[str, Any]:
     """The X report (shift open: figures so far) or Z report (shift closed: final figures, with
-    the counted cash and difference recorded at close). Ten queries."""
+    the counted cash and difference recorded at close). Ten queries. Sales figures leave voided
+    orders out; `voids_count` / `voids_total` count them."""
+    stood = ~Q(status=OrderStatus.VOIDED)
+    voided = Q(status=OrderStatus.VOIDED)
+    # The voids first: an aggregate named like a column (`total`) hides it from the ones after.
     orders = Order.objects.filter(shift=shift).aggregate(
-        count=Count("id"),
-        subtotal=_sum("subtotal"),
-        discount_total=_sum("discount_total"),
-        tax_total=_sum("tax_total"),
-        total=_sum("total"),
-        rounding=_sum("rounding"),
-        tips=_sum("tips_total"),
+        voids_count=Count("id", filter=voided),
+        voids_total=_sum("total", filter=voided),
+        count=Count("id", filter=stood),
+        subtotal=_sum("subtotal", filter=stood),
+        discount_total=_sum("discount_total", filter=stood),
+        tax_total=_sum("tax_total", filter=stood),
+        total=_sum("total", filter=stood),
+        rounding=_sum("rounding", filter=stood),
+        tips=_sum("tips_total", filter=stood),
     )
     late_sales = list(
         Order.objects.filter(shift=shift, late=True)
@@ -139,19 +152,21 @@ def shift_report(*, shift: Shift) -> dict[str, Any]:
         .values("id", "number", "total", "created_at", "client_created_at")
     )
     tips_by_cashier = list(
-        Order.objects.filter(shift=shift, tips_total__gt=0)
+        Order.objects.filter(stood, shift=shift, tips_total__gt=0)
         .values("cashier")
         .annotate(tips=_sum("tips_total"))
         .order_by("cashier")
     )
     tenders = _by_method(
         Payment.objects.filter(order__shift=shift)
+        .exclude(order__status=OrderStatus.VOIDED)
         .values("method")
         .annotate(amount=_sum("amount"))
         .order_by("method")
     )
     tax_by_rate = list(
         OrderLine.objects.filter(order__shift=shift)
+        .exclude(order__status=OrderStatus.VOIDED)
         .values("tax_rate")
         .annotate(net=_sum("net"), tax=_sum("tax"))
         .order_by("tax_rate")
@@ -203,6 +218,8 @@ def shift_report(*, shift: Shift) -> dict[str, Any]:
             }
             for row in late_sales
         ],
+        "voids_count": orders["voids_count"],
+        "voids_total": orders["voids_total"],
         "by_tender": tenders,
         "tax_by_rate": [
             {"rate": row["tax_rate"], "net": row["net"], "tax": row["tax"]} for row in tax_by_rate

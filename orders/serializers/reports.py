@@ -6,6 +6,7 @@ import datetime as dt
 
 from rest_framework import serializers
 
+from money import ZERO
 from money.fields import CurrencyScoped, money_field, quantity_field
 from orders.services.reports import EARLIEST_REPORT_DATE
 
@@ -65,12 +66,22 @@ class DailyReportSerializer(CurrencyScoped, serializers.Serializer):
 
     store = serializers.IntegerField()
     date = serializers.DateField(help_text="The store's local date.")
-    orders_count = serializers.IntegerField(help_text="Sales recorded that day.")
+    orders_count = serializers.IntegerField(help_text="Sales recorded that day, voids left out.")
     gross_sales = _money("Σ order subtotal = Σ line gross (as priced), before discounts.")
     discount_total = _money("Σ discounts (line discounts plus the spread order discounts).")
     net_sales = _money("Σ line net: revenue without tax after discounts (ledger account 4000).")
     tax_total = _money("Σ tax of the day's sales (ledger account 2100).")
     refunds_total = _money("Σ totals (tax included) of the refunds made that day.")
+    # Defaults: a report stored before voids existed had none.
+    voids_count = serializers.IntegerField(
+        default=0,
+        help_text="The day's sales that were voided (left out of every other sales figure).",
+    )
+    voids_total = money_field(
+        coerce_to_string=True,
+        default=ZERO,
+        help_text="Σ totals (tax included) of the day's voided sales.",
+    )
     by_tender = TenderTotalsSerializer(help_text="Σ payment amounts per method (change excluded).")
     by_hour = HourTotalsSerializer(many=True, help_text="All 24 local hours, in order.")
     top_products = TopProductSerializer(many=True, help_text="Up to 10, highest total first.")

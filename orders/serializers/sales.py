@@ -326,6 +326,18 @@ class OrderSerializer(CurrencyScoped, CompiledRepresentation, serializers.ModelS
     refunded_total = money_field(
         read_only=True, help_text="What refunds of this order have returned so far."
     )
+    voided_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="When the order was voided; null otherwise."
+    )
+    voided_by = serializers.IntegerField(
+        source="voided_by_id",
+        read_only=True,
+        allow_null=True,
+        help_text="Who voided it (user id); null unless voided.",
+    )
+    void_reason = serializers.CharField(
+        read_only=True, allow_null=True, help_text="Why it was voided; null unless voided."
+    )
 
     class Meta:
         model = Order
@@ -354,8 +366,17 @@ class OrderSerializer(CurrencyScoped, CompiledRepresentation, serializers.ModelS
             "tips_total",
             "change_due",
             "refunded_total",
+            "voided_at",
+            "voided_by",
+            "void_reason",
         )
         read_only_fields = fields
+
+
+class OrderVoidInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        max_length=255, help_text="Why the sale is voided (kept on the order and in the audit)."
+    )
 
 
 class QuoteLineSerializer(serializers.Serializer):

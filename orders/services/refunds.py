@@ -63,13 +63,17 @@ from orders.refund_pricing import (
 )
 from orders.services.numbering import next_number
 
-#: The only legal moves of an order's status. `refunded` is final.
+#: The only legal moves of an order's status. `refunded` and `voided` are final (a void:
+#: `orders.services.voids`).
 ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
-    OrderStatus.COMPLETED: frozenset({OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED}),
+    OrderStatus.COMPLETED: frozenset(
+        {OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED, OrderStatus.VOIDED}
+    ),
     OrderStatus.PARTIALLY_REFUNDED: frozenset(
         {OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED}
     ),
     OrderStatus.REFUNDED: frozenset(),
+    OrderStatus.VOIDED: frozenset(),
 }
 
 

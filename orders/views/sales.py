@@ -8,6 +8,7 @@ from typing import Any, cast
 
 from django.db.models import QuerySet
 from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -26,6 +27,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import User
+from accounts.selectors import scope_to_user_stores
 from apitools.idempotency import (
     IDEMPOTENCY_ERROR_RESPONSES,
     IDEMPOTENCY_KEY_PARAMETER,
@@ -34,11 +36,12 @@ from apitools.idempotency import (
 from apitools.permissions import ALL_ROLES
 from domain.errors import InvalidInput
 from orders.models import Order
-from orders.selectors.sales import order_list, orders_created_between
+from orders.selectors.sales import order_detail_queryset, order_list, orders_created_between
 from orders.serializers.sale_input import parse_sale_input
 from orders.serializers.sales import (
     OrderCreateInputSerializer,
     OrderSerializer,
+    OrderVoidInputSerializer,
     QuoteInputSerializer,
     QuoteSerializer,
     quote_representation,
@@ -46,11 +49,36 @@ from orders.serializers.sales import (
 )
 from orders.services.receipts import receipt_html, receipt_text
 from orders.services.sales import order_create, order_quote
+from orders.services.voids import order_void
 from orders.views.idempotency import idempotent
 
 ORDER_CREATE_ENDPOINT = "orders.create"
 #: The header that carries a manager's approval token (`POST /api/v1/approvals/`).
 APPROVAL_HEADER = "X-Approval"
+
+VOID_DESCRIPTION = """
+Void a sale caught at the counter: managers and admins of the order's store (a cashier gets 403
+`permission_denied` for now; approvals will let a cashier through). Another store's order is a
+404.
+
+* Allowed only while the order's shift is open and nothing of it is refunded; otherwise, and for
+  an order already voided → 409 `void_not_allowed`. A voided order cannot be refunded (409
+  `refund_exceeds_sold`).
+* Everything is reversed exactly, in one transaction: stock (movements with reason `void`, the
+  exact negation of the sale's: same products, quantities and unit costs), one journal entry
+  mirroring the sale's line by line (debit ↔ credit, source `void`, dated on the store's local
+  day of the void), the drawer's expected cash (the shift's cash summary leaves the voided
+  order's cash out), the metrics (`pos_voids_total`, `pos_void_amount_total`). Audit event
+  `order.voided` (reason, number, total).
+* The number stays used and the order stays listed, with `status: "voided"`, `voided_at`,
+  `voided_by` and `void_reason`. Daily and shift reports leave it out of their sales figures
+  and count it in `voids_count` / `voids_total`.
+* `Idempotency-Key` is required: a retry with the same key and body replays the first `200`
+  (header `Idempotent-Replayed: true`); the same key with another body or order → 422
+  `idempotency_key_reused`.
+* A void racing a refund of the same order: exactly one of them wins (the other → 409). A void
+  racing the shift's close: either the close counts the void or the void is refused (409).
+"""
 
 
 class OrderFilter(filters.FilterSet):
@@ -229,6 +257,48 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             held_order_id=sale.held_order,
         )
         return OrderSerializer(order).data
+
+    @extend_schema(
+        operation_id="orders_void_create",
+        summary="Void a sale (exactly once)",
+        description=VOID_DESCRIPTION,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER, replayed_header(200)],
+        request=OrderVoidInputSerializer,
+        responses={
+            **IDEMPOTENCY_ERROR_RESPONSES,
+            200: OpenApiResponse(
+                OrderSerializer,
+                description="The voided order (a replay carries `Idempotent-Replayed: true`).",
+            ),
+            403: OpenApiResponse(
+                description="`approval_required`: a cashier without a manager's approval token "
+                "for `void` on the order's register (`X-Approval`)."
+            ),
+            404: OpenApiResponse(description="Not an order of the user's stores."),
+            409: OpenApiResponse(
+                description="`void_not_allowed` (already voided, refunded in part or in full, "
+                "or its shift is closed), `idempotency_key_in_use`."
+            ),
+        },
+    )
+    @action(detail=True, methods=["post"], filterset_class=None, pagination_class=None)
+    def void(self, request: Request, pk: str | None = None) -> HttpResponse | Response:
+        refuse_card_numbers(request.data)  # a reason is free text: never store a card number
+        return self._void(request, pk=pk)
+
+    @idempotent("orders.void:{pk}", status=200)
+    def _void(self, request: Request, pk: str | None = None) -> Any:
+        user = cast(User, request.user)
+        order = get_object_or_404(scope_to_user_stores(Order.objects.only("id"), user), pk=pk)
+        serializer = OrderVoidInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        order = order_void(
+            order=order,
+            reason=serializer.validated_data["reason"],
+            user=user,
+            approval=request.headers.get(APPROVAL_HEADER),
+        )
+        return OrderSerializer(order_detail_queryset().get(pk=order.pk)).data
 
     @extend_schema(
         summary="Price a basket without selling it",

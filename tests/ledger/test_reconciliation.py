@@ -15,6 +15,7 @@ from orders.reconciliation import reconcile_store_day, store_today
 from orders.selectors.shifts import shift_cash_summary
 from orders.services.refunds import RefundLineRequest, refund_create
 from orders.services.shifts import cash_movement_create, shift_close
+from orders.services.voids import order_void
 from tests.orders.factories import sell
 
 pytestmark = pytest.mark.django_db
@@ -177,3 +178,24 @@ def test_a_clean_scheduled_run_logs_no_error_and_counts_nothing(store, busy_day,
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
     after = sum(s.value for m in RECONCILIATION_DIFFERENCES.collect() for s in m.samples)
     assert after == total
+
+
+def test_a_day_with_a_void_reconciles(store, register, cashier, manager, stocked_product, shift):
+    """A void counts its entry in (cash with its shift, revenue and tax on its day, inventory
+    back): the day agrees, and the void's figures are taken off the sales."""
+    sell(user=cashier, register=register, lines=[(stocked_product, 1)])
+    voided = sell(user=cashier, register=register, lines=[(stocked_product, 3)])
+    card = sell(user=cashier, register=register, lines=[(stocked_product, 2)], method="card")
+    order_void(order=voided, reason="twice", user=manager)
+    order_void(order=card, reason="wrong card", user=manager)
+    shift_close(
+        shift=shift, counted_cash=shift_cash_summary(shift=shift).expected_cash, user=cashier
+    )
+
+    result = reconcile_store_day(store=store, date=store_today(store))
+
+    assert result.ok, [c.as_dict() for c in result.differences]
+    figures = {c.name: c.expected for c in result.comparisons}
+    assert figures["sales_revenue"] == D("4.99")  # the one sale that stood
+    assert figures["cash"] == D("5.40")
+    assert figures["inventory"] == D("98.00")  # 50 received − 1 sold, at 2.00

@@ -1,8 +1,9 @@
-"""Property: whatever a store does, in whatever order — sell, refund (restocked or not), adjust
-stock, move cash, open and close shifts — after every step the trial balance has equal totals,
-the inventory account equals the book value of the store's stock (Σ `StockLevel.value`), and
-the day reconciles (ledger cash = shift counts, inventory = stock valued by its movements,
-revenue and tax = orders), all through the real services.
+"""Property: whatever a store does, in whatever order — sell (with cash rounding and tips),
+refund (restocked or not), void, adjust stock, move cash, open and close shifts — after every step
+the trial balance has equal totals, the inventory account equals the book value of the store's
+stock (Σ `StockLevel.value`), a void cancels its sale on every account, and the day reconciles
+(ledger cash = shift counts, inventory = stock valued by its movements, revenue and tax =
+orders), all through the real services.
 
 Every example trades in a fresh store, so examples never see each other's figures even though
 they share the test's transaction. A refused step (not enough stock, no open shift for a cash
@@ -32,10 +33,11 @@ from hypothesis.stateful import (
 from catalog.models import Product, StockLevel
 from catalog.services import stock_adjust
 from domain.errors import DomainError
+from ledger.models import JournalLine
 from ledger.selectors import account_balances, trial_balance
 from ledger.services import INVENTORY
 from money import round_cents
-from orders.models import Order, OrderLine, Shift
+from orders.models import Order, OrderLine, OrderStatus, Shift
 from orders.reconciliation import reconcile_store_day, store_today
 from orders.selectors.shifts import shift_cash_summary
 from orders.services.refunds import RefundLineRequest, refund_create
@@ -47,6 +49,7 @@ from orders.services.sales import (
     order_quote,
 )
 from orders.services.shifts import cash_movement_create, shift_close, shift_open
+from orders.services.voids import order_void
 from tests.catalog.factories import ProductFactory, TaxRateFactory
 from tests.factories import CashierFactory, ManagerFactory, RegisterFactory, StoreFactory
 
@@ -226,6 +229,20 @@ class StoreTrading(RuleBasedStateMachine):
             ),
         )
 
+    @precondition(lambda self: Order.objects.filter(store_id=self.store.pk).exists())
+    @rule(data=st.data())
+    def void_a_sale(self, data: st.DataObject) -> None:
+        """Any order of the store: one that may be voided (completed, nothing refunded, its
+        shift open) is, and any other is refused without a trace."""
+        orders = Order.objects.filter(store_id=self.store.pk).order_by("id")
+        voidable = list(orders.filter(status=OrderStatus.COMPLETED, shift__status="open"))
+        # Mostly one that may be voided; sometimes any (refusals must leave no trace).
+        pick_voidable = voidable and data.draw(st.integers(0, 3), label="voidable") > 0
+        order = data.draw(
+            st.sampled_from(voidable if pick_voidable else list(orders)), label="order"
+        )
+        self.attempt("void", lambda: order_void(order=order, reason="mistake", user=self.manager))
+
     @rule(
         data=st.data(),
         reason=st.sampled_from(["receive", "count", "damage", "correction"]),
@@ -283,6 +300,21 @@ class StoreTrading(RuleBasedStateMachine):
             value=Coalesce(Sum("value"), D("0"))
         )["value"]
         assert inventory == book_value
+
+    @invariant()
+    def a_void_cancels_its_sale_on_every_account(self) -> None:
+        voided = Order.objects.filter(store_id=self.store.pk, status=OrderStatus.VOIDED)
+        rows = (
+            JournalLine.objects.filter(
+                entry__store_id=self.store.pk,
+                entry__source__in=["sale", "void"],
+                entry__source_id__in=voided.values("id"),
+            )
+            .values("account_id")
+            .annotate(net=Sum(F("debit") - F("credit")))
+            .order_by()
+        )
+        assert {row["account_id"]: row["net"] for row in rows if row["net"] != 0} == {}
 
     @invariant()
     def the_day_reconciles(self) -> None:

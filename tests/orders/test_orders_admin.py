@@ -402,3 +402,28 @@ def test_refund_form_is_csrf_protected(manager, store, two_stores) -> None:
 
     assert response.status_code == 403
     assert Refund.objects.filter(order=order).count() == 1
+
+
+def test_a_voided_order_shows_its_void_read_only_and_no_refund_link(
+    client, manager, store, cashier, product
+) -> None:
+    from orders.services.voids import order_void
+
+    register = RegisterFactory(store=store, code="V1")
+    shift_open(register=register, opening_float=D("0"), user=cashier)
+    order = sell(cashier, register, [(product, "1")], [("card", "5.40")])
+    order_void(order=order, reason="customer changed mind", user=manager)
+    client.force_login(manager)
+
+    response = client.get(change(order))
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert order.number in page
+    assert "customer changed mind" in page
+    assert "Voided" in page
+    assert manager.username in page
+    assert reverse("admin:orders_order_refund", args=[order.pk]) not in page
+    assert 'name="_save"' not in page
+    listed = client.get(changelist(Order), {"status__exact": "voided"}).content.decode()
+    assert order.number in listed

@@ -26,6 +26,7 @@ from rest_framework.test import APIClient
 from accounts.models import Register, Store, User
 from catalog.models import Product
 from tests.catalog.factories import ProductFactory, TaxRateFactory, set_stock
+from tests.factories import ManagerFactory
 from tests.orders.factories import ORDERS_URL, QUOTE_URL, open_shift_on, sale_body
 
 pytestmark = pytest.mark.django_db
@@ -37,6 +38,11 @@ SALE_BUDGET = 11
 #: A sale completing a held order: the sale's, plus locking and reading the held order and
 #: marking it completed.
 HELD_SALE_BUDGET = SALE_BUDGET + 2
+#: A void through `POST /api/v1/orders/{id}/void/`, whatever the number of lines: the key, the
+#: order (scoped, then locked), the shift's lock, the order's update, the sale's movements, stock
+#: (lock; update + insert), the sale's journal lines and the mirror entry, the order read back
+#: (order, lines, payments), the stored answer, the audit chain (2) and the transaction (2).
+VOID_BUDGET = 17
 #: A barcode lookup that misses the barcode cache, the token's user not cached yet either (its
 #: row and store ids, then the product): the worst case.
 LOOKUP_MISS_BUDGET = 3
@@ -189,3 +195,37 @@ def test_a_sales_audit_event_is_its_last_statement_before_the_commit(
     assert sql[-1].startswith("RELEASE SAVEPOINT"), sql[-1]
     assert "audit_auditchainhead" in sql[-2], "\n".join(sql)
     assert 'UPDATE "orders_idempotencykey"' in sql[-3], "\n".join(sql)
+
+
+def _void_queries(client: APIClient, register: Register, items: list[Product]) -> list[str]:
+    body = sale_body(register, [(p, 1) for p in items])
+    total = client.post(QUOTE_URL, body, format="json").json()["total"]
+    body["payments"] = [{"method": "cash", "amount": total}]
+    sale = client.post(ORDERS_URL, body, format="json", HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()))
+    assert sale.status_code == 201, sale.content
+    response, sql = _queries(
+        lambda: client.post(
+            f"{ORDERS_URL}{sale.json()['id']}/void/",
+            {"reason": "rang up twice"},
+            format="json",
+            HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()),
+        )
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "voided"
+    return sql
+
+
+@pytest.mark.postgres
+def test_a_void_is_within_its_query_budget_for_1_and_50_lines(
+    client_for: Any, store: Store, cashier: User, register: Register, products: list[Product]
+) -> None:
+    client = client_for(ManagerFactory(stores=[store]))
+    open_shift_on(register, cashier)
+    _void_queries(client, register, products[:1])  # per-process caches (chart) warm
+
+    one = _void_queries(client, register, products[:1])
+    fifty = _void_queries(client, register, products)
+
+    assert len(one) == len(fifty), "\n".join(fifty)
+    assert len(fifty) <= VOID_BUDGET, "\n".join(fifty)

@@ -47,6 +47,8 @@ def test_manager_gets_the_report_of_a_past_day_and_it_is_stored(
         "net_sales",
         "tax_total",
         "refunds_total",
+        "voids_count",
+        "voids_total",
         "by_tender",
         "by_hour",
         "top_products",
