@@ -202,7 +202,9 @@ def test_cashiers_cannot_use_staff_endpoints_at_all(a: StoreWorld, b: StoreWorld
         format="json",
         HTTP_IDEMPOTENCY_KEY=new_key(),
     )
-    assert_forbidden(refund)
+    # A cashier refunds only with a manager's approval (API.md 1.1, "Approvals").
+    assert refund.status_code == 403, refund.content
+    assert refund.json()["code"] == "approval_required"
 
 
 def test_admin_sees_both_stores(a: StoreWorld, b: StoreWorld, admin_client: APIClient) -> None:
