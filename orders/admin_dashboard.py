@@ -37,6 +37,8 @@ from django.utils.safestring import SafeString, mark_safe
 from accounts.models import Store
 from accounts.selectors import store_list, visible_store_ids
 from money import MILLI, QUANTITY_DECIMAL_PLACES, QUANTITY_MAX_DIGITS
+from money.currencies import quantum
+from money.fields import amount_text
 from orders.models import DailyReport, Shift
 from orders.selectors.reports import (
     local_today,
@@ -171,6 +173,7 @@ def report_tables(report: DailyReport) -> dict[str, Any]:
     """The context the dashboard and the daily report admin render a report with."""
     data = report.data
     currency = report.store.currency
+    zero = amount_text(0, quantum(currency))
     return {
         "report": report,
         "figures": data,
@@ -187,6 +190,10 @@ def report_tables(report: DailyReport) -> dict[str, Any]:
             ("Net sales", data["net_sales"]),
             ("Tax", data["tax_total"]),
             ("Refunds", data["refunds_total"]),
+            # Reports stored before voids, rounding and tips existed have none of them.
+            ("Voids", f"{data.get('voids_count', 0)} · {data.get('voids_total', zero)}"),
+            ("Cash rounding", data.get("rounding_total", zero)),
+            ("Tips", data.get("tips_total", zero)),
         ],
     }
 

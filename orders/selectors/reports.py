@@ -208,6 +208,8 @@ def daily_report_figures(*, store: Store, date: dt.date) -> dict[str, Any]:
             discount=_money_sum("discount_total", filter=stood),
             tax=_money_sum("tax_total", filter=stood),
             total=_money_sum("total", filter=stood),
+            rounding=_money_sum("rounding", filter=stood),
+            tips=_money_sum("tips_total", filter=stood),
         )
         .order_by()
     )
@@ -259,6 +261,8 @@ def daily_report_figures(*, store: Store, date: dt.date) -> dict[str, Any]:
         "refunds_total": money(refunds_total),
         "voids_count": voids_count,
         "voids_total": money(voids_total),
+        "rounding_total": money(sum((group["rounding"] for group in groups), ZERO)),
+        "tips_total": money(sum((group["tips"] for group in groups), ZERO)),
         "by_tender": {method: money(amount) for method, amount in tenders.items()},
         "by_hour": [
             {"hour": hour, "orders": row["orders"], "total": money(row["total"])}

@@ -82,6 +82,17 @@ class DailyReportSerializer(CurrencyScoped, serializers.Serializer):
         default=ZERO,
         help_text="Σ totals (tax included) of the day's voided sales.",
     )
+    # Defaults: a report stored before cash rounding and tips existed had none.
+    rounding_total = money_field(
+        coerce_to_string=True,
+        default=ZERO,
+        help_text="Σ cash rounding of the day's sales (signed; ledger account 6910).",
+    )
+    tips_total = money_field(
+        coerce_to_string=True,
+        default=ZERO,
+        help_text="Σ tips taken with the day's sales (outside the totals; ledger account 2150).",
+    )
     by_tender = TenderTotalsSerializer(help_text="Σ payment amounts per method (change excluded).")
     by_hour = HourTotalsSerializer(many=True, help_text="All 24 local hours, in order.")
     top_products = TopProductSerializer(many=True, help_text="Up to 10, highest total first.")

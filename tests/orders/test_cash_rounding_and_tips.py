@@ -19,6 +19,7 @@ from django.db import connection
 from django.db.models import Sum
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import Register, Store, User
@@ -298,3 +299,40 @@ def test_the_z_report_page_shows_rounding_and_tips_in_the_currency(
     assert 'Cash rounding</span><span class="value">CHF 0.02' in html
     assert 'Tips</span><span class="value">CHF 1.50' in html
     assert "10.000" not in html  # amounts in the currency's minor units, not the column's
+
+
+def test_the_daily_report_its_csv_and_the_dashboard_carry_rounding_tips_and_voids(
+    client: APIClient, till: Register, rounding_store: Store
+) -> None:
+    from tests.reports.test_admin import browser_for  # the admin session helper
+
+    _sell(client, till, _product("9.98"), [{"method": "cash", "amount": "10.00", "tip": "1.50"}])
+    _sell(client, till, _product("4.97"), [{"method": "cash", "amount": "4.95"}])
+    manager = ManagerFactory(stores=[rounding_store])
+    today = timezone.localdate(timezone=rounding_store.tzinfo)
+    api = APIClient()
+    api.force_authenticate(manager)
+
+    report = api.get("/api/v1/reports/daily/", {"store": rounding_store.pk, "date": today})
+    assert report.status_code == 200, report.content
+    body = report.json()
+    assert (body["rounding_total"], body["tips_total"], body["voids_count"]) == ("0.00", "1.50", 0)
+
+    csv_text = api.get(
+        "/api/v1/reports/daily/", {"store": rounding_store.pk, "date": today, "format": "csv"}
+    ).content.decode()
+    header, row = csv_text.splitlines()[:2]
+    summary = dict(zip(header.split(","), row.split(","), strict=True))
+    assert (summary["rounding_total"], summary["tips_total"], summary["voids_count"]) == (
+        "0.00",
+        "1.50",
+        "0",
+    )
+
+    page = browser_for(manager).get(
+        reverse("admin:orders_dailyreport_dashboard"), {"store": rounding_store.pk}
+    )
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Tips" in html
+    assert "Cash rounding" in html
