@@ -178,3 +178,41 @@ def add_problem_responses(
                 if path.startswith("/api/v1/"):
                     headers.setdefault("Cache-Control", _NO_STORE_HEADER)
     return result
+
+
+def decimal_inputs_accept_numbers(
+    result: dict[str, Any], generator: Any, request: Any, public: Any
+) -> dict[str, Any]:
+    """Post-processing hook: a decimal field of a request body (money, a rate, a quantity) takes
+    a JSON string or a JSON number, which it reads exactly (`"5.40"` or `5.4`; the answers always
+    write strings). drf-spectacular documents only the string: say both, so that the schema
+    agrees with what the API accepts (Schemathesis checks that a body the schema calls invalid
+    is refused)."""
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request"):
+            _widen_decimals(component)
+    return result
+
+
+def _widen_decimals(schema: Any) -> None:
+    if isinstance(schema, list):
+        for item in schema:
+            _widen_decimals(item)
+        return
+    if not isinstance(schema, dict):
+        return
+    for key, value in list(schema.items()):
+        if key == "properties" and isinstance(value, dict):
+            for field, spec in list(value.items()):
+                if isinstance(spec, dict) and spec.get("format") == "decimal":
+                    outer = {
+                        k: spec[k]
+                        for k in ("description", "readOnly", "writeOnly", "nullable")
+                        if k in spec
+                    }
+                    inner = {k: v for k, v in spec.items() if k not in outer}
+                    value[field] = {**outer, "oneOf": [inner, {"type": "number"}]}
+                else:
+                    _widen_decimals(spec)
+        else:
+            _widen_decimals(value)

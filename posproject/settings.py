@@ -324,6 +324,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "apitools.schema.add_problem_responses",
+        "apitools.schema.decimal_inputs_accept_numbers",
     ],
 }
 
