@@ -34,7 +34,12 @@ from orders.selectors.sales import orders_created_between
 from orders.serializers.refunds import RefundCreateSerializer, RefundSerializer
 from orders.services.approvals import approval_consume
 from orders.services.receipts import refund_receipt_html, refund_receipt_text
-from orders.services.refunds import RefundLineRequest, refund_create
+from orders.services.refunds import (
+    RefundLineRequest,
+    TenderRequest,
+    refund_create,
+    refund_paying_register,
+)
 from orders.views.idempotency import idempotent
 from orders.views.sales import APPROVAL_HEADER, FirstRendererNegotiation
 from orders.views.shifts import acting_user
@@ -123,13 +128,18 @@ class RefundCreateView(generics.GenericAPIView):
         serializer = RefundCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        # The register that pays out, checked before the approval: a register of another store
+        # is the same 400 for everyone (never a 403 that would tell it apart).
+        paying = refund_paying_register(order=order, register_id=data.get("register"))
         approved_by = None
         if user.role == Role.CASHIER and not order.store.cashier_can_refund:
+            # The approval is for the register whose drawer pays the money out.
             approved_by = approval_consume(
                 token=request.headers.get(APPROVAL_HEADER),
                 action=ApprovalAction.REFUND,
-                register_id=order.register_id,
+                register_id=paying.pk,
             )
+        tenders = data.get("tenders")
         refund = refund_create(
             approved_by=approved_by,
             order=order,
@@ -140,6 +150,10 @@ class RefundCreateView(generics.GenericAPIView):
             restock=data["restock"],
             reason=data["reason"],
             user=user,
+            register_id=paying.pk,
+            tenders=None
+            if tenders is None
+            else [TenderRequest(method=row["method"], amount=row["amount"]) for row in tenders],
         )
         refund = Refund.objects.prefetch_related("lines", "payments").get(pk=refund.pk)
         return RefundSerializer(refund).data
