@@ -19,9 +19,14 @@ class RefundLineInputSerializer(serializers.Serializer):
     )
 
 
+#: The methods a refund may name in `tenders` (the schema's `RefundTenderMethodEnum`):
+#: the payment methods plus `store_credit`, which the service refuses until issue 16.
+REFUND_TENDER_METHODS: tuple[str, ...] = ("cash", "card", "other", "store_credit")
+
+
 class RefundTenderInputSerializer(serializers.Serializer):
     method = serializers.ChoiceField(
-        choices=["cash", "card", "other", "store_credit"],
+        choices=REFUND_TENDER_METHODS,
         help_text="`cash`, `card` or `other`: up to what that tender paid less what was already "
         "returned to it. `store_credit` is refused for now (400: customers and store credit "
         "come with issue 16).",
