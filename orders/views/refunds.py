@@ -148,14 +148,16 @@ class RefundCreateView(generics.GenericAPIView):
         data = serializer.validated_data
         # The register that pays out, checked before the approval: a register of another store
         # is the same 400 for everyone (never a 403 that would tell it apart).
-        paying = refund_paying_register(order=order, register_id=data.get("register"))
+        paying_id = order.register_id
+        if data.get("register") is not None:
+            paying_id = refund_paying_register(order=order, register_id=data["register"]).pk
         approved_by = None
         if user.role == Role.CASHIER and not order.store.cashier_can_refund:
             # The approval is for the register whose drawer pays the money out.
             approved_by = approval_consume(
                 token=request.headers.get(APPROVAL_HEADER),
                 action=ApprovalAction.REFUND,
-                register_id=paying.pk,
+                register_id=paying_id,
             )
         tenders = data.get("tenders")
         refund = refund_create(
@@ -168,7 +170,7 @@ class RefundCreateView(generics.GenericAPIView):
             restock=data["restock"],
             reason=data["reason"],
             user=user,
-            register_id=paying.pk,
+            register_id=paying_id,
             tenders=None
             if tenders is None
             else [TenderRequest(method=row["method"], amount=row["amount"]) for row in tenders],
