@@ -12,6 +12,9 @@ Two rules from the contract:
   back into inventory (restocked) or stays in cost of goods is the caller's business.
 - Money goes back to the original tenders, non-cash first, cash last (card, then other, then
   cash), each tender capped at what it paid minus what was already refunded to it.
+- Unless the request chooses the tenders (`tenders: [{method, amount}]`, API v1.1): then each
+  chosen method gives back exactly its amount, spread over that method's payments by payment id,
+  each capped the same way (`allocate_chosen_tenders`).
 
 A pro rata piece is also capped at what is left of the line: with tiny amounts spread over many
 partial refunds, half-up rounding could otherwise let the partial pieces overshoot the line (e.g.
@@ -26,6 +29,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from money import CENT, ZERO
+from money.currencies import fits_currency
 
 #: The order in which tenders are paid back: non-cash first, cash last.
 TENDER_REFUND_ORDER: tuple[str, ...] = ("card", "other", "cash")
@@ -146,3 +150,99 @@ def allocate_to_tenders(amount: Decimal, tenders: Sequence[Tender]) -> list[Tend
     if left > 0:
         raise TenderShortfall(f"The tenders are {left} short of the refund.")
     return allocations
+
+
+#: The methods a request may choose to give money back to. `store_credit` is named by the
+#: contract but needs customers and balances (issue 16), so it is refused for now.
+CHOOSABLE_TENDERS: frozenset[str] = frozenset(TENDER_REFUND_ORDER)
+STORE_CREDIT = "store_credit"
+
+
+@dataclass(frozen=True, slots=True)
+class TenderRequest:
+    """One tender chosen by a refund request: a method and the amount to give back to it."""
+
+    method: str
+    amount: Decimal
+
+
+class TenderChoiceInvalid(ValueError):
+    """The chosen tenders are malformed whatever the state of the order (a 400): `errors` maps
+    the request's field (`tenders`, `tenders.<i>.method`, `tenders.<i>.amount`) to messages."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+def allocate_chosen_tenders(
+    total: Decimal,
+    choices: Sequence[TenderRequest],
+    tenders: Sequence[Tender],
+    currency: str,
+) -> list[TenderRefund]:
+    """Give `total` back to the chosen methods: each choice's amount spread over the order's
+    payments of that method by payment id, each capped at what is still refundable on it.
+
+    `TenderChoiceInvalid` (400) when the request itself is wrong: a method other than cash, card
+    or other (`store_credit` included), a method listed twice, an amount that is not positive or
+    finer than the currency's minor unit, a method the order was not paid with or more than that
+    method ever paid, amounts that do not add up to `total`. `TenderShortfall` (409) when the
+    method paid that much but earlier refunds already took part of it: that depends on what
+    other refunds did, like the v1 over-refund. The allocations come card, other, cash (then by
+    payment id), as `allocate_to_tenders` lists them."""
+    errors: dict[str, list[str]] = {}
+    paid: dict[str, Decimal] = {}
+    for tender in tenders:
+        paid[tender.method] = paid.get(tender.method, ZERO) + tender.amount
+    seen: set[str] = set()
+    for index, choice in enumerate(choices):
+        method_key, amount_key = f"tenders.{index}.method", f"tenders.{index}.amount"
+        if choice.method == STORE_CREDIT:
+            errors[method_key] = [
+                "Store credit is not available yet (customers and their balances come with "
+                "issue 16): choose cash, card or other."
+            ]
+        elif choice.method not in CHOOSABLE_TENDERS:
+            errors[method_key] = ["Not a refund tender: cash, card or other."]
+        elif choice.method in seen:
+            errors[method_key] = ["This method is listed twice."]
+        elif choice.method not in paid:
+            errors[method_key] = [f"The order was not paid by {choice.method}."]
+        seen.add(choice.method)
+        if choice.amount <= 0:
+            errors[amount_key] = ["Must be more than zero."]
+        elif not fits_currency(choice.amount, currency):
+            errors[amount_key] = [f"Finer than the minor unit of {currency}."]
+        elif method_key not in errors and choice.amount > paid[choice.method]:
+            errors[amount_key] = [
+                f"More than the order was paid by {choice.method} ({paid[choice.method]})."
+            ]
+    chosen_total = sum((choice.amount for choice in choices), ZERO)
+    if chosen_total != total:
+        errors.setdefault("tenders", []).append(
+            f"The tenders add up to {chosen_total}; the refund is {total}."
+        )
+    if errors:
+        raise TenderChoiceInvalid(errors)
+
+    allocations: list[TenderRefund] = []
+    for choice in choices:
+        left = choice.amount
+        for tender in sorted(
+            (t for t in tenders if t.method == choice.method), key=lambda t: t.payment_id
+        ):
+            take = min(left, tender.refundable)
+            if take > 0:
+                allocations.append(
+                    TenderRefund(payment_id=tender.payment_id, method=tender.method, amount=take)
+                )
+                left -= take
+            if left <= 0:
+                break
+        if left > 0:
+            raise TenderShortfall(
+                f"{choice.method} has only {choice.amount - left} left to give back."
+            )
+    rank = {method: i for i, method in enumerate(TENDER_REFUND_ORDER)}
+    return sorted(allocations, key=lambda a: (rank[a.method], a.payment_id))

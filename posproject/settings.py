@@ -316,7 +316,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        # Two choice sets share the field name `method`: the payment methods keep the name they
+        # always had; a refund's `tenders[].method` (plus `store_credit`) gets its own.
+        "MethodEnum": "orders.models.PaymentMethod",
+        "RefundTenderMethodEnum": "orders.serializers.refunds.REFUND_TENDER_METHODS",
+    },
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],

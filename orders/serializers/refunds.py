@@ -19,6 +19,24 @@ class RefundLineInputSerializer(serializers.Serializer):
     )
 
 
+#: The methods a refund may name in `tenders` (the schema's `RefundTenderMethodEnum`):
+#: the payment methods plus `store_credit`, which the service refuses until issue 16.
+REFUND_TENDER_METHODS: tuple[str, ...] = ("cash", "card", "other", "store_credit")
+
+
+class RefundTenderInputSerializer(serializers.Serializer):
+    method = serializers.ChoiceField(
+        choices=REFUND_TENDER_METHODS,
+        help_text="`cash`, `card` or `other`: up to what that tender paid less what was already "
+        "returned to it. `store_credit` is refused for now (400: customers and store credit "
+        "come with issue 16).",
+    )
+    amount = money_field(
+        min_value=Decimal("0.001"),
+        help_text="What goes back to this tender, in the store currency's minor units.",
+    )
+
+
 class RefundCreateSerializer(serializers.Serializer):
     # A ListField (not `many=True`) so an empty list is reported on `lines` itself.
     lines = serializers.ListField(
@@ -35,6 +53,20 @@ class RefundCreateSerializer(serializers.Serializer):
         allow_blank=True,
         default="",
         validators=[refuse_card_number],
+    )
+    register = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="The register whose open shift's drawer pays out the cash part (an active "
+        "register of the order's store); default: the order's register.",
+    )
+    tenders = serializers.ListField(
+        child=RefundTenderInputSerializer(),
+        required=False,
+        allow_empty=True,
+        max_length=10,
+        help_text="Where the money goes back, adding up exactly to the refund's total, each "
+        "method at most once. Without it: card, then other, then cash.",
     )
 
 
@@ -67,7 +99,8 @@ class RefundSerializer(CurrencyScoped, serializers.ModelSerializer):
     payments = RefundPaymentSerializer(
         many=True,
         read_only=True,
-        help_text="Where the money went back: the original tenders, card, then other, then cash.",
+        help_text="Where the money went back: the tenders the request chose, else the original "
+        "tenders, card, then other, then cash.",
     )
     net_total = money_field(read_only=True)
     tax_total = money_field(read_only=True)
@@ -77,8 +110,9 @@ class RefundSerializer(CurrencyScoped, serializers.ModelSerializer):
         read_only=True,
         allow_null=True,
         help_text=(
-            "The open shift of the order's register when the refund was issued; its drawer paid "
-            "out the cash part. Null when that register had no open shift (no cash refunded)."
+            "The open shift of the register that paid out (the request's `register`, default the "
+            "order's) when the refund was issued; its drawer paid out the cash part. Null when "
+            "that register had no open shift (no cash refunded)."
         ),
     )
 

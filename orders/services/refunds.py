@@ -6,11 +6,21 @@ up behind each other and the second one sees what the first took. The money come
 functions of `orders.refund_pricing`; counters move with `F()` updates; the check constraints on
 `OrderLine`/`Payment`/`Order` are the backstop against any over-refund.
 
-Which drawer pays out the cash part: the open shift of the order's register at the time of the
-refund (for a refund on the day of the sale that is the order's own shift). The refund is
-attached to that shift (`Refund.shift`) and its cash counts as that shift's "cash refunded". A
-refund with a cash part while that register has no open shift → `409 shift_not_open` (cash cannot
-leave a drawer that is not open); a refund entirely to card/other tenders needs no open shift.
+Which drawer pays out the cash part: the open shift of the paying register at the time of the
+refund: the request's `register` (an active register of the order's store, API v1.1), by default
+the order's register (for a refund on the day of the sale that is the order's own shift). The
+refund is attached to that shift (`Refund.shift`) and its cash counts as that shift's "cash
+refunded" and in its X/Z report. A refund with a cash part while that register has no open shift
+→ `409 shift_not_open` (cash cannot leave a drawer that is not open); a refund entirely to
+card/other tenders needs no open shift. The refund number stays in the ORDER's register sequence
+whichever register pays out: the refunds of one order read as one series next to the sale's
+number, and the paying register is on the refund anyway (its shift, the receipt, the audit).
+
+Which tenders: by default the v1 rule (card, then other, then cash, each capped at what it paid
+less what was already returned to it). A request may choose them (`tenders: [{method, amount}]`,
+`orders.refund_pricing.allocate_chosen_tenders`): each method's amount within what it paid less
+what was returned, spread over its payments by id, adding up exactly to the refund's total.
+`store_credit` is refused (400) until customers and their balances exist (issue 16).
 """
 
 from __future__ import annotations
@@ -24,7 +34,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import Register, User
 from audit.services import audit_record
 from catalog.models import StockReason
 from catalog.services import StockChange, stock_apply
@@ -56,8 +66,11 @@ from orders.refund_pricing import (
     LineSnapshot,
     RefundPiece,
     Tender,
+    TenderChoiceInvalid,
     TenderRefund,
+    TenderRequest,
     TenderShortfall,
+    allocate_chosen_tenders,
     allocate_to_tenders,
     refund_piece,
 )
@@ -91,6 +104,30 @@ class RefundLineRequest:
 
     line_id: int
     quantity: Decimal
+
+
+__all__ = [
+    "ORDER_TRANSITIONS",
+    "RefundLineRequest",
+    "TenderRequest",
+    "order_status_transition",
+    "refund_create",
+    "refund_paying_register",
+]
+
+
+def refund_paying_register(*, order: Order, register_id: int | None) -> Register:
+    """The register whose drawer pays out the refund's cash part: `register_id` when given (an
+    active register of the order's store), else the order's register. Another store's register
+    gets the same 400 as an unknown one, so it tells nothing about other stores."""
+    if register_id is None or register_id == order.register_id:
+        return order.register
+    register = Register.objects.filter(
+        pk=register_id, store_id=order.store_id, is_active=True
+    ).first()
+    if register is None:
+        raise InvalidInput(errors={"register": ["Not an active register of the order's store."]})
+    return register
 
 
 def _validate_requests(requests: Sequence[RefundLineRequest], lines: dict[int, OrderLine]) -> None:
@@ -129,19 +166,24 @@ def refund_create(
     user: User,
     now: dt.datetime | None = None,
     approved_by: int | None = None,
+    register_id: int | None = None,
+    tenders: Sequence[TenderRequest] | None = None,
 ) -> Refund:
     """Refund `lines` of `order` (see the module docstring). Raises `InvalidInput` (400) for a
-    line not of this order, `RefundExceedsSold` (409) for more than is left on a line, and
-    `ShiftNotOpen` (409) when cash must be paid out and the register has no open shift. `now`
-    is the refund's time (`timezone.now()` by default; tests pin it)."""
+    line not of this order, a `register_id` that is not an active register of the order's store
+    or chosen `tenders` that are wrong (see `allocate_chosen_tenders`), `RefundExceedsSold`
+    (409) for more than is left on a line or on a chosen tender, and `ShiftNotOpen` (409) when
+    cash must be paid out and the paying register has no open shift. `now` is the refund's time
+    (`timezone.now()` by default; tests pin it)."""
     with transaction.atomic():
         order, locked_lines = _lock_order_and_lines(order)
+        paying = refund_paying_register(order=order, register_id=register_id)
         pieces = _refund_pieces(lines, locked_lines, order.currency)
         net_total = sum((piece.net for _, piece in pieces), ZERO)
         tax_total = sum((piece.tax for _, piece in pieces), ZERO)
         total = net_total + tax_total
-        allocations = _allocate_to_tenders(order=order, total=total)
-        shift = _lock_shift_for_cash(order=order, allocations=allocations)
+        allocations = _allocate_to_tenders(order=order, total=total, chosen=tenders)
+        shift = _lock_shift_for_cash(register=paying, allocations=allocations)
         refund = _write_refund(
             order=order,
             shift=shift,
@@ -164,14 +206,16 @@ def refund_create(
         restocked_cost = _restock(
             order=order, refund=refund, pieces=pieces, restock=restock, user=user
         )
-        tenders: dict[str, Decimal] = {}
+        by_method: dict[str, Decimal] = {}
         for allocation in allocations:
-            tenders[allocation.method] = tenders.get(allocation.method, ZERO) + allocation.amount
+            by_method[allocation.method] = (
+                by_method.get(allocation.method, ZERO) + allocation.amount
+            )
         post_refund(
             store=order.store,
             date=timezone.localdate(refund.created_at, timezone=order.store.tzinfo),
             refund_id=refund.pk,
-            tenders=tenders,
+            tenders=by_method,
             net=net_total,
             tax=tax_total,
             restocked_cost=restocked_cost,
@@ -181,7 +225,9 @@ def refund_create(
             order=order,
             refund=refund,
             pieces=pieces,
-            tenders=tenders,
+            tenders=by_method,
+            register=paying,
+            tenders_chosen=tenders is not None,
             user=user,
             approved_by=approved_by,
         )
@@ -239,39 +285,50 @@ def _refund_pieces(
     return pieces
 
 
-def _allocate_to_tenders(*, order: Order, total: Decimal) -> list[TenderRefund]:
-    """Lock the order's payments (by id) and spread `total` over what is left on them."""
+def _allocate_to_tenders(
+    *, order: Order, total: Decimal, chosen: Sequence[TenderRequest] | None
+) -> list[TenderRefund]:
+    """Lock the order's payments (by id) and spread `total` over what is left on them: over the
+    `chosen` tenders when the request gives them, else card, then other, then cash. Locking the
+    payments is what makes two refunds choosing the same tender queue, the second seeing what
+    the first took (409 when it is no longer there)."""
     payments = list(Payment.objects.select_for_update().filter(order=order).order_by("id"))
-    try:
-        return allocate_to_tenders(
-            total,
-            [
-                Tender(
-                    payment_id=p.pk,
-                    method=p.method,
-                    amount=p.amount,
-                    refunded_amount=p.refunded_amount,
-                )
-                for p in payments
-            ],
+    tenders = [
+        Tender(
+            payment_id=p.pk,
+            method=p.method,
+            amount=p.amount,
+            refunded_amount=p.refunded_amount,
         )
-    except TenderShortfall:
-        raise RefundExceedsSold("The order's tenders have already been refunded.") from None
+        for p in payments
+    ]
+    try:
+        if chosen is None:
+            return allocate_to_tenders(total, tenders)
+        return allocate_chosen_tenders(total, chosen, tenders, order.currency)
+    except TenderChoiceInvalid as invalid:
+        raise InvalidInput(errors=invalid.errors) from None
+    except TenderShortfall as short:
+        if chosen is None:
+            raise RefundExceedsSold("The order's tenders have already been refunded.") from None
+        raise RefundExceedsSold(f"A chosen tender was already refunded: {short}") from None
 
 
-def _lock_shift_for_cash(*, order: Order, allocations: Sequence[TenderRefund]) -> Shift | None:
-    """The open shift of the order's register, locked like a sale locks it (no-key update of
+def _lock_shift_for_cash(
+    *, register: Register, allocations: Sequence[TenderRefund]
+) -> Shift | None:
+    """The open shift of the paying register, locked like a sale locks it (no-key update of
     the shift row only), so a concurrent close either sums this refund or makes this refund see
     no open shift. Cash paid out needs one (409 otherwise)."""
     shift = (
         Shift.objects.select_for_update(no_key=True, of=("self",))
-        .filter(register_id=order.register_id, status=ShiftStatus.OPEN)
+        .filter(register_id=register.pk, status=ShiftStatus.OPEN)
         .first()
     )
     cash_out = sum((a.amount for a in allocations if a.method == PaymentMethod.CASH), ZERO)
     if cash_out > 0 and shift is None:
         raise ShiftNotOpen(
-            "Cash is refunded from the register's drawer, and the order's register has no "
+            f"Cash is refunded from the register's drawer, and register {register.code} has no "
             "open shift. Open a shift on it first."
         )
     return shift
@@ -418,6 +475,8 @@ def _audit_refund(
     refund: Refund,
     pieces: Sequence[tuple[OrderLine, RefundPiece]],
     tenders: dict[str, Decimal],
+    register: Register,
+    tenders_chosen: bool,
     user: User,
     approved_by: int | None = None,
 ) -> None:
@@ -438,7 +497,14 @@ def _audit_refund(
                 {"line": line.pk, "quantity": str(piece.quantity), "total": str(piece.total)}
                 for line, piece in pieces
             ],
-            "tenders": {method: str(amount) for method, amount in tenders.items()},
+            "tenders": {
+                method: str(amount.quantize(quantum(order.currency)))
+                for method, amount in tenders.items()
+            },
+            # The register that paid out (default the order's) and whether the request chose
+            # the tenders (else the v1 rule picked them).
+            "register": register.pk,
+            "tenders_chosen": tenders_chosen,
             **({"approved_by": approved_by} if approved_by is not None else {}),
         },
     )

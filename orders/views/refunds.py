@@ -34,7 +34,12 @@ from orders.selectors.sales import orders_created_between
 from orders.serializers.refunds import RefundCreateSerializer, RefundSerializer
 from orders.services.approvals import approval_consume
 from orders.services.receipts import refund_receipt_html, refund_receipt_text
-from orders.services.refunds import RefundLineRequest, refund_create
+from orders.services.refunds import (
+    RefundLineRequest,
+    TenderRequest,
+    refund_create,
+    refund_paying_register,
+)
 from orders.views.idempotency import idempotent
 from orders.views.sales import APPROVAL_HEADER, FirstRendererNegotiation
 from orders.views.shifts import acting_user
@@ -42,27 +47,39 @@ from orders.views.shifts import acting_user
 REFUND_DESCRIPTION = """
 Refund part or all of an order's lines. Managers and admins of the order's store; a cashier
 when the store's `cashier_can_refund` is on, or with a manager's approval token for `refund` on
-the order's register in `X-Approval` (else 403 `approval_required`); another store's order is a
-404.
+the register that pays out (the body's `register`, default the order's) in `X-Approval` (else
+403 `approval_required`); another store's order is a 404.
 
 * Money: a part of a line is refunded pro rata from the line's snapshotted `net` and `tax`
   (`round(line.net × quantity / line.quantity)`, half-up; likewise tax; `total = net + tax`);
   the refund that completes a line takes exactly what is left of it, so a line refunded in full,
   in any number of steps, returns exactly its `total`.
-* Tenders: the money goes back to the original tenders, card first, then other, then cash, each
-  capped at what it paid minus what was already refunded to it.
-* Cash drawer: the cash part is paid out of the drawer of the open shift of the order's register
-  (the order's own shift while it is open, else the shift open on that register now). The refund
-  is attached to that shift (`shift`), counted as its "cash refunded" and listed in its X/Z
-  report. A refund with a cash part while that register has no open shift →
-  409 `shift_not_open`; a card/other-only refund needs no open shift.
+* Tenders: without `tenders` the money goes back to the original tenders, card first, then
+  other, then cash, each capped at what it paid minus what was already refunded to it. With
+  `tenders: [{method, amount}]` (API v1.1) it goes back exactly as chosen: the amounts add up to
+  the refund's `total` (else 400 naming `tenders`), each method at most once, in the store
+  currency's minor units (finer → 400 naming `tenders.<i>.amount`); `cash`, `card` or `other`
+  only if the order was paid with it (else 400 naming `tenders.<i>.method`) and up to what it
+  paid (else 400 naming `tenders.<i>.amount`) less what was already returned to it (else 409
+  `refund_exceeds_sold`, also under concurrent refunds); each method's amount is spread over
+  that method's payments by payment id. `store_credit` → 400 naming `tenders.<i>.method` until
+  customers and store credit exist (issue 16). Tips are never refunded.
+* Cash drawer: the cash part is paid out of the drawer of the open shift of the paying
+  register: `register` (an active register of the order's store; another store's, an inactive
+  or an unknown one → 400 naming `register`), by default the order's register (the order's own
+  shift while it is open, else the shift open on that register now). The refund is attached to
+  that shift (`shift`), counted as its "cash refunded" and listed in its X/Z report. A refund
+  with a cash part while that register has no open shift → 409 `shift_not_open`; a
+  card/other-only refund needs no open shift. The refund `number` is in the order's register's
+  sequence whichever register pays out.
 * Over-refund: more than is left on a line, over any number of refunds and also under
   concurrent refunds → 409 `refund_exceeds_sold` (the body lists the offending `lines`).
 * A line id that is not a line of this order, or listed twice → 400 `validation_error`.
 * The order's status becomes `partially_refunded` or `refunded`. With `restock` (default true)
   the quantities go back into stock (reason `refund`); the ledger entry (Dr 4900 net, Dr 2100
   tax, Cr the tenders, Dr 1200 / Cr 5000 at the lines' snapshotted cost when restocked) and the
-  audit event `order.refunded` are written in the same transaction.
+  audit event `order.refunded` (with the paying `register`, the `tenders` and `tenders_chosen`)
+  are written in the same transaction.
 * `Idempotency-Key` is required: a retry with the same key and body replays the first `201`
   (header `Idempotent-Replayed: true`) and refunds nothing more; the same key with another body
   (or another order) → 422 `idempotency_key_reused`; while the first is still running → it waits
@@ -107,10 +124,16 @@ class RefundCreateView(generics.GenericAPIView):
                 RefundSerializer,
                 description="The refund (a replay carries `Idempotent-Replayed: true`).",
             ),
+            400: OpenApiResponse(
+                description="`validation_error`: a malformed body, a line not of this order, a "
+                "`register` that is not an active register of the order's store, or `tenders` "
+                "that do not add up, name a method the order was not paid with (or "
+                "`store_credit`), ask more than a method paid or are finer than the currency."
+            ),
             409: OpenApiResponse(
-                description="`refund_exceeds_sold` (more than is left on a line; lists the "
-                "`lines`), `shift_not_open` (cash to pay out and the order's register has no "
-                "open shift), `idempotency_key_in_use`."
+                description="`refund_exceeds_sold` (more than is left on a line, listing the "
+                "`lines`, or on a chosen tender), `shift_not_open` (cash to pay out and the "
+                "paying register has no open shift), `idempotency_key_in_use`."
             ),
         },
     )
@@ -123,13 +146,20 @@ class RefundCreateView(generics.GenericAPIView):
         serializer = RefundCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        # The register that pays out, checked before the approval: a register of another store
+        # is the same 400 for everyone (never a 403 that would tell it apart).
+        paying_id = order.register_id
+        if data.get("register") is not None:
+            paying_id = refund_paying_register(order=order, register_id=data["register"]).pk
         approved_by = None
         if user.role == Role.CASHIER and not order.store.cashier_can_refund:
+            # The approval is for the register whose drawer pays the money out.
             approved_by = approval_consume(
                 token=request.headers.get(APPROVAL_HEADER),
                 action=ApprovalAction.REFUND,
-                register_id=order.register_id,
+                register_id=paying_id,
             )
+        tenders = data.get("tenders")
         refund = refund_create(
             approved_by=approved_by,
             order=order,
@@ -140,6 +170,10 @@ class RefundCreateView(generics.GenericAPIView):
             restock=data["restock"],
             reason=data["reason"],
             user=user,
+            register_id=paying_id,
+            tenders=None
+            if tenders is None
+            else [TenderRequest(method=row["method"], amount=row["amount"]) for row in tenders],
         )
         refund = Refund.objects.prefetch_related("lines", "payments").get(pk=refund.pk)
         return RefundSerializer(refund).data

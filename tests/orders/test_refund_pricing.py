@@ -16,8 +16,11 @@ from orders.refund_pricing import (
     RefundPiece,
     RefundQuantityError,
     Tender,
+    TenderChoiceInvalid,
     TenderRefund,
+    TenderRequest,
     TenderShortfall,
+    allocate_chosen_tenders,
     allocate_to_tenders,
     refund_piece,
 )
@@ -238,3 +241,141 @@ def test_allocation_adds_up_caps_each_tender_and_keeps_cash_last(rows, percent) 
         for tender in tenders:
             if tender.method != "cash":
                 assert taken.get(tender.payment_id, D(0)) == tender.refundable
+
+
+# --- tenders chosen by the request (`tenders: [{method, amount}]`) --------------------------------
+
+
+def chosen(*pairs: tuple[str, str]) -> list[TenderRequest]:
+    return [TenderRequest(method=m, amount=D(a)) for m, a in pairs]
+
+
+SPLIT = [
+    Tender(payment_id=1, method="cash", amount=D("10.00")),
+    Tender(payment_id=2, method="card", amount=D("5.00"), refunded_amount=D("1.00")),
+    Tender(payment_id=3, method="card", amount=D("6.00")),
+    Tender(payment_id=4, method="other", amount=D("3.00")),
+]
+
+
+def test_chosen_tenders_are_spread_over_that_methods_payments_by_id() -> None:
+    allocations = allocate_chosen_tenders(
+        D("12.00"), chosen(("cash", "2.00"), ("card", "10.00")), SPLIT, "USD"
+    )
+    assert allocations == [
+        allocate_row(2, "card", "4.00"),
+        allocate_row(3, "card", "6.00"),
+        allocate_row(1, "cash", "2.00"),
+    ]
+
+
+def test_a_method_the_order_was_not_paid_with_is_refused() -> None:
+    cash_only = [Tender(payment_id=1, method="cash", amount=D("10.00"))]
+    with pytest.raises(TenderChoiceInvalid) as caught:
+        allocate_chosen_tenders(D("5.00"), chosen(("card", "5.00")), cash_only, "USD")
+    assert list(caught.value.errors) == ["tenders.0.method"]
+
+
+def test_more_than_a_method_ever_paid_is_invalid_and_more_than_is_left_is_a_shortfall() -> None:
+    with pytest.raises(TenderChoiceInvalid) as caught:
+        allocate_chosen_tenders(D("11.01"), chosen(("card", "11.01")), SPLIT, "USD")
+    assert list(caught.value.errors) == ["tenders.0.amount"]
+    # card paid 11.00, 1.00 of it is already back: 10.01 is within what it paid, not what is left
+    with pytest.raises(TenderShortfall):
+        allocate_chosen_tenders(D("10.01"), chosen(("card", "10.01")), SPLIT, "USD")
+
+
+@pytest.mark.parametrize(
+    ("total", "choices", "field"),
+    [
+        (D("5.00"), chosen(("cash", "4.00")), "tenders"),
+        (D("5.00"), chosen(("cash", "3.00"), ("card", "3.00")), "tenders"),
+        (D("5.00"), chosen(("store_credit", "5.00")), "tenders.0.method"),
+        (D("5.00"), chosen(("cheque", "5.00")), "tenders.0.method"),
+        (D("5.00"), chosen(("cash", "2.00"), ("cash", "3.00")), "tenders.1.method"),
+        (D("5.00"), chosen(("cash", "5.001")), "tenders.0.amount"),
+        (D("5.00"), chosen(("cash", "0"), ("card", "5.00")), "tenders.0.amount"),
+        (D("5.00"), chosen(("cash", "-1.00"), ("card", "6.00")), "tenders.0.amount"),
+        (D("5.00"), [], "tenders"),
+    ],
+)
+def test_bad_choices_are_invalid(total, choices, field) -> None:
+    with pytest.raises(TenderChoiceInvalid) as caught:
+        allocate_chosen_tenders(total, choices, SPLIT, "USD")
+    assert field in caught.value.errors
+
+
+def test_amounts_follow_the_currency_minor_unit() -> None:
+    yen = [Tender(payment_id=1, method="cash", amount=D("660"))]
+    with pytest.raises(TenderChoiceInvalid) as caught:
+        allocate_chosen_tenders(D("330"), chosen(("cash", "329.5")), yen, "JPY")
+    assert "tenders.0.amount" in caught.value.errors
+    assert allocate_chosen_tenders(D("330"), chosen(("cash", "330")), yen, "JPY") == [
+        allocate_row(1, "cash", "330")
+    ]
+    dinar = [Tender(payment_id=1, method="card", amount=D("1.005"))]
+    assert allocate_chosen_tenders(D("1.005"), chosen(("card", "1.005")), dinar, "KWD") == [
+        allocate_row(1, "card", "1.005")
+    ]
+
+
+def test_no_tenders_for_a_zero_refund() -> None:
+    assert allocate_chosen_tenders(D("0.00"), [], SPLIT, "USD") == []
+
+
+@st.composite
+def tenders_and_choices(draw: st.DrawFn) -> tuple[list[Tender], list[TenderRequest], Decimal]:
+    """Payments of the order (some partly refunded already) and a valid choice of methods with
+    amounts up to what is left on each method."""
+    rows = draw(tender_lists)
+    tenders = [
+        Tender(payment_id=i + 1, method=m, amount=a + r, refunded_amount=r)
+        for i, (m, a, r) in enumerate(rows)
+    ]
+    choices: list[TenderRequest] = []
+    for method in draw(st.permutations(["cash", "card", "other"])):
+        left = sum((t.refundable for t in tenders if t.method == method), D(0))
+        if left <= 0 or not draw(st.booleans()):
+            continue
+        cents_left = int(left * 100)
+        amount = D(draw(st.integers(min_value=1, max_value=cents_left))) / 100
+        choices.append(TenderRequest(method=method, amount=amount))
+    return tenders, choices, sum((c.amount for c in choices), D(0))
+
+
+@settings(max_examples=300, deadline=None)
+@given(tenders_and_choices())
+def test_chosen_allocation_gives_each_method_its_amount_within_each_payment(case) -> None:
+    tenders, choices, total = case
+    allocations = allocate_chosen_tenders(total, choices, tenders, "USD")
+
+    assert sum(a.amount for a in allocations) == total
+    by_id = {t.payment_id: t for t in tenders}
+    for choice in choices:
+        mine = [a for a in allocations if a.method == choice.method]
+        assert sum(a.amount for a in mine) == choice.amount
+        # by payment id: a later payment of the method is touched only once the earlier are full
+        taken = {a.payment_id: a.amount for a in mine}
+        ids = sorted(t.payment_id for t in tenders if t.method == choice.method)
+        for earlier, later in pairwise(ids):
+            if taken.get(later):
+                assert taken.get(earlier, D(0)) == by_id[earlier].refundable
+    assert len({a.payment_id for a in allocations}) == len(allocations)
+    for allocation in allocations:
+        tender = by_id[allocation.payment_id]
+        assert tender.method == allocation.method
+        # `Payment.refunded_amount` stays within `amount`
+        assert 0 < allocation.amount <= tender.refundable
+
+
+@settings(max_examples=300, deadline=None)
+@given(tender_lists, st.sampled_from(["cash", "card", "other"]), cents)
+def test_a_choice_over_what_is_left_never_allocates(rows, method, extra) -> None:
+    tenders = [
+        Tender(payment_id=i + 1, method=m, amount=a + r, refunded_amount=r)
+        for i, (m, a, r) in enumerate(rows)
+    ]
+    left = sum((t.refundable for t in tenders if t.method == method), D(0))
+    amount = left + extra + D("0.01")
+    with pytest.raises((TenderChoiceInvalid, TenderShortfall)):
+        allocate_chosen_tenders(amount, chosen((method, str(amount))), tenders, "USD")

@@ -142,3 +142,34 @@ def test_a_cash_refund_racing_the_close_is_counted_or_refused_never_lost(
     open_shift.refresh_from_db()
     # 100.00 float + 4 × 5.40 sold − 5.40 per refund that got in before the close
     assert open_shift.expected_cash == D("121.60") - D("5.40") * refunded
+
+
+def test_concurrent_refunds_to_the_same_card_never_exceed_what_it_paid(
+    client_for, store, cashier, register, product, open_shift
+) -> None:
+    # 4 × 4.99 + tax = 21.61: card 8.00, cash 13.61. Two refunds of one unit (5.40 each) both
+    # choose the card: together 10.80 > 8.00, so one must be refused.
+    order = sell(cashier, register, [(product, "4")], [("card", "8.00"), ("cash", "13.61")])
+    line = order.lines.get()
+    clients = [client_for(ManagerFactory(stores=[store])) for _ in range(2)]
+
+    def refund_to_card(client) -> object:
+        return client.post(
+            f"/api/v1/orders/{order.pk}/refunds/",
+            {
+                "lines": [{"line": line.pk, "quantity": "1"}],
+                "tenders": [{"method": "card", "amount": "5.40"}],
+            },
+            format="json",
+            HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()),
+        )
+
+    results = race([(lambda c=c: refund_to_card(c)) for c in clients])
+
+    statuses = sorted(r.status_code for r in results)  # type: ignore[union-attr]
+    assert statuses == [201, 409], [getattr(r, "content", r) for r in results]
+    refused = next(r for r in results if r.status_code == 409)  # type: ignore[union-attr]
+    assert refused.json()["code"] == "refund_exceeds_sold"  # type: ignore[union-attr]
+    card = Payment.objects.get(order=order, method="card")
+    assert card.refunded_amount == D("5.40")
+    assert Refund.objects.filter(order=order).count() == 1
