@@ -91,7 +91,7 @@ def return_create(
     approved_by: int | None = None,
 ) -> Return:
     """Take back `lines` at `register_id` (see the module docstring). 404 for a register outside
-    the user's stores; 400 naming the field for an unknown or inactive product, a `unit_price`
+    the user's stores; 400 naming the field for an inactive register, an unknown or inactive product, a `unit_price`
     above the current price or finer than the currency, tenders not adding up to the total
     (`PaymentMismatch`) or `store_credit`; 409 `shift_not_open` for cash without an open shift."""
     with transaction.atomic():
@@ -101,6 +101,9 @@ def return_create(
         else:
             register = return_register(user=user, register_id=register_id)
             store = register.store
+        if not register.is_active:
+            # Like a sale: a deactivated register takes nothing in or out (400).
+            raise InvalidInput(errors={"register": ["This register is not active."]})
         products, priced = _priced_return(store=store, lines=lines)
         payments = _tenders(requests=tenders, total=priced.total, store=store)
         cash = sum((amount for method, amount in payments if method == PaymentMethod.CASH), ZERO)

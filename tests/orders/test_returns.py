@@ -297,6 +297,22 @@ def test_another_stores_register_is_not_found(
     assert response.status_code == 404, response.content
 
 
+def test_an_inactive_register_takes_nothing_back(manager_client, register, product) -> None:
+    register.is_active = False
+    register.save()
+
+    response = post_return(
+        manager_client,
+        register,
+        [{"product": product.pk, "quantity": "1"}],
+        tenders=[{"method": "card", "amount": "5.40"}],
+    )
+
+    assert response.status_code == 400, response.content
+    assert "register" in response.json()["errors"]
+    assert not Return.objects.exists()
+
+
 # --- roles and approvals ------------------------------------------------------------------------
 
 
