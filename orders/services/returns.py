@@ -91,9 +91,10 @@ def return_create(
     approved_by: int | None = None,
 ) -> Return:
     """Take back `lines` at `register_id` (see the module docstring). 404 for a register outside
-    the user's stores; 400 naming the field for an inactive register, an unknown or inactive product, a `unit_price`
-    above the current price or finer than the currency, tenders not adding up to the total
-    (`PaymentMismatch`) or `store_credit`; 409 `shift_not_open` for cash without an open shift."""
+    the user's stores; 400 naming the field for an inactive register, an unknown or inactive
+    product, a `unit_price` above the current price or finer than the currency, tenders not
+    adding up to the total (`PaymentMismatch`) or `store_credit`; 409 `shift_not_open` for cash
+    without an open shift."""
     with transaction.atomic():
         shift = sale_shift_locked(user=user, register_id=register_id)
         if shift is not None:
