@@ -103,6 +103,7 @@ class StockReason(models.TextChoices):
     DAMAGE = "damage", "Damage"
     CORRECTION = "correction", "Correction"
     VOID = "void", "Void"
+    RETURN = "return", "Return without receipt"
 
 
 ADJUSTMENT_REASONS = (

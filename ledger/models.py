@@ -64,6 +64,7 @@ class EntrySource(models.TextChoices):
     STOCK_ADJUSTMENT = "stock_adjustment", "Stock adjustment"
     REVERSAL = "reversal", "Reversal"
     VOID = "void", "Void"
+    RETURN = "return", "Return without receipt"
 
 
 class AppendOnlyQuerySet(models.QuerySet):

@@ -297,6 +297,37 @@ def post_refund(
     )
 
 
+def post_return(
+    *,
+    store: Store,
+    date: dt.date,
+    return_id: int,
+    tenders: Mapping[str, Decimal],
+    net: Decimal,
+    tax: Decimal,
+    restocked_cost: Decimal,
+    created_by: User | None,
+) -> JournalEntry:
+    """A return without a receipt, posted like a refund (source `return`): Dr 4900 net,
+    Dr 2100 tax, Cr each tender; Dr 1200 / Cr 5000 at the restocked goods' current cost."""
+    lines = [
+        PostingLine(SALES_RETURNS, debit=net),
+        PostingLine(SALES_TAX_PAYABLE, debit=tax),
+        *_tender_lines(tenders, debit=False),
+        PostingLine(INVENTORY, debit=restocked_cost),
+        PostingLine(COST_OF_GOODS_SOLD, credit=restocked_cost),
+    ]
+    return journal_post(
+        store=store,
+        date=date,
+        memo=f"Return {return_id}",
+        source=EntrySource.RETURN,
+        source_id=return_id,
+        lines=lines,
+        created_by=created_by,
+    )
+
+
 def post_void(
     *, store: Store, date: dt.date, order_id: int, created_by: User | None
 ) -> JournalEntry:

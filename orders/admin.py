@@ -31,6 +31,9 @@ from orders.models import (
     Refund,
     RefundLine,
     RefundPayment,
+    Return,
+    ReturnLine,
+    ReturnPayment,
     Shift,
 )
 from orders.selectors.refunds import refund_receipt_queryset
@@ -274,6 +277,50 @@ class CashMovementInline(ReadOnlyInline):
     model = CashMovement
     store_field = "shift__store"
     fields = ("kind", "amount", "reason", "created_by", "created_at")
+
+
+class ReturnLineInline(ReadOnlyInline):
+    model = ReturnLine
+    store_field = "return_doc__store"
+    fields = ("product", "quantity", "unit_price", "tax_rate", "net", "tax", "total", "cost")
+
+
+class ReturnPaymentInline(ReadOnlyInline):
+    model = ReturnPayment
+    store_field = "return_doc__store"
+    fields = ("method", "amount")
+
+
+@admin.register(Return)
+class ReturnAdmin(StoreScopedAdmin):
+    """Returns without a receipt, read-only (written by `POST /api/v1/returns/`)."""
+
+    list_display = ("number", "store", "register", "created_by", "total", "restock", "created_at")
+    list_filter = (
+        ("store", admin.RelatedOnlyFieldListFilter),
+        ("created_by", admin.RelatedOnlyFieldListFilter),
+        "restock",
+        "created_at",
+    )
+    search_fields = ("number",)
+    date_hierarchy = "created_at"
+    list_select_related = ("store", "register", "created_by")
+    ordering = ("-created_at", "-id")
+    fields = (
+        "number",
+        "store",
+        "register",
+        "shift",
+        "created_by",
+        "created_at",
+        "reason",
+        "restock",
+        "net_total",
+        "tax_total",
+        "total",
+    )
+    readonly_fields = fields
+    inlines = (ReturnLineInline, ReturnPaymentInline)
 
 
 @admin.register(Shift)

@@ -370,6 +370,92 @@ class RefundPayment(models.Model):
         return f"{self.method} {self.amount}"
 
 
+class Return(models.Model):
+    """A return without a receipt (`POST /api/v1/returns/`): goods given back that no order of
+    ours is known for, priced at the product's current price (or less) and current tax rate.
+    Numbered in its register's refund sequence (the same counter as refunds: the numbers never
+    collide); posted like a refund (source `return`)."""
+
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="returns")
+    register = models.ForeignKey(Register, on_delete=models.PROTECT, related_name="returns")
+    shift = models.ForeignKey(
+        Shift,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="returns",
+        help_text="The register's open shift at the time: its drawer paid out the cash part. "
+        "Null if the register had none (then nothing was paid in cash).",
+    )
+    number = models.CharField(max_length=32)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="returns"
+    )
+    created_at = models.DateTimeField()
+    reason = models.CharField(max_length=255, blank=True, default="")
+    restock = models.BooleanField(default=True)
+    net_total = MoneyField()
+    tax_total = MoneyField()
+    total = MoneyField()
+
+    class Meta:
+        ordering = ("id",)
+        indexes = [models.Index(fields=("store", "created_at"), name="return_store_created")]
+        constraints = [
+            models.UniqueConstraint(fields=("store", "number"), name="return_number_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def customer_id(self) -> None:
+        """Customers come in a later version: a return has none yet (rendered `null`)."""
+        return None
+
+
+class ReturnLine(models.Model):
+    return_doc = models.ForeignKey(Return, on_delete=models.PROTECT, related_name="lines")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="return_lines")
+    quantity = QuantityField()
+    unit_price = MoneyField()
+    tax_rate = RateField()
+    net = MoneyField()
+    tax = MoneyField()
+    total = MoneyField()
+    cost = MoneyField(
+        default=0,
+        help_text="round(product cost × quantity) put back into inventory (0 if not restocked "
+        "or not tracked).",
+    )
+
+    class Meta:
+        ordering = ("return_doc_id", "id")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="returnline_quantity_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} of product {self.product_id}"
+
+
+class ReturnPayment(models.Model):
+    return_doc = models.ForeignKey(Return, on_delete=models.PROTECT, related_name="payments")
+    method = models.CharField(max_length=8, choices=PaymentMethod)
+    amount = MoneyField()
+
+    class Meta:
+        ordering = ("return_doc_id", "id")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="returnpayment_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.amount}"
+
+
 class IdempotencyState(models.TextChoices):
     PROCESSING = "processing", "Processing"
     COMPLETED = "completed", "Completed"

@@ -25,6 +25,8 @@ was written around the services). `reconcile_store_day` returns a result object 
 * sales tax — sales tax payable (2100) of that day against the orders' tax minus refunded and
   voided tax.
 * A void's entry (source `void`, id = the order's) is counted with its order's shift for cash.
+* A return without a receipt (source `return`) counts like a refund: with its shift for cash,
+  and its net and tax are subtracted on the day it was taken.
 """
 
 from __future__ import annotations
@@ -45,7 +47,15 @@ from ledger.selectors import account_balances
 from ledger.services import CASH, INVENTORY, SALES_RETURNS, SALES_REVENUE, SALES_TAX_PAYABLE
 from money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, ZERO
 from money.currencies import round_money
-from orders.models import CashMovement, Order, OrderStatus, Refund, Shift, ShiftStatus
+from orders.models import (
+    CashMovement,
+    Order,
+    OrderStatus,
+    Refund,
+    Return,
+    Shift,
+    ShiftStatus,
+)
 
 _MONEY: DecimalField[Decimal, Decimal] = DecimalField(
     max_digits=MONEY_MAX_DIGITS + 6, decimal_places=MONEY_DECIMAL_PLACES
@@ -145,6 +155,7 @@ def _cash(store: Store, start: dt.datetime, end: dt.datetime) -> tuple[Compariso
             EntrySource.CASH_MOVEMENT: CashMovement.objects.filter(shift__in=shift_ids).values(
                 "id"
             ),
+            EntrySource.RETURN: Return.objects.filter(shift__in=shift_ids).values("id"),
             EntrySource.SHIFT_CLOSE: shift_ids,
             EntrySource.VOID: Order.objects.filter(
                 shift__in=shift_ids, status=OrderStatus.VOIDED
@@ -203,6 +214,9 @@ def _sales(
     refunds = Refund.objects.filter(
         store=store, created_at__gte=start, created_at__lt=end
     ).aggregate(net=_sum("net_total"), tax=_sum("tax_total"))
+    returns = Return.objects.filter(
+        store=store, created_at__gte=start, created_at__lt=end
+    ).aggregate(net=_sum("net_total"), tax=_sum("tax_total"))
     balances = account_balances(
         store_id=store.pk,
         codes=[SALES_REVENUE, SALES_RETURNS, SALES_TAX_PAYABLE],
@@ -212,19 +226,21 @@ def _sales(
     revenue = Comparison(
         name="sales_revenue",
         description="sales revenue − returns (4000 − 4900) vs orders' net − refunds' net "
-        "− voids' net",
+        "− returns' net − voids' net",
         # Revenue accounts carry credit balances: negate (balance = debit − credit).
         ledger=-(balances[SALES_REVENUE] + balances[SALES_RETURNS]),
         expected=_amount(orders["net"], store)
         - _amount(refunds["net"], store)
+        - _amount(returns["net"], store)
         - _amount(orders["void_net"], store),
     )
     tax = Comparison(
         name="sales_tax",
-        description="sales tax payable (2100) vs orders' tax − refunded tax − voided tax",
+        description="sales tax payable (2100) vs orders' tax − refunded, returned and voided tax",
         ledger=-balances[SALES_TAX_PAYABLE],
         expected=_amount(orders["tax"], store)
         - _amount(refunds["tax"], store)
+        - _amount(returns["tax"], store)
         - _amount(orders["void_tax"], store),
     )
     return revenue, tax

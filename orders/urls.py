@@ -1,5 +1,6 @@
-"""Selling routes under /api/v1/: orders (+ quote, receipt, refunds), refunds (+ receipt), held
-orders, approvals, shifts (+ cash movements, close, report), daily reports, the sales batch."""
+"""Selling routes under /api/v1/: orders (+ quote, receipt, refunds), refunds (+ receipt),
+returns without a receipt, held orders, approvals, shifts (+ cash movements, close, report),
+daily reports, the sales batch."""
 
 from django.urls import path
 from rest_framework.routers import SimpleRouter
@@ -8,6 +9,7 @@ from orders.views.approvals import ApprovalView
 from orders.views.held_orders import HeldOrderViewSet
 from orders.views.refunds import RefundCreateView, RefundViewSet
 from orders.views.reports import DailyReportView
+from orders.views.returns import ReturnViewSet
 from orders.views.sales import OrderViewSet
 from orders.views.shifts import ShiftViewSet
 from orders.views.sync import SyncSalesView
@@ -16,6 +18,7 @@ router = SimpleRouter()
 router.register("orders", OrderViewSet, basename="order")
 router.register("held-orders", HeldOrderViewSet, basename="held-order")
 router.register("refunds", RefundViewSet, basename="refund")
+router.register("returns", ReturnViewSet, basename="return")
 router.register("shifts", ShiftViewSet, basename="shift")
 
 urlpatterns = [

@@ -8,6 +8,10 @@ order's register at the time of the refund (`Refund.shift`; for a refund on the 
 that is the order's own shift). Its cash part is paid out of that drawer, so it is that shift's
 "cash refunded", and the refund appears in that shift's report.
 
+A return without a receipt (`orders.services.returns`) is attached to the register's open shift
+when it is taken (`Return.shift`): its cash is paid out of that drawer and it is counted in that
+shift's report (`returns`).
+
 A voided order (`orders.services.voids`, only while its own shift is open) never happened for
 the drawer or the sales figures: its payments are left out of the cash summary and its totals
 out of the report's sales, which count it instead in `voids_count` / `voids_total`.
@@ -37,6 +41,7 @@ from orders.models import (
     PaymentMethod,
     Refund,
     RefundPayment,
+    ReturnPayment,
     Shift,
     ShiftStatus,
 )
@@ -69,25 +74,33 @@ class ShiftCash:
     cash_refunded: Decimal
     cash_in: Decimal
     cash_out: Decimal
+    #: The shift's returns without a receipt (`Return.shift`): how many, their total and the
+    #: cash their drawer paid out. Summed with the cash, so the report needs no query of its own.
+    returns_count: int = 0
+    returns_total: Decimal = ZERO
+    cash_returned: Decimal = ZERO
 
     @property
     def expected_cash(self) -> Decimal:
-        """opening float + cash taken − change given − cash refunded + cash in − cash out."""
+        """opening float + cash taken − change given − cash refunded − cash paid out by returns
+        + cash in − cash out."""
         return (
             self.opening_float
             + self.cash_tendered
             - self.change_given
             - self.cash_refunded
+            - self.cash_returned
             + self.cash_in
             - self.cash_out
         )
 
 
 def shift_cash_summary(*, shift: Shift) -> ShiftCash:
-    """Three aggregate queries: cash tenders of the shift's orders (voided ones left out: the
+    """Four aggregate queries: cash tenders of the shift's orders (voided ones left out: the
     void gave their cash back; late ones too: their cash was in the drawer when it was counted
     and their ledger entry takes it back out against 6900), cash refunded out of the shift's
-    drawer, and the shift's cash movements."""
+    drawer, the tenders of the shift's returns (every return has at least one: its total is
+    never zero, and its tenders add up to it), and the shift's cash movements."""
     sales = (
         Payment.objects.filter(order__shift=shift, order__late=False, method=PaymentMethod.CASH)
         .exclude(order__status=OrderStatus.VOIDED)
@@ -96,6 +109,11 @@ def shift_cash_summary(*, shift: Shift) -> ShiftCash:
     refunded = RefundPayment.objects.filter(
         refund__shift=shift, method=PaymentMethod.CASH
     ).aggregate(amount=_sum("amount"))
+    returns = ReturnPayment.objects.filter(return_doc__shift=shift).aggregate(
+        count=Count("return_doc", distinct=True),
+        total=_sum("amount"),
+        cash=_sum("amount", filter=Q(method=PaymentMethod.CASH)),
+    )
     movements = CashMovement.objects.filter(shift=shift).aggregate(
         cash_in=_sum("amount", filter=Q(kind=CashMovementKind.IN)),
         cash_out=_sum("amount", filter=Q(kind=CashMovementKind.OUT)),
@@ -118,6 +136,9 @@ def shift_cash_summary(*, shift: Shift) -> ShiftCash:
         cash_refunded=round_money(refunded["amount"], currency),
         cash_in=round_money(movements["cash_in"], currency),
         cash_out=round_money(movements["cash_out"], currency),
+        returns_count=returns["count"],
+        returns_total=round_money(returns["total"], currency),
+        cash_returned=round_money(returns["cash"], currency),
     )
 
 
@@ -130,7 +151,7 @@ def _by_method(rows: QuerySet, field: str = "amount") -> dict[str, Decimal]:
 
 def shift_report(*, shift: Shift) -> dict[str, Any]:
     """The X report (shift open: figures so far) or Z report (shift closed: final figures, with
-    the counted cash and difference recorded at close). Ten queries. Sales figures leave voided
+    the counted cash and difference recorded at close). Eleven queries. Sales figures leave voided
     orders out; `voids_count` / `voids_total` count them."""
     stood = ~Q(status=OrderStatus.VOIDED)
     voided = Q(status=OrderStatus.VOIDED)
@@ -230,6 +251,11 @@ def shift_report(*, shift: Shift) -> dict[str, Any]:
             "tax": refunds["tax"],
             "total": refunds["total"],
             "by_tender": refund_tenders,
+        },
+        "returns": {
+            "count": cash.returns_count,
+            "total": cash.returns_total,
+            "cash": cash.cash_returned,
         },
         "cash": {
             "opening_float": cash.opening_float,

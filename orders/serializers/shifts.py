@@ -118,6 +118,12 @@ class ShiftRefundsSerializer(serializers.Serializer):
     by_tender = ShiftTenderTotalsSerializer()
 
 
+class ShiftReturnsSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="Returns without a receipt taken on this shift.")
+    total = money_field(help_text="Σ their totals.")
+    cash = money_field(help_text="The cash they paid out of this drawer.")
+
+
 class ShiftLateSaleSerializer(serializers.Serializer):
     order = serializers.IntegerField()
     number = serializers.CharField()
@@ -175,10 +181,13 @@ class ShiftReportSerializer(CurrencyScoped, serializers.Serializer):
     by_tender = ShiftTenderTotalsSerializer(help_text="Sales by tender (amount applied).")
     tax_by_rate = ShiftTaxRateTotalSerializer(many=True)
     refunds = ShiftRefundsSerializer()
+    returns = ShiftReturnsSerializer(
+        help_text="Returns without a receipt attached to the shift (`POST /returns/`)."
+    )
     cash = ShiftCashSerializer()
     expected_cash = money_field(
         help_text="opening float + cash taken (amounts and tips) − change given − cash refunded "
-        "+ cash in − cash out"
+        "− cash paid out by returns (`returns.cash`) + cash in − cash out"
     )
     counted_cash = money_field(allow_null=True, help_text="Z report only.")
     difference = money_field(allow_null=True, help_text="counted − expected; Z report only.")

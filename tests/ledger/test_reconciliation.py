@@ -130,7 +130,8 @@ def test_cash_of_an_open_shift_waits_for_its_close(store, shift, cashier) -> Non
 def test_reconciliation_costs_a_fixed_number_of_queries(
     store, busy_day, django_assert_max_num_queries
 ) -> None:
-    with django_assert_max_num_queries(8):
+    # 9: the day's returns without a receipt are one more aggregate (issue 15).
+    with django_assert_max_num_queries(9):
         reconcile_store_day(store=store, date=store_today(store))
     # A stray cash posting outside any shift is not cash of a closed shift.
     post_cash_movement(

@@ -1,9 +1,9 @@
 """Property: whatever a store does, in whatever order — sell (with cash rounding and tips),
-refund (restocked or not), void, adjust stock, move cash, open and close shifts — after every step
-the trial balance has equal totals, the inventory account equals the book value of the store's
-stock (Σ `StockLevel.value`), a void cancels its sale on every account, and the day reconciles
-(ledger cash = shift counts, inventory = stock valued by its movements, revenue and tax =
-orders), all through the real services.
+refund (restocked or not), take goods back without a receipt, void, adjust stock, move cash,
+open and close shifts — after every step the trial balance has equal totals, the inventory
+account equals the book value of the store's stock (Σ `StockLevel.value`), a void cancels its
+sale on every account, and the day reconciles (ledger cash = shift counts, inventory = stock
+valued by its movements, revenue and tax = orders), all through the real services.
 
 Every example trades in a fresh store, so examples never see each other's figures even though
 they share the test's transaction. A refused step (not enough stock, no open shift for a cash
@@ -38,9 +38,11 @@ from ledger.selectors import account_balances, trial_balance
 from ledger.services import INVENTORY
 from money import round_cents
 from orders.models import Order, OrderLine, OrderStatus, Shift
+from orders.pricing import LineInput, price_order
 from orders.reconciliation import reconcile_store_day, store_today
 from orders.selectors.shifts import shift_cash_summary
 from orders.services.refunds import RefundLineRequest, refund_create
+from orders.services.returns import ReturnLineRequest, ReturnTenderRequest, return_create
 from orders.services.sales import (
     PaymentRequest,
     SaleLineRequest,
@@ -228,6 +230,53 @@ class StoreTrading(RuleBasedStateMachine):
                 user=self.manager,
             ),
         )
+
+    @rule(data=st.data())
+    def return_without_receipt(self, data: st.DataObject) -> None:
+        """Goods back without a receipt, at the current price or a drawn lower one; without an
+        open shift a cash part is refused (`shift_not_open`) and leaves no trace."""
+        # Mostly on an open shift (hypothesis draws 0 most often); 2: whatever the shift is.
+        if data.draw(st.integers(0, 2), label="shift") != 2:
+            self.ensure_shift(data)
+        restock = data.draw(st.booleans(), label="restock")
+        tender = data.draw(st.sampled_from(["default", "card", "split"]), label="tender")
+        product = data.draw(st.sampled_from([self.unit, self.loose]), label="product")
+        quantity = data.draw(st.sampled_from(self.quantities(product)), label="quantity")
+        unit_price = data.draw(st.sampled_from([None, D("1.00"), D("0.37")]), label="unit_price")
+
+        def take_back() -> None:
+            total = price_order(
+                lines=[
+                    LineInput(
+                        unit_price=product.price if unit_price is None else unit_price,
+                        quantity=quantity,
+                        tax_rate=product.tax_rate.rate,
+                    )
+                ],
+                prices_include_tax=self.store.prices_include_tax,
+            ).total
+            tenders = {
+                "default": None,
+                "card": [ReturnTenderRequest(method="card", amount=total)],
+                "split": [
+                    ReturnTenderRequest(method="other", amount=D("0.01")),
+                    ReturnTenderRequest(method="cash", amount=total - D("0.01")),
+                ],
+            }[tender]
+            return_create(
+                user=self.manager,
+                register_id=self.register.pk,
+                lines=[
+                    ReturnLineRequest(
+                        product_id=product.pk, quantity=quantity, unit_price=unit_price
+                    )
+                ],
+                tenders=tenders,
+                restock=restock,
+                reason="no receipt",
+            )
+
+        self.attempt("return", take_back, allowed=frozenset({"shift_not_open"}))
 
     @precondition(lambda self: Order.objects.filter(store_id=self.store.pk).exists())
     @rule(data=st.data())

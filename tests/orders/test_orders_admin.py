@@ -14,8 +14,9 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
-from orders.models import CashMovement, Order, Refund, Shift
+from orders.models import CashMovement, Order, Refund, Return, Shift
 from orders.services.refunds import RefundLineRequest, refund_create
+from orders.services.returns import ReturnLineRequest, return_create
 from orders.services.shifts import cash_movement_create, shift_close, shift_open
 from tests.catalog.factories import set_stock
 from tests.factories import CashierFactory, ManagerFactory, RegisterFactory
@@ -27,7 +28,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def two_stores(store, other_store, cashier, manager, product):
-    """An order, refund, shift and cash movement in each store."""
+    """An order, refund, return without receipt, shift and cash movement in each store."""
     set_stock(other_store, product, 100)
     rows = {}
     for shop, seller in ((store, cashier), (other_store, CashierFactory(stores=[other_store]))):
@@ -42,7 +43,15 @@ def two_stores(store, other_store, cashier, manager, product):
             reason="",
             user=ManagerFactory(stores=[shop]),
         )
-        rows[shop.pk] = {"order": order, "refund": refund, "shift": shift}
+        returned = return_create(
+            user=ManagerFactory(stores=[shop]),
+            register_id=register.pk,
+            lines=[ReturnLineRequest(product_id=product.pk, quantity=D("1"))],
+            tenders=None,
+            restock=True,
+            reason="no receipt",
+        )
+        rows[shop.pk] = {"order": order, "refund": refund, "shift": shift, "return": returned}
     return rows
 
 
@@ -62,7 +71,7 @@ def change(obj) -> str:
     return reverse(f"admin:orders_{obj._meta.model_name}_change", args=[obj.pk])
 
 
-@pytest.mark.parametrize("model", [Order, Refund, Shift, CashMovement])
+@pytest.mark.parametrize("model", [Order, Refund, Return, Shift, CashMovement])
 def test_manager_sees_only_their_stores_rows(
     client, manager, store, other_store, two_stores, model
 ):
@@ -113,7 +122,7 @@ def test_order_page_is_read_only_with_lines_payments_and_refunds(
     assert response.context["has_change_permission"] is False
 
 
-@pytest.mark.parametrize("model", [Order, Refund, Shift, CashMovement])
+@pytest.mark.parametrize("model", [Order, Refund, Return, Shift, CashMovement])
 def test_nobody_adds_changes_or_deletes(client, admin_user, store, two_stores, model) -> None:
     client.force_login(admin_user)
     obj = model.objects.first()
@@ -427,3 +436,16 @@ def test_a_voided_order_shows_its_void_read_only_and_no_refund_link(
     assert 'name="_save"' not in page
     listed = client.get(changelist(Order), {"status__exact": "voided"}).content.decode()
     assert order.number in listed
+
+
+def test_a_return_page_is_read_only_with_its_lines(client, manager, store, two_stores) -> None:
+    client.force_login(manager)
+    returned = two_stores[store.pk]["return"]
+
+    page = client.get(change(returned))
+
+    assert page.status_code == 200
+    assert returned.number.encode() in page.content
+    assert b"no receipt" in page.content
+    assert not page.context["has_change_permission"]
+    assert client.post(change(returned), {}).status_code == 403
