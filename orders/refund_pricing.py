@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from money import CENT, ZERO
-from money.currencies import fits_currency
+from money.currencies import fits_currency, round_money
 
 #: The order in which tenders are paid back: non-cash first, cash last.
 TENDER_REFUND_ORDER: tuple[str, ...] = ("card", "other", "cash")
@@ -216,12 +216,14 @@ def allocate_chosen_tenders(
             errors[amount_key] = [f"Finer than the minor unit of {currency}."]
         elif method_key not in errors and choice.amount > paid[choice.method]:
             errors[amount_key] = [
-                f"More than the order was paid by {choice.method} ({paid[choice.method]})."
+                f"More than the order was paid by {choice.method} "
+                f"({round_money(paid[choice.method], currency)})."
             ]
     chosen_total = sum((choice.amount for choice in choices), ZERO)
     if chosen_total != total:
         errors.setdefault("tenders", []).append(
-            f"The tenders add up to {chosen_total}; the refund is {total}."
+            f"The tenders add up to {round_money(chosen_total, currency)}; the refund is "
+            f"{round_money(total, currency)}."
         )
     if errors:
         raise TenderChoiceInvalid(errors)

@@ -246,7 +246,10 @@ def _tenders(
         raise InvalidInput(errors=errors)
     paid = sum((amount for _, amount in payments), ZERO)
     if paid != total:
-        message = f"The tenders add up to {paid}; the return's total is {total}."
+        message = (
+            f"The tenders add up to {round_money(paid, currency)}; the return's total is "
+            f"{round_money(total, currency)}."
+        )
         raise PaymentMismatch(message, errors={"tenders": [message]})
     return payments
 

@@ -379,3 +379,15 @@ def test_a_choice_over_what_is_left_never_allocates(rows, method, extra) -> None
     amount = left + extra + D("0.01")
     with pytest.raises((TenderChoiceInvalid, TenderShortfall)):
         allocate_chosen_tenders(amount, chosen((method, str(amount))), tenders, "USD")
+
+
+def test_a_mismatch_names_the_amounts_in_the_currency_minor_units() -> None:
+    """Stored amounts have the columns' three decimals; a message shows the currency's."""
+    with pytest.raises(TenderChoiceInvalid) as refused:
+        allocate_chosen_tenders(
+            Decimal("366.000"),
+            [TenderRequest(method="cash", amount=Decimal("367"))],
+            [Tender(payment_id=1, method="cash", amount=Decimal("730.000"))],
+            "JPY",
+        )
+    assert refused.value.errors["tenders"] == ["The tenders add up to 367; the refund is 366."]
