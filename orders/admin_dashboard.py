@@ -190,6 +190,10 @@ def report_tables(report: DailyReport) -> dict[str, Any]:
             ("Net sales", data["net_sales"]),
             ("Tax", data["tax_total"]),
             ("Refunds", data["refunds_total"]),
+            (
+                "Returns (no receipt)",
+                f"{data.get('returns_count', 0)} · {data.get('returns_total', zero)}",
+            ),
             # Reports stored before voids, rounding and tips existed have none of them.
             ("Voids", f"{data.get('voids_count', 0)} · {data.get('voids_total', zero)}"),
             ("Cash rounding", data.get("rounding_total", zero)),

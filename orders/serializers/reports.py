@@ -82,6 +82,15 @@ class DailyReportSerializer(CurrencyScoped, serializers.Serializer):
         default=ZERO,
         help_text="Σ totals (tax included) of the day's voided sales.",
     )
+    # Defaults: a report stored before returns existed had none.
+    returns_count = serializers.IntegerField(
+        default=0, help_text="Returns without a receipt made that day (POST /returns/)."
+    )
+    returns_total = money_field(
+        coerce_to_string=True,
+        default=ZERO,
+        help_text="Σ totals (tax included) of the returns without a receipt made that day.",
+    )
     # Defaults: a report stored before cash rounding and tips existed had none.
     rounding_total = money_field(
         coerce_to_string=True,

@@ -228,6 +228,8 @@ SUMMARY_FIELDS = (
     "net_sales",
     "tax_total",
     "refunds_total",
+    "returns_count",
+    "returns_total",
     "voids_count",
     "voids_total",
     "rounding_total",

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import Register, Store, User
@@ -172,6 +173,24 @@ def test_the_shift_report_counts_returns_and_the_close_expects_less_cash(
     assert report["expected_cash"] == "94.60"  # float 100.00 − 5.40
     closed = shift_close(shift=open_shift, counted_cash=D("94.60"), user=manager)
     assert closed.difference == D("0")
+
+
+def test_the_daily_report_and_its_csv_count_the_days_returns(
+    manager_client, store, register, product, open_shift
+) -> None:
+    post_return(manager_client, register, [{"product": product.pk, "quantity": "1"}])
+    today = timezone.localdate(timezone=store.tzinfo)
+
+    report = manager_client.get("/api/v1/reports/daily/", {"store": store.pk, "date": today})
+
+    assert report.status_code == 200, report.content
+    assert (report.json()["returns_count"], report.json()["returns_total"]) == (1, "5.40")
+    csv_text = manager_client.get(
+        "/api/v1/reports/daily/", {"store": store.pk, "date": today, "format": "csv"}
+    ).content.decode()
+    header, row = csv_text.splitlines()[:2]
+    summary = dict(zip(header.split(","), row.split(","), strict=True))
+    assert (summary["returns_count"], summary["returns_total"]) == ("1", "5.40")
 
 
 def test_the_day_reconciles_after_a_return(

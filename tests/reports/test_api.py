@@ -50,6 +50,8 @@ def test_manager_gets_the_report_of_a_past_day_and_it_is_stored(
         "voids_count",
         "voids_total",
         "rounding_total",
+        "returns_count",
+        "returns_total",
         "tips_total",
         "by_tender",
         "by_hour",
