@@ -279,22 +279,29 @@ def post_refund(
     created_by: User | None,
 ) -> JournalEntry:
     """Dr 4900 net, Dr 2100 tax, Cr each tender; Dr 1200 / Cr 5000 at cost when restocked."""
-    lines = [
-        PostingLine(SALES_RETURNS, debit=net),
-        PostingLine(SALES_TAX_PAYABLE, debit=tax),
-        *_tender_lines(tenders, debit=False),
-        PostingLine(INVENTORY, debit=restocked_cost),
-        PostingLine(COST_OF_GOODS_SOLD, credit=restocked_cost),
-    ]
     return journal_post(
         store=store,
         date=date,
         memo=f"Refund {refund_id}",
         source=EntrySource.REFUND,
         source_id=refund_id,
-        lines=lines,
+        lines=_money_back_lines(tenders=tenders, net=net, tax=tax, restocked_cost=restocked_cost),
         created_by=created_by,
     )
+
+
+def _money_back_lines(
+    *, tenders: Mapping[str, Decimal], net: Decimal, tax: Decimal, restocked_cost: Decimal
+) -> list[PostingLine]:
+    """Goods taken back, a refund's or a return's: Dr 4900 net, Dr 2100 tax, Cr each tender;
+    Dr 1200 / Cr 5000 the cost of what went back on the shelf (zero lines are dropped)."""
+    return [
+        PostingLine(SALES_RETURNS, debit=net),
+        PostingLine(SALES_TAX_PAYABLE, debit=tax),
+        *_tender_lines(tenders, debit=False),
+        PostingLine(INVENTORY, debit=restocked_cost),
+        PostingLine(COST_OF_GOODS_SOLD, credit=restocked_cost),
+    ]
 
 
 def post_return(
@@ -310,20 +317,13 @@ def post_return(
 ) -> JournalEntry:
     """A return without a receipt, posted like a refund (source `return`): Dr 4900 net,
     Dr 2100 tax, Cr each tender; Dr 1200 / Cr 5000 at the restocked goods' current cost."""
-    lines = [
-        PostingLine(SALES_RETURNS, debit=net),
-        PostingLine(SALES_TAX_PAYABLE, debit=tax),
-        *_tender_lines(tenders, debit=False),
-        PostingLine(INVENTORY, debit=restocked_cost),
-        PostingLine(COST_OF_GOODS_SOLD, credit=restocked_cost),
-    ]
     return journal_post(
         store=store,
         date=date,
         memo=f"Return {return_id}",
         source=EntrySource.RETURN,
         source_id=return_id,
-        lines=lines,
+        lines=_money_back_lines(tenders=tenders, net=net, tax=tax, restocked_cost=restocked_cost),
         created_by=created_by,
     )
 
