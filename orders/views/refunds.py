@@ -27,10 +27,8 @@ from accounts.models import Role, User
 from accounts.selectors import scope_to_user_stores
 from apitools.idempotency import IDEMPOTENCY_ERROR_RESPONSES, IDEMPOTENCY_KEY_PARAMETER
 from apitools.permissions import ALL_ROLES
-from domain.errors import InvalidInput
 from orders.models import ApprovalAction, Order, Refund
 from orders.selectors.refunds import order_refund_list, refund_list, refund_receipt_queryset
-from orders.selectors.sales import orders_created_between
 from orders.serializers.refunds import RefundCreateSerializer, RefundSerializer
 from orders.services.approvals import approval_consume
 from orders.services.receipts import refund_receipt_html, refund_receipt_text
@@ -41,7 +39,13 @@ from orders.services.refunds import (
     refund_paying_register,
 )
 from orders.views.idempotency import idempotent
-from orders.views.sales import APPROVAL_HEADER, FirstRendererNegotiation
+from orders.views.sales import (
+    APPROVAL_HEADER,
+    FirstRendererNegotiation,
+    LocalDayFilterSet,
+    local_day_filters,
+    receipt_response,
+)
 from orders.views.shifts import acting_user
 
 REFUND_DESCRIPTION = """
@@ -179,36 +183,15 @@ class RefundCreateView(generics.GenericAPIView):
         return RefundSerializer(refund).data
 
 
-class RefundFilter(filters.FilterSet):
+class RefundFilter(LocalDayFilterSet):
+    # The order list's local-day rule, so both lists agree on what a day is.
     store = filters.NumberFilter(field_name="store_id", help_text="Store id.")
     order = filters.NumberFilter(field_name="order_id", help_text="Order id.")
-    date_from = filters.DateFilter(
-        method="filter_noop",
-        help_text="First local day (YYYY-MM-DD, in each refund's store time zone), inclusive.",
-    )
-    date_to = filters.DateFilter(
-        method="filter_noop",
-        help_text="Last local day (YYYY-MM-DD, in each refund's store time zone), inclusive.",
-    )
+    date_from, date_to = local_day_filters("refund")
 
     class Meta:
         model = Refund
         fields: list[str] = []
-
-    def filter_noop(self, queryset: QuerySet, name: str, value: Any) -> QuerySet:
-        return queryset  # both dates are applied together in `filter_queryset`
-
-    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
-        queryset = super().filter_queryset(queryset)
-        data = self.form.cleaned_data
-        # The order list's local-day rule, so both lists agree on what a day is.
-        return orders_created_between(
-            queryset,
-            user=self.request.user,
-            date_from=data.get("date_from"),
-            date_to=data.get("date_to"),
-            store_id=data.get("store"),
-        )
 
 
 @extend_schema_view(
@@ -269,12 +252,6 @@ class RefundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         pagination_class=None,
     )
     def receipt(self, request: Request, pk: str | None = None) -> HttpResponse:
-        kind = request.query_params.get("format", "text")
-        if kind not in {"text", "txt", "html"}:
-            raise InvalidInput(errors={"format": ["Use `text` or `html`."]})
-        refund = self.get_object()
-        if kind == "html":
-            return HttpResponse(
-                refund_receipt_html(refund), content_type="text/html; charset=utf-8"
-            )
-        return HttpResponse(refund_receipt_text(refund), content_type="text/plain; charset=utf-8")
+        return receipt_response(
+            request, self.get_object(), text=refund_receipt_text, html=refund_receipt_html
+        )
