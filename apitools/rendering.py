@@ -40,11 +40,30 @@ from money.fields import (
     enclosing_quantum,
 )
 
-__all__ = ["CompiledRepresentation", "Renderer", "compiled_renderer", "datetime_text"]
+__all__ = [
+    "CompiledRepresentation",
+    "FilteredListSerializer",
+    "Renderer",
+    "compiled_renderer",
+    "datetime_text",
+]
 
 #: `render(instance, time_zone, quantum)` → the serializer's representation of `instance`;
 #: `quantum` is the enclosing currency's minor unit (`money.fields.AmountField`).
 Renderer = Callable[[Any, dt.tzinfo, Decimal], dict[str, Any]]
+
+
+class FilteredListSerializer(serializers.ListSerializer):
+    """A nested list that leaves out the rows `keep` refuses (set it on a subclass, as a
+    `staticmethod`); compiled as the filter of the list's comprehension."""
+
+    @staticmethod
+    def keep(row: Any) -> bool:
+        return True
+
+    def to_representation(self, data: Any) -> list[Any]:
+        rows = data.all() if isinstance(data, BaseManager) else data
+        return super().to_representation([row for row in rows if self.keep(row)])
 
 
 class CompiledRepresentation(serializers.Serializer):
@@ -206,9 +225,13 @@ def _expression(where: str, field: drf_fields.Field, index: int, namespace: dict
         field.child, CompiledRepresentation
     ):
         namespace[f"child{index}"] = compiled_renderer(type(field.child))
+        keep = ""
+        if isinstance(field, FilteredListSerializer):
+            namespace[f"keep{index}"] = type(field).keep
+            keep = f" if keep{index}(row)"
         return (
             f"None if {v} is None else [child{index}(row, zone, quantum) for row in "
-            f"({v}.all() if isinstance({v}, BaseManager) else {v})]"
+            f"({v}.all() if isinstance({v}, BaseManager) else {v}){keep}]"
         )
     raise TypeError(f"{where}: {type(field).__name__} is not compiled")
 

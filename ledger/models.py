@@ -32,6 +32,7 @@ CHART_OF_ACCOUNTS: tuple[tuple[str, str, str], ...] = (
     ("1010", "Card clearing", AccountType.ASSET),
     ("1020", "Other tenders", AccountType.ASSET),
     ("1050", "Cash transfers", AccountType.ASSET),
+    ("1090", "Exchange clearing", AccountType.ASSET),
     ("1200", "Inventory", AccountType.ASSET),
     ("2100", "Sales tax payable", AccountType.LIABILITY),
     ("2150", "Tips payable", AccountType.LIABILITY),

@@ -36,6 +36,7 @@ CASH = "1000"
 CARD_CLEARING = "1010"
 OTHER_TENDERS = "1020"
 CASH_TRANSFERS = "1050"
+EXCHANGE_CLEARING = "1090"
 INVENTORY = "1200"
 SALES_TAX_PAYABLE = "2100"
 TIPS_PAYABLE = "2150"
@@ -46,7 +47,14 @@ INVENTORY_ADJUSTMENTS = "5100"
 CASH_OVER_SHORT = "6900"
 CASH_ROUNDING = "6910"
 
-TENDER_ACCOUNTS: Mapping[str, str] = {"cash": CASH, "card": CARD_CLEARING, "other": OTHER_TENDERS}
+TENDER_ACCOUNTS: Mapping[str, str] = {
+    "cash": CASH,
+    "card": CARD_CLEARING,
+    "other": OTHER_TENDERS,
+    # An exchange: the returned goods' refund credits it, the sale they pay for debits it, in
+    # one transaction; it is zero after every commit.
+    "exchange": EXCHANGE_CLEARING,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,7 +228,11 @@ def _tender_lines(tenders: Mapping[str, Decimal], *, debit: bool) -> list[Postin
             code = TENDER_ACCOUNTS[method]
         except KeyError:
             raise UnknownAccount(f"No account for tender {method!r}.") from None
-        lines.append(PostingLine(code, debit=amount) if debit else PostingLine(code, credit=amount))
+        # A negative amount (the cash an exchange pays back) goes on the other side.
+        if (amount >= 0) == debit:
+            lines.append(PostingLine(code, debit=abs(amount)))
+        else:
+            lines.append(PostingLine(code, credit=abs(amount)))
     return lines
 
 

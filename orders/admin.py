@@ -223,6 +223,7 @@ class RefundAdmin(StoreScopedAdmin):
     fields = (
         "number",
         "order",
+        "exchange_order",
         "store",
         "shift",
         "created_by",

@@ -138,7 +138,13 @@ class Order(models.Model):
         default=0, help_text="Cash rounding of the sale (signed): total_due = total + rounding."
     )
     total_due = MoneyField(
-        default=0, help_text="What the payments' amounts add up to: total + rounding."
+        default=0,
+        help_text="What the money payments add up to: total − returned_total + rounding.",
+    )
+    returned_total = MoneyField(
+        default=0,
+        help_text="An exchange: the value of the goods returned with this sale (its exchange "
+        "refunds' totals), which paid that much of it.",
     )
     paid_total = MoneyField()
     tips_total = MoneyField(default=0, help_text="Σ tips of the payments (outside the total).")
@@ -254,6 +260,14 @@ class PaymentMethod(models.TextChoices):
     CASH = "cash", "Cash"
     CARD = "card", "Card"
     OTHER = "other", "Other"
+    #: Never sent by a client: the part of an exchange sale paid by the goods it returned (one
+    #: row, `amount = returned_total`, posted to 1090 Exchange clearing). Left out of the order's
+    #: `payments`; a later refund of the sale pays this part back in cash.
+    EXCHANGE = "exchange", "Exchange"
+
+
+#: The tenders a sale's body may use.
+SALE_TENDERS: tuple[str, ...] = (PaymentMethod.CASH, PaymentMethod.CARD, PaymentMethod.OTHER)
 
 
 #: The range of every amount a sale takes or computes — a tender, a discount, an order's
@@ -280,10 +294,22 @@ class Payment(models.Model):
     class Meta:
         ordering = ("order_id", "id")
         constraints = [
-            models.CheckConstraint(condition=Q(amount__gte=0), name="payment_amount_nonnegative"),
+            # Negative only for the cash an exchange pays back (API v1.1: payments are then "what
+            # goes back"): no tendered, change or tip, and never refunded.
+            models.CheckConstraint(
+                condition=Q(amount__gte=0)
+                | Q(
+                    method="cash",
+                    tendered__isnull=True,
+                    change=0,
+                    tip=0,
+                    refunded_amount=0,
+                ),
+                name="payment_amount_nonnegative_unless_cash_back",
+            ),
             models.CheckConstraint(condition=Q(tip__gte=0), name="payment_tip_nonnegative"),
             models.CheckConstraint(
-                condition=Q(refunded_amount__lte=F("amount")),
+                condition=Q(refunded_amount__lte=F("amount")) | Q(amount__lt=0, refunded_amount=0),
                 name="payment_refund_not_over_amount",
             ),
             models.CheckConstraint(
@@ -307,6 +333,14 @@ class Refund(models.Model):
         related_name="refunds",
         help_text="The open shift of the order's register when refunded: its drawer paid out "
         "the cash part (counted as its cash refunded). Null if that register had none.",
+    )
+    exchange_order = models.ForeignKey(
+        Order,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="exchange_refunds",
+        help_text="An exchange: the sale these returned goods paid for (null for a refund).",
     )
     number = models.CharField(max_length=32)
     created_by = models.ForeignKey(

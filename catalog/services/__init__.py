@@ -20,6 +20,7 @@ from catalog.services.stock import (
     stock_apply,
     stock_levels_ensure,
     stock_levels_ensure_for_products,
+    stock_lock,
     stock_sync_store_policy,
 )
 from catalog.services.taxonomy import (
@@ -48,6 +49,7 @@ __all__ = [
     "stock_apply",
     "stock_levels_ensure",
     "stock_levels_ensure_for_products",
+    "stock_lock",
     "stock_sync_store_policy",
     "tax_rate_create",
     "tax_rate_delete",

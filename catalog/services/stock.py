@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
@@ -162,6 +162,14 @@ def stock_apply(
     if short:
         raise InsufficientStock(short)
     return movements
+
+
+def stock_lock(*, store: Store, product_ids: Iterable[int]) -> None:
+    """Lock the store's levels of these products in product-id order, in the caller's
+    transaction (one query). For a transaction that applies several changes in turn (an
+    exchange restocks, then sells): taking every row it will touch in the one order every writer
+    uses keeps it from deadlocking with another writer."""
+    _locked_levels(store=store, product_ids=sorted(set(product_ids)))
 
 
 @functools.cache

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A curl walk through the Version 1.1 register flows (docs/API.md): a JPY store with cash
 # rounding, tips, approvals, held orders, refunds (readable and flexible), a return without a
-# receipt, a void, a late offline sale and a batch upload, and the books per currency.
+# receipt, an exchange, a void, a late offline sale and a batch upload, and the books per
+# currency.
 # Against a server seeded with `manage.py seed_demo --demo-passwords` (DEBUG only), e.g. `make run`:
 #   BASE=http://127.0.0.1:8000 bash docs/examples/register-flows.sh
 set -euo pipefail
@@ -74,6 +75,11 @@ post "$MANAGER" "/api/v1/orders/$OID/refunds/" "{\"lines\":[{\"line\":$LINE,\"qu
 
 say "a return without a receipt (manager), restocked, paid back in cash from this register's drawer"
 post "$MANAGER" /api/v1/returns/ "{\"register\":$REG,\"lines\":[{\"product\":$PROD,\"quantity\":\"1\",\"unit_price\":\"300\"}],\"restock\":true,\"reason\":\"no receipt\"}" -H "Idempotency-Key: $(key)" | jq -c '{number,total,tenders,lines: [.lines[] | {unit_price,net,tax,total}]}'
+
+say "an exchange: the first sale's last Matcha back (366), two taken (733); 367 due, cash rounds to 370"
+EX=$(post "$MANAGER" /api/v1/orders/ "{\"register\":$REG,\"lines\":[{\"product\":$PROD,\"quantity\":\"2\"}],\"returns\":[{\"line\":$LINE,\"quantity\":\"1\"}],\"payments\":[{\"method\":\"cash\",\"amount\":\"370\"}]}" -H "Idempotency-Key: $(key)")
+echo "$EX" | jq -c '{number,total,returned_total,rounding,total_due,payments: [.payments[] | {method,amount}]}'
+get "$MANAGER" "/api/v1/refunds/?exchange_order=$(echo "$EX" | jq .id)" | jq -c '[.results[] | {number,order,exchange_order,total,payments: [.payments[] | {method,amount}]}]'
 
 say "void the held-order sale (manager)"
 post "$MANAGER" "/api/v1/orders/$(get "$CASHIER" "/api/v1/orders/?register=$REG" | jq '.results[] | select(.number | endswith("000003")) | .id')/void/" '{"reason":"rang up twice"}' -H "Idempotency-Key: $(key)" | jq -c '{number,status,voided_by,void_reason}'

@@ -65,11 +65,11 @@ from money import (
 )
 from money.currencies import round_money
 from orders.models import (
+    SALE_TENDERS,
     Order,
     OrderLine,
     OrderStatus,
     Payment,
-    PaymentMethod,
     Refund,
     Return,
     Shift,
@@ -237,9 +237,12 @@ def daily_report_figures(*, store: Store, date: dt.date) -> dict[str, Any]:
         store_id=store.pk, created_at__gte=start, created_at__lt=end
     ).aggregate(count=Count("id"), total=_money_sum("total"))
 
-    tenders = {method.value: ZERO for method in PaymentMethod}
+    # Money tenders only: the `exchange` part of a sale was paid by returned goods (counted
+    # with the refunds), not taken in.
+    tenders = dict.fromkeys(SALE_TENDERS, ZERO)
     for method, amount in _tenders_of_day(store=store, start=start, end=end):
-        tenders[method] = tenders.get(method, ZERO) + amount
+        if method in tenders:
+            tenders[method] += amount
 
     product_rows = list(
         lines.values("product_id")

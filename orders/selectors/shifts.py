@@ -32,6 +32,7 @@ from accounts.selectors import scope_to_user_stores
 from money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, ZERO
 from money.currencies import round_money
 from orders.models import (
+    SALE_TENDERS,
     CashMovement,
     CashMovementKind,
     Order,
@@ -143,9 +144,12 @@ def shift_cash_summary(*, shift: Shift) -> ShiftCash:
 
 
 def _by_method(rows: QuerySet, field: str = "amount") -> dict[str, Decimal]:
-    totals = dict.fromkeys(PaymentMethod.values, ZERO)
+    """Σ per money tender. The `exchange` rows (the part of an exchange paid by its returned
+    goods, and those refunds' side of it) are no money in or out of the drawer: left out."""
+    totals = dict.fromkeys(SALE_TENDERS, ZERO)
     for row in rows:
-        totals[row["method"]] = row[field]
+        if row["method"] in totals:
+            totals[row["method"]] = row[field]
     return totals
 
 

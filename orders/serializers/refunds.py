@@ -100,7 +100,14 @@ class RefundSerializer(CurrencyScoped, serializers.ModelSerializer):
         many=True,
         read_only=True,
         help_text="Where the money went back: the tenders the request chose, else the original "
-        "tenders, card, then other, then cash.",
+        "tenders, card, then other, then cash; `exchange` for the goods an exchange returned "
+        "(their value paid the `exchange_order`).",
+    )
+    exchange_order = serializers.IntegerField(
+        source="exchange_order_id",
+        read_only=True,
+        allow_null=True,
+        help_text="An exchange: the sale these returned goods paid for; null for a refund.",
     )
     net_total = money_field(read_only=True)
     tax_total = money_field(read_only=True)
@@ -122,6 +129,7 @@ class RefundSerializer(CurrencyScoped, serializers.ModelSerializer):
             "id",
             "number",
             "order",
+            "exchange_order",
             "store",
             "shift",
             "lines",

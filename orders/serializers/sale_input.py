@@ -19,9 +19,11 @@ from typing import Any
 from apitools.plain_input import NotPlain, plain_parser
 from orders.serializers.sales import (
     OrderCreateInputSerializer,
+    exchange_return_requests,
     payment_requests,
     sale_line_requests,
 )
+from orders.services.refunds import ExchangeReturnRequest
 from orders.services.sales import PaymentRequest, SaleLineRequest
 
 _plain_body = plain_parser(OrderCreateInputSerializer)
@@ -36,6 +38,7 @@ class SaleInput:
     client_created_at: datetime | None
     offline: bool
     held_order: int | None
+    returns: list[ExchangeReturnRequest]  # an exchange: lines of earlier orders given back
 
 
 def parse_sale_input(data: Any) -> SaleInput:
@@ -67,4 +70,5 @@ def _sale_input(validated: dict[str, Any]) -> SaleInput:
         client_created_at=validated["client_created_at"],
         offline=validated["offline"],
         held_order=validated["held_order"],
+        returns=exchange_return_requests(validated.get("returns", [])),
     )

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.utils import timezone
 from rest_framework import serializers
 
-from apitools.rendering import CompiledRepresentation
+from apitools.rendering import CompiledRepresentation, FilteredListSerializer
 from domain.card_numbers import contains_digit_run, redact_card_numbers
 from money import (
     ZERO,
@@ -26,15 +26,19 @@ from orders.exceptions import CardNumberRefused
 from orders.models import (
     MAX_ORDER_AMOUNT,
     MIN_ORDER_AMOUNT,
+    SALE_TENDERS,
     Order,
     OrderLine,
     Payment,
     PaymentMethod,
 )
+from orders.services.refunds import ExchangeReturnRequest
 from orders.services.sales import PaymentRequest, SaleLineRequest
 
 MAX_QUANTITY = Decimal("99999.999")
 MAX_PAYMENTS = 20
+#: At most this many lines of earlier orders given back in one exchange.
+MAX_EXCHANGE_RETURNS = 100
 
 
 def refuse_card_numbers(payload: Any, path: str = "") -> None:
@@ -94,8 +98,13 @@ class SaleLineInputSerializer(serializers.Serializer):
 
 
 class PaymentInputSerializer(serializers.Serializer):
-    method = serializers.ChoiceField(choices=PaymentMethod.choices)
-    amount = money_field(min_value=MIN_ORDER_AMOUNT, max_value=MAX_ORDER_AMOUNT)
+    method = serializers.ChoiceField(choices=SALE_TENDERS)
+    amount = money_field(
+        min_value=-MAX_ORDER_AMOUNT,
+        max_value=MAX_ORDER_AMOUNT,
+        help_text="≥ 0, except in an exchange whose returned goods are worth more than the "
+        "sale: then the cash that goes back, as a negative amount.",
+    )
     tendered = money_field(
         min_value=MIN_ORDER_AMOUNT,
         max_value=MAX_ORDER_AMOUNT,
@@ -126,6 +135,16 @@ class PaymentInputSerializer(serializers.Serializer):
         allow_blank=True,
         default="",
         help_text="Card only: the last four digits. Never send the full card number (→ 400).",
+    )
+
+
+class ExchangeReturnInputSerializer(serializers.Serializer):
+    line = serializers.IntegerField(
+        min_value=1, max_value=2**63 - 1, help_text="An order line of an earlier order."
+    )
+    quantity = quantity_field(min_value=Decimal("0.001"), max_value=MAX_QUANTITY)
+    restock = serializers.BooleanField(
+        default=True, help_text="Back on the shelf (default) or not (damaged goods)."
     )
 
 
@@ -188,6 +207,17 @@ class OrderCreateInputSerializer(QuoteInputSerializer):
         max_length=MAX_PAYMENTS,
         help_text="Tenders; their amounts add up to the total exactly (empty for a zero total).",
     )
+    returns = serializers.ListField(
+        child=ExchangeReturnInputSerializer(),
+        required=False,
+        allow_empty=True,
+        max_length=MAX_EXCHANGE_RETURNS,
+        help_text="An exchange: lines of earlier orders of the same store given back with this "
+        "sale, refunded in its transaction exactly as a refund would be (a refund linked to "
+        "both orders). The payments then add up to `total − returned_total` (+ cash "
+        "rounding); when that is negative, the payments are the cash that goes back, as "
+        "negative amounts. Same approval as a refund.",
+    )
     held_order = serializers.IntegerField(
         min_value=1,
         max_value=2**63 - 1,
@@ -215,6 +245,16 @@ def sale_line_requests(lines: list[dict[str, Any]]) -> list[SaleLineRequest]:
             product_id=line["product"], quantity=line["quantity"], discount=line["discount"]
         )
         for line in lines
+    ]
+
+
+def exchange_return_requests(returns: list[dict[str, Any]]) -> list[ExchangeReturnRequest]:
+    """`ExchangeReturnInputSerializer`'s validated items → the service's requests."""
+    return [
+        ExchangeReturnRequest(
+            line_id=item["line"], quantity=item["quantity"], restock=item["restock"]
+        )
+        for item in returns
     ]
 
 
@@ -281,6 +321,15 @@ class OrderLineSerializer(CompiledRepresentation, serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class MoneyPaymentList(FilteredListSerializer):
+    """An order's payments as the contract shows them: the money tenders. The `exchange` row
+    (what an exchange's returned goods paid: `returned_total`) is left out."""
+
+    @staticmethod
+    def keep(row: Any) -> bool:
+        return bool(row.method != PaymentMethod.EXCHANGE)
+
+
 class PaymentSerializer(CompiledRepresentation, serializers.ModelSerializer):
     amount = money_field(read_only=True)
     tendered = money_field(read_only=True, allow_null=True)
@@ -300,6 +349,7 @@ class PaymentSerializer(CompiledRepresentation, serializers.ModelSerializer):
             "card_last4",
         )
         read_only_fields = fields
+        list_serializer_class = MoneyPaymentList
 
 
 class OrderSerializer(CurrencyScoped, CompiledRepresentation, serializers.ModelSerializer):
@@ -316,8 +366,15 @@ class OrderSerializer(CurrencyScoped, CompiledRepresentation, serializers.ModelS
         read_only=True,
         help_text="Cash rounding (signed; 0 without cash or with the store's rounding off).",
     )
+    returned_total = money_field(
+        read_only=True,
+        help_text="An exchange (`returns` on the sale): what the returned goods were worth, "
+        "which paid that much of the sale; 0 otherwise.",
+    )
     total_due = money_field(
-        read_only=True, help_text="total + rounding: what the payments add up to."
+        read_only=True,
+        help_text="total − returned_total + rounding: what the payments add up to (negative: "
+        "what an exchange paid back).",
     )
     payments = PaymentSerializer(many=True, read_only=True)
     paid_total = money_field(read_only=True)
@@ -359,6 +416,7 @@ class OrderSerializer(CurrencyScoped, CompiledRepresentation, serializers.ModelS
             "discount_total",
             "tax_total",
             "total",
+            "returned_total",
             "rounding",
             "total_due",
             "payments",

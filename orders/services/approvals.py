@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.utils import timezone
@@ -117,3 +118,15 @@ def approval_check(*, token: str | None, action: str, register_id: int) -> int:
     if approval is None:
         raise ApprovalRequired("The approval is unknown, used, expired or for something else.")
     return approval.approved_by_id
+
+
+def approval_consume_any(*, tokens: Sequence[str], action: str, register_id: int) -> int:
+    """`approval_consume` of the first of `tokens` (an `X-Approval` header may carry several,
+    comma-separated, for a request that needs more than one approval) that is good for `action`
+    on the register; `ApprovalRequired` when none is."""
+    for token in tokens:
+        try:
+            return approval_consume(token=token, action=action, register_id=register_id)
+        except ApprovalRequired:
+            continue
+    return approval_consume(token=None, action=action, register_id=register_id)

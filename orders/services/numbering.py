@@ -11,6 +11,7 @@ two documents of one register can never share one.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Literal
 
 from django.db import connection
@@ -18,7 +19,7 @@ from django.db import connection
 from dbtools.rows import column, qn, table
 from orders.models import RegisterSequence
 
-__all__ = ["DocumentKind", "next_number", "number_cte"]
+__all__ = ["DocumentKind", "counters_lock", "next_number", "number_cte"]
 
 DocumentKind = Literal["order", "refund"]
 
@@ -58,3 +59,16 @@ def next_number(*, kind: DocumentKind, register_id: int, register_code: str) -> 
         )
         sequence, number = cursor.fetchone()
     return int(sequence), number
+
+
+def counters_lock(register_ids: Iterable[int]) -> None:
+    """Lock the existing counter rows of these registers in register-id order (one query). For
+    a transaction that numbers documents of several registers (an exchange: the sale on its own
+    register, a refund on each returned order's register), so that two such transactions take
+    the rows in the same order instead of deadlocking."""
+    list(
+        RegisterSequence.objects.select_for_update()
+        .filter(pk__in=sorted(set(register_ids)))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )

@@ -97,6 +97,8 @@ def receipt_context(order: Order) -> dict[str, Any]:
             "reference": payment.reference,
         }
         for payment in order.payments.all()
+        # An exchange's returned goods are shown above the total due, not as a tender.
+        if payment.method != PaymentMethod.EXCHANGE
     ]
     return {
         "store_name": store.name,
@@ -124,6 +126,7 @@ def receipt_context(order: Order) -> dict[str, Any]:
         ],
         "tax_total": _money(order.tax_total, order.currency),
         "total": _money(order.total, order.currency),
+        "returned": _money(-order.returned_total, order.currency) if order.returned_total else "",
         "rounding": _money(order.rounding, order.currency) if order.rounding else "",
         "total_due": _money(order.total_due, order.currency),
         "tenders": tenders,
@@ -181,8 +184,11 @@ def receipt_text(order: Order) -> str:
     else:
         out += _pair("Tax", ctx["tax_total"])
     out += _pair(f"TOTAL {ctx['currency']}", ctx["total"])
+    if ctx["returned"]:
+        out += _pair("Returned goods (exchange)", ctx["returned"])
     if ctx["rounding"]:
         out += _pair("Cash rounding", ctx["rounding"])
+    if ctx["returned"] or ctx["rounding"]:
         out += _pair(f"TOTAL DUE {ctx['currency']}", ctx["total_due"])
     out.append(rule)
     for tender in ctx["tenders"]:

@@ -26,6 +26,7 @@ what was returned, spread over its payments by id, adding up exactly to the refu
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -108,8 +109,12 @@ class RefundLineRequest:
 
 __all__ = [
     "ORDER_TRANSITIONS",
+    "ExchangeReturnRequest",
+    "ExchangeReturns",
     "RefundLineRequest",
     "TenderRequest",
+    "exchange_refunds_write",
+    "exchange_returns_lock",
     "order_status_transition",
     "refund_create",
     "refund_paying_register",
@@ -296,11 +301,14 @@ def _allocate_to_tenders(
     tenders = [
         Tender(
             payment_id=p.pk,
-            method=p.method,
+            # What an exchange's returned goods paid of this sale goes back in cash.
+            method=PaymentMethod.CASH if p.method == PaymentMethod.EXCHANGE else p.method,
             amount=p.amount,
             refunded_amount=p.refunded_amount,
         )
         for p in payments
+        # The cash an exchange paid back (a negative payment) is nothing to give back.
+        if p.amount > 0
     ]
     try:
         if chosen is None:
@@ -346,6 +354,7 @@ def _write_refund(
     net_total: Decimal,
     tax_total: Decimal,
     created_at: dt.datetime,
+    exchange_order: Order | None = None,
 ) -> Refund:
     """The refund (numbered: the register's next refund number), its lines and its payments."""
     _, number = next_number(
@@ -355,6 +364,7 @@ def _write_refund(
         order=order,
         store_id=order.store_id,
         shift=shift,
+        exchange_order=exchange_order,
         number=number,
         created_by=user,
         created_at=created_at,
@@ -479,7 +489,9 @@ def _audit_refund(
     tenders_chosen: bool,
     user: User,
     approved_by: int | None = None,
+    exchange_order: Order | None = None,
 ) -> None:
+    exchange = {} if exchange_order is None else {"exchange_order": exchange_order.pk}
     audit_record(
         action="order.refunded",
         actor=user,
@@ -506,6 +518,7 @@ def _audit_refund(
             "register": register.pk,
             "tenders_chosen": tenders_chosen,
             **({"approved_by": approved_by} if approved_by is not None else {}),
+            **exchange,
         },
     )
 
@@ -514,3 +527,213 @@ def _count_refund(*, store_code: str, currency: str, total: Decimal) -> None:
     """The refund's metrics, once it has committed."""
     REFUNDS.labels(store=store_code).inc()
     REFUND_AMOUNT.labels(store=store_code, currency=currency).inc(float(total))
+
+
+# --- Exchanges (API v1.1): goods returned with a sale, refunded in the sale's transaction -------
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeReturnRequest:
+    """One `returns` item of a sale: a line of an earlier order of the store, the quantity
+    given back and whether it goes back on the shelf."""
+
+    line_id: int
+    quantity: Decimal
+    restock: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeGroup:
+    """The returned lines of one earlier order with one `restock`: one refund."""
+
+    order: Order
+    restock: bool
+    locked_lines: dict[int, OrderLine]
+    pieces: list[tuple[OrderLine, RefundPiece]]
+
+    @property
+    def net(self) -> Decimal:
+        return sum((piece.net for _, piece in self.pieces), ZERO)
+
+    @property
+    def tax(self) -> Decimal:
+        return sum((piece.tax for _, piece in self.pieces), ZERO)
+
+    @property
+    def total(self) -> Decimal:
+        return self.net + self.tax
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeReturns:
+    """What an exchange gives back, locked and priced, before the sale is written."""
+
+    groups: list[ExchangeGroup]
+
+    @property
+    def total(self) -> Decimal:
+        return sum((group.total for group in self.groups), ZERO)
+
+    @property
+    def register_ids(self) -> set[int]:
+        return {group.order.register_id for group in self.groups}
+
+    @property
+    def restocked_product_ids(self) -> set[int]:
+        return {
+            line.product_id
+            for group in self.groups
+            if group.restock
+            for line, _ in group.pieces
+            if line.product.track_stock
+        }
+
+
+def exchange_returns_lock(
+    *, store_id: int, currency: str, requests: Sequence[ExchangeReturnRequest]
+) -> ExchangeReturns:
+    """Lock the earlier orders of the store whose lines `requests` return (by order id), then all
+    their lines (by id) — the refund's lock order, taken before the sale's shift so that an
+    exchange and a refund of the same order queue instead of deadlocking — and price the pieces
+    exactly as a refund would. A line that is not a line of an order of this store, listed
+    twice, or a bad quantity → `InvalidInput` naming `returns.<i>.…`; more than is left on a
+    line → `RefundExceedsSold` (409) listing the `lines`; a voided order → `RefundExceedsSold`
+    when its refund moves the status."""
+    errors: dict[str, list[str]] = {}
+    seen: set[int] = set()
+    for index, request in enumerate(requests):
+        if request.line_id in seen:
+            errors[f"returns.{index}.line"] = ["This line is listed twice."]
+        seen.add(request.line_id)
+        if request.quantity <= 0:
+            errors[f"returns.{index}.quantity"] = ["Must be more than zero."]
+        elif request.quantity != request.quantity.quantize(MILLI):
+            errors[f"returns.{index}.quantity"] = ["At most 3 decimal places."]
+    orders = {
+        order.pk: order
+        for order in Order.objects.select_for_update(of=("self",))
+        .select_related("store", "register")
+        .filter(
+            store_id=store_id,
+            pk__in=OrderLine.objects.filter(pk__in=sorted(seen)).values("order_id"),
+        )
+        .order_by("id")
+    }
+    lines = {
+        line.pk: line
+        for line in OrderLine.objects.select_for_update(of=("self",))
+        .select_related("product")
+        .filter(order_id__in=sorted(orders))
+        .order_by("id")
+    }
+    for index, request in enumerate(requests):
+        if request.line_id not in lines:
+            errors[f"returns.{index}.line"] = ["Not a line of an earlier order of this store."]
+    if errors:
+        raise InvalidInput(errors=errors)
+    by_group: dict[tuple[int, bool], list[RefundLineRequest]] = {}
+    for request in requests:
+        key = (lines[request.line_id].order_id, request.restock)
+        by_group.setdefault(key, []).append(RefundLineRequest(request.line_id, request.quantity))
+    groups = []
+    for (order_id, restock), group_requests in sorted(by_group.items()):
+        order_lines = {pk: line for pk, line in lines.items() if line.order_id == order_id}
+        groups.append(
+            ExchangeGroup(
+                order=orders[order_id],
+                restock=restock,
+                locked_lines=order_lines,
+                pieces=_refund_pieces(group_requests, order_lines, currency),
+            )
+        )
+    return ExchangeReturns(groups=groups)
+
+
+def exchange_refunds_write(
+    *,
+    returns: ExchangeReturns,
+    exchange_order: Order,
+    exchange_payment_id: int | None,
+    shift: Shift,
+    user: User,
+    approved_by: int | None,
+) -> list[Refund]:
+    """Refund each group of `returns` (one refund per earlier order and `restock`), linked to
+    `exchange_order`, whose `exchange` payment (`exchange_payment_id`) their money paid: each
+    refund's tender is `exchange` (Cr 1090 Exchange clearing, which the sale debits), counted
+    in the exchange's shift; stock, counters, status, ledger and audit exactly as a refund."""
+    refunds = []
+    store = exchange_order.store
+    for group in returns.groups:
+        order = group.order
+        allocations = (
+            [
+                TenderRefund(
+                    payment_id=exchange_payment_id,
+                    method=PaymentMethod.EXCHANGE,
+                    amount=group.total,
+                )
+            ]
+            if exchange_payment_id is not None and group.total > 0
+            else []
+        )
+        refund = _write_refund(
+            order=order,
+            shift=shift,
+            pieces=group.pieces,
+            allocations=allocations,
+            user=user,
+            reason=f"Exchange for order {exchange_order.number}",
+            restock=group.restock,
+            net_total=group.net,
+            tax_total=group.tax,
+            created_at=exchange_order.created_at,
+            exchange_order=exchange_order,
+        )
+        # The original payments give nothing back: only lines and the order move.
+        _move_refunded_counters(
+            order=order,
+            locked_lines=group.locked_lines,
+            pieces=group.pieces,
+            allocations=[],
+            total=group.total,
+        )
+        # A second group of the same order (the other `restock`) shares these line objects:
+        # it must see this group's quantities to tell whether the order is now fully refunded.
+        for line, piece in group.pieces:
+            line.refunded_quantity += piece.quantity
+        restocked_cost = _restock(
+            order=order, refund=refund, pieces=group.pieces, restock=group.restock, user=user
+        )
+        tenders = {PaymentMethod.EXCHANGE.value: group.total} if allocations else {}
+        post_refund(
+            store=store,
+            date=timezone.localdate(refund.created_at, timezone=store.tzinfo),
+            refund_id=refund.pk,
+            tenders=tenders,
+            net=group.net,
+            tax=group.tax,
+            restocked_cost=restocked_cost,
+            created_by=user,
+        )
+        _audit_refund(
+            order=order,
+            refund=refund,
+            pieces=group.pieces,
+            tenders=tenders,
+            register=exchange_order.register,
+            tenders_chosen=False,
+            user=user,
+            approved_by=approved_by,
+            exchange_order=exchange_order,
+        )
+        transaction.on_commit(
+            functools.partial(
+                _count_refund,
+                store_code=store.code,
+                currency=exchange_order.currency,
+                total=group.total,
+            )
+        )
+        refunds.append(refund)
+    return refunds

@@ -40,6 +40,7 @@ from money.currencies import fits_currency, minor_units, quantum, round_money
 from orders.exceptions import PaymentMismatch, ShiftNotOpen
 from orders.models import (
     MAX_ORDER_AMOUNT,
+    SALE_TENDERS,
     PaymentMethod,
     Return,
     ReturnLine,
@@ -51,7 +52,7 @@ from orders.selectors.sales import products_for_sale, register_for_sale, sale_sh
 from orders.services.numbering import next_number
 
 #: Tender methods a return may pay back on; `store_credit` is named so its refusal can say why.
-RETURN_METHODS = frozenset(PaymentMethod.values)
+RETURN_METHODS = frozenset(SALE_TENDERS)
 STORE_CREDIT = "store_credit"
 
 

@@ -33,7 +33,7 @@ from accounts.models import Register, Role, Store, User
 from audit.services import audit_record
 from catalog.exceptions import InsufficientStock
 from catalog.models import Product, StockReason
-from catalog.services import StockChange, stock_apply
+from catalog.services import StockChange, stock_apply, stock_lock
 from dbtools.rows import cache_related, column, qn, table
 from dbtools.unnest import UnnestInsert, fill_defaults, insert_fields, saved_one
 from domain.errors import InvalidInput, ObjectNotFound
@@ -57,6 +57,7 @@ from orders.exceptions import (
 from orders.models import (
     MAX_ORDER_AMOUNT,
     MIN_ORDER_AMOUNT,
+    SALE_TENDERS,
     ApprovalAction,
     HeldOrder,
     HeldOrderStatus,
@@ -74,8 +75,14 @@ from orders.selectors.sales import (
     register_for_sale,
     sale_shift_locked,
 )
-from orders.services.approvals import approval_check, approval_consume
-from orders.services.numbering import number_cte
+from orders.services.approvals import approval_check, approval_consume_any
+from orders.services.numbering import counters_lock, number_cte
+from orders.services.refunds import (
+    ExchangeReturnRequest,
+    ExchangeReturns,
+    exchange_refunds_write,
+    exchange_returns_lock,
+)
 
 __all__ = [
     "PaymentRequest",
@@ -306,6 +313,8 @@ def cash_rounding_of(*, total: Decimal, non_cash: Decimal, step: Decimal, curren
 
 
 def _payments(*, requests: Sequence[PaymentRequest], total: Decimal, store: Store) -> Tenders:
+    # `total` is what the money tenders owe: the order total, less what an exchange's returned
+    # goods paid. Negative: the payments are the cash that goes back, as negative amounts.
     """Validate the tenders against the total; the `Payment` rows to write and their sums.
 
     Amounts and tips have at most the currency's minor units; a tip only on cash or card. Cash:
@@ -326,11 +335,32 @@ def _payments(*, requests: Sequence[PaymentRequest], total: Decimal, store: Stor
     payments: list[dict[str, Any]] = []
     tendered_max = cash_tendered_max(currency)
     zero = round_money(ZERO, currency)
+    money_back = total < 0
     for index, req in enumerate(requests):
-        if req.method not in PaymentMethod.values:
+        if req.method not in SALE_TENDERS:
             refuse(f"payments.{index}.method", "Unknown payment method.")
             continue
-        if not MIN_ORDER_AMOUNT <= req.amount <= MAX_ORDER_AMOUNT:
+        if money_back:
+            if req.method != PaymentMethod.CASH:
+                refuse(
+                    f"payments.{index}.method",
+                    "The returned goods are worth more than the sale: what goes back is cash.",
+                )
+                continue
+            if not -MAX_ORDER_AMOUNT <= req.amount <= 0:
+                refuse(
+                    f"payments.{index}.amount",
+                    "The returned goods are worth more than the sale: the cash that goes back "
+                    "is a negative amount.",
+                )
+                continue
+            if req.tendered is not None or req.tip:
+                refuse(
+                    f"payments.{index}.amount",
+                    "Cash that goes back has no tendered amount and no tip.",
+                )
+                continue
+        elif not MIN_ORDER_AMOUNT <= req.amount <= MAX_ORDER_AMOUNT:
             refuse(f"payments.{index}.amount", "Out of range.")
             continue
         if not fits_currency(req.amount, currency):
@@ -409,7 +439,7 @@ def _payments(*, requests: Sequence[PaymentRequest], total: Decimal, store: Stor
     total_due = total + rounding
     paid = sum((p["amount"] for p in payments), zero)
     if paid != total_due:
-        due = f"the order total is {total}" + (
+        due = f"{'what goes back' if money_back else 'the order total'} is {total}" + (
             f", {total_due} due with the cash rounding" if rounding else ""
         )
         message = f"The payments add up to {paid}; {due}."
@@ -435,6 +465,7 @@ def order_create(
     now: dt.datetime | None = None,
     approval: str | None = None,
     held_order_id: int | None = None,
+    returns: Sequence[ExchangeReturnRequest] = (),
 ) -> Order:
     """Ring up a sale on the register's open shift, in one transaction: number, order, lines
     with their catalog snapshot, payments, stock movements, journal entry and audit event.
@@ -450,11 +481,25 @@ def order_create(
     and the held order is marked completed in this same transaction. Not found in the store →
     `ObjectNotFound`; already completed or deleted → `HeldOrderGone`.
 
+    `returns` makes it an exchange (see `_exchange`): those lines of earlier orders of the
+    store are refunded in this transaction, their value (`returned_total`) pays that much of
+    the sale, and `payments` cover the rest (negative: the cash that goes back).
+
+    `approval` is the `X-Approval` header: one token, or several separated by commas when the
+    sale needs more than one approval (a cashier's exchange with a large discount).
+
     The returned order carries its lines and payments (no further query to serialise it).
     """
     # `savepoint=False`: inside the idempotency transaction a savepoint would cost two queries
     # and buy nothing — any error here rolls the whole request back anyway.
+    tokens = [token.strip() for token in (approval or "").split(",") if token.strip()]
     with transaction.atomic(savepoint=False):
+        # An exchange locks the orders it returns from before the shift: a refund's lock order.
+        exchange = (
+            _exchange_lock(user=user, register_id=register_id, returns=returns, offline=offline)
+            if returns
+            else None
+        )
         shift, late = _lock_open_shift(user=user, register_id=register_id, offline=offline)
         store = shift.register.store
         held = None
@@ -466,13 +511,29 @@ def order_create(
                 discount = held.order_discount
         products, priced = _priced_sale(store=store, lines=lines or (), discount=discount or ZERO)
         approved_by = (
-            approval_consume(
-                token=approval, action=ApprovalAction.DISCOUNT, register_id=shift.register_id
+            approval_consume_any(
+                tokens=tokens, action=ApprovalAction.DISCOUNT, register_id=shift.register_id
             )
             if needs_discount_approval(user=user, store=store, priced=priced)
             else None
         )
-        tenders_in = _payments(requests=payments, total=priced.total, store=store)
+        returned_total = ZERO
+        if exchange is not None:
+            # Same approval as a refund: the exchange pays back on this register.
+            if user.role == Role.CASHIER and not store.cashier_can_refund:
+                approved_by = approval_consume_any(
+                    tokens=tokens, action=ApprovalAction.REFUND, register_id=shift.register_id
+                )
+            returned_total = exchange.total
+            counters_lock({shift.register_id, *exchange.register_ids})
+            stock_lock(
+                store=store,
+                product_ids={p.pk for p in products if p.track_stock}
+                | exchange.restocked_product_ids,
+            )
+        tenders_in = _payments(requests=payments, total=priced.total - returned_total, store=store)
+        if exchange is not None and returned_total:
+            tenders_in.rows.append(_exchange_payment_row(returned_total))
         order = _write_order(
             shift=shift,
             cashier=user,
@@ -483,7 +544,23 @@ def order_create(
             client_created_at=client_created_at,
             offline=offline,
             late=late,
+            returned_total=returned_total,
         )
+        refunds = []
+        if exchange is not None:
+            # Restocked before the sale takes stock: an item exchanged for another of the same
+            # product is on the shelf again when the sale takes it.
+            refunds = exchange_refunds_write(
+                returns=exchange,
+                exchange_order=order,
+                exchange_payment_id=next(
+                    (p.pk for p in _payments_of(order) if p.method == PaymentMethod.EXCHANGE),
+                    None,
+                ),
+                shift=shift,
+                user=user,
+                approved_by=approved_by,
+            )
         _take_stock(store=store, order=order, user=user, offline=offline)
         tenders = _tenders(order)
         _post_to_ledger(store=store, order=order, tenders=tenders, priced=priced, user=user)
@@ -495,6 +572,7 @@ def order_create(
             user=user,
             approved_by=approved_by,
             held_order_id=held_order_id,
+            refund_ids=[refund.pk for refund in refunds],
         )
         transaction.on_commit(lambda: _count_sale(store=store, order=order, offline=offline))
     return order
@@ -510,6 +588,39 @@ def _take_held_order(*, store: Store, held_order_id: int) -> HeldOrder:
     if held.status != HeldOrderStatus.HELD:
         raise HeldOrderGone()
     return held
+
+
+def _exchange_lock(
+    *,
+    user: User,
+    register_id: int,
+    returns: Sequence[ExchangeReturnRequest],
+    offline: bool,
+) -> ExchangeReturns:
+    """The goods an exchange gives back, locked and priced (`exchange_returns_lock`): lines of
+    earlier orders of the register's store. An exchange is made online (an `offline` one → 400:
+    it must see and lock the orders it returns from)."""
+    if offline:
+        raise InvalidInput(errors={"returns": ["An exchange cannot be made offline."]})
+    register = register_for_sale(user=user, register_id=register_id)
+    if register is None:
+        raise ObjectNotFound("Register not found.")
+    return exchange_returns_lock(
+        store_id=register.store_id, currency=register.store.currency, requests=returns
+    )
+
+
+def _exchange_payment_row(returned_total: Decimal) -> dict[str, Any]:
+    """The `exchange` payment: the part of the sale the returned goods paid."""
+    return {
+        "method": PaymentMethod.EXCHANGE,
+        "amount": returned_total,
+        "tendered": None,
+        "change": ZERO,
+        "tip": ZERO,
+        "reference": "",
+        "card_last4": "",
+    }
 
 
 def _complete_held_order(*, held: HeldOrder, order: Order, user: User) -> None:
@@ -563,6 +674,7 @@ def _write_order(
     client_created_at: dt.datetime | None,
     offline: bool,
     late: bool = False,
+    returned_total: Decimal = ZERO,
 ) -> Order:
     """Number and write the order, its lines (each with the product's snapshot: sku, name,
     cost) and its payments, in one statement; the order comes back with its lines and payments
@@ -588,6 +700,7 @@ def _write_order(
             "tax_total": priced.tax_total,
             "total": priced.total,
             "rounding": tenders.rounding,
+            "returned_total": returned_total,
             "total_due": tenders.total_due,
             "paid_total": tenders.total_due,
             "tips_total": tenders.tips,
@@ -677,9 +790,12 @@ def _audit_sale(
     user: User,
     approved_by: int | None = None,
     held_order_id: int | None = None,
+    refund_ids: Sequence[int] = (),
 ) -> None:
-    # A sale that completes a held order names it (no key otherwise).
-    held = {} if held_order_id is None else {"held_order": held_order_id}
+    # A sale that completes a held order names it, an exchange its refunds (no keys otherwise).
+    held: dict[str, Any] = {} if held_order_id is None else {"held_order": held_order_id}
+    if refund_ids:
+        held |= {"returned_total": str(order.returned_total), "refunds": list(refund_ids)}
     audit_record(
         action="order.created",
         actor=user,
@@ -749,6 +865,8 @@ def _count_sale(*, store: Store, order: Order, offline: bool) -> None:
     ORDERS.labels(store=store.code, offline=str(offline).lower()).inc()
     ORDER_AMOUNT.labels(store=store.code, currency=order.currency).inc(float(order.total))
     for payment in _payments_of(order):
+        if payment.method == PaymentMethod.EXCHANGE or payment.amount < 0:
+            continue  # not money taken: counted as the exchange's refund
         PAYMENTS.labels(store=store.code, method=payment.method).inc()
         PAYMENT_AMOUNT.labels(store=store.code, method=payment.method, currency=order.currency).inc(
             float(payment.amount)

@@ -117,6 +117,10 @@ def _refuse_unless_voidable(order: Order) -> None:
         order.refunded_total != 0
     ):
         raise VoidNotAllowed(f"The order is {order.status}: it can no longer be voided.")
+    if order.returned_total:
+        # Its returned goods' refunds paid part of it (through 1090): voiding the sale alone
+        # would leave them paying for nothing. Refund it instead.
+        raise VoidNotAllowed("An exchange cannot be voided: refund it instead.")
     shift_open = (
         Shift.objects.select_for_update(no_key=True, of=("self",))
         .filter(pk=order.shift_id, status=ShiftStatus.OPEN)

@@ -187,6 +187,10 @@ class RefundFilter(LocalDayFilterSet):
     # The order list's local-day rule, so both lists agree on what a day is.
     store = filters.NumberFilter(field_name="store_id", help_text="Store id.")
     order = filters.NumberFilter(field_name="order_id", help_text="Order id.")
+    exchange_order = filters.NumberFilter(
+        field_name="exchange_order_id",
+        help_text="The exchange (sale) whose returned goods these refunds are.",
+    )
     date_from, date_to = local_day_filters("refund")
 
     class Meta:

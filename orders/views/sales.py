@@ -233,7 +233,16 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             "register's store — its lines and discount unless the body gives them, re-priced at "
             "completion; the held order is marked completed in the sale's transaction. One "
             "already completed or deleted → `409 held_order_gone` (also for the loser of two "
-            "completions racing), nothing written.\n\nIdempotency: see the `Idempotency-Key` "
+            "completions racing), nothing written.\n\nExchanges: `returns` gives back lines of "
+            "earlier orders of the store in the sale's transaction, each earlier order's lines "
+            "refunded exactly as a refund would be (a refund with `exchange_order` = this "
+            "order, tender `exchange`); `returned_total` is their value and the payments add "
+            "up to `total_due = total − returned_total + rounding`; when that is negative the "
+            "payments are the cash that goes back, as negative amounts. Same approvals as a "
+            "refund (a cashier: `X-Approval` for `refund`, several tokens comma-separated). "
+            "More than is left on a line → 409 `refund_exceeds_sold`; not a line of this "
+            "store, or offline → 400. An exchange cannot be voided.\n\nIdempotency: see the "
+            "`Idempotency-Key` "
             "header. A failed request stores nothing; retrying it with the same key runs afresh."
         ),
         parameters=[IDEMPOTENCY_KEY_PARAMETER, replayed_header(201)],
@@ -255,9 +264,15 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
                 description="Register not in the user's stores, or `held_order` not in the "
                 "register's store."
             ),
+            403: OpenApiResponse(
+                description="`approval_required`: a cashier's discount over the store's limit, "
+                "or a cashier's exchange, without the manager's approval token(s) in "
+                "`X-Approval`."
+            ),
             409: OpenApiResponse(
                 description="`shift_not_open`, `insufficient_stock` (with `products`), "
-                "`held_order_gone`, or `idempotency_key_in_use`."
+                "`held_order_gone`, `refund_exceeds_sold` (an exchange returning more than is "
+                "left on a line), or `idempotency_key_in_use`."
             ),
             422: IDEMPOTENCY_ERROR_RESPONSES[422],
         },
@@ -279,6 +294,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             offline=sale.offline,
             approval=request.headers.get(APPROVAL_HEADER),
             held_order_id=sale.held_order,
+            returns=sale.returns,
         )
         return OrderSerializer(order).data
 

@@ -41,6 +41,7 @@ def test_chart_is_seeded_with_the_contract_accounts() -> None:
         "1010": ("Card clearing", "asset"),
         "1020": ("Other tenders", "asset"),
         "1050": ("Cash transfers", "asset"),
+        "1090": ("Exchange clearing", "asset"),
         "1200": ("Inventory", "asset"),
         "2100": ("Sales tax payable", "liability"),
         "2150": ("Tips payable", "liability"),

@@ -1,9 +1,11 @@
 """Property: whatever a store does, in whatever order — sell (with cash rounding and tips),
-refund (restocked or not), take goods back without a receipt, void, adjust stock, move cash,
-open and close shifts — after every step the trial balance has equal totals, the inventory
+refund (restocked or not), take goods back without a receipt, exchange (paying the difference
+or getting cash back), void, adjust stock, move cash, open and close shifts — after every step
+the trial balance has equal totals, the exchange clearing account is zero, the inventory
 account equals the book value of the store's stock (Σ `StockLevel.value`), a void cancels its
-sale on every account, and the day reconciles (ledger cash = shift counts, inventory = stock
-valued by its movements, revenue and tax = orders), all through the real services.
+sale on every account, the day reconciles (ledger cash = shift counts, inventory = stock
+valued by its movements, revenue and tax = orders), and the stock levels and the open drawer's
+expected cash equal a model kept from what each step did, all through the real services.
 
 Every example trades in a fresh store, so examples never see each other's figures even though
 they share the test's transaction. A refused step (not enough stock, no open shift for a cash
@@ -35,13 +37,14 @@ from catalog.services import stock_adjust
 from domain.errors import DomainError
 from ledger.models import JournalLine
 from ledger.selectors import account_balances, trial_balance
-from ledger.services import INVENTORY
+from ledger.services import EXCHANGE_CLEARING, INVENTORY
 from money import round_cents
-from orders.models import Order, OrderLine, OrderStatus, Shift
+from orders.models import Order, OrderLine, OrderStatus, PaymentMethod, Shift
 from orders.pricing import LineInput, price_order
 from orders.reconciliation import reconcile_store_day, store_today
+from orders.refund_pricing import LineSnapshot, refund_piece
 from orders.selectors.shifts import shift_cash_summary
-from orders.services.refunds import RefundLineRequest, refund_create
+from orders.services.refunds import ExchangeReturnRequest, RefundLineRequest, refund_create
 from orders.services.returns import ReturnLineRequest, ReturnTenderRequest, return_create
 from orders.services.sales import (
     PaymentRequest,
@@ -62,6 +65,21 @@ D = Decimal
 # exactly, not a valuation rounded once at the end.
 UNIT_QUANTITIES = [D(1), D(2), D(3)]
 LOOSE_QUANTITIES = [D("0.25"), D("0.333"), D("1.5"), D("2.75")]
+
+
+def refund_piece_total(line: OrderLine, quantity: Decimal) -> Decimal:
+    """What refunding `quantity` of `line` gives back (the refund's own pure pricing)."""
+    snapshot = LineSnapshot(
+        quantity=line.quantity,
+        net=line.net,
+        tax=line.tax,
+        cost=line.cost,
+        refunded_quantity=line.refunded_quantity,
+        refunded_net=line.refunded_net,
+        refunded_tax=line.refunded_tax,
+        refunded_cost=line.refunded_cost,
+    )
+    return refund_piece(snapshot, quantity).total
 
 
 class StoreTrading(RuleBasedStateMachine):
@@ -92,22 +110,56 @@ class StoreTrading(RuleBasedStateMachine):
                 user=self.manager,
             )
         self.shift: Shift | None = None
+        # The model: stock per product id, and the open drawer's cash (None: no open shift).
+        self.stock: dict[int, Decimal] = {self.unit.pk: D(20), self.loose.pk: D(20)}
+        self.drawer: Decimal | None = None
 
     # --- helpers ---------------------------------------------------------------------------
 
-    def attempt(self, name: str, action, allowed: frozenset[str] | None = None) -> None:  # type: ignore[no-untyped-def]
-        """Run one service call in a savepoint; a refusal must roll back completely, and must be
-        one of `allowed` (any refusal when None). (`--hypothesis-show-statistics` shows how
-        often each step succeeded.)"""
+    def attempt(self, name: str, action, allowed: frozenset[str] | None = None):  # type: ignore[no-untyped-def]
+        """Run one service call in a savepoint and return what it returned; a refusal must roll
+        back completely, and must be one of `allowed` (any refusal when None): then None.
+        (`--hypothesis-show-statistics` shows how often each step succeeded.)"""
         try:
             with transaction.atomic():
-                action()
+                result = action()
         except DomainError as refusal:
             if allowed is not None and refusal.code not in allowed:
                 raise
             event(f"{name}: refused ({refusal.code})")
-        else:
-            event(f"{name}: done")
+            return None
+        event(f"{name}: done")
+        return result
+
+    def cash_of(self, payments, with_tips: bool = True) -> Decimal:  # type: ignore[no-untyped-def]
+        """Σ the cash rows of `payments` (with their tips)."""
+        return sum(
+            (
+                p.amount + (p.tip if with_tips else D(0))
+                for p in payments
+                if p.method == PaymentMethod.CASH
+            ),
+            D(0),
+        )
+
+    def sold(self, order: Order) -> None:
+        """The model after a sale: its lines leave the shelf, its cash (with tips) enters the
+        drawer (negative: the cash an exchange paid back)."""
+        for line in order.lines.all():
+            self.stock[line.product_id] -= line.quantity
+        self.take_cash(self.cash_of(order.payments.all()))
+
+    def take_cash(self, amount: Decimal) -> None:
+        if amount:
+            assert self.drawer is not None, "cash moved without an open shift"
+            self.drawer += amount
+
+    def gave_back(self, refund) -> None:  # type: ignore[no-untyped-def]
+        """The model after a refund: restocked lines back on the shelf, cash out of the drawer."""
+        if refund.restock:
+            for line in refund.lines.select_related("order_line"):
+                self.stock[line.order_line.product_id] += line.quantity
+        self.take_cash(-self.cash_of(refund.payments.all(), with_tips=False))
 
     def ensure_shift(self, data: st.DataObject) -> Shift:
         """The register's open shift, opening one (with a drawn float) when there is none."""
@@ -118,6 +170,7 @@ class StoreTrading(RuleBasedStateMachine):
             self.shift = shift_open(
                 register=self.register, opening_float=opening_float, user=self.cashier
             )
+            self.drawer = opening_float
         return self.shift
 
     def quantities(self, product: Product) -> list[Decimal]:
@@ -188,7 +241,7 @@ class StoreTrading(RuleBasedStateMachine):
                 payments = [PaymentRequest(method="cash", amount=rounded(D("0")), tip=tipped)]
             else:
                 payments = [PaymentRequest(method=tender, amount=total, tip=tipped)]
-            order_create(
+            return order_create(
                 user=self.cashier,
                 register_id=self.register.pk,
                 lines=lines,
@@ -198,12 +251,14 @@ class StoreTrading(RuleBasedStateMachine):
 
         # Paid as the rules say (cash rounded to the store's step, tips on top), a sale is refused
         # only for want of stock or for the over-large order discount.
-        self.attempt(
+        order = self.attempt(
             "sale",
             ring_up,
             allowed=frozenset({"insufficient_stock"})
             | (frozenset({"validation_error"}) if order_discount == D("30.00") else frozenset()),
         )
+        if order is not None:
+            self.sold(order)
 
     @precondition(lambda self: Order.objects.filter(store_id=self.store.pk).exists())
     @rule(data=st.data(), restock=st.booleans(), whole_line=st.booleans())
@@ -220,7 +275,7 @@ class StoreTrading(RuleBasedStateMachine):
         left = line.quantity - line.refunded_quantity
         quantity = left if whole_line or left <= 1 else D(1)
         order = Order.objects.get(pk=line.order_id)
-        self.attempt(
+        refund = self.attempt(
             "refund",
             lambda: refund_create(
                 order=order,
@@ -230,6 +285,8 @@ class StoreTrading(RuleBasedStateMachine):
                 user=self.manager,
             ),
         )
+        if refund is not None:
+            self.gave_back(refund)
 
     @rule(data=st.data())
     def return_without_receipt(self, data: st.DataObject) -> None:
@@ -263,7 +320,7 @@ class StoreTrading(RuleBasedStateMachine):
                     ReturnTenderRequest(method="cash", amount=total - D("0.01")),
                 ],
             }[tender]
-            return_create(
+            return return_create(
                 user=self.manager,
                 register_id=self.register.pk,
                 lines=[
@@ -276,7 +333,71 @@ class StoreTrading(RuleBasedStateMachine):
                 reason="no receipt",
             )
 
-        self.attempt("return", take_back, allowed=frozenset({"shift_not_open"}))
+        returned = self.attempt("return", take_back, allowed=frozenset({"shift_not_open"}))
+        if returned is not None:
+            if restock:
+                self.stock[product.pk] += quantity
+            self.take_cash(-self.cash_of(returned.payments.all(), with_tips=False))
+
+    @precondition(lambda self: Order.objects.filter(store_id=self.store.pk).exists())
+    @rule(data=st.data(), restock=st.booleans(), whole_line=st.booleans())
+    def checkout_exchange(self, data: st.DataObject, restock: bool, whole_line: bool) -> None:
+        """Goods of an earlier sale back, something else taken: the difference paid by card or
+        in cash (rounded to the store's step), or the cash that goes back when the returned
+        goods are worth more."""
+        self.ensure_shift(data)
+        open_lines = list(
+            OrderLine.objects.filter(order__store_id=self.store.pk)
+            .exclude(refunded_quantity__gte=F("quantity"))
+            .order_by("id")
+        )
+        if not open_lines:
+            event("exchange: nothing left to return")
+            return
+        line = data.draw(st.sampled_from(open_lines), label="line")
+        left = line.quantity - line.refunded_quantity
+        quantity = left if whole_line or left <= 1 else D(1)
+        product = data.draw(st.sampled_from([self.unit, self.loose]), label="product")
+        taken = [
+            SaleLineRequest(
+                product_id=product.pk,
+                quantity=data.draw(st.sampled_from(self.quantities(product)), label="taken"),
+            )
+        ]
+        pay_by = data.draw(st.sampled_from(["card", "cash"]), label="pay_by")
+        returns = [ExchangeReturnRequest(line_id=line.pk, quantity=quantity, restock=restock)]
+
+        def swap() -> Order:
+            total = order_quote(
+                user=self.manager, register_id=self.register.pk, lines=taken
+            ).priced.total
+            due = total - refund_piece_total(line, quantity)
+            if due >= 0 and pay_by == "card":
+                payments = [PaymentRequest(method="card", amount=due)] if due else []
+            else:
+                cash = due + cash_rounding_of(
+                    total=due,
+                    non_cash=D(0),
+                    step=self.store.cash_rounding,
+                    currency=self.store.currency,
+                )
+                payments = [PaymentRequest(method="cash", amount=cash)]
+            return order_create(
+                user=self.manager,
+                register_id=self.register.pk,
+                lines=taken,
+                payments=payments,
+                returns=returns,
+            )
+
+        # Refused only for want of stock, or for a voided order's line (nothing left to give).
+        order = self.attempt(
+            "exchange", swap, allowed=frozenset({"insufficient_stock", "refund_exceeds_sold"})
+        )
+        if order is not None:
+            self.sold(order)
+            for refund in order.exchange_refunds.all():
+                self.gave_back(refund)
 
     @precondition(lambda self: Order.objects.filter(store_id=self.store.pk).exists())
     @rule(data=st.data())
@@ -290,7 +411,13 @@ class StoreTrading(RuleBasedStateMachine):
         order = data.draw(
             st.sampled_from(voidable if pick_voidable else list(orders)), label="order"
         )
-        self.attempt("void", lambda: order_void(order=order, reason="mistake", user=self.manager))
+        voided = self.attempt(
+            "void", lambda: order_void(order=order, reason="mistake", user=self.manager)
+        )
+        if voided is not None:
+            for line in voided.lines.all():
+                self.stock[line.product_id] += line.quantity
+            self.take_cash(-self.cash_of(voided.payments.all()))
 
     @rule(
         data=st.data(),
@@ -300,7 +427,7 @@ class StoreTrading(RuleBasedStateMachine):
     def stock_adjustment(self, data: st.DataObject, reason: str, sign: int) -> None:
         product = data.draw(st.sampled_from([self.unit, self.loose]), label="product")
         delta = sign * data.draw(st.sampled_from(self.quantities(product)), label="delta")
-        self.attempt(
+        adjusted = self.attempt(
             "stock adjustment",
             lambda: stock_adjust(
                 store=self.store,
@@ -310,6 +437,8 @@ class StoreTrading(RuleBasedStateMachine):
                 user=self.manager,
             ),
         )
+        if adjusted is not None:
+            self.stock[product.pk] += delta
 
     @rule(
         data=st.data(),
@@ -318,12 +447,14 @@ class StoreTrading(RuleBasedStateMachine):
     )
     def drawer_cash_movement(self, data: st.DataObject, kind: str, amount: Decimal) -> None:
         shift = self.ensure_shift(data)
-        self.attempt(
+        moved = self.attempt(
             "cash movement",
             lambda: cash_movement_create(
                 shift=shift, kind=kind, amount=amount, reason="float", user=self.cashier
             ),
         )
+        if moved is not None:
+            self.take_cash(amount if kind == "in" else -amount)
 
     @precondition(lambda self: self.shift is not None)
     @rule(miscount=st.sampled_from([D("0"), D("0.35"), D("-1.00")]))
@@ -333,6 +464,7 @@ class StoreTrading(RuleBasedStateMachine):
         counted = max(expected + miscount, D("0.00"))
         shift_close(shift=self.shift, counted_cash=counted, user=self.cashier)
         self.shift = None
+        self.drawer = None
 
     # --- invariants ------------------------------------------------------------------------
 
@@ -341,6 +473,23 @@ class StoreTrading(RuleBasedStateMachine):
         balance = trial_balance(store_id=self.store.pk, date_to=None)
         assert balance is not None
         assert balance.total_debit == balance.total_credit
+
+    @invariant()
+    def the_exchange_clearing_account_is_zero(self) -> None:
+        balance = account_balances(store_id=self.store.pk, codes=[EXCHANGE_CLEARING])
+        assert balance[EXCHANGE_CLEARING] == 0
+
+    @invariant()
+    def stock_levels_are_the_models(self) -> None:
+        levels = dict(
+            StockLevel.objects.filter(store_id=self.store.pk).values_list("product_id", "quantity")
+        )
+        assert levels == self.stock
+
+    @invariant()
+    def the_open_drawer_holds_the_models_cash(self) -> None:
+        if self.shift is not None:
+            assert shift_cash_summary(shift=self.shift).expected_cash == self.drawer
 
     @invariant()
     def inventory_account_is_the_book_value_of_stock(self) -> None:
@@ -376,7 +525,7 @@ def test_random_trading_keeps_the_ledger_balanced_and_reconciled() -> None:
     run_state_machine_as_test(
         StoreTrading,
         settings=settings(
-            max_examples=15,
+            max_examples=30,
             stateful_step_count=20,
             deadline=None,
             database=None,

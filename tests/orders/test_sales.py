@@ -34,7 +34,8 @@ D = Decimal
 ORDER_KEYS = {
     "id", "number", "store", "register", "shift", "cashier", "status", "created_at",
     "client_created_at", "late", "currency", "prices_include_tax", "lines", "subtotal",
-    "discount_total", "tax_total", "total", "rounding", "total_due", "payments", "paid_total",
+    "discount_total", "tax_total", "total", "returned_total", "rounding", "total_due", "payments",
+    "paid_total",
     "tips_total", "change_due", "refunded_total", "voided_at", "voided_by", "void_reason",
 }  # fmt: skip
 LINE_KEYS = {

@@ -43,6 +43,13 @@ HELD_SALE_BUDGET = SALE_BUDGET + 2
 #: (lock; update + insert), the sale's journal lines and the mirror entry, the order read back
 #: (order, lines, payments), the stored answer, the audit chain (2) and the transaction (2).
 VOID_BUDGET = 17
+#: An exchange through `POST /api/v1/orders/` with `returns`, whatever the number of lines sold
+#: and returned (one earlier order): the sale's, plus the register, the returned order and its
+#: lines locked, the counters' and stock rows' locks, the refund's number, row, lines and
+#: payment, the returned lines' and the order's counters (inside a savepoint: 4), the restock
+#: (lock; update + insert), its journal entry and audit event. One earlier order's refund; each
+#: further order returned from costs its own refund's statements.
+EXCHANGE_BUDGET = 28
 #: A barcode lookup that misses the barcode cache, the token's user not cached yet either (its
 #: row and store ids, then the product): the worst case.
 LOOKUP_MISS_BUDGET = 3
@@ -229,3 +236,40 @@ def test_a_void_is_within_its_query_budget_for_1_and_50_lines(
 
     assert len(one) == len(fifty), "\n".join(fifty)
     assert len(fifty) <= VOID_BUDGET, "\n".join(fifty)
+
+
+def _exchange_queries(client: APIClient, register: Register, items: list[Product]) -> list[str]:
+    """Sell `items` (one each), then exchange all of them for the same again: nothing due."""
+    body = sale_body(register, [(p, 1) for p in items])
+    total = client.post(QUOTE_URL, body, format="json").json()["total"]
+    body["payments"] = [{"method": "cash", "amount": total}]
+    sale = client.post(ORDERS_URL, body, format="json", HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()))
+    assert sale.status_code == 201, sale.content
+    exchange = {
+        **sale_body(register, [(p, 1) for p in items]),
+        "returns": [{"line": line["id"], "quantity": "1"} for line in sale.json()["lines"]],
+        "payments": [],
+    }
+    response, sql = _queries(
+        lambda: client.post(
+            ORDERS_URL, exchange, format="json", HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4())
+        )
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["returned_total"] == total
+    return sql
+
+
+@pytest.mark.postgres
+def test_an_exchange_is_within_its_query_budget_for_1_and_20_lines(
+    client_for: Any, store: Store, cashier: User, register: Register, products: list[Product]
+) -> None:
+    client = client_for(ManagerFactory(stores=[store]))
+    open_shift_on(register, cashier)
+    _exchange_queries(client, register, products[:1])  # per-process caches (chart) warm
+
+    one = _exchange_queries(client, register, products[:1])
+    twenty = _exchange_queries(client, register, products[:20])
+
+    assert len(one) == len(twenty), "\n".join(twenty)
+    assert len(twenty) <= EXCHANGE_BUDGET, "\n".join(twenty)
