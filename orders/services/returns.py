@@ -267,8 +267,9 @@ def _write_return(
     user: User,
     created_at: dt.datetime,
 ) -> Return:
-    """The return (numbered: the register's next refund number), its lines and its tenders;
-    each line's `cost` is what goes back into inventory (restocked, tracked products only)."""
+    """The return (numbered: the register's next refund number), its lines (the products' sku
+    and name snapshotted) and its tenders; each line's `cost` is what goes back into inventory
+    (restocked, tracked products only)."""
     _, number = next_number(kind="refund", register_id=register.pk, register_code=register.code)
     returned = Return.objects.create(
         store=store,
@@ -288,6 +289,8 @@ def _write_return(
         ReturnLine(
             return_doc=returned,
             product=product,
+            sku=product.sku,
+            name=product.name,
             quantity=line.quantity,
             unit_price=line.unit_price,
             tax_rate=line.tax_rate,
