@@ -1,8 +1,9 @@
 """Returns without a receipt (API.md, Version 1.1, "Register flows"): priced at the product's
 current price (or less) and tax rate, paid back on the tenders asked for, numbered in the
 register's refund sequence, restocked at current cost, posted like a refund (source `return`),
-counted in the drawer and the shift report, reconciled, printed as a receipt; refusals, roles,
-approvals, replays and query budgets that do not grow with the lines."""
+counted in the drawer and the shift report, reconciled, counted in the metrics once committed,
+printed as a receipt; refusals, roles, approvals, replays and query budgets that do not grow
+with the lines."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from typing import Any
 
 import pytest
 from django.apps import apps
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -26,10 +27,12 @@ from catalog.models import Product, StockLevel, StockMovement
 from ledger.models import JournalEntry
 from ledger.selectors import account_balances, trial_balance
 from ledger.services import INVENTORY
+from monitoring.metrics import RETURN_AMOUNT, RETURNS
 from orders.models import Order, Return, ReturnLine, Shift
 from orders.reconciliation import reconcile_store_day, store_today
 from orders.selectors.shifts import shift_cash_summary
 from orders.services.receipts import RECEIPT_WIDTH
+from orders.services.returns import ReturnLineRequest, return_create
 from orders.services.shifts import shift_close
 from tests.catalog.factories import ProductFactory, TaxRateFactory, set_stock
 from tests.factories import (
@@ -557,3 +560,60 @@ def test_the_snapshot_migration_fills_lines_from_the_catalog(
 
     line = ReturnLine.objects.get()
     assert (line.sku, line.name) == (product.sku, product.name)
+
+
+# --- metrics ------------------------------------------------------------------------------------
+
+
+def _counted(store: Store) -> tuple[float, float]:
+    return (
+        RETURNS.labels(store=store.code)._value.get(),
+        RETURN_AMOUNT.labels(store=store.code, currency="USD")._value.get(),
+    )
+
+
+def test_metrics_count_each_committed_return_once(
+    manager_client, store, register, product, open_shift, django_capture_on_commit_callbacks
+) -> None:
+    count, amount = _counted(store)
+    lines = [{"product": product.pk, "quantity": "1"}]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first = post_return(manager_client, register, lines, key="once")
+    assert first.status_code == 201, first.content
+    assert _counted(store) == (count + 1, pytest.approx(amount + 5.40))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        replay = post_return(manager_client, register, lines, key="once")
+        refused = post_return(manager_client, register, [{**lines[0], "unit_price": "9.99"}])
+    assert replay.status_code == 201
+    assert replay["Idempotent-Replayed"] == "true"
+    assert refused.status_code == 400, refused.content
+    assert _counted(store) == (count + 1, pytest.approx(amount + 5.40))
+
+
+def test_metrics_never_count_a_return_that_rolled_back(
+    manager, store, register, product, open_shift, django_capture_on_commit_callbacks
+) -> None:
+    """Written in full (the service returned), then rolled back by what surrounds it: not
+    counted, as the metrics count on commit only."""
+    count, amount = _counted(store)
+
+    def return_then_fail() -> None:
+        with transaction.atomic():
+            return_create(
+                user=manager,
+                register_id=register.pk,
+                lines=[ReturnLineRequest(product_id=product.pk, quantity=D("1"))],
+                tenders=None,
+                restock=True,
+                reason="",
+            )
+            raise RuntimeError("the caller's transaction fails after the return was written")
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(RuntimeError):
+        return_then_fail()
+
+    assert callbacks == []
+    assert not Return.objects.exists()
+    assert _counted(store) == (count, amount)
