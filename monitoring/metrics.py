@@ -14,9 +14,15 @@ PAYMENT_AMOUNT = Counter(
 REFUNDS = Counter("pos_refunds_total", "Refunds issued.", ["store"])
 REFUND_AMOUNT = Counter("pos_refund_amount_total", "Sum of refund totals.", ["store", "currency"])
 # A void is counted, never subtracted from the sales counters (a counter only goes up): net
-# sales = pos_order_amount_total − pos_void_amount_total − pos_refund_amount_total.
+# sales = pos_order_amount_total − pos_void_amount_total − pos_refund_amount_total
+# − pos_return_amount_total.
 VOIDS = Counter("pos_voids_total", "Orders voided.", ["store"])
 VOID_AMOUNT = Counter("pos_void_amount_total", "Sum of voided order totals.", ["store", "currency"])
+# Returns without a receipt (no order to refund): money given back like a refund, counted apart.
+RETURNS = Counter("pos_returns_total", "Returns without a receipt.", ["store"])
+RETURN_AMOUNT = Counter(
+    "pos_return_amount_total", "Sum of return (without a receipt) totals.", ["store", "currency"]
+)
 IDEMPOTENT_REPLAYS = Counter(
     "pos_idempotent_replays_total", "Responses replayed for a repeated key.", ["endpoint"]
 )

@@ -449,8 +449,13 @@ class Return(models.Model):
 
 
 class ReturnLine(models.Model):
+    """A returned product, with the catalog's `sku` and `name` of the time snapshotted (as a sold
+    line's are): a receipt reprinted after a catalog edit is the one the customer got."""
+
     return_doc = models.ForeignKey(Return, on_delete=models.PROTECT, related_name="lines")
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="return_lines")
+    sku = models.CharField(max_length=64)
+    name = models.CharField(max_length=200)
     quantity = QuantityField()
     unit_price = MoneyField()
     tax_rate = RateField()

@@ -1,24 +1,27 @@
 """Receipts: plain text for an 80 mm thermal printer (48 columns of Font A) and printable HTML,
-for a sale and for a refund.
+for a sale, a refund and a return without a receipt.
 
-Both are built from the order's snapshots only (lines, payments, totals as sold; a refund's own
-lines and tenders): a receipt reprinted after a catalog edit is the receipt the customer got.
-Dates are in the store's time zone, amounts in the store currency's minor units.
+All are built from snapshots only (lines, payments, totals as sold; a refund's or a return's own
+lines, tenders and totals): a receipt reprinted after a catalog edit is the receipt the customer
+got. Dates are in the store's time zone, amounts in the store currency's minor units. A refund and
+a return print the same way (money given back): one context shape, one text layout, one template.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import textwrap
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from accounts.models import Register, Store, User
 from money import ZERO
 from money.currencies import minor_units
-from orders.models import Order, OrderStatus, PaymentMethod, Refund
+from orders.models import Order, OrderStatus, PaymentMethod, Refund, Return
 
 RECEIPT_WIDTH = 48
 
@@ -30,6 +33,9 @@ __all__ = [
     "refund_receipt_context",
     "refund_receipt_html",
     "refund_receipt_text",
+    "return_receipt_context",
+    "return_receipt_html",
+    "return_receipt_text",
 ]
 
 
@@ -63,10 +69,10 @@ def _quantity(value: Decimal) -> str:
     return f"{value.normalize():f}" if value == value.to_integral() else f"{value:.3f}"
 
 
-def _tender_label(payment: Any) -> str:
-    label = PaymentMethod(payment.method).label
-    if payment.method == PaymentMethod.CARD and payment.card_last4:
-        label += f" ****{payment.card_last4}"
+def _tender_label(method: str, card_last4: str = "") -> str:
+    label = PaymentMethod(method).label
+    if method == PaymentMethod.CARD and card_last4:
+        label += f" ****{card_last4}"
     return label
 
 
@@ -88,7 +94,7 @@ def receipt_context(order: Order) -> dict[str, Any]:
         )
     tenders = [
         {
-            "label": _tender_label(payment),
+            "label": _tender_label(payment.method, payment.card_last4),
             "amount": _money(payment.amount, order.currency),
             "tip": _money(payment.tip, order.currency) if payment.tip else "",
             "tendered": _money(payment.tendered, order.currency)
@@ -209,66 +215,65 @@ def receipt_html(order: Order) -> str:
     return render_to_string("orders/receipt.html", receipt_context(order))
 
 
-# --- Refund receipts ---------------------------------------------------------------------------
+# --- Refund and return receipts ----------------------------------------------------------------
+#
+# Money given back, printed one way: `_money_back_context` is what both show, `_money_back_text`
+# the 48-column layout, `orders/refund_receipt.html` the printable page. A refund names the order
+# it refunds; a return (no receipt) says it has none.
 
 
-def refund_receipt_context(refund: Refund) -> dict[str, Any]:
-    """Everything a refund receipt shows, formatted. The register is the one whose drawer paid
-    the cash back (the refund's shift's), else the order's. Each line shows the quantity given
-    back at the sold unit price and what it returned (net + tax); the tenders are those the
-    money went back to. Reads `refund_receipt_queryset`'s joins only."""
-    order = refund.order
-    store = refund.store
-    currency = order.currency
-    register = refund.shift.register if refund.shift is not None else order.register
-    created_local = timezone.localtime(refund.created_at, store.tzinfo)
-    lines = []
-    for line in refund.lines.all():
-        sold = line.order_line
-        lines.append(
-            {
-                "name": sold.name,
-                "sku": sold.sku,
-                "detail": f"{_quantity(line.quantity)} x {_money(sold.unit_price, currency)}",
-                "total": _money(line.total, currency),
-            }
-        )
-    tenders = [
-        {"label": _tender_label(row.payment), "amount": _money(row.amount, currency)}
-        for row in refund.payments.all()
-    ]
+def _money_back_context(
+    *,
+    kind: Literal["Refund", "Return"],
+    number: str,
+    order_number: str,
+    store: Store,
+    register: Register,
+    created_at: dt.datetime,
+    created_by: User,
+    currency: str,
+    lines: list[dict[str, str]],
+    net_total: Decimal,
+    tax_total: Decimal,
+    total: Decimal,
+    tenders: list[dict[str, str]],
+    reason: str,
+    restock: bool,
+) -> dict[str, Any]:
+    created_local = timezone.localtime(created_at, store.tzinfo)
     return {
+        "title": kind.upper(),
+        "number_label": kind,
         "store_name": store.name,
         "store_code": store.code,
         "register": register.name or register.code,
         "register_code": register.code,
-        "number": refund.number,
-        "order_number": order.number,
+        "number": number,
+        "order_number": order_number,
         "date": created_local.strftime("%Y-%m-%d %H:%M"),
         "tz": store.timezone,
-        "refunded_by": refund.created_by.get_username(),
+        "refunded_by": created_by.get_username(),
         "currency": currency,
         "lines": lines,
-        "net_total": _money(refund.net_total, currency),
-        "tax_total": _money(refund.tax_total, currency),
-        "total": _money(refund.total, currency),
+        "net_total": _money(net_total, currency),
+        "tax_total": _money(tax_total, currency),
+        "total": _money(total, currency),
         "tenders": tenders,
-        "reason": refund.reason,
-        "restock": refund.restock,
+        "reason": reason,
+        "restock": restock,
     }
 
 
-def refund_receipt_text(refund: Refund) -> str:
-    """The refund receipt as text, no line longer than `RECEIPT_WIDTH` characters."""
-    ctx = refund_receipt_context(refund)
+def _money_back_text(ctx: dict[str, Any]) -> str:
+    """A refund or return receipt as text, no line longer than `RECEIPT_WIDTH` characters."""
     rule = "-" * RECEIPT_WIDTH
     out: list[str] = []
     out += _center(ctx["store_name"])
     out += _center(f"Store {ctx['store_code']} - Register {ctx['register_code']}")
     out.append("")
-    out += _center("REFUND")
-    out += _pair("Refund", ctx["number"])
-    out += _pair("Original receipt", ctx["order_number"])
+    out += _center(ctx["title"])
+    out += _pair(ctx["number_label"], ctx["number"])
+    out += _pair("Original receipt", ctx["order_number"] or "none")
     out += _pair("Date", ctx["date"])
     out += _pair("Refunded by", ctx["refunded_by"][:30])
     out.append(rule)
@@ -289,5 +294,101 @@ def refund_receipt_text(refund: Refund) -> str:
     return "\n".join(line.rstrip() for line in out) + "\n"
 
 
+def refund_receipt_context(refund: Refund) -> dict[str, Any]:
+    """Everything a refund receipt shows, formatted. The register is the one whose drawer paid
+    the cash back (the refund's shift's), else the order's. Each line shows the quantity given
+    back at the sold unit price and what it returned (net + tax); the tenders are those the
+    money went back to. Reads `refund_receipt_queryset`'s joins only."""
+    order = refund.order
+    currency = order.currency
+    lines = [
+        {
+            "name": line.order_line.name,
+            "sku": line.order_line.sku,
+            "detail": f"{_quantity(line.quantity)} x "
+            f"{_money(line.order_line.unit_price, currency)}",
+            "total": _money(line.total, currency),
+        }
+        for line in refund.lines.all()
+    ]
+    tenders = [
+        {
+            "label": _tender_label(row.payment.method, row.payment.card_last4),
+            "amount": _money(row.amount, currency),
+        }
+        for row in refund.payments.all()
+    ]
+    return _money_back_context(
+        kind="Refund",
+        number=refund.number,
+        order_number=order.number,
+        store=refund.store,
+        register=refund.shift.register if refund.shift is not None else order.register,
+        created_at=refund.created_at,
+        created_by=refund.created_by,
+        currency=currency,
+        lines=lines,
+        net_total=refund.net_total,
+        tax_total=refund.tax_total,
+        total=refund.total,
+        tenders=tenders,
+        reason=refund.reason,
+        restock=refund.restock,
+    )
+
+
+def refund_receipt_text(refund: Refund) -> str:
+    """The refund receipt as text, no line longer than `RECEIPT_WIDTH` characters."""
+    return _money_back_text(refund_receipt_context(refund))
+
+
 def refund_receipt_html(refund: Refund) -> str:
     return render_to_string("orders/refund_receipt.html", refund_receipt_context(refund))
+
+
+def return_receipt_context(returned: Return) -> dict[str, Any]:
+    """Everything the receipt of a return without a receipt shows, formatted: the register that
+    took it back, each line (its snapshotted name, `quantity x unit price paid back`, what it
+    returned: net + tax), net, tax, total and the tenders paid back. Reads
+    `return_receipt_queryset`'s joins only."""
+    store = returned.store
+    currency = store.currency
+    lines = [
+        {
+            "name": line.name,
+            "sku": line.sku,
+            "detail": f"{_quantity(line.quantity)} x {_money(line.unit_price, currency)}",
+            "total": _money(line.total, currency),
+        }
+        for line in returned.lines.all()
+    ]
+    tenders = [
+        {"label": _tender_label(row.method), "amount": _money(row.amount, currency)}
+        for row in returned.payments.all()
+    ]
+    return _money_back_context(
+        kind="Return",
+        number=returned.number,
+        order_number="",
+        store=store,
+        register=returned.register,
+        created_at=returned.created_at,
+        created_by=returned.created_by,
+        currency=currency,
+        lines=lines,
+        net_total=returned.net_total,
+        tax_total=returned.tax_total,
+        total=returned.total,
+        tenders=tenders,
+        reason=returned.reason,
+        restock=returned.restock,
+    )
+
+
+def return_receipt_text(returned: Return) -> str:
+    """The return's receipt as text, no line longer than `RECEIPT_WIDTH` characters."""
+    return _money_back_text(return_receipt_context(returned))
+
+
+def return_receipt_html(returned: Return) -> str:
+    return render_to_string("orders/refund_receipt.html", return_receipt_context(returned))

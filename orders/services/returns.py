@@ -12,7 +12,8 @@ returns share one counter, so their numbers never collide).
 Restocked, stock-tracked products go back into stock at their current cost (reason `return`),
 and that same value posts Dr 1200 / Cr 5000, so the inventory account stays equal to the stock's
 book value to the cent. The ledger entry (source `return`): Dr 4900 net, Dr 2100 tax, Cr each
-tender. Everything, with the audit event `return.created`, in one transaction.
+tender. Everything, with the audit event `return.created`, in one transaction; once it has
+committed, the metrics count it (`pos_returns_total`, `pos_return_amount_total`).
 
 Not yet: `store_credit` (customers and their balances come in a later version: 400), a
 `customer` other than null (400), and the store's cash rounding on the cash part (the cash paid
@@ -37,6 +38,7 @@ from domain.errors import InvalidInput, ObjectNotFound
 from ledger.services import post_return
 from money import MILLI, ZERO
 from money.currencies import fits_currency, minor_units, quantum, round_money
+from monitoring.metrics import RETURN_AMOUNT, RETURNS
 from orders.exceptions import PaymentMismatch, ShiftNotOpen
 from orders.models import (
     MAX_ORDER_AMOUNT,
@@ -161,7 +163,18 @@ def return_create(
                 **({"approved_by": approved_by} if approved_by is not None else {}),
             },
         )
+        transaction.on_commit(
+            lambda: _count_return(
+                store_code=store.code, currency=store.currency, total=returned.total
+            )
+        )
     return returned
+
+
+def _count_return(*, store_code: str, currency: str, total: Decimal) -> None:
+    """The return's metrics, once it has committed."""
+    RETURNS.labels(store=store_code).inc()
+    RETURN_AMOUNT.labels(store=store_code, currency=currency).inc(float(total))
 
 
 def _priced_return(
@@ -268,8 +281,9 @@ def _write_return(
     user: User,
     created_at: dt.datetime,
 ) -> Return:
-    """The return (numbered: the register's next refund number), its lines and its tenders;
-    each line's `cost` is what goes back into inventory (restocked, tracked products only)."""
+    """The return (numbered: the register's next refund number), its lines (the products' sku
+    and name snapshotted) and its tenders; each line's `cost` is what goes back into inventory
+    (restocked, tracked products only)."""
     _, number = next_number(kind="refund", register_id=register.pk, register_code=register.code)
     returned = Return.objects.create(
         store=store,
@@ -289,6 +303,8 @@ def _write_return(
         ReturnLine(
             return_doc=returned,
             product=product,
+            sku=product.sku,
+            name=product.name,
             quantity=line.quantity,
             unit_price=line.unit_price,
             tax_rate=line.tax_rate,

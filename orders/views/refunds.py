@@ -10,16 +10,12 @@ from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
-    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     extend_schema_view,
 )
 from rest_framework import generics, mixins, status, viewsets
-from rest_framework.decorators import action
-from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -41,9 +37,11 @@ from orders.services.refunds import (
 from orders.views.idempotency import idempotent
 from orders.views.sales import (
     APPROVAL_HEADER,
-    FirstRendererNegotiation,
+    RECEIPT_FORMAT_PARAMETER,
+    RECEIPT_RESPONSES,
     LocalDayFilterSet,
     local_day_filters,
+    receipt_action,
     receipt_response,
 )
 from orders.views.shifts import acting_user
@@ -233,28 +231,10 @@ class RefundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         "who refunded, the lines given back with quantities and amounts, net, tax, total, the "
         "tenders paid back, the reason), or printable HTML with `?format=html`. Amounts in the "
         "store currency's minor units.",
-        parameters=[
-            OpenApiParameter(
-                "format",
-                OpenApiTypes.STR,
-                OpenApiParameter.QUERY,
-                enum=["text", "html"],
-                description="`text` (default) or `html`.",
-            )
-        ],
-        responses={
-            (200, "text/plain"): OpenApiResponse(OpenApiTypes.STR, description="48 columns."),
-            (200, "text/html"): OpenApiResponse(OpenApiTypes.STR, description="Printable."),
-        },
+        parameters=[RECEIPT_FORMAT_PARAMETER],
+        responses=RECEIPT_RESPONSES,
     )
-    @action(
-        detail=True,
-        methods=["get"],
-        renderer_classes=[JSONRenderer],
-        content_negotiation_class=FirstRendererNegotiation,
-        filterset_class=None,
-        pagination_class=None,
-    )
+    @receipt_action(filterset_class=None)
     def receipt(self, request: Request, pk: str | None = None) -> HttpResponse:
         return receipt_response(
             request, self.get_object(), text=refund_receipt_text, html=refund_receipt_html

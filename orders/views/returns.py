@@ -1,12 +1,14 @@
 """Returns without a receipt over HTTP: `POST /api/v1/returns/` takes goods back at a register
 (managers and admins; a cashier with a manager's approval or the store's `cashier_can_refund`),
-exactly once per `Idempotency-Key`; `GET /api/v1/returns/` and `/returns/{id}/` read them."""
+exactly once per `Idempotency-Key`; `GET /api/v1/returns/`, `/returns/{id}/` and
+`/returns/{id}/receipt/` read them."""
 
 from __future__ import annotations
 
 from typing import Any, cast
 
 from django.db.models import QuerySet
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.request import Request
@@ -15,9 +17,10 @@ from accounts.models import Role, User
 from apitools.idempotency import IDEMPOTENCY_ERROR_RESPONSES, IDEMPOTENCY_KEY_PARAMETER
 from apitools.permissions import ALL_ROLES
 from orders.models import ApprovalAction, Return
-from orders.selectors.returns import return_list
+from orders.selectors.returns import return_list, return_receipt_queryset
 from orders.serializers.returns import ReturnCreateSerializer, ReturnSerializer
 from orders.services.approvals import approval_consume
+from orders.services.receipts import return_receipt_html, return_receipt_text
 from orders.services.returns import (
     ReturnLineRequest,
     ReturnTenderRequest,
@@ -25,7 +28,13 @@ from orders.services.returns import (
     return_register,
 )
 from orders.views.idempotency import idempotent
-from orders.views.sales import APPROVAL_HEADER
+from orders.views.sales import (
+    APPROVAL_HEADER,
+    RECEIPT_FORMAT_PARAMETER,
+    RECEIPT_RESPONSES,
+    receipt_action,
+    receipt_response,
+)
 from orders.views.shifts import acting_user
 
 RETURN_DESCRIPTION = """
@@ -72,7 +81,10 @@ class ReturnViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     def get_queryset(self) -> QuerySet[Return]:
         if getattr(self, "swagger_fake_view", False):
             return Return.objects.none()
-        return return_list(user=cast(User, self.request.user))
+        user = cast(User, self.request.user)
+        if self.action == "receipt":
+            return return_receipt_queryset(user=user)
+        return return_list(user=user)
 
     @extend_schema(
         operation_id="returns_create",
@@ -131,3 +143,27 @@ class ReturnViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         )
         # Rendered from what the service wrote (store, lines and tenders in hand): no re-read.
         return ReturnSerializer(returned).data
+
+    @extend_schema(
+        summary="Print the return's receipt",
+        description="Plain text for an 80 mm printer (at most 48 characters per line), laid out "
+        "like a refund receipt: store, the register that took the goods back, `RETURN`, the "
+        "return's number, `Original receipt: none`, date in the store's time zone, who took it "
+        "back, each line (the product's name at the time, `quantity x unit price paid back`, "
+        "what it returned), net, tax, `TOTAL REFUNDED`, the tenders paid back, the reason; or "
+        "printable HTML with `?format=html`. Amounts in the store currency's minor units. Every "
+        "role of the return's store; another store's return is a 404.",
+        parameters=[RECEIPT_FORMAT_PARAMETER],
+        responses={
+            **RECEIPT_RESPONSES,
+            400: OpenApiResponse(
+                description="`validation_error`: a `format` other than text or html."
+            ),
+            404: OpenApiResponse(description="No such return in the user's stores."),
+        },
+    )
+    @receipt_action()
+    def receipt(self, request: Request, pk: str | None = None) -> HttpResponse:
+        return receipt_response(
+            request, self.get_object(), text=return_receipt_text, html=return_receipt_html
+        )

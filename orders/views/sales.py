@@ -153,6 +153,35 @@ class FirstRendererNegotiation(BaseContentNegotiation):
         return renderer, renderer.media_type
 
 
+#: The `?format=` of every receipt endpoint, and its two answers (schema).
+RECEIPT_FORMAT_PARAMETER = OpenApiParameter(
+    "format",
+    OpenApiTypes.STR,
+    OpenApiParameter.QUERY,
+    enum=["text", "html"],
+    description="`text` (default) or `html`.",
+)
+RECEIPT_RESPONSES = {
+    (200, "text/plain"): OpenApiResponse(OpenApiTypes.STR, description="48 columns."),
+    (200, "text/html"): OpenApiResponse(OpenApiTypes.STR, description="Printable."),
+}
+
+
+def receipt_action(**overrides: Any) -> Any:
+    """The `receipt` action of a viewset (`GET {id}/receipt/`): answered by `receipt_response`,
+    its format chosen by `?format=` alone (`FirstRendererNegotiation`), errors problem+json, not
+    paginated. A viewset with a `filterset_class` passes `filterset_class=None` (one receipt
+    takes no list filters)."""
+    return action(
+        detail=True,
+        methods=["get"],
+        renderer_classes=[JSONRenderer],
+        content_negotiation_class=FirstRendererNegotiation,
+        pagination_class=None,
+        **overrides,
+    )
+
+
 _SALE_EXAMPLE = OpenApiExample(
     "Two lines, order discount, cash and card",
     value={
@@ -374,27 +403,9 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         description="Plain text for an 80 mm printer (at most 48 characters per line: store, "
         "register, number, date in the store's time zone, cashier, lines, discounts, tax by "
         "rate, total, tenders, change), or printable HTML with `?format=html`.",
-        parameters=[
-            OpenApiParameter(
-                "format",
-                OpenApiTypes.STR,
-                OpenApiParameter.QUERY,
-                enum=["text", "html"],
-                description="`text` (default) or `html`.",
-            )
-        ],
-        responses={
-            (200, "text/plain"): OpenApiResponse(OpenApiTypes.STR, description="48 columns."),
-            (200, "text/html"): OpenApiResponse(OpenApiTypes.STR, description="Printable."),
-        },
+        parameters=[RECEIPT_FORMAT_PARAMETER],
+        responses=RECEIPT_RESPONSES,
     )
-    @action(
-        detail=True,
-        methods=["get"],
-        renderer_classes=[JSONRenderer],
-        content_negotiation_class=FirstRendererNegotiation,
-        filterset_class=None,
-        pagination_class=None,
-    )
+    @receipt_action(filterset_class=None)
     def receipt(self, request: Request, pk: str | None = None) -> HttpResponse:
         return receipt_response(request, self.get_object(), text=receipt_text, html=receipt_html)

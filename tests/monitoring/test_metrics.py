@@ -21,6 +21,10 @@ BUSINESS_METRICS = (
     "pos_payment_amount_total",
     "pos_refunds_total",
     "pos_refund_amount_total",
+    "pos_voids_total",
+    "pos_void_amount_total",
+    "pos_returns_total",
+    "pos_return_amount_total",
     "pos_idempotent_replays_total",
     "pos_throttled_requests_total",
     "pos_insufficient_stock_total",
@@ -57,9 +61,15 @@ def test_business_counters_are_registered_under_their_contract_names() -> None:
 def test_money_counters_carry_the_currency() -> None:
     """A money counter summed over stores of different currencies would add dollars and yen:
     each one is labelled with its currency so that queries group by it."""
-    from monitoring.metrics import ORDER_AMOUNT, PAYMENT_AMOUNT, REFUND_AMOUNT
+    from monitoring.metrics import (
+        ORDER_AMOUNT,
+        PAYMENT_AMOUNT,
+        REFUND_AMOUNT,
+        RETURN_AMOUNT,
+        VOID_AMOUNT,
+    )
 
-    for counter in (ORDER_AMOUNT, PAYMENT_AMOUNT, REFUND_AMOUNT):
+    for counter in (ORDER_AMOUNT, PAYMENT_AMOUNT, REFUND_AMOUNT, VOID_AMOUNT, RETURN_AMOUNT):
         assert "currency" in counter._labelnames, counter._name
 
 

@@ -1,17 +1,22 @@
 """Returns without a receipt (API.md, Version 1.1, "Register flows"): priced at the product's
 current price (or less) and tax rate, paid back on the tenders asked for, numbered in the
 register's refund sequence, restocked at current cost, posted like a refund (source `return`),
-counted in the drawer and the shift report, reconciled; refusals, roles, approvals, replays and
-a query budget that does not grow with the lines."""
+counted in the drawer and the shift report, reconciled, counted in the metrics once committed,
+printed as a receipt; refusals, roles, approvals, replays and query budgets that do not grow
+with the lines."""
 
 from __future__ import annotations
 
+import datetime as dt
+import importlib
+import re
 import uuid
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.apps import apps
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -22,9 +27,12 @@ from catalog.models import Product, StockLevel, StockMovement
 from ledger.models import JournalEntry
 from ledger.selectors import account_balances, trial_balance
 from ledger.services import INVENTORY
-from orders.models import Order, Return, Shift
+from monitoring.metrics import RETURN_AMOUNT, RETURNS
+from orders.models import Order, Return, ReturnLine, Shift
 from orders.reconciliation import reconcile_store_day, store_today
 from orders.selectors.shifts import shift_cash_summary
+from orders.services.receipts import RECEIPT_WIDTH
+from orders.services.returns import ReturnLineRequest, return_create
 from orders.services.shifts import shift_close
 from tests.catalog.factories import ProductFactory, TaxRateFactory, set_stock
 from tests.factories import (
@@ -287,6 +295,10 @@ def test_jpy_amounts_have_no_decimals() -> None:
     assert accepted.status_code == 201, accepted.content
     # round(333 × 1.5) = 500 (499.5 half-up), tax 50
     assert (accepted.json()["lines"][0]["net"], accepted.json()["total"]) == ("500", "550")
+    text = client.get(f"{URL}{accepted.json()['id']}/receipt/").content.decode()
+    assert "1.500 x 333" in text
+    assert re.search(r"TOTAL REFUNDED JPY\s+550$", text, re.M), text
+    assert not re.search(r"\d\.\d", text.replace("1.500 x", "")), text
 
 
 def test_cash_needs_an_open_shift_card_does_not(manager_client, register, product) -> None:
@@ -417,3 +429,191 @@ def test_the_query_count_does_not_grow_with_the_lines(
     # Measured: 17 (idempotency key, register, shift lock, products, number, return, lines,
     # tenders, stock lock + update, ledger entry, audit event, savepoints) for any line count.
     assert len(one.captured_queries) <= 17
+
+
+def test_the_receipt_query_count_does_not_grow_with_the_lines(
+    manager_client, store, register, product, open_shift
+) -> None:
+    others = [
+        ProductFactory(price=D("1.00"), cost=D("0.50"), tax_rate=product.tax_rate) for _ in range(9)
+    ]
+    one = post_return(manager_client, register, [{"product": product.pk, "quantity": "1"}])
+    ten = post_return(
+        manager_client,
+        register,
+        [{"product": p.pk, "quantity": "1"} for p in [product, *others]],
+        restock=False,
+    )
+    manager_client.get(f"{URL}{one.json()['id']}/receipt/")  # warm per-process caches
+
+    with CaptureQueriesContext(connection) as for_one:
+        assert manager_client.get(f"{URL}{one.json()['id']}/receipt/").status_code == 200
+    with CaptureQueriesContext(connection) as for_ten:
+        response = manager_client.get(f"{URL}{ten.json()['id']}/receipt/")
+    assert response.status_code == 200
+    assert response.content.decode().count(" x ") == 10
+
+    assert len(for_ten.captured_queries) == len(for_one.captured_queries)
+    # Measured: 4 (the user, the return with store, register and who took it back, its lines,
+    # its tenders) for any line count.
+    assert len(for_one.captured_queries) <= 4
+
+
+# --- the receipt --------------------------------------------------------------------------------
+
+
+def test_the_return_receipt_in_text_and_html(
+    manager_client, cashier_client, manager, store, register, product, open_shift
+) -> None:
+    product.name = "Extra-long organic heirloom tomato passata in a returnable glass jar"
+    product.save()
+    created = post_return(
+        manager_client,
+        register,
+        [{"product": product.pk, "quantity": "2"}],
+        reason="no receipt, dented lid",
+        tenders=[{"method": "card", "amount": "5.00"}, {"method": "cash", "amount": "5.80"}],
+    ).json()
+    # 2026-11-21 22:05 UTC is 17:05 in New York (the store's zone).
+    Return.objects.filter(pk=created["id"]).update(
+        created_at=dt.datetime(2026, 11, 21, 22, 5, tzinfo=dt.UTC)
+    )
+    # The receipt prints the line as it was taken back, whatever the catalog says now.
+    old_name = product.name
+    product.name = "Renamed since"
+    product.save()
+
+    response = cashier_client.get(f"{URL}{created['id']}/receipt/")
+
+    assert response.status_code == 200, response.content
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    text = response.content.decode()
+    lines = text.splitlines()
+    assert all(len(line) <= RECEIPT_WIDTH for line in lines), text
+    assert any(len(line) == RECEIPT_WIDTH for line in lines)  # the amounts sit on the right edge
+    assert "RETURN" in [line.strip() for line in lines]  # the heading, centred
+    for expected in (
+        store.name,
+        f"Register {register.code}",
+        "2026-11-21 17:05",
+        manager.username,
+        "Extra-long organic heirloom tomato passata in a",  # wrapped at 48
+        "returnable glass jar",
+        "no receipt, dented lid",
+    ):
+        assert expected in text, (expected, text)
+    assert "Renamed since" not in text
+    for label, value in (
+        ("Return", "R1-R000001"),
+        ("Original receipt", "none"),
+        ("  2 x 4.99", "10.80"),
+        ("Net", "9.98"),
+        ("Tax", "0.82"),
+        ("TOTAL REFUNDED USD", "10.80"),
+        ("  Card", "5.00"),
+        ("  Cash", "5.80"),
+    ):
+        assert re.search(rf"^{re.escape(label)} +{re.escape(value)}$", text, re.M), (label, text)
+    assert text.index("  Card") < text.index("  Cash")  # the tenders in the order given
+
+    html = cashier_client.get(f"{URL}{created['id']}/receipt/", {"format": "html"})
+    assert html.status_code == 200
+    assert html["Content-Type"] == "text/html; charset=utf-8"
+    page = html.content.decode()
+    assert "<h2>RETURN</h2>" in page
+    assert "<title>Return R1-R000001</title>" in page
+    for expected in (old_name, "2 x 4.99", "2026-11-21 17:05", "10.80", "5.80", "none"):
+        assert expected in page, expected
+
+    refused = cashier_client.get(f"{URL}{created['id']}/receipt/", {"format": "pdf"})
+    assert refused.status_code == 400
+    assert refused.json()["code"] == "validation_error"
+
+
+def test_another_stores_return_receipt_is_not_found(
+    manager_client, client_for, other_store, product
+) -> None:
+    elsewhere = RegisterFactory(store=other_store, code="X1")
+    theirs = post_return(
+        client_for(ManagerFactory(stores=[other_store])),
+        elsewhere,
+        [{"product": product.pk, "quantity": "1"}],
+        tenders=[{"method": "card", "amount": "5.40"}],
+    )
+    assert theirs.status_code == 201, theirs.content
+
+    for fmt in ("text", "html"):
+        response = manager_client.get(f"{URL}{theirs.json()['id']}/receipt/", {"format": fmt})
+        assert response.status_code == 404, response.content
+        assert response["Content-Type"] == "application/problem+json"
+        assert response.json()["code"] == "not_found"
+
+
+def test_the_snapshot_migration_fills_lines_from_the_catalog(
+    manager_client, register, product, open_shift
+) -> None:
+    post_return(manager_client, register, [{"product": product.pk, "quantity": "1"}])
+    ReturnLine.objects.update(sku="", name="")  # as the migration found lines written before it
+    migration = importlib.import_module("orders.migrations.0013_returnline_snapshots")
+
+    migration.fill_snapshots(apps, None)
+
+    line = ReturnLine.objects.get()
+    assert (line.sku, line.name) == (product.sku, product.name)
+
+
+# --- metrics ------------------------------------------------------------------------------------
+
+
+def _counted(store: Store) -> tuple[float, float]:
+    return (
+        RETURNS.labels(store=store.code)._value.get(),
+        RETURN_AMOUNT.labels(store=store.code, currency="USD")._value.get(),
+    )
+
+
+def test_metrics_count_each_committed_return_once(
+    manager_client, store, register, product, open_shift, django_capture_on_commit_callbacks
+) -> None:
+    count, amount = _counted(store)
+    lines = [{"product": product.pk, "quantity": "1"}]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first = post_return(manager_client, register, lines, key="once")
+    assert first.status_code == 201, first.content
+    assert _counted(store) == (count + 1, pytest.approx(amount + 5.40))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        replay = post_return(manager_client, register, lines, key="once")
+        refused = post_return(manager_client, register, [{**lines[0], "unit_price": "9.99"}])
+    assert replay.status_code == 201
+    assert replay["Idempotent-Replayed"] == "true"
+    assert refused.status_code == 400, refused.content
+    assert _counted(store) == (count + 1, pytest.approx(amount + 5.40))
+
+
+def test_metrics_never_count_a_return_that_rolled_back(
+    manager, store, register, product, open_shift, django_capture_on_commit_callbacks
+) -> None:
+    """Written in full (the service returned), then rolled back by what surrounds it: not
+    counted, as the metrics count on commit only."""
+    count, amount = _counted(store)
+
+    def return_then_fail() -> None:
+        with transaction.atomic():
+            return_create(
+                user=manager,
+                register_id=register.pk,
+                lines=[ReturnLineRequest(product_id=product.pk, quantity=D("1"))],
+                tenders=None,
+                restock=True,
+                reason="",
+            )
+            raise RuntimeError("the caller's transaction fails after the return was written")
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(RuntimeError):
+        return_then_fail()
+
+    assert callbacks == []
+    assert not Return.objects.exists()
+    assert _counted(store) == (count, amount)

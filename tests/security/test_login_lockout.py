@@ -9,9 +9,13 @@ import time
 from typing import Any
 
 import pytest
+from django.conf import settings as django_settings
+from django.test import RequestFactory
+from django_ratelimit.core import get_usage
 from rest_framework.test import APIClient
 
 from accounts.models import User
+from accounts.throttling import USERNAME_GROUP
 from tests.factories import DEFAULT_PASSWORD, CashierFactory
 
 pytestmark = pytest.mark.django_db
@@ -20,13 +24,19 @@ TOKEN = "/api/v1/auth/token/"
 
 
 class Clock:
-    """Stands in for `time` inside django-ratelimit, whose windows come from `time.time()`."""
+    """Stands in for `time` inside django-ratelimit, whose fixed windows come from `time.time()`.
+
+    Frozen: a window ends at a fixed instant (every period, shifted by a hash of the counted
+    value), and a test running across that instant would see its counter start again from zero
+    half-way (a slow CI run once got `400` for the sixth wrong password instead of `429`). A test
+    moves it explicitly (`offset`) to get past a cool-off."""
 
     def __init__(self) -> None:
+        self.frozen_at = time.time()
         self.offset = 0.0
 
     def time(self) -> float:
-        return time.time() + self.offset
+        return self.frozen_at + self.offset
 
 
 @pytest.fixture
@@ -50,6 +60,19 @@ def assert_throttled(response: Any) -> int:
     assert 1 <= retry_after <= 300
     assert "access" not in response.json()
     return retry_after
+
+
+def failures_counted(username: str) -> int:
+    """The failed-password counter of `username` in the current window, read without counting."""
+    usage = get_usage(
+        RequestFactory().get("/"),
+        group=USERNAME_GROUP,
+        key=lambda _group, _request: username.strip().casefold(),
+        rate=django_settings.LOGIN_RATE_PER_USERNAME,
+        increment=False,
+    )
+    assert usage is not None, "the rate-limit cache answered nothing"
+    return int(usage["count"])
 
 
 def fail_until_locked(username: str, *, limit: int = 10, **kwargs: Any) -> int:
@@ -130,14 +153,19 @@ def test_a_stolen_access_token_is_no_password_oracle(
     """Wrong `old_password`s on the password-change endpoint count as failed logins."""
     settings.LOGIN_RATE_PER_USERNAME = "5/5m"
     client = client_for(victim)
-    statuses = [
-        client.post(
+
+    def guess(n: int) -> Any:
+        return client.post(
             "/api/v1/auth/password/",
             {"old_password": f"guess-{n}", "new_password": "N3w-secure-passphrase"},
             format="json",
-        ).status_code
-        for n in range(7)
-    ]
-    assert statuses[:5] == [400] * 5
-    assert set(statuses[5:]) == {429}
+        )
+
+    assert [guess(n).status_code for n in range(5)] == [400] * 5
+    # Each wrong guess was counted against the username: the limit is reached before the next
+    # attempt (so a refusal below is the lock, not something else).
+    assert failures_counted(victim.username) == 5
+    assert_throttled(guess(5))
+    assert_throttled(guess(6))
+    assert failures_counted(victim.username) == 5  # a refused guess is never checked or counted
     assert_throttled(login(victim.username, DEFAULT_PASSWORD))
