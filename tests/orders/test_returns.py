@@ -554,7 +554,7 @@ def test_the_snapshot_migration_fills_lines_from_the_catalog(
 ) -> None:
     post_return(manager_client, register, [{"product": product.pk, "quantity": "1"}])
     ReturnLine.objects.update(sku="", name="")  # as the migration found lines written before it
-    migration = importlib.import_module("orders.migrations.0013_returnline_snapshots")
+    migration = importlib.import_module("orders.migrations.0014_returnline_snapshots")
 
     migration.fill_snapshots(apps, None)
 
