@@ -32,6 +32,7 @@ from django_ratelimit.core import get_usage
 
 from apitools.middleware import client_ip
 from domain.errors import Throttled
+from monitoring.metrics import THROTTLE_UNAVAILABLE
 
 logger = logging.getLogger("accounts.throttling")
 
@@ -64,8 +65,15 @@ def _usage(
         )
     except Exception:  # a broken cache must never turn a login into a 500
         logger.warning("login throttle unavailable (cache error); failing open", exc_info=True)
+        THROTTLE_UNAVAILABLE.labels(group=group).inc()
         return None
     if usage is None:
+        if getattr(settings, "RATELIMIT_ENABLE", True):
+            # django-ratelimit answers None (fail open, `RATELIMIT_FAIL_OPEN`) when the cache
+            # swallowed an error (django-redis' IGNORE_EXCEPTIONS) and the count was lost: say so,
+            # or a Redis that times out under load would silently stop every lock-out.
+            logger.warning("login throttle unavailable (count lost); failing open")
+            THROTTLE_UNAVAILABLE.labels(group=group).inc()
         return None
     return _Usage(
         count=int(usage["count"]), limit=int(usage["limit"]), seconds_left=int(usage["time_left"])

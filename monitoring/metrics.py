@@ -27,6 +27,11 @@ IDEMPOTENT_REPLAYS = Counter(
     "pos_idempotent_replays_total", "Responses replayed for a repeated key.", ["endpoint"]
 )
 THROTTLED = Counter("pos_throttled_requests_total", "Requests refused with 429.", ["scope"])
+THROTTLE_UNAVAILABLE = Counter(
+    "pos_throttle_unavailable_total",
+    "Throttle checks that failed open because the cache could not count (Redis down or slow).",
+    ["group"],
+)
 INSUFFICIENT_STOCK = Counter(
     "pos_insufficient_stock_total", "Sales refused for lack of stock.", ["store"]
 )

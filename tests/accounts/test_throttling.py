@@ -11,6 +11,7 @@ from django.core.cache.backends.base import BaseCache
 from prometheus_client import REGISTRY
 
 from accounts.models import User
+from accounts.throttling import USERNAME_GROUP
 from tests.accounts.conftest import PASSWORD_URL, assert_problem, bearer
 from tests.factories import DEFAULT_PASSWORD
 
@@ -129,8 +130,16 @@ def test_wrong_old_passwords_count_as_failures(cashier: User, login) -> None:
 # --- Cache down: fail open ----------------------------------------------------------------------
 
 
-def test_redis_down_logins_go_on_unthrottled(settings: Any, cashier: User, login) -> None:
-    """A Redis that does not answer: django-redis ignores the error, ratelimit fails open."""
+def test_redis_down_logins_go_on_unthrottled(
+    settings: Any, cashier: User, login, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A Redis that does not answer: django-redis ignores the error, ratelimit fails open —
+    and says so (a warning and `pos_throttle_unavailable_total`), so a lock-out that stopped
+    working is seen."""
+    metric = (
+        REGISTRY.get_sample_value("pos_throttle_unavailable_total", {"group": USERNAME_GROUP})
+        or 0.0
+    )
     settings.LOGIN_RATE_PER_USERNAME = "2/m"
     settings.CACHES = {
         "default": {
@@ -147,6 +156,10 @@ def test_redis_down_logins_go_on_unthrottled(settings: Any, cashier: User, login
     for _ in range(4):
         assert_problem(login(cashier.username, WRONG), 401, "authentication_failed")
     assert login(cashier.username).status_code == 200
+    assert any("login throttle unavailable" in record.getMessage() for record in caplog.records)
+    after = REGISTRY.get_sample_value("pos_throttle_unavailable_total", {"group": USERNAME_GROUP})
+    assert after is not None
+    assert after > metric
 
 
 class _ExplodingCache(BaseCache):

@@ -27,6 +27,7 @@ BUSINESS_METRICS = (
     "pos_return_amount_total",
     "pos_idempotent_replays_total",
     "pos_throttled_requests_total",
+    "pos_throttle_unavailable_total",
     "pos_insufficient_stock_total",
     "pos_cache_requests_total",
     "pos_ledger_postings_total",
