@@ -269,6 +269,9 @@ def test_a_sale_paid_by_gift_card_draws_it_down_and_debits_2300(
         D("0"),
     )
     _ledger_matches_cards(store)
+    receipt = cashier_client.get(f"/api/v1/orders/{order.pk}/receipt/").content.decode()
+    assert f"Gift card ****{code[-4:]}" in receipt
+    assert code not in receipt
 
 
 def test_not_enough_on_the_card_is_409_and_writes_nothing(
