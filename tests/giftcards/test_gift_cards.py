@@ -483,3 +483,31 @@ def test_the_whole_life_of_a_card_reconciles(
     assert gift_cards.ok
     assert gift_cards.expected == D("0.00")
     assert GiftCardMovement.objects.count() == 4  # issue, redeem, refund, expire
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE giftcards_giftcardmovement SET amount = 1000 WHERE card_id = %s",
+        "DELETE FROM giftcards_giftcardmovement WHERE card_id = %s",
+    ],
+    ids=["update", "delete"],
+)
+def test_movements_are_immutable_in_the_database(cashier_client, register, open_shift, sql) -> None:
+    from django.db import IntegrityError, connection, transaction
+
+    from ledger.exceptions import ImmutableRecord
+
+    card = _card(issue(cashier_client, register, "20.00").json())
+    movement = card.movements.get()
+
+    with (
+        pytest.raises(IntegrityError, match="immutable"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(sql, [card.pk])
+    with pytest.raises(ImmutableRecord):
+        movement.delete()
+    assert card.movements.get().amount == D("20.00")
