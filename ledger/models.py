@@ -36,7 +36,9 @@ CHART_OF_ACCOUNTS: tuple[tuple[str, str, str], ...] = (
     ("1200", "Inventory", AccountType.ASSET),
     ("2100", "Sales tax payable", AccountType.LIABILITY),
     ("2150", "Tips payable", AccountType.LIABILITY),
+    ("2300", "Gift cards outstanding", AccountType.LIABILITY),
     ("4000", "Sales revenue", AccountType.REVENUE),
+    ("4010", "Gift card breakage", AccountType.REVENUE),
     ("4900", "Sales returns", AccountType.REVENUE),
     ("5000", "Cost of goods sold", AccountType.EXPENSE),
     ("5100", "Inventory adjustments", AccountType.EXPENSE),
@@ -66,6 +68,8 @@ class EntrySource(models.TextChoices):
     REVERSAL = "reversal", "Reversal"
     VOID = "void", "Void"
     RETURN = "return", "Return without receipt"
+    GIFT_CARD_ISSUE = "gift_card_issue", "Gift card issued"
+    GIFT_CARD_EXPIRY = "gift_card_expiry", "Gift card expired"
 
 
 class AppendOnlyQuerySet(models.QuerySet):

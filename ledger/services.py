@@ -40,7 +40,9 @@ EXCHANGE_CLEARING = "1090"
 INVENTORY = "1200"
 SALES_TAX_PAYABLE = "2100"
 TIPS_PAYABLE = "2150"
+GIFT_CARDS_OUTSTANDING = "2300"
 SALES_REVENUE = "4000"
+GIFT_CARD_BREAKAGE = "4010"
 SALES_RETURNS = "4900"
 COST_OF_GOODS_SOLD = "5000"
 INVENTORY_ADJUSTMENTS = "5100"
@@ -54,6 +56,8 @@ TENDER_ACCOUNTS: Mapping[str, str] = {
     # An exchange: the returned goods' refund credits it, the sale they pay for debits it, in
     # one transaction; it is zero after every commit.
     "exchange": EXCHANGE_CLEARING,
+    # A gift card pays (Dr: the liability shrinks) or is refunded to (Cr: it grows again).
+    "gift_card": GIFT_CARDS_OUTSTANDING,
 }
 
 
@@ -365,6 +369,53 @@ def post_void(
         source=EntrySource.VOID,
         source_id=order_id,
         lines=[PostingLine(code, debit=credit, credit=debit) for code, debit, credit in rows],
+        created_by=created_by,
+    )
+
+
+def post_gift_card_issue(
+    *,
+    store: Store,
+    date: dt.date,
+    movement_id: int,
+    tenders: Mapping[str, Decimal],
+    created_by: User | None,
+) -> JournalEntry:
+    """A gift card sold (not a sale: no revenue, no tax): Dr each tender what it took, Cr 2300
+    Gift cards outstanding their sum. `movement_id` is the card's `issue` movement."""
+    lines = _tender_lines(tenders, debit=True)
+    total = sum((line.debit for line in lines), ZERO)
+    return journal_post(
+        store=store,
+        date=date,
+        memo=f"Gift card issued, movement {movement_id}",
+        source=EntrySource.GIFT_CARD_ISSUE,
+        source_id=movement_id,
+        lines=[*lines, PostingLine(GIFT_CARDS_OUTSTANDING, credit=total)],
+        created_by=created_by,
+    )
+
+
+def post_gift_card_expiry(
+    *,
+    store: Store,
+    date: dt.date,
+    movement_id: int,
+    amount: Decimal,
+    created_by: User | None,
+) -> JournalEntry:
+    """A gift card expired with `amount` left on it (breakage): Dr 2300 / Cr 4010 Gift card
+    breakage. `movement_id` is the card's `expire` movement."""
+    return journal_post(
+        store=store,
+        date=date,
+        memo=f"Gift card expired, movement {movement_id}",
+        source=EntrySource.GIFT_CARD_EXPIRY,
+        source_id=movement_id,
+        lines=[
+            PostingLine(GIFT_CARDS_OUTSTANDING, debit=amount),
+            PostingLine(GIFT_CARD_BREAKAGE, credit=amount),
+        ],
         created_by=created_by,
     )
 

@@ -181,7 +181,12 @@ def report_tables(report: DailyReport) -> dict[str, Any]:
         "chart": hourly_sales_svg(data["by_hour"], currency=currency),
         "tenders": [
             (label, data["by_tender"].get(key, "0.00"))
-            for key, label in (("cash", "Cash"), ("card", "Card"), ("other", "Other"))
+            for key, label in (
+                ("cash", "Cash"),
+                ("card", "Card"),
+                ("other", "Other"),
+                ("gift_card", "Gift card"),
+            )
         ],
         "summary": [
             ("Orders", data["orders_count"]),

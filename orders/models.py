@@ -264,10 +264,18 @@ class PaymentMethod(models.TextChoices):
     #: row, `amount = returned_total`, posted to 1090 Exchange clearing). Left out of the order's
     #: `payments`; a later refund of the sale pays this part back in cash.
     EXCHANGE = "exchange", "Exchange"
+    #: A gift card (`giftcards`): the payment's `reference` keeps the card's last four
+    #: characters, never its code; posted to 2300 Gift cards outstanding.
+    GIFT_CARD = "gift_card", "Gift card"
 
 
 #: The tenders a sale's body may use.
-SALE_TENDERS: tuple[str, ...] = (PaymentMethod.CASH, PaymentMethod.CARD, PaymentMethod.OTHER)
+SALE_TENDERS: tuple[str, ...] = (
+    PaymentMethod.CASH,
+    PaymentMethod.CARD,
+    PaymentMethod.OTHER,
+    PaymentMethod.GIFT_CARD,
+)
 
 
 #: The range of every amount a sale takes or computes — a tender, a discount, an order's
@@ -282,7 +290,7 @@ class Payment(models.Model):
     """A tender. A card payment keeps only the processor reference and the last four digits."""
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
-    method = models.CharField(max_length=8, choices=PaymentMethod)
+    method = models.CharField(max_length=9, choices=PaymentMethod)
     amount = MoneyField()
     tendered = MoneyField(null=True, blank=True)
     change = MoneyField(default=0)
@@ -391,7 +399,7 @@ class RefundLine(models.Model):
 class RefundPayment(models.Model):
     refund = models.ForeignKey(Refund, on_delete=models.PROTECT, related_name="payments")
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
-    method = models.CharField(max_length=8, choices=PaymentMethod)
+    method = models.CharField(max_length=9, choices=PaymentMethod)
     amount = MoneyField()
 
     class Meta:
@@ -482,7 +490,7 @@ class ReturnLine(models.Model):
 
 class ReturnPayment(models.Model):
     return_doc = models.ForeignKey(Return, on_delete=models.PROTECT, related_name="payments")
-    method = models.CharField(max_length=8, choices=PaymentMethod)
+    method = models.CharField(max_length=9, choices=PaymentMethod)
     amount = MoneyField()
 
     class Meta:

@@ -27,6 +27,11 @@ was written around the services). `reconcile_store_day` returns a result object 
 * A void's entry (source `void`, id = the order's) is counted with its order's shift for cash.
 * A return without a receipt (source `return`) counts like a refund: with its shift for cash,
   and its net and tax are subtracted on the day it was taken.
+* A gift card sold (source `gift_card_issue`) counts with its shift for cash (its cash went into
+  that drawer).
+* gift cards — gift cards outstanding (2300), all entries up to the day's end, against what the
+  store's cards held at the day's end: Σ their movements (issue, redeem, refund, expire) made
+  before it. Every movement is dated like the entry that posted it.
 """
 
 from __future__ import annotations
@@ -42,9 +47,17 @@ from django.utils import timezone
 
 from accounts.models import Store
 from catalog.models import StockLevel, StockMovement
+from giftcards.models import GiftCardMovement, GiftCardMovementKind
 from ledger.models import EntrySource
 from ledger.selectors import account_balances
-from ledger.services import CASH, INVENTORY, SALES_RETURNS, SALES_REVENUE, SALES_TAX_PAYABLE
+from ledger.services import (
+    CASH,
+    GIFT_CARDS_OUTSTANDING,
+    INVENTORY,
+    SALES_RETURNS,
+    SALES_REVENUE,
+    SALES_TAX_PAYABLE,
+)
 from money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, ZERO
 from money.currencies import round_money
 from orders.models import (
@@ -160,6 +173,9 @@ def _cash(store: Store, start: dt.datetime, end: dt.datetime) -> tuple[Compariso
             EntrySource.VOID: Order.objects.filter(
                 shift__in=shift_ids, status=OrderStatus.VOIDED
             ).values("id"),
+            EntrySource.GIFT_CARD_ISSUE: GiftCardMovement.objects.filter(
+                kind=GiftCardMovementKind.ISSUE, card__shift__in=shift_ids
+            ).values("id"),
         },
     )[CASH]
     comparison = Comparison(
@@ -246,6 +262,22 @@ def _sales(
     return revenue, tax
 
 
+def _gift_cards(store: Store, date: dt.date, end: dt.datetime) -> Comparison:
+    held = GiftCardMovement.objects.filter(card__store=store, created_at__lt=end).aggregate(
+        value=_sum("amount")
+    )["value"]
+    ledger = account_balances(store_id=store.pk, codes=[GIFT_CARDS_OUTSTANDING], date_to=date)[
+        GIFT_CARDS_OUTSTANDING
+    ]
+    return Comparison(
+        name="gift_cards",
+        description="gift cards outstanding (2300) up to today vs Σ the cards' balances at day end",
+        # A liability carries a credit balance: negate (balance = debit − credit).
+        ledger=-ledger,
+        expected=_amount(held, store),
+    )
+
+
 def reconcile_store_day(*, store: Store, date: dt.date) -> ReconciliationResult:
     """Compare the ledger with the records of one store's local day (see the module docstring).
     Reads only; about ten aggregate queries whatever the day's volume."""
@@ -253,6 +285,7 @@ def reconcile_store_day(*, store: Store, date: dt.date) -> ReconciliationResult:
     cash, shifts_closed = _cash(store, start, end)
     revenue, tax = _sales(store, date, start, end)
     inventory = _inventory(store, date, end)
+    gift_cards = _gift_cards(store, date, end)
     shifts_open = Shift.objects.filter(
         store=store, status=ShiftStatus.OPEN, opened_at__lt=end
     ).count()
@@ -260,7 +293,7 @@ def reconcile_store_day(*, store: Store, date: dt.date) -> ReconciliationResult:
         store_id=store.pk,
         store_code=store.code,
         date=date,
-        comparisons=(cash, inventory, revenue, tax),
+        comparisons=(cash, inventory, revenue, tax, gift_cards),
         shifts_closed=shifts_closed,
         shifts_open=shifts_open,
     )

@@ -31,8 +31,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from money import CENT, ZERO
 from money.currencies import fits_currency, round_money
 
-#: The order in which tenders are paid back: non-cash first, cash last.
-TENDER_REFUND_ORDER: tuple[str, ...] = ("card", "other", "cash")
+#: The order in which tenders are paid back: non-cash first, cash last. A gift card's part goes
+#: back onto the card that paid it (never in cash, unless the refund chooses cash).
+TENDER_REFUND_ORDER: tuple[str, ...] = ("card", "gift_card", "other", "cash")
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +205,7 @@ def allocate_chosen_tenders(
                 "issue 16): choose cash, card or other."
             ]
         elif choice.method not in CHOOSABLE_TENDERS:
-            errors[method_key] = ["Not a refund tender: cash, card or other."]
+            errors[method_key] = ["Not a refund tender: cash, card, gift_card or other."]
         elif choice.method in seen:
             errors[method_key] = ["This method is listed twice."]
         elif choice.method not in paid:

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "catalog",
     "ledger",
     "orders",
+    "giftcards",
     "monitoring",
 ]
 
@@ -222,6 +223,11 @@ AUTH_USER_CACHE_SECONDS: int = env.int("AUTH_USER_CACHE_SECONDS", default=30)
 # Login throttling (django-ratelimit on the default cache). Rates are "count/period".
 LOGIN_RATE_PER_USERNAME: str = env.str("LOGIN_RATE_PER_USERNAME", default="5/5m")
 LOGIN_RATE_PER_IP: str = env.str("LOGIN_RATE_PER_IP", default="60/5m")
+# Gift cards (giftcards.throttling): failed codes (lookups and sales) per user and per address.
+GIFT_CARD_CODE_RATE_PER_USER: str = env.str("GIFT_CARD_CODE_RATE_PER_USER", default="10/5m")
+GIFT_CARD_CODE_RATE_PER_IP: str = env.str("GIFT_CARD_CODE_RATE_PER_IP", default="30/5m")
+# How long an issued gift card is valid, in days (0: it never expires).
+GIFT_CARD_VALIDITY_DAYS: int = env.int("GIFT_CARD_VALIDITY_DAYS", default=3 * 365)
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_EXCEPTION_CLASS = "domain.errors.Throttled"
 # A down cache must not stop logins at the registers: fail open, and count it (see accounts).
@@ -321,6 +327,8 @@ SPECTACULAR_SETTINGS = {
         # always had; a refund's `tenders[].method` (plus `store_credit`) gets its own.
         "MethodEnum": "orders.models.PaymentMethod",
         "RefundTenderMethodEnum": "orders.serializers.refunds.REFUND_TENDER_METHODS",
+        "GiftCardStatusEnum": "giftcards.models.GiftCardStatus",
+        "GiftCardIssueMethodEnum": "giftcards.services.ISSUE_TENDERS",
     },
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],

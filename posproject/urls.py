@@ -6,6 +6,7 @@ api_v1 = [
     path("", include("accounts.urls")),
     path("", include("catalog.urls")),
     path("", include("orders.urls")),
+    path("", include("giftcards.urls")),
     path("", include("ledger.urls")),
     path("", include("audit.urls")),
 ]

@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import scope_to_user_stores
+from giftcards.models import GiftCardPayment
 from money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, ZERO
 from money.currencies import round_money
 from orders.models import (
@@ -80,13 +81,16 @@ class ShiftCash:
     returns_count: int = 0
     returns_total: Decimal = ZERO
     cash_returned: Decimal = ZERO
+    #: Cash that paid for gift cards sold on the shift (`giftcards.GiftCardPayment`).
+    gift_card_cash: Decimal = ZERO
 
     @property
     def expected_cash(self) -> Decimal:
         """opening float + cash taken − change given − cash refunded − cash paid out by returns
-        + cash in − cash out."""
+        + cash in − cash out + cash that paid for gift cards."""
         return (
             self.opening_float
+            + self.gift_card_cash
             + self.cash_tendered
             - self.change_given
             - self.cash_refunded
@@ -97,11 +101,12 @@ class ShiftCash:
 
 
 def shift_cash_summary(*, shift: Shift) -> ShiftCash:
-    """Four aggregate queries: cash tenders of the shift's orders (voided ones left out: the
+    """Five aggregate queries: cash tenders of the shift's orders (voided ones left out: the
     void gave their cash back; late ones too: their cash was in the drawer when it was counted
     and their ledger entry takes it back out against 6900), cash refunded out of the shift's
     drawer, the tenders of the shift's returns (every return has at least one: its total is
-    never zero, and its tenders add up to it), and the shift's cash movements."""
+    never zero, and its tenders add up to it), the shift's cash movements, and the cash that
+    paid for gift cards sold on it (not a sale: not in the sales figures)."""
     sales = (
         Payment.objects.filter(order__shift=shift, order__late=False, method=PaymentMethod.CASH)
         .exclude(order__status=OrderStatus.VOIDED)
@@ -118,6 +123,9 @@ def shift_cash_summary(*, shift: Shift) -> ShiftCash:
     movements = CashMovement.objects.filter(shift=shift).aggregate(
         cash_in=_sum("amount", filter=Q(kind=CashMovementKind.IN)),
         cash_out=_sum("amount", filter=Q(kind=CashMovementKind.OUT)),
+    )
+    gift_cards = GiftCardPayment.objects.filter(shift=shift, method=PaymentMethod.CASH).aggregate(
+        cash=_sum("amount")
     )
     # change = tendered − amount − tip for every cash tender (0 when nothing was tendered over
     # the amount and tip), so cash taken = Σ amount + Σ tip + Σ change. Cash tips stay in the
@@ -140,6 +148,7 @@ def shift_cash_summary(*, shift: Shift) -> ShiftCash:
         returns_count=returns["count"],
         returns_total=round_money(returns["total"], currency),
         cash_returned=round_money(returns["cash"], currency),
+        gift_card_cash=round_money(gift_cards["cash"], currency),
     )
 
 
@@ -155,7 +164,7 @@ def _by_method(rows: QuerySet, field: str = "amount") -> dict[str, Decimal]:
 
 def shift_report(*, shift: Shift) -> dict[str, Any]:
     """The X report (shift open: figures so far) or Z report (shift closed: final figures, with
-    the counted cash and difference recorded at close). Eleven queries. Sales figures leave voided
+    the counted cash and difference recorded at close). Twelve queries. Sales figures leave voided
     orders out; `voids_count` / `voids_total` count them."""
     stood = ~Q(status=OrderStatus.VOIDED)
     voided = Q(status=OrderStatus.VOIDED)
@@ -270,6 +279,7 @@ def shift_report(*, shift: Shift) -> dict[str, Any]:
             "cash_refunded": cash.cash_refunded,
             "cash_in": cash.cash_in,
             "cash_out": cash.cash_out,
+            "gift_card_cash": cash.gift_card_cash,
         },
         "expected_cash": expected,
         "counted_cash": shift.counted_cash if closed else None,

@@ -21,15 +21,15 @@ class RefundLineInputSerializer(serializers.Serializer):
 
 #: The methods a refund may name in `tenders` (the schema's `RefundTenderMethodEnum`):
 #: the payment methods plus `store_credit`, which the service refuses until issue 16.
-REFUND_TENDER_METHODS: tuple[str, ...] = ("cash", "card", "other", "store_credit")
+REFUND_TENDER_METHODS: tuple[str, ...] = ("cash", "card", "other", "gift_card", "store_credit")
 
 
 class RefundTenderInputSerializer(serializers.Serializer):
     method = serializers.ChoiceField(
         choices=REFUND_TENDER_METHODS,
-        help_text="`cash`, `card` or `other`: up to what that tender paid less what was already "
-        "returned to it. `store_credit` is refused for now (400: customers and store credit "
-        "come with issue 16).",
+        help_text="`cash`, `card`, `other` or `gift_card` (back onto the card that paid): up to "
+        "what that tender paid less what was already returned to it. `store_credit` is "
+        "refused for now (400: customers and store credit come with issue 16).",
     )
     amount = money_field(
         min_value=Decimal("0.001"),

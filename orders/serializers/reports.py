@@ -39,6 +39,7 @@ class TenderTotalsSerializer(serializers.Serializer):
     cash = _money()
     card = _money()
     other = _money()
+    gift_card = _money()
 
 
 class HourTotalsSerializer(serializers.Serializer):

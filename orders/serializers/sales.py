@@ -136,6 +136,16 @@ class PaymentInputSerializer(serializers.Serializer):
         default="",
         help_text="Card only: the last four digits. Never send the full card number (→ 400).",
     )
+    code = serializers.CharField(
+        max_length=32,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Gift card only (`method: gift_card`): the card's code (16 letters; case, "
+        "spaces and dashes do not matter). The payment keeps only its last four characters "
+        "(`reference`). Unknown, expired or another store's card → 400 `gift_card_invalid`; "
+        "less on the card than `amount` → 409 `insufficient_balance`.",
+    )
 
 
 class ExchangeReturnInputSerializer(serializers.Serializer):
@@ -268,6 +278,7 @@ def payment_requests(payments: list[dict[str, Any]]) -> list[PaymentRequest]:
             reference=payment["reference"],
             card_last4=payment["card_last4"],
             tip=payment["tip"],
+            code=payment["code"],
         )
         for payment in payments
     ]

@@ -102,6 +102,7 @@ class ShiftTenderTotalsSerializer(serializers.Serializer):
     cash = money_field()
     card = money_field()
     other = money_field()
+    gift_card = money_field()
 
 
 class ShiftTaxRateTotalSerializer(serializers.Serializer):
@@ -146,6 +147,9 @@ class ShiftCashSerializer(serializers.Serializer):
     cash_refunded = money_field(help_text="Cash paid out by refunds attached to this shift.")
     cash_in = money_field()
     cash_out = money_field()
+    gift_card_cash = money_field(
+        help_text="Cash that paid for gift cards sold on this shift (in the drawer; not sales)."
+    )
 
 
 class ShiftReportSerializer(CurrencyScoped, serializers.Serializer):

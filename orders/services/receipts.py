@@ -71,7 +71,7 @@ def _quantity(value: Decimal) -> str:
 
 def _tender_label(method: str, card_last4: str = "") -> str:
     label = PaymentMethod(method).label
-    if method == PaymentMethod.CARD and card_last4:
+    if method in (PaymentMethod.CARD, PaymentMethod.GIFT_CARD) and card_last4:
         label += f" ****{card_last4}"
     return label
 
@@ -94,7 +94,13 @@ def receipt_context(order: Order) -> dict[str, Any]:
         )
     tenders = [
         {
-            "label": _tender_label(payment.method, payment.card_last4),
+            # A gift card's last four characters are its payment's `reference`.
+            "label": _tender_label(
+                payment.method,
+                payment.reference
+                if payment.method == PaymentMethod.GIFT_CARD
+                else payment.card_last4,
+            ),
             "amount": _money(payment.amount, order.currency),
             "tip": _money(payment.tip, order.currency) if payment.tip else "",
             "tendered": _money(payment.tendered, order.currency)

@@ -40,6 +40,7 @@ from audit.services import audit_record
 from catalog.models import StockReason
 from catalog.services import StockChange, stock_apply
 from domain.errors import InvalidInput
+from giftcards.redemption import gift_cards_give_back
 from ledger.services import post_refund
 from money import (
     MILLI,
@@ -210,6 +211,15 @@ def refund_create(
         )
         restocked_cost = _restock(
             order=order, refund=refund, pieces=pieces, restock=restock, user=user
+        )
+        # What goes back to a gift card goes back onto the card that paid (Cr 2300 below).
+        gift_cards_give_back(
+            amounts_by_payment={
+                a.payment_id: a.amount for a in allocations if a.method == PaymentMethod.GIFT_CARD
+            },
+            user=user,
+            refund_id=refund.pk,
+            now=refund.created_at,
         )
         by_method: dict[str, Decimal] = {}
         for allocation in allocations:

@@ -54,7 +54,8 @@ from orders.selectors.sales import products_for_sale, register_for_sale, sale_sh
 from orders.services.numbering import next_number
 
 #: Tender methods a return may pay back on; `store_credit` is named so its refusal can say why.
-RETURN_METHODS = frozenset(SALE_TENDERS)
+#: Not `gift_card`: a return without a receipt names no card to put the money back on.
+RETURN_METHODS = frozenset(SALE_TENDERS) - {PaymentMethod.GIFT_CARD}
 STORE_CREDIT = "store_credit"
 
 

@@ -37,6 +37,9 @@ from catalog.services import StockChange, stock_apply, stock_lock
 from dbtools.rows import cache_related, column, qn, table
 from dbtools.unnest import UnnestInsert, fill_defaults, insert_fields, saved_one
 from domain.errors import InvalidInput, ObjectNotFound
+from giftcards.codes import code_normalise
+from giftcards.exceptions import GiftCardInvalid
+from giftcards.redemption import GiftCardSpend, gift_cards_spend
 from ledger.services import post_sale
 from money import ZERO
 from money.currencies import fits_currency, minor_units, quantum, round_money
@@ -108,6 +111,7 @@ class PaymentRequest:
     reference: str = ""
     card_last4: str = ""
     tip: Decimal = ZERO
+    code: str = ""  # a gift card's code (never stored: see `giftcards`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,6 +304,8 @@ class Tenders:
     total_due: Decimal
     change_due: Decimal
     tips: Decimal
+    #: The gift card payments: (index of the row, the code as given, the request's field).
+    gift_cards: list[tuple[int, str, str]] = field(default_factory=list)
 
 
 def cash_rounding_of(*, total: Decimal, non_cash: Decimal, step: Decimal, currency: str) -> Decimal:
@@ -333,6 +339,7 @@ def _payments(*, requests: Sequence[PaymentRequest], total: Decimal, store: Stor
         kinds.add(kind)
 
     payments: list[dict[str, Any]] = []
+    gift_cards: list[tuple[int, str, str]] = []
     tendered_max = cash_tendered_max(currency)
     zero = round_money(ZERO, currency)
     money_back = total < 0
@@ -412,6 +419,22 @@ def _payments(*, requests: Sequence[PaymentRequest], total: Decimal, store: Stor
         if req.card_last4 and req.method != PaymentMethod.CARD:
             refuse(f"payments.{index}.card_last4", "Only a card payment has card_last4.")
             continue
+        reference = req.reference
+        if req.method == PaymentMethod.GIFT_CARD:
+            normal = code_normalise(req.code)
+            if normal is None:
+                refuse(
+                    f"payments.{index}.code",
+                    "A gift card payment needs the card's code (16 letters).",
+                    GiftCardInvalid,
+                )
+                continue
+            # The payment keeps the card's last four characters only, never the code.
+            reference = normal[-4:]
+            gift_cards.append((len(payments), req.code, f"payments.{index}.code"))
+        elif req.code:
+            refuse(f"payments.{index}.code", "Only a gift card payment has a code.")
+            continue
         payments.append(
             {
                 "method": req.method,
@@ -419,7 +442,7 @@ def _payments(*, requests: Sequence[PaymentRequest], total: Decimal, store: Stor
                 "tendered": tendered,
                 "change": change,
                 "tip": tip,
-                "reference": req.reference,
+                "reference": reference,
                 "card_last4": req.card_last4,
             }
         )
@@ -450,6 +473,7 @@ def _payments(*, requests: Sequence[PaymentRequest], total: Decimal, store: Stor
         total_due=total_due,
         change_due=sum((p["change"] for p in payments), zero),
         tips=sum((p["tip"] for p in payments), zero),
+        gift_cards=gift_cards,
     )
 
 
@@ -562,6 +586,8 @@ def order_create(
                 approved_by=approved_by,
             )
         _take_stock(store=store, order=order, user=user, offline=offline)
+        if tenders_in.gift_cards:
+            _spend_gift_cards(store=store, order=order, tenders=tenders_in, user=user)
         tenders = _tenders(order)
         _post_to_ledger(store=store, order=order, tenders=tenders, priced=priced, user=user)
         if held is not None:
@@ -576,6 +602,31 @@ def order_create(
         )
         transaction.on_commit(lambda: _count_sale(store=store, order=order, offline=offline))
     return order
+
+
+def _spend_gift_cards(*, store: Store, order: Order, tenders: Tenders, user: User) -> None:
+    """Draw the gift cards down by their payments (`giftcards.redemption`: each card locked,
+    after the shift, counters and stock; two queries a card). An offline sale may not pay by
+    gift card: the card's balance must be seen and locked."""
+    if order.offline:
+        raise InvalidInput(
+            errors={
+                field: ["A gift card cannot pay an offline sale."]
+                for _, _, field in tenders.gift_cards
+            }
+        )
+    payments = _payments_of(order)
+    gift_cards_spend(
+        store=store,
+        spends=[
+            GiftCardSpend(
+                code=code, payment_id=payments[row].pk, amount=payments[row].amount, field=field
+            )
+            for row, code, field in tenders.gift_cards
+        ],
+        user=user,
+        now=order.created_at,
+    )
 
 
 def _take_held_order(*, store: Store, held_order_id: int) -> HeldOrder:

@@ -27,12 +27,21 @@ from accounts.models import User
 from audit.services import audit_record
 from catalog.models import StockMovement, StockReason
 from catalog.services import StockChange, stock_apply
+from giftcards.redemption import gift_cards_give_back
 from ledger.services import post_void
 from money.currencies import quantum
 from money.fields import amount_text
 from monitoring.metrics import VOID_AMOUNT, VOIDS
 from orders.exceptions import VoidNotAllowed
-from orders.models import ApprovalAction, Order, OrderStatus, Shift, ShiftStatus
+from orders.models import (
+    ApprovalAction,
+    Order,
+    OrderStatus,
+    Payment,
+    PaymentMethod,
+    Shift,
+    ShiftStatus,
+)
 from orders.services.approvals import approval_consume
 from orders.services.refunds import ORDER_TRANSITIONS
 
@@ -82,6 +91,16 @@ def order_void(
             void_reason=reason,
         )
         _put_stock_back(order=locked, user=user, reason=reason)
+        # A gift card that paid gets its money back (the mirror entry credits 2300).
+        gift_cards_give_back(
+            amounts_by_payment=dict(
+                Payment.objects.filter(
+                    order_id=locked.pk, method=PaymentMethod.GIFT_CARD
+                ).values_list("id", "amount")
+            ),
+            user=user,
+            now=locked.voided_at,
+        )
         store = locked.store
         post_void(
             store=store,

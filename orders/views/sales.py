@@ -35,6 +35,8 @@ from apitools.idempotency import (
 )
 from apitools.permissions import ALL_ROLES
 from domain.errors import InvalidInput
+from giftcards.exceptions import GiftCardInvalid
+from giftcards.throttling import gift_card_code_check, gift_card_code_failure_register
 from orders.models import Order
 from orders.selectors.sales import order_detail_queryset, order_list, orders_created_between
 from orders.serializers.sale_input import parse_sale_input
@@ -53,6 +55,15 @@ from orders.services.voids import order_void
 from orders.views.idempotency import idempotent
 
 ORDER_CREATE_ENDPOINT = "orders.create"
+
+
+def _pays_by_gift_card(data: Any) -> bool:
+    payments = data.get("payments") if isinstance(data, dict) else None
+    return isinstance(payments, list) and any(
+        isinstance(p, dict) and p.get("method") == "gift_card" for p in payments
+    )
+
+
 #: The header that carries a manager's approval token (`POST /api/v1/approvals/`).
 APPROVAL_HEADER = "X-Approval"
 
@@ -301,14 +312,24 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             409: OpenApiResponse(
                 description="`shift_not_open`, `insufficient_stock` (with `products`), "
                 "`held_order_gone`, `refund_exceeds_sold` (an exchange returning more than is "
-                "left on a line), or `idempotency_key_in_use`."
+                "left on a line), `insufficient_balance` (a gift card holds less than its "
+                "payment), or `idempotency_key_in_use`."
             ),
             422: IDEMPOTENCY_ERROR_RESPONSES[422],
         },
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse | Response:
         refuse_card_numbers(request.data)  # before anything else, the key included
-        return self._sell(request)
+        if not _pays_by_gift_card(request.data):
+            return self._sell(request)
+        # Gift card codes are throttled like a lookup's: a wrong one counts against the user
+        # and the address, and past the limit no code is even looked up.
+        gift_card_code_check(request)
+        try:
+            return self._sell(request)
+        except GiftCardInvalid:
+            gift_card_code_failure_register(request)
+            raise
 
     @idempotent(ORDER_CREATE_ENDPOINT, status=201)
     def _sell(self, request: Request) -> Any:

@@ -78,13 +78,14 @@ def _plain_body(draw: st.DrawFn) -> dict[str, Any]:
             line["discount"] = draw(_plain_decimal)
     for _ in range(draw(st.integers(0, 2))):
         payment: dict[str, Any] = {
-            "method": draw(st.sampled_from(["cash", "card", "other"])),
+            "method": draw(st.sampled_from(["cash", "card", "other", "gift_card"])),
             "amount": draw(_plain_decimal),
         }
         for name, value in (
             ("tendered", _plain_decimal),
             ("reference", _plain_text),
             ("card_last4", st.from_regex(r"\A[0-9]{4}\Z")),
+            ("code", st.from_regex(r"\A[A-HJKMNP-Z]{16}\Z")),
         ):
             if draw(st.booleans()):
                 payment[name] = draw(value)
@@ -169,6 +170,9 @@ def _valid_body(**changes: Any) -> dict[str, Any]:
             ]
         ),
         _valid_body(payments=[]),
+        _valid_body(
+            payments=[{"method": "gift_card", "amount": "9.99", "code": "ABCDEFGHJKMNPQRS"}]
+        ),
         _valid_body(held_order=12),
         {"register": 7, "held_order": 12, "payments": []},
     ],

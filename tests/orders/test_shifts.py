@@ -347,7 +347,12 @@ def test_x_then_z_report(client_for, cashier, manager, register, product, loose_
     assert report["discount_total"] == "0.00"
     assert report["tax_total"] == "1.23"  # 0.82 + 0.41
     assert report["total"] == "18.70"
-    assert report["by_tender"] == {"cash": "10.80", "card": "5.00", "other": "2.90"}
+    assert report["by_tender"] == {
+        "cash": "10.80",
+        "card": "5.00",
+        "other": "2.90",
+        "gift_card": "0.00",
+    }
     assert report["tax_by_rate"] == [
         {"rate": "0.000", "net": "2.50", "tax": "0.00"},
         {"rate": "8.250", "net": "14.97", "tax": "1.23"},
@@ -357,7 +362,7 @@ def test_x_then_z_report(client_for, cashier, manager, register, product, loose_
         "net": "4.99",
         "tax": "0.41",
         "total": "5.40",
-        "by_tender": {"cash": "5.40", "card": "0.00", "other": "0.00"},
+        "by_tender": {"cash": "5.40", "card": "0.00", "other": "0.00", "gift_card": "0.00"},
     }
     assert report["cash"] == {
         "opening_float": "100.00",
@@ -368,6 +373,7 @@ def test_x_then_z_report(client_for, cashier, manager, register, product, loose_
         "cash_refunded": "5.40",
         "cash_in": "10.00",
         "cash_out": "0.00",
+        "gift_card_cash": "0.00",
     }
     assert report["expected_cash"] == "115.40"
     assert report["counted_cash"] is None
@@ -390,7 +396,12 @@ def test_report_of_an_empty_shift(cashier_client, cashier, register) -> None:
     report = cashier_client.get(f"/api/v1/shifts/{shift.pk}/report/").json()
     assert report["orders_count"] == 0
     assert report["total"] == "0.00"
-    assert report["by_tender"] == {"cash": "0.00", "card": "0.00", "other": "0.00"}
+    assert report["by_tender"] == {
+        "cash": "0.00",
+        "card": "0.00",
+        "other": "0.00",
+        "gift_card": "0.00",
+    }
     assert report["refunds"]["count"] == 0
     assert report["expected_cash"] == "25.00"
 
@@ -409,7 +420,7 @@ def test_report_query_count_does_not_grow_with_orders(
     with CaptureQueriesContext(connection) as six_orders:
         assert cashier_client.get(url).status_code == 200
     assert len(six_orders.captured_queries) == len(one_order.captured_queries)
-    assert len(one_order.captured_queries) <= 12
+    assert len(one_order.captured_queries) <= 13  # 13: the cash that paid for gift cards
 
 
 # --- concurrency (PostgreSQL) -------------------------------------------------------------------

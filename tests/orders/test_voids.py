@@ -186,7 +186,12 @@ def test_shift_report_leaves_voided_orders_out_and_counts_them(
     assert report["orders_count"] == 1
     assert report["total"] == "5.40"
     assert report["tax_total"] == "0.41"
-    assert report["by_tender"] == {"cash": "5.40", "card": "0.00", "other": "0.00"}
+    assert report["by_tender"] == {
+        "cash": "5.40",
+        "card": "0.00",
+        "other": "0.00",
+        "gift_card": "0.00",
+    }
     assert [row["net"] for row in report["tax_by_rate"]] == ["4.99"]
     assert report["voids_count"] == 1
     assert report["voids_total"] == "19.34"
@@ -205,7 +210,12 @@ def test_daily_report_leaves_voided_orders_out_and_counts_them(
     assert figures["orders_count"] == 1
     assert figures["net_sales"] == "4.99"
     assert figures["tax_total"] == "0.41"
-    assert figures["by_tender"] == {"cash": "0.00", "card": "5.40", "other": "0.00"}
+    assert figures["by_tender"] == {
+        "cash": "0.00",
+        "card": "5.40",
+        "other": "0.00",
+        "gift_card": "0.00",
+    }
     assert [row["total"] for row in figures["top_products"]] == ["5.40"]
     assert sum(row["orders"] for row in figures["by_hour"]) == 1
     assert figures["voids_count"] == 1

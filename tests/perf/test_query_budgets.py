@@ -38,11 +38,15 @@ SALE_BUDGET = 11
 #: A sale completing a held order: the sale's, plus locking and reading the held order and
 #: marking it completed.
 HELD_SALE_BUDGET = SALE_BUDGET + 2
+#: A sale paid by one gift card: the sale's, plus the card's lock, its balance and its `redeem`
+#: movement (issue 16). A plain sale's budget does not change.
+GIFT_CARD_SALE_BUDGET = SALE_BUDGET + 3
 #: A void through `POST /api/v1/orders/{id}/void/`, whatever the number of lines: the key, the
 #: order (scoped, then locked), the shift's lock, the order's update, the sale's movements, stock
 #: (lock; update + insert), the sale's journal lines and the mirror entry, the order read back
-#: (order, lines, payments), the stored answer, the audit chain (2) and the transaction (2).
-VOID_BUDGET = 17
+#: (order, lines, payments), the stored answer, the audit chain (2) and the transaction (2); and
+#: the order's gift card payments (issue 16: a card that paid gets its money back).
+VOID_BUDGET = 18
 #: An exchange through `POST /api/v1/orders/` with `returns`, whatever the number of lines sold
 #: and returned (one earlier order): the sale's, plus the register, the returned order and its
 #: lines locked, the counters' and stock rows' locks, the refund's number, row, lines and
@@ -112,6 +116,39 @@ def test_a_sale_is_within_its_query_budget_on_postgresql(
     sql = _sale_queries(cashier_client, register, products[:3])
 
     assert len(sql) <= SALE_BUDGET, "\n".join(sql)
+
+
+@pytest.mark.postgres
+def test_a_sale_paid_by_gift_card_is_within_its_budget_whatever_its_lines(
+    cashier_client: APIClient, cashier: User, register: Register, products: list[Product]
+) -> None:
+    open_shift_on(register, cashier)
+    _sale_queries(cashier_client, register, products[:1])
+    issued = cashier_client.post(
+        "/api/v1/gift-cards/",
+        {
+            "register": register.pk,
+            "amount": "500.00",
+            "payments": [{"method": "cash", "amount": "500.00"}],
+        },
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()),
+    )
+    code = issued.json()["code"]
+    counts = []
+    for items in (products[:1], products):
+        body = sale_body(register, [(p, 1) for p in items])
+        total = cashier_client.post(QUOTE_URL, body, format="json").json()["total"]
+        body["payments"] = [{"method": "gift_card", "code": code, "amount": total}]
+        response, sql = _queries(
+            lambda body=body: cashier_client.post(
+                ORDERS_URL, body, format="json", HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4())
+            )
+        )
+        assert response.status_code == 201, response.content
+        counts.append(len(sql))
+        assert len(sql) <= GIFT_CARD_SALE_BUDGET, "\n".join(sql)
+    assert counts[0] == counts[1]
 
 
 @pytest.mark.postgres

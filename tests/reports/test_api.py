@@ -65,7 +65,12 @@ def test_manager_gets_the_report_of_a_past_day_and_it_is_stored(
     assert body["gross_sales"] == "25.00"
     assert body["net_sales"] == "25.00"
     assert body["tax_total"] == "2.50"
-    assert body["by_tender"] == {"cash": "27.50", "card": "0.00", "other": "0.00"}
+    assert body["by_tender"] == {
+        "cash": "27.50",
+        "card": "0.00",
+        "other": "0.00",
+        "gift_card": "0.00",
+    }
     assert body["by_hour"][23] == {"hour": 23, "orders": 1, "total": "5.50"}
     assert body["top_products"][0]["quantity"] == "2.000"
     assert body["generated_at"].endswith("Z")

@@ -75,7 +75,12 @@ def test_figures_of_a_known_day(store, cashier, second_cashier, coffee, mug, day
     assert figures["net_sales"] == "33.00"  # 20.00 + 9.00 + 4.00
     assert figures["tax_total"] == "3.30"  # 2.00 + 0.90 + 0.40
     assert figures["refunds_total"] == "3.30"
-    assert figures["by_tender"] == {"cash": "26.90", "card": "4.40", "other": "5.00"}
+    assert figures["by_tender"] == {
+        "cash": "26.90",
+        "card": "4.40",
+        "other": "5.00",
+        "gift_card": "0.00",
+    }
 
     hours = figures["by_hour"]
     assert [row["hour"] for row in hours] == list(range(24))
@@ -119,7 +124,12 @@ def test_an_empty_day_has_zeros_in_every_figure(store) -> None:
     figures = daily_report_figures(store=store, date=DAY)
     assert figures["orders_count"] == 0
     assert figures["gross_sales"] == figures["net_sales"] == figures["refunds_total"] == "0.00"
-    assert figures["by_tender"] == {"cash": "0.00", "card": "0.00", "other": "0.00"}
+    assert figures["by_tender"] == {
+        "cash": "0.00",
+        "card": "0.00",
+        "other": "0.00",
+        "gift_card": "0.00",
+    }
     assert len(figures["by_hour"]) == 24
     assert figures["top_products"] == figures["by_cashier"] == []
 
