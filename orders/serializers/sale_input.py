@@ -36,6 +36,7 @@ class SaleInput:
     client_created_at: datetime | None
     offline: bool
     held_order: int | None
+    customer: int | None  # None: none, or the held order's
 
 
 def parse_sale_input(data: Any) -> SaleInput:
@@ -67,4 +68,5 @@ def _sale_input(validated: dict[str, Any]) -> SaleInput:
         client_created_at=validated["client_created_at"],
         offline=validated["offline"],
         held_order=validated["held_order"],
+        customer=validated["customer"],
     )

@@ -128,6 +128,7 @@ class ReturnViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             restock=data["restock"],
             reason=data["reason"],
             approved_by=approved_by,
+            customer_id=data["customer"],
         )
         # Rendered from what the service wrote (store, lines and tenders in hand): no re-read.
         return ReturnSerializer(returned).data

@@ -131,6 +131,7 @@ def _sync_one(request: Request, *, user: User, register: int, item: dict[str, An
                 client_created_at=sale.client_created_at,
                 offline=sale.offline,
                 held_order_id=sale.held_order,
+                customer_id=sale.customer,
             )
             return 201, OrderSerializer(order).data
 

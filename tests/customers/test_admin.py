@@ -125,3 +125,22 @@ def test_an_erased_customer_is_read_only(manager_admin, manager) -> None:
 
     assert 'name="name"' not in page
     assert "Erased customer" in page
+
+
+def test_an_orders_admin_page_shows_its_customer_and_exemption(
+    manager_admin, cashier, register, product, open_shift, exempt
+) -> None:
+    from orders.services.sales import PaymentRequest, SaleLineRequest, order_create
+
+    order = order_create(
+        user=cashier,
+        register_id=register.pk,
+        lines=[SaleLineRequest(product_id=product.pk, quantity=Decimal("1"))],
+        payments=[PaymentRequest(method="cash", amount=Decimal("4.99"))],
+        customer_id=exempt.pk,
+    )
+
+    page = manager_admin.get(f"/admin/orders/order/{order.pk}/change/").content.decode()
+
+    assert f"Customer {exempt.code}" in page
+    assert "EX-2041" in page
