@@ -21,6 +21,8 @@ from money.fields import CurrencyScoped, money_field
 
 __all__ = ["CustomerSerializer"]
 
+_TEXT_FIELDS = ("code", "name", "email", "phone", "tax_exempt_id")
+
 
 def _normalized(clean: Callable[[str], str], value: str) -> str:
     try:
@@ -94,6 +96,22 @@ class CustomerSerializer(CurrencyScoped, serializers.ModelSerializer):
             "erased_at",
         )
         read_only_fields = ("id", "store_credit", "loyalty_points", "created_at", "erased_at")
+
+    def to_internal_value(self, data: Any) -> Any:
+        # JSON types as the schema says them: DRF would take `"name": 7` as "7" and
+        # `"tax_exempt": "yes"` as true; a register sending those has a bug worth hearing of.
+        if isinstance(data, dict):
+            errors = {
+                name: [f"Must be {kind}."]
+                for name, kind, ok in (
+                    *((name, "a string", str) for name in _TEXT_FIELDS),
+                    ("tax_exempt", "true or false", bool),
+                )
+                if name in data and data[name] is not None and not isinstance(data[name], ok)
+            }
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
 
     def validate_code(self, value: str) -> str | None:
         if not value.strip():

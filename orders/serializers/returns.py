@@ -54,6 +54,7 @@ class ReturnCreateSerializer(serializers.Serializer):
     )
     customer = serializers.IntegerField(
         min_value=1,
+        max_value=2**63 - 1,
         required=False,
         allow_null=True,
         default=None,

@@ -117,6 +117,11 @@ def test_a_given_code_is_upper_cased_and_unique_whatever_its_case(cashier_client
         ({"name": "A", "code": "-LEADING"}, "code"),
         ({"name": "Card 4111 1111 1111 1111"}, "name"),
         ({"name": "A", "tax_exempt": True, "tax_exempt_id": "4111111111111111"}, "tax_exempt_id"),
+        ({"name": 7}, "name"),  # JSON types as the schema says them
+        ({"name": "A", "tax_exempt_id": 0}, "tax_exempt_id"),
+        ({"name": "A", "phone": 5550100199}, "phone"),
+        ({"name": "A", "tax_exempt": "yes", "tax_exempt_id": "EX-1"}, "tax_exempt"),
+        ({"name": "A", "tax_exempt": 1, "tax_exempt_id": "EX-1"}, "tax_exempt"),
     ],
 )
 def test_invalid_input_is_400_naming_the_field(cashier_client, body, field) -> None:
