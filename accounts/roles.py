@@ -41,6 +41,8 @@ ROLE_PERMISSIONS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
             "change_taxrate",
             "add_stockmovement",
         ),
+        # Erasing a customer is not a deletion (the row stays): the API's `DELETE`, manager+.
+        "customers": ("view_customer", "add_customer", "change_customer"),
         "orders": (
             "view_*",
             "add_order",
@@ -55,6 +57,7 @@ ROLE_PERMISSIONS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
     Role.CASHIER: {
         "accounts": ("view_store", "view_register"),
         "catalog": ("view_product", "view_category", "view_taxrate", "view_stocklevel"),
+        "customers": ("view_customer", "add_customer"),
         "orders": (
             "view_order",
             "add_order",

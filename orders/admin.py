@@ -150,6 +150,8 @@ class OrderAdmin(StoreScopedAdmin):
         "voided_at",
         "voided_by",
         "void_reason",
+        "customer",
+        "tax_exempt_id",
     )
     readonly_fields = fields
     inlines = (OrderLineInline, PaymentInline, OrderRefundInline)

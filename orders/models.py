@@ -11,6 +11,7 @@ from django.db.models import F, Q
 
 from accounts.models import Register, Store
 from catalog.models import Product
+from customers.models import Customer
 from money.fields import MoneyField, QuantityField, RateField
 
 
@@ -162,6 +163,17 @@ class Order(models.Model):
         related_name="orders_voided",
     )
     void_reason = models.CharField(max_length=255, null=True, blank=True)
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="orders"
+    )
+    tax_exempt_id = models.CharField(
+        max_length=64,
+        null=True,
+        blank=True,
+        help_text="The customer's tax exemption id the sale was made under (its tax is 0.00); "
+        "null for a taxed sale. A copy: the merchant's tax record, kept when the customer is "
+        "erased.",
+    )
 
     class Meta:
         ordering = ("-created_at", "-id")
@@ -191,6 +203,10 @@ class Order(models.Model):
                     & Q(voided_at__isnull=True, voided_by__isnull=True, void_reason__isnull=True)
                 ),
                 name="order_void_fields_consistent",
+            ),
+            models.CheckConstraint(
+                condition=Q(tax_exempt_id__isnull=True) | Q(customer__isnull=False),
+                name="order_tax_exempt_with_customer",
             ),
         ]
 
@@ -439,6 +455,9 @@ class Return(models.Model):
     net_total = MoneyField()
     tax_total = MoneyField()
     total = MoneyField()
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="returns"
+    )
 
     class Meta:
         ordering = ("id",)
@@ -449,11 +468,6 @@ class Return(models.Model):
 
     def __str__(self) -> str:
         return self.number
-
-    @property
-    def customer_id(self) -> None:
-        """Customers come in a later version: a return has none yet (rendered `null`)."""
-        return None
 
 
 class ReturnLine(models.Model):
@@ -632,6 +646,9 @@ class HeldOrder(models.Model):
     order = models.OneToOneField(
         Order, null=True, blank=True, on_delete=models.PROTECT, related_name="held_order"
     )
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="held_orders"
+    )
 
     class Meta:
         ordering = ("-held_at", "-id")
@@ -653,11 +670,6 @@ class HeldOrder(models.Model):
 
     def __str__(self) -> str:
         return f"Held order {self.pk} on register {self.register_id} ({self.status})"
-
-    @property
-    def customer_id(self) -> None:
-        """Customers come in a later version: a held order has none yet (rendered `null`)."""
-        return None
 
     def requested_lines(self) -> list[tuple[int, Decimal, Decimal]]:
         """`(product id, quantity, the line's own discount)` of each line, as requested: what

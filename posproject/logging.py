@@ -1,8 +1,14 @@
-"""Log formatting: one JSON object per line carrying the request context, with secrets redacted.
+"""Log formatting: one JSON object per line carrying the request context, with secrets and
+personal data redacted.
 
 Redaction is the last line of defence, not the first: code should never log a body, a password,
-a token or a card number. Whatever slips through anyway — in the message, in an `extra` field, or
-in an exception's text — is masked here before it leaves the process.
+a token, a card number or a customer's email or phone. Whatever slips through anyway — in the
+message, in an `extra` field, or in an exception's text — is masked here before it leaves the
+process (`redact_log_text`, `scrub`; Sentry events go through `scrub` too): values under keys
+that name a secret or contact details (`email`, `phone` …), and in any text card numbers, bearer
+tokens, JWTs, `password=…` pairs, email addresses and phone numbers written internationally
+(`+44 20 7946 0958`). A phone number written without its `+` is indistinguishable from any other
+number in free text: it is masked under its key only.
 """
 
 from __future__ import annotations
@@ -24,6 +30,11 @@ _SECRET_KV = re.compile(
 _BEARER = re.compile(r"(?i)bearer\s+[A-Za-z0-9._\-]+")
 # A JWT on its own (three base64url segments, the first one a JSON header `{"...` → `eyJ`).
 _JWT = re.compile(r"eyJ[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]{5,}")
+# Personal data (customers): an email address, and a phone number in international form (a `+`
+# and 7–15 digits, spaces, dashes, slashes or parentheses between them; not dots, so that a
+# signed amount such as `+12.50` is never taken for one).
+_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
+_PHONE = re.compile(r"(?<![\w+])\+\d(?:[ ()/\-]{0,2}\d){6,14}(?!\d)")
 
 REDACTED = "[REDACTED]"
 # A key is sensitive when it contains one of these words …
@@ -40,6 +51,9 @@ _SENSITIVE_WORDS = (
     "api_key",
     "csrf",
     "sessionid",
+    # A customer's contact details (`email`, `customer_email`, `phone_number`, `telephone` …).
+    "email",
+    "phone",
 )
 # … or when one of its `_`/`-`-separated parts is one of these (`pan` masks `card_pan` but not
 # `span_id`) …
@@ -62,6 +76,13 @@ def redact(text: str) -> str:
     return _SECRET_KV.sub(r"\1[REDACTED]", text)
 
 
+def redact_log_text(text: str) -> str:
+    """`redact`, and personal data besides: what a log line or a Sentry event may say. (The
+    audit trail uses `redact` alone: it records staff accounts' email addresses on purpose, and
+    never a customer's — `customers.services`.)"""
+    return _PHONE.sub("[REDACTED-PHONE]", _EMAIL.sub("[REDACTED-EMAIL]", redact(text)))
+
+
 def sensitive_key(key: Any) -> bool:
     k = str(key).lower().replace("-", "_")
     if k in _SAFE_KEYS:
@@ -78,7 +99,7 @@ def scrub(value: Any, _depth: int = 0) -> Any:
     if _depth > 20:
         return REDACTED
     if isinstance(value, str):
-        return redact(value)
+        return redact_log_text(value)
     if isinstance(value, dict):
         return {
             k: (REDACTED if sensitive_key(k) else scrub(v, _depth + 1)) for k, v in value.items()
@@ -89,7 +110,7 @@ def scrub(value: Any, _depth: int = 0) -> Any:
         return value
     # Anything else (a request object, a model instance) would be rendered with str() by the
     # formatter — which for a request includes the query string. Render and redact it here.
-    return redact(str(value))
+    return redact_log_text(str(value))
 
 
 class RequestContextFilter(logging.Filter):
@@ -112,7 +133,7 @@ class RedactSecretsFilter(logging.Filter):
             message = record.getMessage()
         except Exception:  # noqa: BLE001 - a broken format string must not drop the log line
             message = str(record.msg)
-        cleaned = redact(message)
+        cleaned = redact_log_text(message)
         if cleaned != message or record.args:
             record.msg = cleaned
             record.args = None
@@ -121,7 +142,7 @@ class RedactSecretsFilter(logging.Filter):
                 continue
             setattr(record, key, REDACTED if sensitive_key(key) else scrub(value))
         if record.stack_info:
-            record.stack_info = redact(record.stack_info)
+            record.stack_info = redact_log_text(record.stack_info)
         return True
 
 
@@ -129,10 +150,10 @@ class _RedactingFormatterMixin:
     """Tracebacks quote exception messages, and those can quote input."""
 
     def formatException(self, ei: Any) -> str:
-        return redact(super().formatException(ei))  # type: ignore[misc]
+        return redact_log_text(super().formatException(ei))  # type: ignore[misc]
 
     def formatStack(self, stack_info: str) -> str:
-        return redact(super().formatStack(stack_info))  # type: ignore[misc]
+        return redact_log_text(super().formatStack(stack_info))  # type: ignore[misc]
 
 
 class PlainFormatter(_RedactingFormatterMixin, logging.Formatter):

@@ -4,8 +4,9 @@ scrubber that runs over every event before it leaves the process.
 A point-of-sale process handles card numbers, passwords and bearer tokens. Sentry's own defaults
 (`send_default_pii=False`, its denylist) already drop most of them; `before_send` is the belt to
 those braces: it removes the request body and cookies outright, masks every value under a
-sensitive key (Authorization, Cookie, password, token, card …) and redacts PAN-, JWT- and
-`password=`-shaped text anywhere in the event (messages, breadcrumbs, exception values, URLs).
+sensitive key (Authorization, Cookie, password, token, card, email, phone …) and redacts PAN-,
+JWT-, `password=`-, email- and international-phone-shaped text anywhere in the event (messages,
+breadcrumbs, exception values, URLs) — `posproject.logging.scrub`, the same as the logs'.
 """
 
 from __future__ import annotations
@@ -75,7 +76,11 @@ def init_sentry(
         before_send_transaction=before_send,  # type: ignore[arg-type]
         before_breadcrumb=before_breadcrumb,  # type: ignore[arg-type]
         event_scrubber=EventScrubber(
-            denylist=[*DEFAULT_DENYLIST, "pan", "card_number", "cvv", "cvc", "access", "refresh"],
+            denylist=[
+                *DEFAULT_DENYLIST,
+                *("pan", "card_number", "cvv", "cvc", "access", "refresh"),
+                *("email", "phone"),  # a customer's contact details
+            ],
             recursive=True,
         ),
         integrations=[DjangoIntegration(), CeleryIntegration()],

@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Index expressions with operator classes (the customers' trigram search indexes).
+    "django.contrib.postgres",
     # Third party
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
@@ -68,6 +70,7 @@ INSTALLED_APPS = [
     "accounts",
     "audit",
     "catalog",
+    "customers",
     "ledger",
     "orders",
     "giftcards",
@@ -511,6 +514,9 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
         "django.server": {"level": "WARNING"},
         "django_redis": {"level": "WARNING"},
+        # Never the SQL, even with DEBUG and LOG_LEVEL=DEBUG: Django logs each statement with its
+        # values interpolated, and those are customers' emails and phone numbers.
+        "django.db.backends": {"level": "INFO"},
         # One line per request (monitoring.middleware); probes and scrapes at DEBUG.
         "monitoring.access": {"level": env.str("ACCESS_LOG_LEVEL", default="INFO")},
         "celery": {"level": LOG_LEVEL},

@@ -1,8 +1,8 @@
 """Input and output shapes of held (parked) orders (contract: docs/API.md "Register flows").
 
-The input is a quote's basket plus a note and a customer; customers come in a later version, so
-`customer` accepts only `null` (or nothing) and renders `null`. The output is the held order as
-priced, its money with the store currency's minor units."""
+The input is a quote's basket plus a note and a customer (`/api/v1/customers/`; a tax-exempt one's
+basket is priced without tax, as a quote is). The output is the held order as priced, its money
+with the store currency's minor units."""
 
 from __future__ import annotations
 
@@ -34,11 +34,13 @@ class HeldOrderInputSerializer(serializers.Serializer):
         help_text="Order discount, spread over the lines as on a sale.",
     )
     customer = serializers.IntegerField(
+        min_value=1,
+        max_value=2**63 - 1,
         required=False,
         allow_null=True,
         default=None,
-        help_text="Reserved: customers come in a later version. Only `null` (or leaving it "
-        "out) is accepted for now.",
+        help_text="The customer's id; unknown or erased → 400. The completing sale is the "
+        "customer's unless it names another.",
     )
     note = serializers.CharField(max_length=255, allow_blank=True, default="")
 
@@ -48,11 +50,6 @@ class HeldOrderInputSerializer(serializers.Serializer):
                 f"At most {settings.API_MAX_ORDER_LINES} lines per order."
             )
         return value
-
-    def validate_customer(self, value: int | None) -> None:
-        if value is not None:
-            raise serializers.ValidationError("Customers are not available yet: send null.")
-        return None
 
     def line_requests(self) -> list[SaleLineRequest]:
         return [
@@ -75,10 +72,7 @@ class HeldOrderSerializer(CurrencyScoped, serializers.ModelSerializer):
     tax_total = money_field(read_only=True)
     total = money_field(read_only=True)
     customer = serializers.IntegerField(
-        source="customer_id",
-        read_only=True,
-        allow_null=True,
-        help_text="Always `null` until customers exist.",
+        source="customer_id", read_only=True, allow_null=True, help_text="The customer's id."
     )
     held_by = serializers.IntegerField(source="held_by_id", read_only=True)
 

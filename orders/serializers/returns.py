@@ -4,7 +4,6 @@ validated data to `orders.services.returns.return_create`."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 from rest_framework import serializers
 
@@ -54,10 +53,13 @@ class ReturnCreateSerializer(serializers.Serializer):
         validators=[refuse_card_number],
     )
     customer = serializers.IntegerField(
+        min_value=1,
+        max_value=2**63 - 1,
         required=False,
         allow_null=True,
         default=None,
-        help_text="Only null for now (customers come in a later version).",
+        help_text="The customer's id; unknown or erased → 400. A tax-exempt customer's return "
+        "gives back no tax.",
     )
     tenders = serializers.ListField(
         child=ReturnTenderInputSerializer(),
@@ -66,13 +68,6 @@ class ReturnCreateSerializer(serializers.Serializer):
         max_length=20,
         help_text="Where the money goes, adding up to the total exactly; default: all cash.",
     )
-
-    def validate_customer(self, value: Any) -> None:
-        if value is not None:
-            raise serializers.ValidationError(
-                "Customers come in a later version: only null is accepted."
-            )
-        return None
 
 
 class ReturnLineSerializer(serializers.ModelSerializer):
@@ -117,7 +112,7 @@ class ReturnSerializer(CurrencyScoped, serializers.ModelSerializer):
         "Null when it had none (nothing paid in cash).",
     )
     customer = serializers.IntegerField(
-        source="customer_id", read_only=True, allow_null=True, help_text="Null for now."
+        source="customer_id", read_only=True, allow_null=True, help_text="The customer's id."
     )
 
     class Meta:

@@ -39,6 +39,7 @@ class SaleInput:
     offline: bool
     held_order: int | None
     returns: list[ExchangeReturnRequest]  # an exchange: lines of earlier orders given back
+    customer: int | None  # None: none, or the held order's
 
 
 def parse_sale_input(data: Any) -> SaleInput:
@@ -71,4 +72,5 @@ def _sale_input(validated: dict[str, Any]) -> SaleInput:
         offline=validated["offline"],
         held_order=validated["held_order"],
         returns=exchange_return_requests(validated.get("returns", [])),
+        customer=validated["customer"],
     )

@@ -182,6 +182,15 @@ class QuoteInputSerializer(serializers.Serializer):
         help_text="Goods already handed over while offline: never refused for stock; the stock "
         "may go negative and its movement is flagged.",
     )
+    customer = serializers.IntegerField(
+        min_value=1,
+        max_value=2**63 - 1,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The customer's id (`/api/v1/customers/`); unknown or erased → 400. A "
+        "tax-exempt customer's lines carry no tax (every line at 0 %).",
+    )
 
     def validate_lines(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if len(value) > settings.API_MAX_ORDER_LINES:
@@ -406,6 +415,15 @@ class OrderSerializer(CurrencyScoped, CompiledRepresentation, serializers.ModelS
     void_reason = serializers.CharField(
         read_only=True, allow_null=True, help_text="Why it was voided; null unless voided."
     )
+    customer = serializers.IntegerField(
+        source="customer_id", read_only=True, allow_null=True, help_text="The customer's id."
+    )
+    tax_exempt_id = serializers.CharField(
+        read_only=True,
+        allow_null=True,
+        help_text="The tax exemption id the sale was made under (no tax on any line); null "
+        "for a taxed sale.",
+    )
 
     class Meta:
         model = Order
@@ -438,6 +456,8 @@ class OrderSerializer(CurrencyScoped, CompiledRepresentation, serializers.ModelS
             "voided_at",
             "voided_by",
             "void_reason",
+            "customer",
+            "tax_exempt_id",
         )
         read_only_fields = fields
 
@@ -478,6 +498,11 @@ class QuoteSerializer(CurrencyScoped, serializers.Serializer):
         help_text="The rounding a payment all in cash would get (the store's cash_rounding)."
     )
     total_due = money_field(help_text="total + rounding: what an all-cash payment would be.")
+    customer = serializers.IntegerField(allow_null=True, help_text="The customer's id.")
+    tax_exempt_id = serializers.CharField(
+        allow_null=True,
+        help_text="The customer's tax exemption id when they are exempt (no tax); else null.",
+    )
 
 
 def quote_representation(quote: Any) -> dict[str, Any]:
@@ -510,4 +535,8 @@ def quote_representation(quote: Any) -> dict[str, Any]:
         "total": priced.total,
         "rounding": quote.cash_rounding,
         "total_due": priced.total + quote.cash_rounding,
+        "customer": quote.customer.pk if quote.customer is not None else None,
+        "tax_exempt_id": quote.customer.tax_exempt_id
+        if quote.customer is not None and quote.customer.tax_exempt
+        else None,
     }

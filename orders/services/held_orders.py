@@ -45,12 +45,20 @@ def held_order_create(
     lines: Sequence[SaleLineRequest],
     discount: Decimal,
     note: str = "",
+    customer_id: int | None = None,
 ) -> HeldOrder:
     """Park a priced basket on a register of the user's stores. Errors as `order_quote`'s:
     register not in the user's stores → `ObjectNotFound`; inactive register, unknown or
-    inactive product, a discount above what it applies to → `InvalidInput`."""
+    inactive product, a discount above what it applies to, an unknown or erased customer →
+    `InvalidInput`."""
     with transaction.atomic():
-        quote = order_quote(user=user, register_id=register_id, lines=lines, discount=discount)
+        quote = order_quote(
+            user=user,
+            register_id=register_id,
+            lines=lines,
+            discount=discount,
+            customer_id=customer_id,
+        )
         now = timezone.now()
         held = HeldOrder.objects.create(
             store=quote.store,
@@ -59,6 +67,7 @@ def held_order_create(
             held_at=now,
             updated_at=now,
             note=note,
+            customer=quote.customer,
             **_priced_fields(quote, lines),
         )
         _audit(held, user=user, action="held_order.created")
@@ -73,23 +82,33 @@ def held_order_update(
     lines: Sequence[SaleLineRequest],
     discount: Decimal,
     note: str = "",
+    customer_id: int | None = None,
 ) -> HeldOrder:
-    """Replace the held order's register, lines, discount and note, re-priced now. The register
-    must be one of the held order's store (400 otherwise); one that is gone → `HeldOrderGone`."""
+    """Replace the held order's register, lines, discount, note and customer, re-priced now. The
+    register must be one of the held order's store (400 otherwise); one that is gone →
+    `HeldOrderGone`."""
     with transaction.atomic():
         held = _held_for_change(user=user, held_order_id=held_order_id)
-        quote = order_quote(user=user, register_id=register_id, lines=lines, discount=discount)
+        quote = order_quote(
+            user=user,
+            register_id=register_id,
+            lines=lines,
+            discount=discount,
+            customer_id=customer_id,
+        )
         if quote.store.pk != held.store_id:
             raise InvalidInput(errors={"register": ["A register of the held order's store."]})
         for name, value in _priced_fields(quote, lines).items():
             setattr(held, name, value)
         held.register = quote.register
         held.note = note
+        held.customer = quote.customer
         held.updated_at = timezone.now()
         held.save(
             update_fields=[
                 "register",
                 "note",
+                "customer",
                 "updated_at",
                 "currency",
                 "prices_include_tax",
@@ -172,5 +191,7 @@ def _audit(held: HeldOrder, *, user: User, action: str) -> None:
             "lines": len(held.lines),
             "total": amount_text(held.total, quantum(held.currency)),
             "note": held.note,
+            # By id only: a customer's personal data never enters the audit trail.
+            **({"customer": held.customer_id} if held.customer_id is not None else {}),
         },
     )

@@ -15,9 +15,11 @@ book value to the cent. The ledger entry (source `return`): Dr 4900 net, Dr 2100
 tender. Everything, with the audit event `return.created`, in one transaction; once it has
 committed, the metrics count it (`pos_returns_total`, `pos_return_amount_total`).
 
-Not yet: `store_credit` (customers and their balances come in a later version: 400), a
-`customer` other than null (400), and the store's cash rounding on the cash part (the cash paid
-out is the exact total's cash part).
+A return may name a customer (unknown or erased → 400); a tax-exempt customer's return gives
+back no tax (every line at a rate of 0), as their purchases carried none.
+
+Not yet: `store_credit` (store-credit balances come in a later version: 400), and the store's
+cash rounding on the cash part (the cash paid out is the exact total's cash part).
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ from accounts.models import Register, Store, User
 from audit.services import audit_record
 from catalog.models import Product, StockReason
 from catalog.services import StockChange, stock_apply
+from customers.models import Customer
+from customers.selectors import customer_named
 from domain.errors import InvalidInput, ObjectNotFound
 from ledger.services import post_return
 from money import MILLI, ZERO
@@ -52,6 +56,7 @@ from orders.models import (
 from orders.pricing import LineInput, PricedOrder, price_order
 from orders.selectors.sales import products_for_sale, register_for_sale, sale_shift_locked
 from orders.services.numbering import next_number
+from orders.services.sales import NO_TAX
 
 #: Tender methods a return may pay back on; `store_credit` is named so its refusal can say why.
 #: Not `gift_card`: a return without a receipt names no card to put the money back on.
@@ -93,12 +98,13 @@ def return_create(
     reason: str,
     now: dt.datetime | None = None,
     approved_by: int | None = None,
+    customer_id: int | None = None,
 ) -> Return:
     """Take back `lines` at `register_id` (see the module docstring). 404 for a register outside
     the user's stores; 400 naming the field for an inactive register, an unknown or inactive
     product, a `unit_price` above the current price or finer than the currency, tenders not
-    adding up to the total (`PaymentMismatch`) or `store_credit`; 409 `shift_not_open` for cash
-    without an open shift."""
+    adding up to the total (`PaymentMismatch`), `store_credit`, or an unknown or erased customer;
+    409 `shift_not_open` for cash without an open shift."""
     with transaction.atomic():
         shift = sale_shift_locked(user=user, register_id=register_id)
         if shift is not None:
@@ -109,7 +115,8 @@ def return_create(
         if not register.is_active:
             # Like a sale: a deactivated register takes nothing in or out (400).
             raise InvalidInput(errors={"register": ["This register is not active."]})
-        products, priced = _priced_return(store=store, lines=lines)
+        customer = customer_named(customer_id)
+        products, priced = _priced_return(store=store, lines=lines, customer=customer)
         payments = _tenders(requests=tenders, total=priced.total, store=store)
         cash = sum((amount for method, amount in payments if method == PaymentMethod.CASH), ZERO)
         if cash > 0 and shift is None:
@@ -129,6 +136,7 @@ def return_create(
             reason=reason,
             user=user,
             created_at=created_at,
+            customer=customer,
         )
         restocked_cost = _restock(store=store, returned=returned, user=user)
         by_method: dict[str, Decimal] = {}
@@ -162,6 +170,7 @@ def return_create(
                 ],
                 "tenders": {method: str(amount) for method, amount in by_method.items()},
                 **({"approved_by": approved_by} if approved_by is not None else {}),
+                **({"customer": customer.pk} if customer is not None else {}),
             },
         )
         transaction.on_commit(
@@ -179,10 +188,12 @@ def _count_return(*, store_code: str, currency: str, total: Decimal) -> None:
 
 
 def _priced_return(
-    *, store: Store, lines: Sequence[ReturnLineRequest]
+    *, store: Store, lines: Sequence[ReturnLineRequest], customer: Customer | None = None
 ) -> tuple[list[Product], PricedOrder]:
     """Load the products (one query), refuse what cannot be taken back naming the line, and
-    price the lines at their unit prices and the products' current tax rates."""
+    price the lines at their unit prices and the products' current tax rates (0 for a
+    tax-exempt customer)."""
+    exempt = customer is not None and customer.tax_exempt
     if not lines:
         raise InvalidInput(errors={"lines": ["At least one line is required."]})
     currency = store.currency
@@ -218,7 +229,7 @@ def _priced_return(
                 if fits_currency(unit_price, currency)
                 else unit_price,
                 quantity=line.quantity,
-                tax_rate=product.tax_rate.rate,
+                tax_rate=NO_TAX if exempt else product.tax_rate.rate,
             )
         )
     if errors:
@@ -244,9 +255,7 @@ def _tenders(
     payments: list[tuple[str, Decimal]] = []
     for index, request in enumerate(requests):
         if request.method == STORE_CREDIT:
-            errors[f"tenders.{index}.method"] = [
-                "Store credit needs a customer account, which comes in a later version."
-            ]
+            errors[f"tenders.{index}.method"] = ["Store credit comes in a later version."]
         elif request.method not in RETURN_METHODS:
             errors[f"tenders.{index}.method"] = ["Unknown payment method."]
         elif request.amount <= 0:
@@ -281,6 +290,7 @@ def _write_return(
     reason: str,
     user: User,
     created_at: dt.datetime,
+    customer: Customer | None = None,
 ) -> Return:
     """The return (numbered: the register's next refund number), its lines (the products' sku
     and name snapshotted) and its tenders; each line's `cost` is what goes back into inventory
@@ -298,6 +308,7 @@ def _write_return(
         net_total=priced.net_total,
         tax_total=priced.tax_total,
         total=priced.total,
+        customer=customer,
     )
     currency = store.currency
     lines = ReturnLine.objects.bulk_create(

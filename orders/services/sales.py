@@ -11,7 +11,12 @@ order, its lines and its payments are one statement — `_insert_order`).
 Query budget of a sale through the API (pinned in tests/perf/test_query_budgets.py): 11 —
 BEGIN, idempotency key, shift lock, products, order, stock lock, stock write,
 journal entry, audit event, idempotency response, COMMIT — whatever the number of lines.
-A sale completing a held order: 13 (the held order's lock and its completion besides).
+A sale completing a held order: 13 (the held order's lock and its completion besides). A sale
+naming a customer: one more (the customer).
+
+A customer who is tax exempt (`customers`) buys without tax: every line is priced at a rate of
+0, so in a tax-exclusive store the line's total is its net, and in a tax-inclusive one it stays
+the shelf price, all of it net. The order keeps a copy of the exemption id (`tax_exempt_id`).
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ from audit.services import audit_record
 from catalog.exceptions import InsufficientStock
 from catalog.models import Product, StockReason
 from catalog.services import StockChange, stock_apply, stock_lock
+from customers.models import Customer
+from customers.selectors import customer_named
 from dbtools.rows import cache_related, column, qn, table
 from dbtools.unnest import UnnestInsert, fill_defaults, insert_fields, saved_one
 from domain.errors import InvalidInput, ObjectNotFound
@@ -114,6 +121,10 @@ class PaymentRequest:
     code: str = ""  # a gift card's code (never stored: see `giftcards`)
 
 
+#: The rate every line of a tax-exempt customer's order is priced at.
+NO_TAX = Decimal("0.000")
+
+
 @dataclass(frozen=True, slots=True)
 class SaleQuote:
     """A priced basket: the products as they are now and the computed money."""
@@ -122,6 +133,7 @@ class SaleQuote:
     store: Store
     products: list[Product] = field(repr=False)
     priced: PricedOrder
+    customer: Customer | None = None
 
     @property
     def cash_rounding(self) -> Decimal:
@@ -135,9 +147,14 @@ class SaleQuote:
 
 
 def _priced_sale(
-    *, store: Store, lines: Sequence[SaleLineRequest], discount: Decimal
+    *,
+    store: Store,
+    lines: Sequence[SaleLineRequest],
+    discount: Decimal,
+    customer: Customer | None = None,
 ) -> tuple[list[Product], PricedOrder]:
-    """Load the products (one query), refuse unknown or inactive ones naming the line, price."""
+    """Load the products (one query), refuse unknown or inactive ones naming the line, price
+    (at a rate of 0 for a tax-exempt customer)."""
     if not lines:
         raise InvalidInput(errors={"lines": ["At least one line is required."]})
     products = products_for_sale(product_ids=[line.product_id for line in lines])
@@ -163,12 +180,13 @@ def _priced_sale(
         errors["discount"] = [_too_precise(currency)]
     if errors:
         raise InvalidInput(errors=errors)
+    exempt = customer is not None and customer.tax_exempt
     priced = price_order(
         lines=[
             LineInput(
                 unit_price=product.price,
                 quantity=line.quantity,
-                tax_rate=product.tax_rate.rate,
+                tax_rate=NO_TAX if exempt else product.tax_rate.rate,
                 discount=round_money(line.discount, currency),
             )
             for product, line in zip(ordered, lines, strict=True)
@@ -199,17 +217,29 @@ def order_quote(
     lines: Sequence[SaleLineRequest],
     discount: Decimal = ZERO,
     approval: str | None = None,
+    customer_id: int | None = None,
 ) -> SaleQuote:
     """Price a basket on a register of the user's stores without writing anything. Discounts
-    beyond a cashier's limit need an approval token, checked but not used up."""
+    beyond a cashier's limit need an approval token, checked but not used up. `customer_id`
+    names the customer (unknown or erased → `InvalidInput` on `customer`); a tax-exempt one's
+    basket is priced without tax."""
     register = register_for_sale(user=user, register_id=register_id)
     if register is None:
         raise ObjectNotFound("Register not found.")
     _refuse_inactive_register(register)
-    products, priced = _priced_sale(store=register.store, lines=lines, discount=discount)
+    customer = customer_named(customer_id)
+    products, priced = _priced_sale(
+        store=register.store, lines=lines, discount=discount, customer=customer
+    )
     if needs_discount_approval(user=user, store=register.store, priced=priced):
         approval_check(token=approval, action=ApprovalAction.DISCOUNT, register_id=register.pk)
-    return SaleQuote(register=register, store=register.store, products=products, priced=priced)
+    return SaleQuote(
+        register=register,
+        store=register.store,
+        products=products,
+        priced=priced,
+        customer=customer,
+    )
 
 
 @functools.cache
@@ -490,6 +520,7 @@ def order_create(
     approval: str | None = None,
     held_order_id: int | None = None,
     returns: Sequence[ExchangeReturnRequest] = (),
+    customer_id: int | None = None,
 ) -> Order:
     """Ring up a sale on the register's open shift, in one transaction: number, order, lines
     with their catalog snapshot, payments, stock movements, journal entry and audit event.
@@ -512,6 +543,10 @@ def order_create(
     `approval` is the `X-Approval` header: one token, or several separated by commas when the
     sale needs more than one approval (a cashier's exchange with a large discount).
 
+    `customer_id` names the customer (the held order's when left `None`); unknown or erased →
+    `InvalidInput` on `customer`. A tax-exempt customer's lines carry no tax, and the order
+    keeps the exemption id.
+
     The returned order carries its lines and payments (no further query to serialise it).
     """
     # `savepoint=False`: inside the idempotency transaction a savepoint would cost two queries
@@ -533,7 +568,12 @@ def order_create(
                 lines = [SaleLineRequest(*line) for line in held.requested_lines()]
             if discount is None:
                 discount = held.order_discount
-        products, priced = _priced_sale(store=store, lines=lines or (), discount=discount or ZERO)
+            if customer_id is None:
+                customer_id = held.customer_id
+        customer = customer_named(customer_id)
+        products, priced = _priced_sale(
+            store=store, lines=lines or (), discount=discount or ZERO, customer=customer
+        )
         approved_by = (
             approval_consume_any(
                 tokens=tokens, action=ApprovalAction.DISCOUNT, register_id=shift.register_id
@@ -569,6 +609,7 @@ def order_create(
             offline=offline,
             late=late,
             returned_total=returned_total,
+            customer=customer,
         )
         refunds = []
         if exchange is not None:
@@ -726,6 +767,7 @@ def _write_order(
     offline: bool,
     late: bool = False,
     returned_total: Decimal = ZERO,
+    customer: Customer | None = None,
 ) -> Order:
     """Number and write the order, its lines (each with the product's snapshot: sku, name,
     cost) and its payments, in one statement; the order comes back with its lines and payments
@@ -756,6 +798,10 @@ def _write_order(
             "paid_total": tenders.total_due,
             "tips_total": tenders.tips,
             "change_due": tenders.change_due,
+            "customer_id": customer.pk if customer is not None else None,
+            "tax_exempt_id": customer.tax_exempt_id
+            if customer is not None and customer.tax_exempt
+            else None,
         },
         line_rows=[
             {
@@ -866,6 +912,8 @@ def _audit_sale(
             "late": order.late,
             **({"approved_by": approved_by} if approved_by is not None else {}),
             **held,
+            # The customer by id only (their personal data never enters the audit trail).
+            **({"customer": order.customer_id} if order.customer_id is not None else {}),
         },
     )
 

@@ -68,9 +68,9 @@ class HeldOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
     @extend_schema(
         summary="Hold (park) a basket",
-        description=_PRICING + " `customer`: only `null` for now (customers come later). "
-        "A register retrying after a lost answer sends an `Idempotency-Key` (optional here) and "
-        "parks the basket once.",
+        description=_PRICING + " `customer` names the customer (a tax-exempt one's basket carries "
+        "no tax); unknown or erased → 400. A register retrying after a lost answer sends an "
+        "`Idempotency-Key` (optional here) and parks the basket once.",
         parameters=[OPTIONAL_IDEMPOTENCY_KEY],
         request=HeldOrderInputSerializer,
         responses={
@@ -86,7 +86,7 @@ class HeldOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         return HeldOrderSerializer(held).data
 
     @extend_schema(
-        summary="Replace a held order's lines, discount and note",
+        summary="Replace a held order's lines, discount, note and customer",
         description="The whole body again (as for `POST`), re-priced now. The register must "
         "be one of the held order's store. " + _PRICING,
         request=HeldOrderInputSerializer,
@@ -124,6 +124,7 @@ class HeldOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             "lines": serializer.line_requests(),
             "discount": serializer.validated_data["discount"],
             "note": serializer.validated_data["note"],
+            "customer_id": serializer.validated_data["customer"],
         }
 
     @staticmethod

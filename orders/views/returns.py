@@ -50,7 +50,9 @@ manager's approval token for `return` on that register in `X-Approval` (else 403
   `lines.<i>.product`.
 * Tenders: `[{method, amount}]` of `cash`, `card`, `other`, adding up to the total exactly
   (else 400 `validation_error` on `tenders`); without `tenders`, all cash. `store_credit` → 400
-  (customers come in a later version); `customer` must be null for now.
+  (store credit comes in a later version).
+* Customer: `customer` names one (unknown or erased → 400 naming `customer`); a tax-exempt
+  customer's return gives back no tax (every line at 0 %).
 * Cash drawer: the cash part is paid out of the register's open shift, whose row is locked like
   a sale's; the return is attached to it (`shift`), lowers its expected cash and shows in its
   X/Z report (`returns`). A cash part with no open shift → 409 `shift_not_open`.
@@ -140,6 +142,7 @@ class ReturnViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             restock=data["restock"],
             reason=data["reason"],
             approved_by=approved_by,
+            customer_id=data["customer"],
         )
         # Rendered from what the service wrote (store, lines and tenders in hand): no re-read.
         return ReturnSerializer(returned).data

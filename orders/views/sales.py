@@ -273,7 +273,11 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             "register's store — its lines and discount unless the body gives them, re-priced at "
             "completion; the held order is marked completed in the sale's transaction. One "
             "already completed or deleted → `409 held_order_gone` (also for the loser of two "
-            "completions racing), nothing written.\n\nExchanges: `returns` gives back lines of "
+            "completions racing), nothing written.\n\nCustomers: `customer` names one (the held "
+            "order's when left out with `held_order`); unknown or erased → 400 naming `customer`. "
+            "A tax-exempt customer's order has tax 0.00 on every line (in a tax-inclusive store "
+            "each line still costs the shelf price, all of it net) and carries the customer's "
+            "`tax_exempt_id`.\n\nExchanges: `returns` gives back lines of "
             "earlier orders of the store in the sale's transaction, each earlier order's lines "
             "refunded exactly as a refund would be (a refund with `exchange_order` = this "
             "order, tender `exchange`); `returned_total` is their value and the payments add "
@@ -345,6 +349,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             approval=request.headers.get(APPROVAL_HEADER),
             held_order_id=sale.held_order,
             returns=sale.returns,
+            customer_id=sale.customer,
         )
         return OrderSerializer(order).data
 
@@ -394,7 +399,8 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         summary="Price a basket without selling it",
         description="The same body as a sale, without payments; nothing is written and no "
         "Idempotency-Key is needed. The same code prices quotes and sales, so a sale of the "
-        "same basket right after has the same lines and totals. No open shift is needed.\n\n"
+        "same basket right after has the same lines and totals. No open shift is needed. A "
+        "`customer` who is tax exempt gets every line at 0 % tax (and `tax_exempt_id`).\n\n"
         + _PRICING_RULES,
         request=QuoteInputSerializer,
         responses={
@@ -416,6 +422,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             lines=serializer.line_requests(),
             discount=serializer.validated_data["discount"],
             approval=request.headers.get(APPROVAL_HEADER),
+            customer_id=serializer.validated_data["customer"],
         )
         return Response(QuoteSerializer(quote_representation(quote)).data)
 

@@ -132,6 +132,7 @@ def _sync_one(request: Request, *, user: User, register: int, item: dict[str, An
                 offline=sale.offline,
                 held_order_id=sale.held_order,
                 returns=sale.returns,
+                customer_id=sale.customer,
             )
             return 201, OrderSerializer(order).data
 

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 QUOTE_KEYS = {
     "store", "register", "currency", "prices_include_tax", "lines", "subtotal", "discount_total",
-    "tax_total", "total", "rounding", "total_due",
+    "tax_total", "total", "rounding", "total_due", "customer", "tax_exempt_id",
 }  # fmt: skip
 
 

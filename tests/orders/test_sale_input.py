@@ -94,6 +94,7 @@ def _plain_body(draw: st.DrawFn) -> dict[str, Any]:
         ("discount", _plain_decimal),
         ("offline", st.booleans()),
         ("held_order", st.integers(1, 2**63 - 1)),
+        ("customer", st.one_of(st.none(), st.integers(1, 2**63 - 1))),
     ):
         if draw(st.booleans()):
             body[name] = draw(value)
@@ -108,7 +109,14 @@ def _places(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     if isinstance(value, dict):
         paths += [
             (*path, key)
-            for key in ("register", "product", "method", "client_created_at", "held_order")
+            for key in (
+                "register",
+                "product",
+                "method",
+                "client_created_at",
+                "held_order",
+                "customer",
+            )
         ]
         for key, item in value.items():
             paths += _places(item, (*path, key))
@@ -175,6 +183,8 @@ def _valid_body(**changes: Any) -> dict[str, Any]:
         ),
         _valid_body(held_order=12),
         {"register": 7, "held_order": 12, "payments": []},
+        _valid_body(customer=41),
+        _valid_body(customer=None),
     ],
 )
 def test_the_bodies_registers_send_take_the_fast_path(body: dict[str, Any]) -> None:
@@ -217,6 +227,15 @@ def test_a_held_order_gives_what_the_body_leaves_out() -> None:
     assert (plain.held_order, plain.discount) == (None, None)
 
 
+def test_a_customer_is_read_and_none_without_one() -> None:
+    assert parse_sale_input(_valid_body(customer=41)).customer == 41
+    assert parse_sale_input(_valid_body(customer=None)).customer is None
+    assert parse_sale_input(_valid_body()).customer is None
+    assert _plain(_valid_body(customer="41")) is None  # the serializer decides
+    assert _plain(_valid_body(customer=0)) is None
+    assert "customer" in _by_serializer(_valid_body(customer=0))  # type: ignore[operator]
+
+
 def test_lines_are_required_without_a_held_order() -> None:
     body = {"register": 7, "payments": []}
 
@@ -248,6 +267,7 @@ _REMOVE = object()
 _EVERY_FIELD = _valid_body(
     discount="1.50",
     offline=False,
+    customer=41,
     lines=[{"product": 3, "quantity": "2", "discount": "0.10"}],
     payments=[
         {"method": "cash", "amount": "5.00", "tendered": "20"},

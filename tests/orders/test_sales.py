@@ -37,6 +37,7 @@ ORDER_KEYS = {
     "discount_total", "tax_total", "total", "returned_total", "rounding", "total_due", "payments",
     "paid_total",
     "tips_total", "change_due", "refunded_total", "voided_at", "voided_by", "void_reason",
+    "customer", "tax_exempt_id",
 }  # fmt: skip
 LINE_KEYS = {
     "id", "product", "sku", "name", "quantity", "unit_price", "gross", "discount", "net",

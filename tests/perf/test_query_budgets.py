@@ -26,6 +26,7 @@ from rest_framework.test import APIClient
 from accounts.models import Register, Store, User
 from catalog.models import Product
 from tests.catalog.factories import ProductFactory, TaxRateFactory, set_stock
+from tests.customers.factories import TaxExemptCustomerFactory
 from tests.factories import ManagerFactory
 from tests.orders.factories import ORDERS_URL, QUOTE_URL, open_shift_on, sale_body
 
@@ -41,6 +42,8 @@ HELD_SALE_BUDGET = SALE_BUDGET + 2
 #: A sale paid by one gift card: the sale's, plus the card's lock, its balance and its `redeem`
 #: movement (issue 16). A plain sale's budget does not change.
 GIFT_CARD_SALE_BUDGET = SALE_BUDGET + 3
+#: A sale naming a customer: the sale's, plus reading the customer (tax exemption).
+CUSTOMER_SALE_BUDGET = SALE_BUDGET + 1
 #: A void through `POST /api/v1/orders/{id}/void/`, whatever the number of lines: the key, the
 #: order (scoped, then locked), the shift's lock, the order's update, the sale's movements, stock
 #: (lock; update + insert), the sale's journal lines and the mirror entry, the order read back
@@ -79,8 +82,10 @@ def _queries(call: Any) -> tuple[Any, list[str]]:
     return response, [q["sql"] for q in ctx.captured_queries]
 
 
-def _sale_queries(client: APIClient, register: Register, items: list[Product]) -> list[str]:
-    body = sale_body(register, [(p, 1) for p in items])
+def _sale_queries(
+    client: APIClient, register: Register, items: list[Product], **extra: Any
+) -> list[str]:
+    body = sale_body(register, [(p, 1) for p in items], **extra)
     quote = client.post(QUOTE_URL, body, format="json")
     assert quote.status_code == 200, quote.content
     body["payments"] = [{"method": "cash", "amount": quote.json()["total"]}]
@@ -181,6 +186,22 @@ def test_a_sale_completing_a_held_order_is_within_its_budget_whatever_its_lines(
 
     assert len(one) == len(fifty), "\n".join(fifty)
     assert len(fifty) <= HELD_SALE_BUDGET, "\n".join(fifty)
+
+
+@pytest.mark.postgres
+def test_a_sale_naming_a_customer_costs_one_query_more_whatever_its_lines(
+    cashier_client: APIClient, cashier: User, register: Register, products: list[Product]
+) -> None:
+    open_shift_on(register, cashier)
+    customer = TaxExemptCustomerFactory()
+    _sale_queries(cashier_client, register, products[:1])
+
+    plain = _sale_queries(cashier_client, register, products[:3])
+    one = _sale_queries(cashier_client, register, products[:1], customer=customer.pk)
+    fifty = _sale_queries(cashier_client, register, products, customer=customer.pk)
+
+    assert len(one) == len(fifty), "\n".join(fifty)
+    assert len(fifty) == len(plain) + 1 <= CUSTOMER_SALE_BUDGET, "\n".join(fifty)
 
 
 def test_barcode_lookup_miss_is_at_most_three_queries_and_a_hit_is_none(
