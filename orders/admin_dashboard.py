@@ -44,6 +44,7 @@ from orders.selectors.reports import (
     local_today,
     low_stock_levels,
     shifts_closed_on_day,
+    stored_value_owed,
     stores_today_totals,
     totals_by_currency,
 )
@@ -340,6 +341,7 @@ def dashboard_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpR
             z_reports=z_reports,
             low_stock=low_stock,
             low_stock_threshold=threshold,
+            stored_value=stored_value_owed(store=store, date=date),
         )
     request.current_app = model_admin.admin_site.name
     return TemplateResponse(request, "admin/orders/dashboard.html", context)

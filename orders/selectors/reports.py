@@ -56,6 +56,7 @@ from django.db.models.functions import Coalesce, ExtractHour, TruncHour
 from accounts.models import Store, User
 from catalog.models import Product, StockLevel
 from dbtools.rows import field_column, qn, table
+from ledger.selectors import account_balances
 from money import (
     MONEY_DECIMAL_PLACES,
     MONEY_MAX_DIGITS,
@@ -393,3 +394,30 @@ def shifts_closed_on_day(*, store: Store, date: dt.date) -> QuerySet[Shift]:
         )
         .order_by("closed_at", "id")
     )
+
+
+#: What a store owes its customers in stored value: the liability accounts, in the order the
+#: dashboard lists them. An account not in the chart yet (a part of issue 16 still to come) or
+#: without lines is owed nothing.
+STORED_VALUE_ACCOUNTS: tuple[tuple[str, str], ...] = (
+    ("2300", "Gift cards outstanding"),
+    ("2310", "Store credit"),
+    ("2320", "Loyalty points"),
+)
+
+
+def stored_value_owed(*, store: Store, date: dt.date | None = None) -> dict[str, Any]:
+    """The store's stored-value liabilities from its ledger as of the end of its local `date`
+    (all entries when None): `{rows: [{code, name, owed}], total}`, `owed` = credit − debit in
+    the store currency's minor units. One query."""
+    balances = account_balances(
+        store_id=store.pk, codes=[code for code, _ in STORED_VALUE_ACCOUNTS], date_to=date
+    )
+    rows = [
+        {"code": code, "name": name, "owed": round_money(-balances[code], store.currency)}
+        for code, name in STORED_VALUE_ACCOUNTS
+    ]
+    return {
+        "rows": rows,
+        "total": round_money(sum((row["owed"] for row in rows), ZERO), store.currency),
+    }
