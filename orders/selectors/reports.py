@@ -413,11 +413,10 @@ def stored_value_owed(*, store: Store, date: dt.date | None = None) -> dict[str,
     balances = account_balances(
         store_id=store.pk, codes=[code for code, _ in STORED_VALUE_ACCOUNTS], date_to=date
     )
-    rows = [
-        {"code": code, "name": name, "owed": round_money(-balances[code], store.currency)}
-        for code, name in STORED_VALUE_ACCOUNTS
-    ]
+    owed = {code: round_money(-balances[code], store.currency) for code, _ in STORED_VALUE_ACCOUNTS}
     return {
-        "rows": rows,
-        "total": round_money(sum((row["owed"] for row in rows), ZERO), store.currency),
+        "rows": [
+            {"code": code, "name": name, "owed": owed[code]} for code, name in STORED_VALUE_ACCOUNTS
+        ],
+        "total": round_money(sum(owed.values(), ZERO), store.currency),
     }
