@@ -1,7 +1,9 @@
 """Property: whatever a store does, in whatever order — sell (with cash rounding and tips),
 refund (restocked or not), take goods back without a receipt, exchange (paying the difference
-or getting cash back), void, adjust stock, move cash, open and close shifts — after every step
-the trial balance has equal totals, the exchange clearing account is zero, the inventory
+or getting cash back), sell gift cards, pay with them, expire them, void, adjust stock, move
+cash, open and close shifts — after every step the trial balance has equal totals, the exchange
+clearing account is zero, gift cards outstanding (2300) is the sum of the cards' balances, the
+inventory
 account equals the book value of the store's stock (Σ `StockLevel.value`), a void cancels its
 sale on every account, the day reconciles (ledger cash = shift counts, inventory = stock
 valued by its movements, revenue and tax = orders), and the stock levels and the open drawer's
@@ -15,12 +17,14 @@ invariants are checked after it too.
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
 from django.db import transaction
 from django.db.models import F, Sum
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -34,7 +38,9 @@ from hypothesis.stateful import (
 
 from catalog.models import Product, StockLevel
 from catalog.services import stock_adjust
-from domain.errors import DomainError
+from domain.errors import DomainError, InvalidInput
+from giftcards.models import GiftCard
+from giftcards.services import IssuePayment, gift_card_issue, gift_cards_expire
 from ledger.models import JournalLine
 from ledger.selectors import account_balances, trial_balance
 from ledger.services import EXCHANGE_CLEARING, INVENTORY
@@ -113,6 +119,8 @@ class StoreTrading(RuleBasedStateMachine):
         # The model: stock per product id, and the open drawer's cash (None: no open shift).
         self.stock: dict[int, Decimal] = {self.unit.pk: D(20), self.loose.pk: D(20)}
         self.drawer: Decimal | None = None
+        # Codes of the gift cards sold (the database keeps only their hashes).
+        self.gift_codes: list[str] = []
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -181,7 +189,9 @@ class StoreTrading(RuleBasedStateMachine):
 
     @rule(
         data=st.data(),
-        tender=st.sampled_from(["cash", "card", "other", "split", "cash_with_change"]),
+        tender=st.sampled_from(
+            ["cash", "card", "other", "split", "cash_with_change", "gift_card", "gift_card_split"]
+        ),
         # 30.00 is more than most baskets: refused with 400, nothing written.
         order_discount=st.sampled_from([D("0"), D("0"), D("0.50"), D("30.00")]),
         tip=st.sampled_from([D("0"), D("0"), D("0.50")]),
@@ -223,8 +233,20 @@ class StoreTrading(RuleBasedStateMachine):
                     )
                 )
 
-            tipped = tip if tender != "other" else D("0")
-            if tender == "split":
+            tipped = tip if tender in ("cash", "card", "split", "cash_with_change") else D("0")
+            if tender.startswith("gift_card"):
+                if not self.gift_codes:
+                    raise InvalidInput(errors={"payments": ["no gift card sold yet"]})
+                code = data.draw(st.sampled_from(self.gift_codes), label="gift_code")
+                if tender == "gift_card":
+                    payments = [PaymentRequest(method="gift_card", amount=total, code=code)]
+                else:  # part on the card, the rest in cash (rounded)
+                    part = min(total, D("1.00"))
+                    payments = [
+                        PaymentRequest(method="gift_card", amount=part, code=code),
+                        PaymentRequest(method="cash", amount=rounded(part)),
+                    ]
+            elif tender == "split":
                 card = round_cents(total / 2)
                 payments = [
                     PaymentRequest(method="card", amount=card, card_last4="4242", tip=tipped),
@@ -255,7 +277,13 @@ class StoreTrading(RuleBasedStateMachine):
             "sale",
             ring_up,
             allowed=frozenset({"insufficient_stock"})
-            | (frozenset({"validation_error"}) if order_discount == D("30.00") else frozenset()),
+            | (frozenset({"validation_error"}) if order_discount == D("30.00") else frozenset())
+            # A card spent or expired by earlier steps, or none sold yet.
+            | (
+                frozenset({"insufficient_balance", "gift_card_invalid", "validation_error"})
+                if tender.startswith("gift_card")
+                else frozenset()
+            ),
         )
         if order is not None:
             self.sold(order)
@@ -338,6 +366,37 @@ class StoreTrading(RuleBasedStateMachine):
             if restock:
                 self.stock[product.pk] += quantity
             self.take_cash(-self.cash_of(returned.payments.all(), with_tips=False))
+
+    @rule(
+        data=st.data(),
+        amount=st.sampled_from([D("5.00"), D("20.00"), D("0.37")]),
+        method=st.sampled_from(["cash", "card"]),
+    )
+    def checkout_gift_card(self, data: st.DataObject, amount: Decimal, method: str) -> None:
+        """Sell a gift card (not a sale: Dr the tender, Cr 2300), its cash into the drawer."""
+        self.ensure_shift(data)
+        issued = self.attempt(
+            "gift card",
+            lambda: gift_card_issue(
+                user=self.cashier,
+                register_id=self.register.pk,
+                amount=amount,
+                payments=[IssuePayment(method=method, amount=amount)],
+            ),
+        )
+        if issued is not None:
+            self.gift_codes.append(issued.code)
+            if method == "cash":
+                self.take_cash(amount)
+
+    @precondition(lambda self: bool(self.gift_codes))
+    @rule(days=st.sampled_from([0, 4000]))
+    def expire_gift_cards(self, days: int) -> None:
+        """The expiry run, now (nothing to do) or years later (every card expires: breakage)."""
+        self.attempt(
+            "gift card expiry",
+            lambda: gift_cards_expire(now=timezone.now() + dt.timedelta(days=days)),
+        )
 
     @precondition(lambda self: Order.objects.filter(store_id=self.store.pk).exists())
     @rule(data=st.data(), restock=st.booleans(), whole_line=st.booleans())
@@ -480,6 +539,14 @@ class StoreTrading(RuleBasedStateMachine):
         assert balance[EXCHANGE_CLEARING] == 0
 
     @invariant()
+    def gift_cards_outstanding_are_the_cards_balances(self) -> None:
+        owed = -account_balances(store_id=self.store.pk, codes=["2300"])["2300"]
+        balances = GiftCard.objects.filter(store_id=self.store.pk).aggregate(
+            total=Coalesce(Sum("balance"), D("0"))
+        )["total"]
+        assert owed == balances
+
+    @invariant()
     def stock_levels_are_the_models(self) -> None:
         levels = dict(
             StockLevel.objects.filter(store_id=self.store.pk).values_list("product_id", "quantity")
@@ -525,8 +592,8 @@ def test_random_trading_keeps_the_ledger_balanced_and_reconciled() -> None:
     run_state_machine_as_test(
         StoreTrading,
         settings=settings(
-            max_examples=30,
-            stateful_step_count=20,
+            max_examples=40,
+            stateful_step_count=25,
             deadline=None,
             database=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
