@@ -14,6 +14,8 @@ import hmac
 import re
 import secrets
 
+from cryptography.fernet import Fernet, InvalidToken
+
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 16
 _SEPARATORS = re.compile(r"[\s-]+")
@@ -41,46 +43,35 @@ def code_hash(code: str) -> str:
 #
 # `POST /gift-cards/` is exactly-once: its answer is stored (`orders.IdempotencyKey`) and replayed
 # to the same user. Stored as is, that answer would hold the code, readable by whoever reads the
-# database. So the stored answer holds the code *sealed* — encrypted and authenticated with a key
-# derived from `SECRET_KEY` (HMAC-SHA256 as the keystream and the tag, a random nonce per card) —
-# and the view unseals it on the way out, first answer and replay alike. A database reader
-# without the secret key cannot spend the card; a tampered token unseals to nothing.
+# database. So the stored answer holds the code *sealed* — a Fernet token (`cryptography`: AES-CBC
+# with a random IV, then HMAC-SHA256) under a key derived from `SECRET_KEY` — and the view
+# unseals it on the way out, first answer and replay alike. A database reader without the secret
+# key cannot spend the card; a tampered token unseals to nothing.
 
-_SEAL_PREFIX = "gcs1."
+_SEAL_PREFIX = "gcs2."
 
 
-def _seal_key() -> bytes:
+def _sealer() -> Fernet:
     from django.conf import settings
 
-    return hmac.new(settings.SECRET_KEY.encode(), b"giftcards.replay-seal", hashlib.sha256).digest()
+    key = hmac.new(settings.SECRET_KEY.encode(), b"giftcards.replay-seal", hashlib.sha256).digest()
+    return Fernet(base64.urlsafe_b64encode(key))
 
 
 def code_seal(code: str) -> str:
-    """`code` (ASCII, at most 32 characters) encrypted and authenticated, as text."""
-    key = _seal_key()
-    nonce = secrets.token_bytes(16)
-    plain = code.encode("ascii")
-    stream = hmac.new(key, b"stream" + nonce, hashlib.sha256).digest()
-    cipher = bytes(a ^ b for a, b in zip(plain, stream, strict=False))
-    tag = hmac.new(key, b"tag" + nonce + cipher, hashlib.sha256).digest()[:16]
-    return _SEAL_PREFIX + base64.urlsafe_b64encode(nonce + tag + cipher).decode("ascii")
+    """`code` encrypted and authenticated, as text."""
+    return _SEAL_PREFIX + _sealer().encrypt(code.encode("ascii")).decode("ascii")
 
 
 def code_unseal(token: str) -> str | None:
-    """The code `code_seal` sealed, or None for a token that is not one of ours."""
+    """The code `code_seal` sealed, or None for a token that is not one of ours (tampered,
+    sealed under another secret key, or not a token at all)."""
     if not token.startswith(_SEAL_PREFIX):
         return None
     try:
-        raw = base64.urlsafe_b64decode(token[len(_SEAL_PREFIX) :].encode("ascii"))
-    except (ValueError, UnicodeEncodeError):
+        return _sealer().decrypt(token[len(_SEAL_PREFIX) :].encode("ascii")).decode("ascii")
+    except (InvalidToken, UnicodeError):
         return None
-    nonce, tag, cipher = raw[:16], raw[16:32], raw[32:]
-    key = _seal_key()
-    expected = hmac.new(key, b"tag" + nonce + cipher, hashlib.sha256).digest()[:16]
-    if len(nonce) != 16 or not hmac.compare_digest(tag, expected):
-        return None
-    stream = hmac.new(key, b"stream" + nonce, hashlib.sha256).digest()
-    return bytes(a ^ b for a, b in zip(cipher, stream, strict=False)).decode("ascii")
 
 
 SEALED_CODE = re.compile(re.escape(_SEAL_PREFIX) + r"[A-Za-z0-9_=-]+")

@@ -134,7 +134,7 @@ def test_the_replay_answers_the_same_code_but_the_stored_answer_does_not_hold_it
     assert GiftCard.objects.count() == 1
     stored = IdempotencyKey.objects.get(key=key).response_body
     assert first.json()["code"] not in stored
-    assert "gcs1." in stored
+    assert "gcs2." in stored
 
 
 def test_the_code_never_reaches_the_audit_trail_or_the_logs(
