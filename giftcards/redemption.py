@@ -23,6 +23,7 @@ from accounts.models import Store, User
 from giftcards.codes import code_hash, code_normalise
 from giftcards.exceptions import GiftCardInvalid, InsufficientBalance
 from giftcards.models import GiftCard, GiftCardMovement, GiftCardMovementKind, GiftCardStatus
+from money.currencies import round_money
 
 __all__ = [
     "GiftCardSpend",
@@ -85,9 +86,12 @@ def gift_cards_spend(
         movements = []
         for spend in by_hash[digest]:
             if spend.amount > balance:
+                # In the currency's minor units (the column keeps 3 decimals for every currency).
+                holds = round_money(balance, card.currency)
+                asked = round_money(spend.amount, card.currency)
                 raise InsufficientBalance(
-                    f"The gift card ····{card.last4} holds {balance}; {spend.amount} asked.",
-                    errors={spend.field: [f"The card holds {balance}."]},
+                    f"The gift card ····{card.last4} holds {holds}; {asked} asked.",
+                    errors={spend.field: [f"The card holds {holds}."]},
                 )
             balance -= spend.amount
             movements.append(

@@ -289,6 +289,8 @@ def test_not_enough_on_the_card_is_409_and_writes_nothing(
 
     assert sale.status_code == 409
     assert sale.json()["code"] == "insufficient_balance"
+    # In the currency's minor units, not the column's three decimals.
+    assert "holds 5.00; 5.40 asked" in sale.json()["detail"]
     assert not Order.objects.exists()
     assert GiftCard.objects.get().balance == D("5.00")
 
