@@ -75,3 +75,17 @@ def test_expired_refresh_tokens_are_flushed_on_a_daily_schedule(cashier) -> None
     assert not BlacklistedToken.objects.exists()
     assert OutstandingToken.objects.count() == 1
     assert celery_app.tasks[entry.task].delay().get() == 0
+
+
+def test_gift_cards_expire_on_an_hourly_schedule() -> None:
+    expiry_migration = importlib.import_module("giftcards.migrations.0003_seed_expiry_schedule")
+    expiry_migration.seed(apps, None)
+    expiry_migration.seed(apps, None)
+    (entry,) = PeriodicTask.objects.filter(task="giftcards.tasks.expire_gift_cards")
+    assert entry.enabled
+    assert (entry.crontab.minute, entry.crontab.hour) == ("50", "*")
+    celery_app.loader.import_default_modules()
+    assert entry.task in celery_app.tasks
+    result = celery_app.tasks[entry.task].delay()
+    assert result.successful(), result.traceback
+    assert result.get() == 0  # nothing to expire
