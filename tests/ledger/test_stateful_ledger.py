@@ -181,6 +181,23 @@ class StoreTrading(RuleBasedStateMachine):
             self.drawer = opening_float
         return self.shift
 
+    def draw_piece(
+        self, data: st.DataObject, whole_line: bool, name: str
+    ) -> tuple[OrderLine, Decimal] | None:
+        """A line of the store's orders with something left to give back, and what to give
+        back of it (all that is left, or one unit); None when nothing is left anywhere."""
+        open_lines = list(
+            OrderLine.objects.filter(order__store_id=self.store.pk)
+            .exclude(refunded_quantity__gte=F("quantity"))
+            .order_by("id")
+        )
+        if not open_lines:
+            event(f"{name}: nothing left to give back")
+            return None
+        line = data.draw(st.sampled_from(open_lines), label="line")
+        left = line.quantity - line.refunded_quantity
+        return line, left if whole_line or left <= 1 else D(1)
+
     def quantities(self, product: Product) -> list[Decimal]:
         return UNIT_QUANTITIES if product.pk == self.unit.pk else LOOSE_QUANTITIES
 
@@ -291,17 +308,10 @@ class StoreTrading(RuleBasedStateMachine):
     @precondition(lambda self: Order.objects.filter(store_id=self.store.pk).exists())
     @rule(data=st.data(), restock=st.booleans(), whole_line=st.booleans())
     def customer_return(self, data: st.DataObject, restock: bool, whole_line: bool) -> None:
-        open_lines = list(
-            OrderLine.objects.filter(order__store_id=self.store.pk)
-            .exclude(refunded_quantity__gte=F("quantity"))
-            .order_by("id")
-        )
-        if not open_lines:
-            event("refund: nothing left to refund")
+        piece = self.draw_piece(data, whole_line, "refund")
+        if piece is None:
             return
-        line = data.draw(st.sampled_from(open_lines), label="line")
-        left = line.quantity - line.refunded_quantity
-        quantity = left if whole_line or left <= 1 else D(1)
+        line, quantity = piece
         order = Order.objects.get(pk=line.order_id)
         refund = self.attempt(
             "refund",
@@ -405,17 +415,10 @@ class StoreTrading(RuleBasedStateMachine):
         in cash (rounded to the store's step), or the cash that goes back when the returned
         goods are worth more."""
         self.ensure_shift(data)
-        open_lines = list(
-            OrderLine.objects.filter(order__store_id=self.store.pk)
-            .exclude(refunded_quantity__gte=F("quantity"))
-            .order_by("id")
-        )
-        if not open_lines:
-            event("exchange: nothing left to return")
+        piece = self.draw_piece(data, whole_line, "exchange")
+        if piece is None:
             return
-        line = data.draw(st.sampled_from(open_lines), label="line")
-        left = line.quantity - line.refunded_quantity
-        quantity = left if whole_line or left <= 1 else D(1)
+        line, quantity = piece
         product = data.draw(st.sampled_from([self.unit, self.loose]), label="product")
         taken = [
             SaleLineRequest(
