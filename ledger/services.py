@@ -41,6 +41,7 @@ INVENTORY = "1200"
 SALES_TAX_PAYABLE = "2100"
 TIPS_PAYABLE = "2150"
 GIFT_CARDS_OUTSTANDING = "2300"
+STORE_CREDIT = "2310"
 SALES_REVENUE = "4000"
 GIFT_CARD_BREAKAGE = "4010"
 SALES_RETURNS = "4900"
@@ -58,6 +59,9 @@ TENDER_ACCOUNTS: Mapping[str, str] = {
     "exchange": EXCHANGE_CLEARING,
     # A gift card pays (Dr: the liability shrinks) or is refunded to (Cr: it grows again).
     "gift_card": GIFT_CARDS_OUTSTANDING,
+    # Store credit pays (Dr: the customer's balance shrinks) or is given back as a refund, a
+    # return or an exchange's payback (Cr: it grows).
+    "store_credit": STORE_CREDIT,
 }
 
 

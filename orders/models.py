@@ -283,6 +283,9 @@ class PaymentMethod(models.TextChoices):
     #: A gift card (`giftcards`): the payment's `reference` keeps the card's last four
     #: characters, never its code; posted to 2300 Gift cards outstanding.
     GIFT_CARD = "gift_card", "Gift card"
+    #: The order's customer's store credit (`storedvalue`): posted to 2310 Store credit. Negative
+    #: only as the payback of an exchange whose returned goods are worth more than the sale.
+    STORE_CREDIT = "store_credit", "Store credit"
 
 
 #: The tenders a sale's body may use.
@@ -291,6 +294,7 @@ SALE_TENDERS: tuple[str, ...] = (
     PaymentMethod.CARD,
     PaymentMethod.OTHER,
     PaymentMethod.GIFT_CARD,
+    PaymentMethod.STORE_CREDIT,
 )
 
 
@@ -306,7 +310,7 @@ class Payment(models.Model):
     """A tender. A card payment keeps only the processor reference and the last four digits."""
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
-    method = models.CharField(max_length=9, choices=PaymentMethod)
+    method = models.CharField(max_length=12, choices=PaymentMethod)
     amount = MoneyField()
     tendered = MoneyField(null=True, blank=True)
     change = MoneyField(default=0)
@@ -318,12 +322,12 @@ class Payment(models.Model):
     class Meta:
         ordering = ("order_id", "id")
         constraints = [
-            # Negative only for the cash an exchange pays back (API v1.1: payments are then "what
-            # goes back"): no tendered, change or tip, and never refunded.
+            # Negative only for the cash or store credit an exchange pays back (API v1.1: payments
+            # are then "what goes back"): no tendered, change or tip, and never refunded.
             models.CheckConstraint(
                 condition=Q(amount__gte=0)
                 | Q(
-                    method="cash",
+                    method__in=("cash", "store_credit"),
                     tendered__isnull=True,
                     change=0,
                     tip=0,
@@ -415,7 +419,7 @@ class RefundLine(models.Model):
 class RefundPayment(models.Model):
     refund = models.ForeignKey(Refund, on_delete=models.PROTECT, related_name="payments")
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
-    method = models.CharField(max_length=9, choices=PaymentMethod)
+    method = models.CharField(max_length=12, choices=PaymentMethod)
     amount = MoneyField()
 
     class Meta:
@@ -504,7 +508,7 @@ class ReturnLine(models.Model):
 
 class ReturnPayment(models.Model):
     return_doc = models.ForeignKey(Return, on_delete=models.PROTECT, related_name="payments")
-    method = models.CharField(max_length=9, choices=PaymentMethod)
+    method = models.CharField(max_length=12, choices=PaymentMethod)
     amount = MoneyField()
 
     class Meta:

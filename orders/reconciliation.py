@@ -32,6 +32,11 @@ was written around the services). `reconcile_store_day` returns a result object 
 * gift cards — gift cards outstanding (2300), all entries up to the day's end, against what the
   store's cards held at the day's end: Σ their movements (issue, redeem, refund, expire) made
   before it. Every movement is dated like the entry that posted it.
+* store credit — store credit (2310), all entries up to the day's end, against Σ the store credit
+  movements recorded in this store before it. Customers are merchant-wide, the ledger per store:
+  credit given in one store and spent in another leaves the first store's 2310 in credit and the
+  second's in debit, so per store this figure may legitimately be negative; summed over the
+  stores of one currency it is what the customers hold (`storedvalue.models`).
 """
 
 from __future__ import annotations
@@ -57,6 +62,7 @@ from ledger.services import (
     SALES_RETURNS,
     SALES_REVENUE,
     SALES_TAX_PAYABLE,
+    STORE_CREDIT,
 )
 from money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, ZERO
 from money.currencies import round_money
@@ -69,6 +75,7 @@ from orders.models import (
     Shift,
     ShiftStatus,
 )
+from storedvalue.models import StoreCreditMovement
 
 _MONEY: DecimalField[Decimal, Decimal] = DecimalField(
     max_digits=MONEY_MAX_DIGITS + 6, decimal_places=MONEY_DECIMAL_PLACES
@@ -278,6 +285,20 @@ def _gift_cards(store: Store, date: dt.date, end: dt.datetime) -> Comparison:
     )
 
 
+def _store_credit(store: Store, date: dt.date, end: dt.datetime) -> Comparison:
+    held = StoreCreditMovement.objects.filter(store=store, created_at__lt=end).aggregate(
+        value=_sum("amount")
+    )["value"]
+    ledger = account_balances(store_id=store.pk, codes=[STORE_CREDIT], date_to=date)[STORE_CREDIT]
+    return Comparison(
+        name="store_credit",
+        description="store credit (2310) up to today vs Σ the store's store credit movements "
+        "at day end",
+        ledger=-ledger,
+        expected=_amount(held, store),
+    )
+
+
 def reconcile_store_day(*, store: Store, date: dt.date) -> ReconciliationResult:
     """Compare the ledger with the records of one store's local day (see the module docstring).
     Reads only; about ten aggregate queries whatever the day's volume."""
@@ -286,6 +307,7 @@ def reconcile_store_day(*, store: Store, date: dt.date) -> ReconciliationResult:
     revenue, tax = _sales(store, date, start, end)
     inventory = _inventory(store, date, end)
     gift_cards = _gift_cards(store, date, end)
+    store_credit = _store_credit(store, date, end)
     shifts_open = Shift.objects.filter(
         store=store, status=ShiftStatus.OPEN, opened_at__lt=end
     ).count()
@@ -293,7 +315,7 @@ def reconcile_store_day(*, store: Store, date: dt.date) -> ReconciliationResult:
         store_id=store.pk,
         store_code=store.code,
         date=date,
-        comparisons=(cash, inventory, revenue, tax, gift_cards),
+        comparisons=(cash, inventory, revenue, tax, gift_cards, store_credit),
         shifts_closed=shifts_closed,
         shifts_open=shifts_open,
     )

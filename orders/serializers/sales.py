@@ -103,7 +103,9 @@ class PaymentInputSerializer(serializers.Serializer):
         min_value=-MAX_ORDER_AMOUNT,
         max_value=MAX_ORDER_AMOUNT,
         help_text="≥ 0, except in an exchange whose returned goods are worth more than the "
-        "sale: then the cash that goes back, as a negative amount.",
+        "sale: then the cash or store credit that goes back, as a negative amount. "
+        "`store_credit` draws the order's `customer`'s store credit down (no customer → 400; "
+        "not enough → 409 `insufficient_balance`).",
     )
     tendered = money_field(
         min_value=MIN_ORDER_AMOUNT,

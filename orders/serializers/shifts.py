@@ -103,6 +103,7 @@ class ShiftTenderTotalsSerializer(serializers.Serializer):
     card = money_field()
     other = money_field()
     gift_card = money_field()
+    store_credit = money_field()
 
 
 class ShiftTaxRateTotalSerializer(serializers.Serializer):

@@ -20,7 +20,9 @@ Which tenders: by default the v1 rule (card, then other, then cash, each capped 
 less what was already returned to it). A request may choose them (`tenders: [{method, amount}]`,
 `orders.refund_pricing.allocate_chosen_tenders`): each method's amount within what it paid less
 what was returned, spread over its payments by id, adding up exactly to the refund's total.
-`store_credit` is refused (400) until customers and their balances exist (issue 16).
+`store_credit` may be chosen whatever paid the order: that part raises the customer's store
+credit (the order's customer, or the request's `customer` for an order without one; Cr 2310).
+By default, what store credit paid goes back to store credit.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from accounts.models import Register, User
 from audit.services import audit_record
 from catalog.models import StockReason
 from catalog.services import StockChange, stock_apply
+from customers.selectors import customer_named
 from domain.errors import InvalidInput
 from giftcards.redemption import gift_cards_give_back
 from ledger.services import post_refund
@@ -77,6 +80,8 @@ from orders.refund_pricing import (
     refund_piece,
 )
 from orders.services.numbering import next_number
+from storedvalue.models import StoreCreditMovementKind
+from storedvalue.store_credit import StoreCreditChange, store_credit_move
 
 #: The only legal moves of an order's status. `refunded` and `voided` are final (a void:
 #: `orders.services.voids`).
@@ -174,13 +179,16 @@ def refund_create(
     approved_by: int | None = None,
     register_id: int | None = None,
     tenders: Sequence[TenderRequest] | None = None,
+    customer_id: int | None = None,
 ) -> Refund:
     """Refund `lines` of `order` (see the module docstring). Raises `InvalidInput` (400) for a
     line not of this order, a `register_id` that is not an active register of the order's store
     or chosen `tenders` that are wrong (see `allocate_chosen_tenders`), `RefundExceedsSold`
     (409) for more than is left on a line or on a chosen tender, and `ShiftNotOpen` (409) when
     cash must be paid out and the paying register has no open shift. `now` is the refund's time
-    (`timezone.now()` by default; tests pin it)."""
+    (`timezone.now()` by default; tests pin it). `customer_id` receives the store credit part of
+    an order without a customer (400 on `customer` when it names another customer than the
+    order's, or an unknown or erased one; on `tenders` when store credit has nobody to go to)."""
     with transaction.atomic():
         order, locked_lines = _lock_order_and_lines(order)
         paying = refund_paying_register(order=order, register_id=register_id)
@@ -221,6 +229,9 @@ def refund_create(
             refund_id=refund.pk,
             now=refund.created_at,
         )
+        _give_store_credit(
+            order=order, refund=refund, allocations=allocations, customer_id=customer_id, user=user
+        )
         by_method: dict[str, Decimal] = {}
         for allocation in allocations:
             by_method[allocation.method] = (
@@ -250,6 +261,45 @@ def refund_create(
             lambda: _count_refund(store_code=order.store.code, currency=order.currency, total=total)
         )
     return refund
+
+
+def _give_store_credit(
+    *,
+    order: Order,
+    refund: Refund,
+    allocations: Sequence[TenderRefund],
+    customer_id: int | None,
+    user: User,
+) -> None:
+    """Raise the customer's store credit by the refund's `store_credit` part (one movement), the
+    customer locked last (`storedvalue.store_credit`)."""
+    if customer_id is not None and order.customer_id not in (None, customer_id):
+        raise InvalidInput(errors={"customer": ["The order is of another customer."]})
+    amount = sum((a.amount for a in allocations if a.method == PaymentMethod.STORE_CREDIT), ZERO)
+    if not amount:
+        return
+    to = order.customer_id
+    if to is None and customer_id is not None:
+        named = customer_named(customer_id)
+        to = named.pk if named is not None else None
+    if to is None:
+        raise InvalidInput(
+            errors={"tenders": ["Store credit goes to a customer: the order has none; name one."]}
+        )
+    store_credit_move(
+        customer_id=to,
+        store=order.store,
+        changes=[
+            StoreCreditChange(
+                amount=amount,
+                kind=StoreCreditMovementKind.REFUND,
+                field="tenders",
+                refund_id=refund.pk,
+            )
+        ],
+        user=user,
+        now=refund.created_at,
+    )
 
 
 def _lock_order_and_lines(order: Order) -> tuple[Order, dict[int, OrderLine]]:
@@ -433,9 +483,13 @@ def _move_refunded_counters(
                 + _case({ln.pk: p.cost for ln, p in pieces}, money),
             )
             if allocations:
-                Payment.objects.filter(pk__in=[a.payment_id for a in allocations]).update(
-                    refunded_amount=F("refunded_amount")
-                    + _case({a.payment_id: a.amount for a in allocations}, money)
+                # Summed per payment: a payment may give to two methods (part of a cash
+                # payment back in cash, part as store credit).
+                by_payment: dict[int, Decimal] = {}
+                for a in allocations:
+                    by_payment[a.payment_id] = by_payment.get(a.payment_id, ZERO) + a.amount
+                Payment.objects.filter(pk__in=list(by_payment)).update(
+                    refunded_amount=F("refunded_amount") + _case(by_payment, money)
                 )
             refunded_now = {line.pk: piece.quantity for line, piece in pieces}
             fully_refunded = all(

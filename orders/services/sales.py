@@ -93,6 +93,8 @@ from orders.services.refunds import (
     exchange_refunds_write,
     exchange_returns_lock,
 )
+from storedvalue.models import StoreCreditMovementKind
+from storedvalue.store_credit import StoreCreditChange, store_credit_move
 
 __all__ = [
     "PaymentRequest",
@@ -336,6 +338,8 @@ class Tenders:
     tips: Decimal
     #: The gift card payments: (index of the row, the code as given, the request's field).
     gift_cards: list[tuple[int, str, str]] = field(default_factory=list)
+    #: The store credit payments: (index of the row, the request's field).
+    store_credit: list[tuple[int, str]] = field(default_factory=list)
 
 
 def cash_rounding_of(*, total: Decimal, non_cash: Decimal, step: Decimal, currency: str) -> Decimal:
@@ -348,7 +352,13 @@ def cash_rounding_of(*, total: Decimal, non_cash: Decimal, step: Decimal, curren
     return round_money(rounded - cash_due, currency)
 
 
-def _payments(*, requests: Sequence[PaymentRequest], total: Decimal, store: Store) -> Tenders:
+def _payments(
+    *,
+    requests: Sequence[PaymentRequest],
+    total: Decimal,
+    store: Store,
+    customer: Customer | None = None,
+) -> Tenders:
     # `total` is what the money tenders owe: the order total, less what an exchange's returned
     # goods paid. Negative: the payments are the cash that goes back, as negative amounts.
     """Validate the tenders against the total; the `Payment` rows to write and their sums.
@@ -358,6 +368,8 @@ def _payments(*, requests: Sequence[PaymentRequest], total: Decimal, store: Stor
     `TenderedOutOfRange`), and a cash payment of 0.00 gives no change (`ChangeWithoutPayment`).
     With cash among the tenders, the cash part due (total − the other tenders) is rounded to the
     store's `cash_rounding` step: the amounts add up to `total + rounding`.
+    Store credit needs the order's `customer` (400 naming the payment's method otherwise); in an
+    exchange whose returned goods are worth more, what goes back is cash or store credit.
     Refused with the specific error when every refusal is of that kind, with `InvalidInput`
     otherwise; `errors` names each offending field either way."""
     currency = store.currency
@@ -370,6 +382,7 @@ def _payments(*, requests: Sequence[PaymentRequest], total: Decimal, store: Stor
 
     payments: list[dict[str, Any]] = []
     gift_cards: list[tuple[int, str, str]] = []
+    store_credit: list[tuple[int, str]] = []
     tendered_max = cash_tendered_max(currency)
     zero = round_money(ZERO, currency)
     money_back = total < 0
@@ -377,24 +390,31 @@ def _payments(*, requests: Sequence[PaymentRequest], total: Decimal, store: Stor
         if req.method not in SALE_TENDERS:
             refuse(f"payments.{index}.method", "Unknown payment method.")
             continue
+        if req.method == PaymentMethod.STORE_CREDIT and customer is None:
+            refuse(
+                f"payments.{index}.method",
+                "A store credit payment needs the order's customer (`customer`).",
+            )
+            continue
         if money_back:
-            if req.method != PaymentMethod.CASH:
+            if req.method not in (PaymentMethod.CASH, PaymentMethod.STORE_CREDIT):
                 refuse(
                     f"payments.{index}.method",
-                    "The returned goods are worth more than the sale: what goes back is cash.",
+                    "The returned goods are worth more than the sale: what goes back is cash "
+                    "or store credit.",
                 )
                 continue
             if not -MAX_ORDER_AMOUNT <= req.amount <= 0:
                 refuse(
                     f"payments.{index}.amount",
-                    "The returned goods are worth more than the sale: the cash that goes back "
-                    "is a negative amount.",
+                    "The returned goods are worth more than the sale: what goes back is a "
+                    "negative amount.",
                 )
                 continue
             if req.tendered is not None or req.tip:
                 refuse(
                     f"payments.{index}.amount",
-                    "Cash that goes back has no tendered amount and no tip.",
+                    "What goes back has no tendered amount and no tip.",
                 )
                 continue
         elif not MIN_ORDER_AMOUNT <= req.amount <= MAX_ORDER_AMOUNT:
@@ -465,6 +485,8 @@ def _payments(*, requests: Sequence[PaymentRequest], total: Decimal, store: Stor
         elif req.code:
             refuse(f"payments.{index}.code", "Only a gift card payment has a code.")
             continue
+        if req.method == PaymentMethod.STORE_CREDIT:
+            store_credit.append((len(payments), f"payments.{index}.amount"))
         payments.append(
             {
                 "method": req.method,
@@ -504,6 +526,7 @@ def _payments(*, requests: Sequence[PaymentRequest], total: Decimal, store: Stor
         change_due=sum((p["change"] for p in payments), zero),
         tips=sum((p["tip"] for p in payments), zero),
         gift_cards=gift_cards,
+        store_credit=store_credit,
     )
 
 
@@ -595,7 +618,12 @@ def order_create(
                 product_ids={p.pk for p in products if p.track_stock}
                 | exchange.restocked_product_ids,
             )
-        tenders_in = _payments(requests=payments, total=priced.total - returned_total, store=store)
+        tenders_in = _payments(
+            requests=payments,
+            total=priced.total - returned_total,
+            store=store,
+            customer=customer,
+        )
         if exchange is not None and returned_total:
             tenders_in.rows.append(_exchange_payment_row(returned_total))
         order = _write_order(
@@ -629,6 +657,11 @@ def order_create(
         _take_stock(store=store, order=order, user=user, offline=offline)
         if tenders_in.gift_cards:
             _spend_gift_cards(store=store, order=order, tenders=tenders_in, user=user)
+        store_credit: dict[str, Any] = {}
+        if tenders_in.store_credit:
+            store_credit = _move_store_credit(
+                store=store, order=order, tenders=tenders_in, user=user
+            )
         tenders = _tenders(order)
         _post_to_ledger(store=store, order=order, tenders=tenders, priced=priced, user=user)
         if held is not None:
@@ -640,6 +673,7 @@ def order_create(
             approved_by=approved_by,
             held_order_id=held_order_id,
             refund_ids=[refund.pk for refund in refunds],
+            store_credit=store_credit,
         )
         transaction.on_commit(lambda: _count_sale(store=store, order=order, offline=offline))
     return order
@@ -668,6 +702,46 @@ def _spend_gift_cards(*, store: Store, order: Order, tenders: Tenders, user: Use
         user=user,
         now=order.created_at,
     )
+
+
+def _move_store_credit(
+    *, store: Store, order: Order, tenders: Tenders, user: User
+) -> dict[str, Any]:
+    """Draw the customer's store credit down by its payments (an exchange's payback, a negative
+    payment, raises it instead): the customer locked last, after the gift cards
+    (`storedvalue.store_credit`); the change for the sale's audit event. An offline sale may not
+    pay by store credit: the balance must be seen and locked."""
+    if order.offline:
+        raise InvalidInput(
+            errors={
+                field: ["Store credit cannot pay an offline sale."]
+                for _, field in tenders.store_credit
+            }
+        )
+    customer_id = order.customer_id
+    if customer_id is None:  # `_payments` refused it already
+        raise InvalidInput(errors={"customer": ["Store credit needs the order's customer."]})
+    payments = _payments_of(order)
+    change = -sum((payments[row].amount for row, _ in tenders.store_credit), ZERO)
+    balance = store_credit_move(
+        customer_id=customer_id,
+        store=store,
+        changes=[
+            StoreCreditChange(
+                amount=-payments[row].amount,
+                kind=StoreCreditMovementKind.REDEEM
+                if payments[row].amount > 0
+                else StoreCreditMovementKind.REFUND,
+                field=field,
+                payment_id=payments[row].pk,
+            )
+            for row, field in tenders.store_credit
+        ],
+        user=user,
+        now=order.created_at,
+        audit=False,
+    )
+    return {"amount": str(change), "balance": str(balance)}
 
 
 def _take_held_order(*, store: Store, held_order_id: int) -> HeldOrder:
@@ -888,6 +962,7 @@ def _audit_sale(
     approved_by: int | None = None,
     held_order_id: int | None = None,
     refund_ids: Sequence[int] = (),
+    store_credit: dict[str, Any] | None = None,
 ) -> None:
     # A sale that completes a held order names it, an exchange its refunds (no keys otherwise).
     held: dict[str, Any] = {} if held_order_id is None else {"held_order": held_order_id}
@@ -914,6 +989,8 @@ def _audit_sale(
             **held,
             # The customer by id only (their personal data never enters the audit trail).
             **({"customer": order.customer_id} if order.customer_id is not None else {}),
+            # The customer's store credit change (its movements name the payments).
+            **({"store_credit": store_credit} if store_credit else {}),
         },
     )
 

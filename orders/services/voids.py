@@ -19,6 +19,7 @@ closed and is refused.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -44,6 +45,8 @@ from orders.models import (
 )
 from orders.services.approvals import approval_consume
 from orders.services.refunds import ORDER_TRANSITIONS
+from storedvalue.models import StoreCreditMovementKind
+from storedvalue.store_credit import StoreCreditChange, store_credit_move
 
 #: `StockMovement.source_type` of a void's movements (`source_id` is the order's id).
 VOID_SOURCE = "void"
@@ -91,17 +94,35 @@ def order_void(
             void_reason=reason,
         )
         _put_stock_back(order=locked, user=user, reason=reason)
-        # A gift card that paid gets its money back (the mirror entry credits 2300).
+        # A gift card or store credit that paid gets its money back (the mirror entry credits
+        # 2300 or 2310).
+        stored_value = list(
+            Payment.objects.filter(
+                order_id=locked.pk,
+                method__in=(PaymentMethod.GIFT_CARD, PaymentMethod.STORE_CREDIT),
+            )
+            .order_by("id")
+            .values_list("id", "method", "amount")
+        )
         gift_cards_give_back(
-            amounts_by_payment=dict(
-                Payment.objects.filter(
-                    order_id=locked.pk, method=PaymentMethod.GIFT_CARD
-                ).values_list("id", "amount")
-            ),
+            amounts_by_payment={
+                pk: amount
+                for pk, method, amount in stored_value
+                if method == PaymentMethod.GIFT_CARD
+            },
             user=user,
             now=locked.voided_at,
         )
         store = locked.store
+        _give_store_credit_back(
+            order=locked,
+            paid=[
+                (pk, amount)
+                for pk, method, amount in stored_value
+                if method == PaymentMethod.STORE_CREDIT
+            ],
+            user=user,
+        )
         post_void(
             store=store,
             date=timezone.localdate(locked.voided_at, timezone=store.tzinfo),
@@ -126,6 +147,29 @@ def order_void(
             lambda: _count_void(store_code=store.code, currency=locked.currency, order=locked)
         )
     return locked
+
+
+def _give_store_credit_back(*, order: Order, paid: list[tuple[int, Decimal]], user: User) -> None:
+    """What the customer's store credit paid (`paid`: payment id, amount) goes back onto it
+    (the mirror entry credits 2310). An exchange, whose payback could be store credit, is never
+    voided."""
+    if not paid or order.customer_id is None or order.voided_at is None:
+        return
+    store_credit_move(
+        customer_id=order.customer_id,
+        store=order.store,
+        changes=[
+            StoreCreditChange(
+                amount=amount,
+                kind=StoreCreditMovementKind.REFUND,
+                field="payments",
+                payment_id=payment_id,
+            )
+            for payment_id, amount in paid
+        ],
+        user=user,
+        now=order.voided_at,
+    )
 
 
 def _refuse_unless_voidable(order: Order) -> None:
