@@ -174,6 +174,11 @@ class Order(models.Model):
         "null for a taxed sale. A copy: the merchant's tax record, kept when the customer is "
         "erased.",
     )
+    points_earned = models.BigIntegerField(
+        default=0,
+        help_text="Loyalty points the customer earned with this sale (refunds take them back "
+        "pro rata).",
+    )
 
     class Meta:
         ordering = ("-created_at", "-id")
@@ -286,6 +291,9 @@ class PaymentMethod(models.TextChoices):
     #: The order's customer's store credit (`storedvalue`): posted to 2310 Store credit. Negative
     #: only as the payback of an exchange whose returned goods are worth more than the sale.
     STORE_CREDIT = "store_credit", "Store credit"
+    #: The order's customer's loyalty points (`storedvalue`): `points` redeemed at the store's
+    #: `loyalty_point_value` (the payment's `amount`); posted to 2320 Loyalty points.
+    POINTS = "points", "Loyalty points"
 
 
 #: The tenders a sale's body may use.
@@ -295,6 +303,7 @@ SALE_TENDERS: tuple[str, ...] = (
     PaymentMethod.OTHER,
     PaymentMethod.GIFT_CARD,
     PaymentMethod.STORE_CREDIT,
+    PaymentMethod.POINTS,
 )
 
 
@@ -318,6 +327,9 @@ class Payment(models.Model):
     reference = models.CharField(max_length=64, blank=True, default="")
     card_last4 = models.CharField(max_length=4, blank=True, default="")
     refunded_amount = MoneyField(default=0)
+    points = models.BigIntegerField(
+        null=True, blank=True, help_text="A `points` payment: the points redeemed (else null)."
+    )
 
     class Meta:
         ordering = ("order_id", "id")
@@ -336,6 +348,11 @@ class Payment(models.Model):
                 name="payment_amount_nonnegative_unless_cash_back",
             ),
             models.CheckConstraint(condition=Q(tip__gte=0), name="payment_tip_nonnegative"),
+            models.CheckConstraint(
+                condition=Q(method="points", points__gt=0)
+                | (~Q(method="points") & Q(points__isnull=True)),
+                name="payment_points_only_for_points",
+            ),
             models.CheckConstraint(
                 condition=Q(refunded_amount__lte=F("amount")) | Q(amount__lt=0, refunded_amount=0),
                 name="payment_refund_not_over_amount",

@@ -35,9 +35,16 @@ from money import CENT, ZERO
 from money.currencies import fits_currency, round_money
 
 #: The order in which tenders are paid back: non-cash first, cash last. A gift card's part goes
-#: back onto the card that paid it, a store credit part to the customer's credit (never in cash,
-#: unless the refund chooses cash).
-TENDER_REFUND_ORDER: tuple[str, ...] = ("card", "gift_card", "store_credit", "other", "cash")
+#: back onto the card that paid it, a store credit part to the customer's credit, a points part
+#: to the customer's points (never in cash, unless the refund chooses cash).
+TENDER_REFUND_ORDER: tuple[str, ...] = (
+    "card",
+    "gift_card",
+    "store_credit",
+    "points",
+    "other",
+    "cash",
+)
 
 
 @dataclass(frozen=True, slots=True)

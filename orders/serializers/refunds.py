@@ -20,7 +20,14 @@ class RefundLineInputSerializer(serializers.Serializer):
 
 
 #: The methods a refund may name in `tenders` (the schema's `RefundTenderMethodEnum`).
-REFUND_TENDER_METHODS: tuple[str, ...] = ("cash", "card", "other", "gift_card", "store_credit")
+REFUND_TENDER_METHODS: tuple[str, ...] = (
+    "cash",
+    "card",
+    "other",
+    "gift_card",
+    "store_credit",
+    "points",
+)
 
 
 class RefundTenderInputSerializer(serializers.Serializer):

@@ -41,6 +41,7 @@ class TenderTotalsSerializer(serializers.Serializer):
     other = _money()
     gift_card = _money()
     store_credit = _money()
+    points = _money()
 
 
 class HourTotalsSerializer(serializers.Serializer):

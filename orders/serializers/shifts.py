@@ -104,6 +104,7 @@ class ShiftTenderTotalsSerializer(serializers.Serializer):
     other = money_field()
     gift_card = money_field()
     store_credit = money_field()
+    points = money_field()
 
 
 class ShiftTaxRateTotalSerializer(serializers.Serializer):

@@ -80,8 +80,9 @@ from orders.refund_pricing import (
     refund_piece,
 )
 from orders.services.numbering import next_number
-from storedvalue.models import StoreCreditMovementKind
-from storedvalue.store_credit import StoreCreditChange, store_credit_move
+from storedvalue.balances import PointsChange, StoreCreditChange, customer_balances_move
+from storedvalue.models import LoyaltyMovement, LoyaltyMovementKind, StoreCreditMovementKind
+from storedvalue.points import points_due
 
 #: The only legal moves of an order's status. `refunded` and `voided` are final (a void:
 #: `orders.services.voids`).
@@ -229,8 +230,13 @@ def refund_create(
             refund_id=refund.pk,
             now=refund.created_at,
         )
-        _give_store_credit(
-            order=order, refund=refund, allocations=allocations, customer_id=customer_id, user=user
+        loyalty = _move_balances(
+            order=order,
+            refund=refund,
+            allocations=allocations,
+            customer_id=customer_id,
+            refund_total=total,
+            user=user,
         )
         by_method: dict[str, Decimal] = {}
         for allocation in allocations:
@@ -246,6 +252,7 @@ def refund_create(
             tax=tax_total,
             restocked_cost=restocked_cost,
             created_by=user,
+            loyalty=loyalty,
         )
         _audit_refund(
             order=order,
@@ -263,21 +270,33 @@ def refund_create(
     return refund
 
 
-def _give_store_credit(
+def _move_balances(
     *,
     order: Order,
     refund: Refund,
     allocations: Sequence[TenderRefund],
     customer_id: int | None,
+    refund_total: Decimal,
     user: User,
-) -> None:
-    """Raise the customer's store credit by the refund's `store_credit` part (one movement), the
-    customer locked last (`storedvalue.store_credit`)."""
+) -> Decimal:
+    """Under the customer's lock (taken last, `storedvalue.balances`): raise the store credit by
+    the refund's `store_credit` part (one movement), give back the points of its `points` part,
+    and take back the points the order earned, pro rata (`storedvalue.points.points_due`; what
+    the customer has spent already is the movement's `shortfall`). The value of the points taken
+    back: the refund's Dr 2320 / Cr 4000."""
     if customer_id is not None and order.customer_id not in (None, customer_id):
         raise InvalidInput(errors={"customer": ["The order is of another customer."]})
-    amount = sum((a.amount for a in allocations if a.method == PaymentMethod.STORE_CREDIT), ZERO)
-    if not amount:
-        return
+    credit = sum((a.amount for a in allocations if a.method == PaymentMethod.STORE_CREDIT), ZERO)
+    points = order_points_back(
+        order=order,
+        allocations=allocations,
+        refunded_after=order.refunded_total + refund_total,
+        refund_id=refund.pk,
+        # `_move_refunded_counters` has added this refund to its payments already.
+        counted=True,
+    )
+    if not credit and not points:
+        return ZERO
     to = order.customer_id
     if to is None and customer_id is not None:
         named = customer_named(customer_id)
@@ -286,20 +305,92 @@ def _give_store_credit(
         raise InvalidInput(
             errors={"tenders": ["Store credit goes to a customer: the order has none; name one."]}
         )
-    store_credit_move(
+    moved = customer_balances_move(
         customer_id=to,
         store=order.store,
-        changes=[
+        credit=[
             StoreCreditChange(
-                amount=amount,
+                amount=credit,
                 kind=StoreCreditMovementKind.REFUND,
                 field="tenders",
                 refund_id=refund.pk,
             )
         ],
+        points=points,
         user=user,
         now=refund.created_at,
     )
+    return -moved.points_value.get(LoyaltyMovementKind.TAKE_BACK, ZERO)
+
+
+def order_points_back(
+    *,
+    order: Order,
+    allocations: Sequence[TenderRefund],
+    refunded_after: Decimal,
+    refund_id: int | None = None,
+    counted: bool = False,
+) -> list[PointsChange]:
+    """The points changes of refunding `order` up to `refunded_after` (from its
+    `refunded_total`): the earned points taken back pro rata, at the value they were earned at,
+    and the redeemed points of its `points` allocations given back pro rata to each payment
+    (valued at the money given back, which is what 2320 is credited); `counted`: the payments'
+    `refunded_amount` already count `allocations`. One query for each kind that applies, none
+    otherwise."""
+    changes: list[PointsChange] = []
+    if order.customer_id is None:
+        return changes
+    due = points_due(
+        earned=order.points_earned,
+        total=order.total,
+        refunded_before=order.refunded_total,
+        refunded_after=refunded_after,
+    )
+    if due:
+        earn = (
+            LoyaltyMovement.objects.filter(order_id=order.pk, kind=LoyaltyMovementKind.EARN)
+            .values_list("points", "value")
+            .first()
+        )
+        point_value = earn[1] / earn[0] if earn else ZERO
+        changes.append(
+            PointsChange(
+                points=-due,
+                point_value=point_value,
+                kind=LoyaltyMovementKind.TAKE_BACK,
+                field="lines",
+                order_id=order.pk,
+                refund_id=refund_id,
+                may_fall_short=True,
+            )
+        )
+    spent = {a.payment_id: a.amount for a in allocations if a.method == PaymentMethod.POINTS}
+    if spent:
+        for payment_id, points, amount, refunded in (
+            Payment.objects.filter(pk__in=spent)
+            .order_by("id")
+            .values_list("id", "points", "amount", "refunded_amount")
+        ):
+            before = refunded - spent[payment_id] if counted else refunded
+            back = points_due(
+                earned=points or 0,
+                total=amount,
+                refunded_before=before,
+                refunded_after=before + spent[payment_id],
+            )
+            changes.append(
+                PointsChange(
+                    points=back,
+                    point_value=ZERO,
+                    value=spent[payment_id],
+                    kind=LoyaltyMovementKind.GIVE_BACK,
+                    field="tenders",
+                    order_id=order.pk,
+                    payment_id=payment_id,
+                    refund_id=refund_id,
+                )
+            )
+    return changes
 
 
 def _lock_order_and_lines(order: Order) -> tuple[Order, dict[int, OrderLine]]:
@@ -769,6 +860,16 @@ def exchange_refunds_write(
         restocked_cost = _restock(
             order=order, refund=refund, pieces=group.pieces, restock=group.restock, user=user
         )
+        loyalty = _move_balances(
+            order=order,
+            refund=refund,
+            allocations=[],
+            customer_id=None,
+            refund_total=group.total,
+            user=user,
+        )
+        # A second group of the same order must see this one's money refunded (its points).
+        order.refunded_total += group.total
         tenders = {PaymentMethod.EXCHANGE.value: group.total} if allocations else {}
         post_refund(
             store=store,
@@ -779,6 +880,7 @@ def exchange_refunds_write(
             tax=group.tax,
             restocked_cost=restocked_cost,
             created_by=user,
+            loyalty=loyalty,
         )
         _audit_refund(
             order=order,

@@ -60,12 +60,12 @@ from orders.pricing import LineInput, PricedOrder, price_order
 from orders.selectors.sales import products_for_sale, register_for_sale, sale_shift_locked
 from orders.services.numbering import next_number
 from orders.services.sales import NO_TAX
+from storedvalue.balances import StoreCreditChange, customer_balances_move
 from storedvalue.models import StoreCreditMovementKind
-from storedvalue.store_credit import StoreCreditChange, store_credit_move
 
-#: Tender methods a return may pay back on. Not `gift_card`: a return without a receipt names no
-#: card to put the money back on.
-RETURN_METHODS = frozenset(SALE_TENDERS) - {PaymentMethod.GIFT_CARD}
+#: Tender methods a return may pay back on. Not `gift_card` (a return without a receipt names no
+#: card to put the money back on) nor `points` (no points were spent).
+RETURN_METHODS = frozenset(SALE_TENDERS) - {PaymentMethod.GIFT_CARD, PaymentMethod.POINTS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,10 +150,10 @@ def return_create(
             (amount for method, amount in payments if method == PaymentMethod.STORE_CREDIT), ZERO
         )
         if credit and customer is not None:
-            store_credit_move(
+            customer_balances_move(
                 customer_id=customer.pk,
                 store=store,
-                changes=[
+                credit=[
                     StoreCreditChange(
                         amount=credit,
                         kind=StoreCreditMovementKind.REFUND,

@@ -18,6 +18,7 @@ closed and is refused.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from decimal import Decimal
 
@@ -43,10 +44,11 @@ from orders.models import (
     Shift,
     ShiftStatus,
 )
+from orders.refund_pricing import TenderRefund
 from orders.services.approvals import approval_consume
-from orders.services.refunds import ORDER_TRANSITIONS
+from orders.services.refunds import ORDER_TRANSITIONS, order_points_back
+from storedvalue.balances import StoreCreditChange, customer_balances_move
 from storedvalue.models import StoreCreditMovementKind
-from storedvalue.store_credit import StoreCreditChange, store_credit_move
 
 #: `StockMovement.source_type` of a void's movements (`source_id` is the order's id).
 VOID_SOURCE = "void"
@@ -99,7 +101,11 @@ def order_void(
         stored_value = list(
             Payment.objects.filter(
                 order_id=locked.pk,
-                method__in=(PaymentMethod.GIFT_CARD, PaymentMethod.STORE_CREDIT),
+                method__in=(
+                    PaymentMethod.GIFT_CARD,
+                    PaymentMethod.STORE_CREDIT,
+                    PaymentMethod.POINTS,
+                ),
             )
             .order_by("id")
             .values_list("id", "method", "amount")
@@ -114,15 +120,7 @@ def order_void(
             now=locked.voided_at,
         )
         store = locked.store
-        _give_store_credit_back(
-            order=locked,
-            paid=[
-                (pk, amount)
-                for pk, method, amount in stored_value
-                if method == PaymentMethod.STORE_CREDIT
-            ],
-            user=user,
-        )
+        _give_balances_back(order=locked, paid=stored_value, user=user)
         post_void(
             store=store,
             date=timezone.localdate(locked.voided_at, timezone=store.tzinfo),
@@ -149,24 +147,40 @@ def order_void(
     return locked
 
 
-def _give_store_credit_back(*, order: Order, paid: list[tuple[int, Decimal]], user: User) -> None:
-    """What the customer's store credit paid (`paid`: payment id, amount) goes back onto it
-    (the mirror entry credits 2310). An exchange, whose payback could be store credit, is never
-    voided."""
-    if not paid or order.customer_id is None or order.voided_at is None:
+def _give_balances_back(*, order: Order, paid: list[tuple[int, str, Decimal]], user: User) -> None:
+    """What the customer's store credit and points paid (`paid`: payment id, method, amount)
+    goes back onto them, and the points the sale earned are taken back, all of them (the mirror
+    entry credits 2310 and 2320 and debits 2320 what was earned): a customer who has spent them
+    already → `409 insufficient_balance` (refund the order instead: a refund may fall short). An
+    exchange, whose payback could be store credit, is never voided."""
+    if order.customer_id is None or order.voided_at is None:
         return
-    store_credit_move(
+    points = [
+        dataclasses.replace(change, may_fall_short=False, field="order")
+        for change in order_points_back(
+            order=order,
+            allocations=[
+                TenderRefund(payment_id=pk, method=method, amount=amount)
+                for pk, method, amount in paid
+                if method == PaymentMethod.POINTS
+            ],
+            refunded_after=order.total,
+        )
+    ]
+    customer_balances_move(
         customer_id=order.customer_id,
         store=order.store,
-        changes=[
+        credit=[
             StoreCreditChange(
                 amount=amount,
                 kind=StoreCreditMovementKind.REFUND,
                 field="payments",
                 payment_id=payment_id,
             )
-            for payment_id, amount in paid
+            for payment_id, method, amount in paid
+            if method == PaymentMethod.STORE_CREDIT
         ],
+        points=points,
         user=user,
         now=order.voided_at,
     )

@@ -353,6 +353,7 @@ def test_x_then_z_report(client_for, cashier, manager, register, product, loose_
         "other": "2.90",
         "gift_card": "0.00",
         "store_credit": "0.00",
+        "points": "0.00",
     }
     assert report["tax_by_rate"] == [
         {"rate": "0.000", "net": "2.50", "tax": "0.00"},
@@ -369,6 +370,7 @@ def test_x_then_z_report(client_for, cashier, manager, register, product, loose_
             "other": "0.00",
             "gift_card": "0.00",
             "store_credit": "0.00",
+            "points": "0.00",
         },
     }
     assert report["cash"] == {
@@ -409,6 +411,7 @@ def test_report_of_an_empty_shift(cashier_client, cashier, register) -> None:
         "other": "0.00",
         "gift_card": "0.00",
         "store_credit": "0.00",
+        "points": "0.00",
     }
     assert report["refunds"]["count"] == 0
     assert report["expected_cash"] == "25.00"

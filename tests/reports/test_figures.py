@@ -81,6 +81,7 @@ def test_figures_of_a_known_day(store, cashier, second_cashier, coffee, mug, day
         "other": "5.00",
         "gift_card": "0.00",
         "store_credit": "0.00",
+        "points": "0.00",
     }
 
     hours = figures["by_hour"]
@@ -131,6 +132,7 @@ def test_an_empty_day_has_zeros_in_every_figure(store) -> None:
         "other": "0.00",
         "gift_card": "0.00",
         "store_credit": "0.00",
+        "points": "0.00",
     }
     assert len(figures["by_hour"]) == 24
     assert figures["top_products"] == figures["by_cashier"] == []

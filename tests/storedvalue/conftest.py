@@ -15,7 +15,7 @@ from catalog.models import Product
 from customers.models import Customer
 from ledger.models import JournalLine
 from ledger.selectors import account_balances
-from storedvalue.models import StoreCreditMovement
+from storedvalue.models import LoyaltyMovement, StoreCreditMovement
 from tests.customers.factories import CustomerFactory
 from tests.orders.conftest import loose_product, open_shift, product, tax_rate, zero_rate  # noqa: F401
 
@@ -99,3 +99,26 @@ def assert_books_hold_the_credit(*stores: Store) -> None:
         assert sum((m.amount for m in movements), D("0")) == person.store_credit
         if movements:
             assert movements[-1].balance_after == person.store_credit
+
+
+def assert_books_hold_the_points(*stores: Store) -> None:
+    """Every store's entries balance; each store's 2320 is Σ its loyalty movements' values; each
+    customer's points are Σ their movements."""
+    for store in stores:
+        lines = JournalLine.objects.filter(entry__store=store)
+        assert sum(x.debit for x in lines) == sum(x.credit for x in lines)
+        held = -account_balances(store_id=store.pk, codes=["2320"])["2320"]
+        moved = sum((m.value for m in LoyaltyMovement.objects.filter(store=store)), D("0"))
+        assert held == moved
+    for person in Customer.objects.all():
+        movements = list(person.loyalty_movements.order_by("id"))
+        assert sum(m.points for m in movements) == person.loyalty_points
+        if movements:
+            assert movements[-1].points_after == person.loyalty_points
+
+
+def account_lines(entry_id: int, code: str) -> tuple[Decimal, Decimal]:
+    """Σ debit and Σ credit of an entry on one account (a sale earning points has two 4000
+    lines)."""
+    lines = JournalLine.objects.filter(entry_id=entry_id, account__code=code)
+    return sum((x.debit for x in lines), D("0")), sum((x.credit for x in lines), D("0"))

@@ -54,9 +54,9 @@ def test_a_return_onto_store_credit_raises_the_balance_and_credits_2310(
     assert movement.return_doc_id == response.json()["id"]
     entry = JournalEntry.objects.get(source="return")
     assert entry_lines(entry)["2310"] == (D("0"), D("10.80"))
-    event = AuditEvent.objects.get(action="customer.store_credit_changed")
+    event = AuditEvent.objects.get(action="customer.balances_changed")
     assert event.object_id == str(customer.pk)
-    assert event.changes["balance"] == "10.80"
+    assert event.changes["store_credit"]["balance"] == "10.80"
     assert_books_hold_the_credit(store)
 
 

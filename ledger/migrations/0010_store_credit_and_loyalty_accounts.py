@@ -1,11 +1,15 @@
-"""Add 2310 Store credit (liability: what customers' store-credit balances hold) to the chart of
-accounts (API.md, Version 1.1, "Customers, stored value and loyalty", store credit). Store credit
-moves only inside a sale, refund, return or void (a tender of their entries), so no new journal
-source. Copied here, not imported, like 0002."""
+"""Add 2310 Store credit (liability: what customers' store-credit balances hold) and 2320 Loyalty
+points (liability: the value of the points customers hold) to the chart of accounts (API.md,
+Version 1.1, "Customers, stored value and loyalty"). Both move only inside a sale, refund, return
+or void (lines of their entries), so no new journal source. Copied here, not imported, like
+0002."""
 
 from django.db import migrations
 
-ACCOUNTS = (("2310", "Store credit", "liability"),)
+ACCOUNTS = (
+    ("2310", "Store credit", "liability"),
+    ("2320", "Loyalty points", "liability"),
+)
 
 
 def add_accounts(apps, schema_editor):
