@@ -148,6 +148,9 @@ def test_points_pay_at_their_value_and_debit_2320(
     ]
     assert body["points_earned"] == 0  # nothing paid with money
     assert _points(customer) == 540
+    receipt = cashier_client.get(f"/api/v1/orders/{body['id']}/receipt/")
+    assert receipt.status_code == 200
+    assert "Loyalty points (540)" in receipt.content.decode()
     entry = JournalEntry.objects.get(source="sale", source_id=body["id"])
     assert account_lines(entry.pk, "2320") == (D("5.40"), D("0"))
     assert_books_hold_the_points(loyalty)
