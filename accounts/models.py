@@ -68,11 +68,29 @@ class Store(models.Model):
         help_text="The step the cash part of a sale is rounded to (0.05, 0.10, 1 …); 0 is off. "
         "A multiple of the currency's minor unit.",
     )
+    loyalty_points_per_unit = models.DecimalField(
+        max_digits=9,
+        decimal_places=3,
+        default=Decimal("0"),
+        help_text="Loyalty points a customer earns per 1 unit of currency paid with money "
+        "(not with gift cards, store credit or points); 0 is off.",
+    )
+    loyalty_point_value = models.DecimalField(
+        max_digits=9,
+        decimal_places=3,
+        default=Decimal("0"),
+        help_text="What one point is worth, in the store's currency (0.01: 100 points are "
+        "1.00). The liability of points earned and the amount of points redeemed.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ("id",)
         constraints = [
+            models.CheckConstraint(
+                condition=Q(loyalty_points_per_unit__gte=0) & Q(loyalty_point_value__gte=0),
+                name="store_loyalty_nonnegative",
+            ),
             models.CheckConstraint(
                 condition=Q(cash_rounding__gte=0), name="store_cash_rounding_nonnegative"
             ),
@@ -91,6 +109,15 @@ class Store(models.Model):
         if self.cash_rounding and not fits_currency(self.cash_rounding, self.currency):
             raise ValidationError(
                 {"cash_rounding": f"Must be a multiple of {self.currency}'s minor unit."}
+            )
+        if self.loyalty_point_value and not fits_currency(self.loyalty_point_value, self.currency):
+            # Then points × value is exact: no rounding between earning and taking back.
+            raise ValidationError(
+                {"loyalty_point_value": f"Must be a multiple of {self.currency}'s minor unit."}
+            )
+        if self.loyalty_points_per_unit and not self.loyalty_point_value:
+            raise ValidationError(
+                {"loyalty_point_value": "Points are earned: give them a value (more than 0)."}
             )
 
     @property

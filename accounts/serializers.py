@@ -113,6 +113,23 @@ class StoreSerializer(CurrencyScoped, serializers.ModelSerializer):
         "is off (the default).",
     )
 
+    loyalty_points_per_unit = serializers.DecimalField(
+        max_digits=9,
+        decimal_places=3,
+        min_value=Decimal(0),
+        required=False,
+        help_text='Loyalty points earned per 1 unit of currency paid with money; "0.000" is off '
+        "(the default). Needs `loyalty_point_value`.",
+    )
+    loyalty_point_value = serializers.DecimalField(
+        max_digits=9,
+        decimal_places=3,
+        min_value=Decimal(0),
+        required=False,
+        help_text='What one point is worth in the store\'s currency ("0.010": 100 points are '
+        "1.00).",
+    )
+
     class Meta:
         model = Store
         fields = ("id", *STORE_FIELDS)

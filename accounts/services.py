@@ -433,6 +433,8 @@ STORE_FIELDS = (
     "cash_rounding",
     "cashier_max_discount_percent",
     "cashier_can_refund",
+    "loyalty_points_per_unit",
+    "loyalty_point_value",
 )
 
 
@@ -449,9 +451,13 @@ def store_create(
     cash_rounding: Decimal = Decimal(0),
     cashier_max_discount_percent: Decimal = Decimal(100),
     cashier_can_refund: bool = False,
+    loyalty_points_per_unit: Decimal = Decimal(0),
+    loyalty_point_value: Decimal = Decimal(0),
 ) -> Store:
     _ensure_admin(actor)
     store = Store(
+        loyalty_points_per_unit=loyalty_points_per_unit,
+        loyalty_point_value=loyalty_point_value,
         cashier_max_discount_percent=cashier_max_discount_percent,
         cashier_can_refund=cashier_can_refund,
         code=code,

@@ -37,6 +37,8 @@ CHART_OF_ACCOUNTS: tuple[tuple[str, str, str], ...] = (
     ("2100", "Sales tax payable", AccountType.LIABILITY),
     ("2150", "Tips payable", AccountType.LIABILITY),
     ("2300", "Gift cards outstanding", AccountType.LIABILITY),
+    ("2310", "Store credit", AccountType.LIABILITY),
+    ("2320", "Loyalty points", AccountType.LIABILITY),
     ("4000", "Sales revenue", AccountType.REVENUE),
     ("4010", "Gift card breakage", AccountType.REVENUE),
     ("4900", "Sales returns", AccountType.REVENUE),

@@ -41,6 +41,8 @@ INVENTORY = "1200"
 SALES_TAX_PAYABLE = "2100"
 TIPS_PAYABLE = "2150"
 GIFT_CARDS_OUTSTANDING = "2300"
+STORE_CREDIT = "2310"
+LOYALTY_POINTS = "2320"
 SALES_REVENUE = "4000"
 GIFT_CARD_BREAKAGE = "4010"
 SALES_RETURNS = "4900"
@@ -58,6 +60,11 @@ TENDER_ACCOUNTS: Mapping[str, str] = {
     "exchange": EXCHANGE_CLEARING,
     # A gift card pays (Dr: the liability shrinks) or is refunded to (Cr: it grows again).
     "gift_card": GIFT_CARDS_OUTSTANDING,
+    # Store credit pays (Dr: the customer's balance shrinks) or is given back as a refund, a
+    # return or an exchange's payback (Cr: it grows).
+    "store_credit": STORE_CREDIT,
+    # Points redeemed pay (Dr: the liability shrinks) or go back to the customer (Cr).
+    "points": LOYALTY_POINTS,
 }
 
 
@@ -253,12 +260,14 @@ def post_sale(
     tips: Decimal = ZERO,
     rounding: Decimal = ZERO,
     late_cash: Decimal = ZERO,
+    loyalty: Decimal = ZERO,
 ) -> JournalEntry:
     """Dr each tender's account (`cash`→1000, `card`→1010, `other`→1020) what it took (amounts
     plus tips), Cr 4000 net, Cr 2100 tax, Cr 2150 tips; the cash rounding (signed: what the
     customer paid over the total) Cr 6910 when positive, Dr 6910 when negative; Dr 5000 /
     Cr 1200 at cost (omitted when cost is zero). A late sale onto a closed shift also posts
-    Dr 6900 / Cr 1000 its `late_cash` (the close counted it as over)."""
+    Dr 6900 / Cr 1000 its `late_cash` (the close counted it as over). The value of the loyalty
+    points the sale earned (`loyalty`): Dr 4000 / Cr 2320."""
     lines = [
         *_tender_lines(tenders, debit=True),
         PostingLine(SALES_REVENUE, credit=net),
@@ -271,6 +280,8 @@ def post_sale(
         PostingLine(INVENTORY, credit=cost),
         PostingLine(CASH_OVER_SHORT, debit=late_cash),
         PostingLine(CASH, credit=late_cash),
+        PostingLine(SALES_REVENUE, debit=loyalty),
+        PostingLine(LOYALTY_POINTS, credit=loyalty),
     ]
     return journal_post(
         store=store,
@@ -293,15 +304,21 @@ def post_refund(
     tax: Decimal,
     restocked_cost: Decimal,
     created_by: User | None,
+    loyalty: Decimal = ZERO,
 ) -> JournalEntry:
-    """Dr 4900 net, Dr 2100 tax, Cr each tender; Dr 1200 / Cr 5000 at cost when restocked."""
+    """Dr 4900 net, Dr 2100 tax, Cr each tender; Dr 1200 / Cr 5000 at cost when restocked; the
+    value of the loyalty points the refund takes back (`loyalty`): Dr 2320 / Cr 4000."""
     return journal_post(
         store=store,
         date=date,
         memo=f"Refund {refund_id}",
         source=EntrySource.REFUND,
         source_id=refund_id,
-        lines=_money_back_lines(tenders=tenders, net=net, tax=tax, restocked_cost=restocked_cost),
+        lines=[
+            *_money_back_lines(tenders=tenders, net=net, tax=tax, restocked_cost=restocked_cost),
+            PostingLine(LOYALTY_POINTS, debit=loyalty),
+            PostingLine(SALES_REVENUE, credit=loyalty),
+        ],
         created_by=created_by,
     )
 

@@ -174,6 +174,11 @@ class Order(models.Model):
         "null for a taxed sale. A copy: the merchant's tax record, kept when the customer is "
         "erased.",
     )
+    points_earned = models.BigIntegerField(
+        default=0,
+        help_text="Loyalty points the customer earned with this sale (refunds take them back "
+        "pro rata).",
+    )
 
     class Meta:
         ordering = ("-created_at", "-id")
@@ -283,6 +288,12 @@ class PaymentMethod(models.TextChoices):
     #: A gift card (`giftcards`): the payment's `reference` keeps the card's last four
     #: characters, never its code; posted to 2300 Gift cards outstanding.
     GIFT_CARD = "gift_card", "Gift card"
+    #: The order's customer's store credit (`storedvalue`): posted to 2310 Store credit. Negative
+    #: only as the payback of an exchange whose returned goods are worth more than the sale.
+    STORE_CREDIT = "store_credit", "Store credit"
+    #: The order's customer's loyalty points (`storedvalue`): `points` redeemed at the store's
+    #: `loyalty_point_value` (the payment's `amount`); posted to 2320 Loyalty points.
+    POINTS = "points", "Loyalty points"
 
 
 #: The tenders a sale's body may use.
@@ -291,6 +302,8 @@ SALE_TENDERS: tuple[str, ...] = (
     PaymentMethod.CARD,
     PaymentMethod.OTHER,
     PaymentMethod.GIFT_CARD,
+    PaymentMethod.STORE_CREDIT,
+    PaymentMethod.POINTS,
 )
 
 
@@ -306,7 +319,7 @@ class Payment(models.Model):
     """A tender. A card payment keeps only the processor reference and the last four digits."""
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
-    method = models.CharField(max_length=9, choices=PaymentMethod)
+    method = models.CharField(max_length=12, choices=PaymentMethod)
     amount = MoneyField()
     tendered = MoneyField(null=True, blank=True)
     change = MoneyField(default=0)
@@ -314,16 +327,19 @@ class Payment(models.Model):
     reference = models.CharField(max_length=64, blank=True, default="")
     card_last4 = models.CharField(max_length=4, blank=True, default="")
     refunded_amount = MoneyField(default=0)
+    points = models.BigIntegerField(
+        null=True, blank=True, help_text="A `points` payment: the points redeemed (else null)."
+    )
 
     class Meta:
         ordering = ("order_id", "id")
         constraints = [
-            # Negative only for the cash an exchange pays back (API v1.1: payments are then "what
-            # goes back"): no tendered, change or tip, and never refunded.
+            # Negative only for the cash or store credit an exchange pays back (API v1.1: payments
+            # are then "what goes back"): no tendered, change or tip, and never refunded.
             models.CheckConstraint(
                 condition=Q(amount__gte=0)
                 | Q(
-                    method="cash",
+                    method__in=("cash", "store_credit"),
                     tendered__isnull=True,
                     change=0,
                     tip=0,
@@ -332,6 +348,11 @@ class Payment(models.Model):
                 name="payment_amount_nonnegative_unless_cash_back",
             ),
             models.CheckConstraint(condition=Q(tip__gte=0), name="payment_tip_nonnegative"),
+            models.CheckConstraint(
+                condition=Q(method="points", points__gt=0)
+                | (~Q(method="points") & Q(points__isnull=True)),
+                name="payment_points_only_for_points",
+            ),
             models.CheckConstraint(
                 condition=Q(refunded_amount__lte=F("amount")) | Q(amount__lt=0, refunded_amount=0),
                 name="payment_refund_not_over_amount",
@@ -415,7 +436,7 @@ class RefundLine(models.Model):
 class RefundPayment(models.Model):
     refund = models.ForeignKey(Refund, on_delete=models.PROTECT, related_name="payments")
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
-    method = models.CharField(max_length=9, choices=PaymentMethod)
+    method = models.CharField(max_length=12, choices=PaymentMethod)
     amount = MoneyField()
 
     class Meta:
@@ -504,7 +525,7 @@ class ReturnLine(models.Model):
 
 class ReturnPayment(models.Model):
     return_doc = models.ForeignKey(Return, on_delete=models.PROTECT, related_name="payments")
-    method = models.CharField(max_length=9, choices=PaymentMethod)
+    method = models.CharField(max_length=12, choices=PaymentMethod)
     amount = MoneyField()
 
     class Meta:

@@ -32,6 +32,15 @@ was written around the services). `reconcile_store_day` returns a result object 
 * gift cards — gift cards outstanding (2300), all entries up to the day's end, against what the
   store's cards held at the day's end: Σ their movements (issue, redeem, refund, expire) made
   before it. Every movement is dated like the entry that posted it.
+* store credit — store credit (2310), all entries up to the day's end, against Σ the store credit
+  movements recorded in this store before it. Customers are merchant-wide, the ledger per store:
+  credit given in one store and spent in another leaves the first store's 2310 in credit and the
+  second's in debit, so per store this figure may legitimately be negative; summed over the
+  stores of one currency it is what the customers hold (`storedvalue.models`).
+* loyalty points — 2320, all entries up to the day's end, against Σ the values of the store's
+  loyalty movements before it (each valued when it was made: a later change of the store's point
+  value revalues nothing). Points earned and taken back move revenue too (Dr 4000 / Cr 2320 and
+  back): the sales revenue comparison counts the day's `earn` and `take_back` values.
 """
 
 from __future__ import annotations
@@ -54,9 +63,11 @@ from ledger.services import (
     CASH,
     GIFT_CARDS_OUTSTANDING,
     INVENTORY,
+    LOYALTY_POINTS,
     SALES_RETURNS,
     SALES_REVENUE,
     SALES_TAX_PAYABLE,
+    STORE_CREDIT,
 )
 from money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, ZERO
 from money.currencies import round_money
@@ -69,6 +80,7 @@ from orders.models import (
     Shift,
     ShiftStatus,
 )
+from storedvalue.models import LoyaltyMovement, LoyaltyMovementKind, StoreCreditMovement
 
 _MONEY: DecimalField[Decimal, Decimal] = DecimalField(
     max_digits=MONEY_MAX_DIGITS + 6, decimal_places=MONEY_DECIMAL_PLACES
@@ -233,6 +245,13 @@ def _sales(
     returns = Return.objects.filter(
         store=store, created_at__gte=start, created_at__lt=end
     ).aggregate(net=_sum("net_total"), tax=_sum("tax_total"))
+    # The value of the points earned (Dr 4000) less those taken back (Cr 4000) that day.
+    points = LoyaltyMovement.objects.filter(
+        store=store,
+        created_at__gte=start,
+        created_at__lt=end,
+        kind__in=(LoyaltyMovementKind.EARN, LoyaltyMovementKind.TAKE_BACK),
+    ).aggregate(value=_sum("value"))
     balances = account_balances(
         store_id=store.pk,
         codes=[SALES_REVENUE, SALES_RETURNS, SALES_TAX_PAYABLE],
@@ -242,13 +261,14 @@ def _sales(
     revenue = Comparison(
         name="sales_revenue",
         description="sales revenue − returns (4000 − 4900) vs orders' net − refunds' net "
-        "− returns' net − voids' net",
+        "− returns' net − voids' net − loyalty points earned (net of those taken back)",
         # Revenue accounts carry credit balances: negate (balance = debit − credit).
         ledger=-(balances[SALES_REVENUE] + balances[SALES_RETURNS]),
         expected=_amount(orders["net"], store)
         - _amount(refunds["net"], store)
         - _amount(returns["net"], store)
-        - _amount(orders["void_net"], store),
+        - _amount(orders["void_net"], store)
+        - _amount(points["value"], store),
     )
     tax = Comparison(
         name="sales_tax",
@@ -278,6 +298,36 @@ def _gift_cards(store: Store, date: dt.date, end: dt.datetime) -> Comparison:
     )
 
 
+def _store_credit(store: Store, date: dt.date, end: dt.datetime) -> Comparison:
+    held = StoreCreditMovement.objects.filter(store=store, created_at__lt=end).aggregate(
+        value=_sum("amount")
+    )["value"]
+    ledger = account_balances(store_id=store.pk, codes=[STORE_CREDIT], date_to=date)[STORE_CREDIT]
+    return Comparison(
+        name="store_credit",
+        description="store credit (2310) up to today vs Σ the store's store credit movements "
+        "at day end",
+        ledger=-ledger,
+        expected=_amount(held, store),
+    )
+
+
+def _loyalty_points(store: Store, date: dt.date, end: dt.datetime) -> Comparison:
+    held = LoyaltyMovement.objects.filter(store=store, created_at__lt=end).aggregate(
+        value=_sum("value")
+    )["value"]
+    ledger = account_balances(store_id=store.pk, codes=[LOYALTY_POINTS], date_to=date)[
+        LOYALTY_POINTS
+    ]
+    return Comparison(
+        name="loyalty_points",
+        description="loyalty points (2320) up to today vs Σ the values of the store's loyalty "
+        "movements at day end",
+        ledger=-ledger,
+        expected=_amount(held, store),
+    )
+
+
 def reconcile_store_day(*, store: Store, date: dt.date) -> ReconciliationResult:
     """Compare the ledger with the records of one store's local day (see the module docstring).
     Reads only; about ten aggregate queries whatever the day's volume."""
@@ -286,6 +336,8 @@ def reconcile_store_day(*, store: Store, date: dt.date) -> ReconciliationResult:
     revenue, tax = _sales(store, date, start, end)
     inventory = _inventory(store, date, end)
     gift_cards = _gift_cards(store, date, end)
+    store_credit = _store_credit(store, date, end)
+    loyalty_points = _loyalty_points(store, date, end)
     shifts_open = Shift.objects.filter(
         store=store, status=ShiftStatus.OPEN, opened_at__lt=end
     ).count()
@@ -293,7 +345,7 @@ def reconcile_store_day(*, store: Store, date: dt.date) -> ReconciliationResult:
         store_id=store.pk,
         store_code=store.code,
         date=date,
-        comparisons=(cash, inventory, revenue, tax, gift_cards),
+        comparisons=(cash, inventory, revenue, tax, gift_cards, store_credit, loyalty_points),
         shifts_closed=shifts_closed,
         shifts_open=shifts_open,
     )

@@ -10,11 +10,14 @@ Two rules from the contract:
 - The line's cost of goods (`cost`, what the sale took out of inventory) is shared out by the
   same rule, so a line refunded in full returns exactly its cost; whether a piece's cost goes
   back into inventory (restocked) or stays in cost of goods is the caller's business.
-- Money goes back to the original tenders, non-cash first, cash last (card, then other, then
-  cash), each tender capped at what it paid minus what was already refunded to it.
+- Money goes back to the original tenders, non-cash first, cash last (card, gift card, store
+  credit, other, then cash), each tender capped at what it paid minus what was already refunded
+  to it.
 - Unless the request chooses the tenders (`tenders: [{method, amount}]`, API v1.1): then each
   chosen method gives back exactly its amount, spread over that method's payments by payment id,
-  each capped the same way (`allocate_chosen_tenders`).
+  each capped the same way (`allocate_chosen_tenders`). `store_credit` may be chosen whatever
+  paid the order (the money becomes the customer's credit): it takes its amount from what the
+  other chosen methods left, store credit payments first, then in the default order.
 
 A pro rata piece is also capped at what is left of the line: with tiny amounts spread over many
 partial refunds, half-up rounding could otherwise let the partial pieces overshoot the line (e.g.
@@ -32,8 +35,16 @@ from money import CENT, ZERO
 from money.currencies import fits_currency, round_money
 
 #: The order in which tenders are paid back: non-cash first, cash last. A gift card's part goes
-#: back onto the card that paid it (never in cash, unless the refund chooses cash).
-TENDER_REFUND_ORDER: tuple[str, ...] = ("card", "gift_card", "other", "cash")
+#: back onto the card that paid it, a store credit part to the customer's credit, a points part
+#: to the customer's points (never in cash, unless the refund chooses cash).
+TENDER_REFUND_ORDER: tuple[str, ...] = (
+    "card",
+    "gift_card",
+    "store_credit",
+    "points",
+    "other",
+    "cash",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +133,21 @@ class TenderShortfall(ValueError):
     """The tenders cannot cover the amount (what was paid is already refunded)."""
 
 
+def _in_refund_order(tenders: Sequence[Tender], first: str | None = None) -> list[Tender]:
+    """`tenders` in the order money goes back to them (`TENDER_REFUND_ORDER`, then payment id),
+    those of method `first` before all others."""
+
+    def sort_key(tender: Tender) -> tuple[bool, int, int]:
+        rank = (
+            TENDER_REFUND_ORDER.index(tender.method)
+            if tender.method in TENDER_REFUND_ORDER
+            else len(TENDER_REFUND_ORDER)
+        )
+        return tender.method != first, rank, tender.payment_id
+
+    return sorted(tenders, key=sort_key)
+
+
 def allocate_to_tenders(amount: Decimal, tenders: Sequence[Tender]) -> list[TenderRefund]:
     """Spread `amount` over the original tenders, card first, then other, then cash (by payment
     id within a method), each capped at what is still refundable on it. Tenders that get nothing
@@ -129,17 +155,9 @@ def allocate_to_tenders(amount: Decimal, tenders: Sequence[Tender]) -> list[Tend
     if amount < 0:
         raise ValueError("A refund amount cannot be negative.")
 
-    def sort_key(tender: Tender) -> tuple[int, int]:
-        rank = (
-            TENDER_REFUND_ORDER.index(tender.method)
-            if tender.method in TENDER_REFUND_ORDER
-            else len(TENDER_REFUND_ORDER)
-        )
-        return rank, tender.payment_id
-
     left = amount
     allocations: list[TenderRefund] = []
-    for tender in sorted(tenders, key=sort_key):
+    for tender in _in_refund_order(tenders):
         if left <= 0:
             break
         take = min(left, tender.refundable)
@@ -153,9 +171,9 @@ def allocate_to_tenders(amount: Decimal, tenders: Sequence[Tender]) -> list[Tend
     return allocations
 
 
-#: The methods a request may choose to give money back to. `store_credit` is named by the
-#: contract but needs customers and balances (issue 16), so it is refused for now.
+#: The methods a request may choose to give money back to.
 CHOOSABLE_TENDERS: frozenset[str] = frozenset(TENDER_REFUND_ORDER)
+#: Chosen, it needs no payment of its own: it is where the money goes, whatever paid.
 STORE_CREDIT = "store_credit"
 
 
@@ -185,8 +203,8 @@ def allocate_chosen_tenders(
     """Give `total` back to the chosen methods: each choice's amount spread over the order's
     payments of that method by payment id, each capped at what is still refundable on it.
 
-    `TenderChoiceInvalid` (400) when the request itself is wrong: a method other than cash, card
-    or other (`store_credit` included), a method listed twice, an amount that is not positive or
+    `TenderChoiceInvalid` (400) when the request itself is wrong: a method other than cash, card,
+    gift card, store credit or other, a method listed twice, an amount that is not positive or
     finer than the currency's minor unit, a method the order was not paid with or more than that
     method ever paid, amounts that do not add up to `total`. `TenderShortfall` (409) when the
     method paid that much but earlier refunds already took part of it: that depends on what
@@ -199,15 +217,14 @@ def allocate_chosen_tenders(
     seen: set[str] = set()
     for index, choice in enumerate(choices):
         method_key, amount_key = f"tenders.{index}.method", f"tenders.{index}.amount"
-        if choice.method == STORE_CREDIT:
+        if choice.method not in CHOOSABLE_TENDERS:
             errors[method_key] = [
-                "Store credit is not available yet (customers and their balances come with "
-                "issue 16): choose cash, card or other."
+                "Not a refund tender: cash, card, gift_card, store_credit or other."
             ]
-        elif choice.method not in CHOOSABLE_TENDERS:
-            errors[method_key] = ["Not a refund tender: cash, card, gift_card or other."]
         elif choice.method in seen:
             errors[method_key] = ["This method is listed twice."]
+        elif choice.method == STORE_CREDIT:
+            pass  # any payment may become store credit: only the total bounds it
         elif choice.method not in paid:
             errors[method_key] = [f"The order was not paid by {choice.method}."]
         seen.add(choice.method)
@@ -215,7 +232,11 @@ def allocate_chosen_tenders(
             errors[amount_key] = ["Must be more than zero."]
         elif not fits_currency(choice.amount, currency):
             errors[amount_key] = [f"Finer than the minor unit of {currency}."]
-        elif method_key not in errors and choice.amount > paid[choice.method]:
+        elif (
+            method_key not in errors
+            and choice.method != STORE_CREDIT
+            and choice.amount > paid[choice.method]
+        ):
             errors[amount_key] = [
                 f"More than the order was paid by {choice.method} "
                 f"({round_money(paid[choice.method], currency)})."
@@ -230,16 +251,23 @@ def allocate_chosen_tenders(
         raise TenderChoiceInvalid(errors)
 
     allocations: list[TenderRefund] = []
-    for choice in choices:
+    taken: dict[int, Decimal] = {}  # payment id → what earlier choices took of it
+    # Store credit last: it takes what the other choices left, its own payments first.
+    for choice in sorted(choices, key=lambda c: c.method == STORE_CREDIT):
         left = choice.amount
-        for tender in sorted(
-            (t for t in tenders if t.method == choice.method), key=lambda t: t.payment_id
-        ):
-            take = min(left, tender.refundable)
+        if choice.method == STORE_CREDIT:
+            sources = _in_refund_order(tenders, first=STORE_CREDIT)
+        else:
+            sources = sorted(
+                (t for t in tenders if t.method == choice.method), key=lambda t: t.payment_id
+            )
+        for tender in sources:
+            take = min(left, tender.refundable - taken.get(tender.payment_id, ZERO))
             if take > 0:
                 allocations.append(
-                    TenderRefund(payment_id=tender.payment_id, method=tender.method, amount=take)
+                    TenderRefund(payment_id=tender.payment_id, method=choice.method, amount=take)
                 )
+                taken[tender.payment_id] = taken.get(tender.payment_id, ZERO) + take
                 left -= take
             if left <= 0:
                 break

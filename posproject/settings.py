@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "ledger",
     "orders",
     "giftcards",
+    "storedvalue",
     "monitoring",
 ]
 

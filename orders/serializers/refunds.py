@@ -19,17 +19,23 @@ class RefundLineInputSerializer(serializers.Serializer):
     )
 
 
-#: The methods a refund may name in `tenders` (the schema's `RefundTenderMethodEnum`):
-#: the payment methods plus `store_credit`, which the service refuses until issue 16.
-REFUND_TENDER_METHODS: tuple[str, ...] = ("cash", "card", "other", "gift_card", "store_credit")
+#: The methods a refund may name in `tenders` (the schema's `RefundTenderMethodEnum`).
+REFUND_TENDER_METHODS: tuple[str, ...] = (
+    "cash",
+    "card",
+    "other",
+    "gift_card",
+    "store_credit",
+    "points",
+)
 
 
 class RefundTenderInputSerializer(serializers.Serializer):
     method = serializers.ChoiceField(
         choices=REFUND_TENDER_METHODS,
         help_text="`cash`, `card`, `other` or `gift_card` (back onto the card that paid): up to "
-        "what that tender paid less what was already returned to it. `store_credit` is "
-        "refused for now (400: customers and store credit come with issue 16).",
+        "what that tender paid less what was already returned to it. `store_credit`: onto the "
+        "customer's store credit (the order's customer, or `customer`), whatever paid.",
     )
     amount = money_field(
         min_value=Decimal("0.001"),
@@ -66,7 +72,14 @@ class RefundCreateSerializer(serializers.Serializer):
         allow_empty=True,
         max_length=10,
         help_text="Where the money goes back, adding up exactly to the refund's total, each "
-        "method at most once. Without it: card, then other, then cash.",
+        "method at most once. Without it: card, gift card, store credit, other, then cash.",
+    )
+    customer = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=2**63 - 1,
+        help_text="Who receives the `store_credit` part of an order without a customer (the "
+        "order's customer otherwise; another one → 400).",
     )
 
 

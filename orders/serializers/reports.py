@@ -40,6 +40,8 @@ class TenderTotalsSerializer(serializers.Serializer):
     card = _money()
     other = _money()
     gift_card = _money()
+    store_credit = _money()
+    points = _money()
 
 
 class HourTotalsSerializer(serializers.Serializer):

@@ -27,9 +27,11 @@ class ReturnLineInputSerializer(serializers.Serializer):
 
 
 class ReturnTenderInputSerializer(serializers.Serializer):
-    # A plain string, so `store_credit` gets its own message from the service.
+    # A plain string, so the service names what is wrong with it.
     method = serializers.CharField(
-        max_length=32, help_text="`cash`, `card` or `other` (`store_credit` comes later: 400)."
+        max_length=32,
+        help_text="`cash`, `card`, `other` or `store_credit` (onto the return's `customer`'s "
+        "store credit; without `customer` → 400).",
     )
     amount = money_field(min_value=Decimal("0"), help_text="More than zero.")
 

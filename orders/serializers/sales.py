@@ -102,8 +102,13 @@ class PaymentInputSerializer(serializers.Serializer):
     amount = money_field(
         min_value=-MAX_ORDER_AMOUNT,
         max_value=MAX_ORDER_AMOUNT,
+        required=False,
+        default=None,
         help_text="≥ 0, except in an exchange whose returned goods are worth more than the "
-        "sale: then the cash that goes back, as a negative amount.",
+        "sale: then the cash or store credit that goes back, as a negative amount. "
+        "`store_credit` draws the order's `customer`'s store credit down (no customer → 400; "
+        "not enough → 409 `insufficient_balance`). Required, except for `points`: their "
+        "amount is `points × loyalty_point_value` (when given, it must be that).",
     )
     tendered = money_field(
         min_value=MIN_ORDER_AMOUNT,
@@ -146,6 +151,21 @@ class PaymentInputSerializer(serializers.Serializer):
         "(`reference`). Unknown, expired or another store's card → 400 `gift_card_invalid`; "
         "less on the card than `amount` → 409 `insufficient_balance`.",
     )
+    points = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=1,
+        max_value=10**12,
+        help_text="Points only (`method: points`): the customer's loyalty points redeemed, at "
+        "the store's `loyalty_point_value` each (no customer → 400; not enough → 409 "
+        "`insufficient_balance`).",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["method"] != "points" and attrs.get("amount") is None:
+            raise serializers.ValidationError({"amount": ["This field is required."]})
+        return attrs
 
 
 class ExchangeReturnInputSerializer(serializers.Serializer):
@@ -282,12 +302,14 @@ def payment_requests(payments: list[dict[str, Any]]) -> list[PaymentRequest]:
     return [
         PaymentRequest(
             method=payment["method"],
-            amount=payment["amount"],
+            # A points payment's amount is the points' value (left out: 0, then computed).
+            amount=payment["amount"] if payment["amount"] is not None else ZERO,
             tendered=payment["tendered"],
             reference=payment["reference"],
             card_last4=payment["card_last4"],
             tip=payment["tip"],
             code=payment["code"],
+            points=payment["points"],
         )
         for payment in payments
     ]
@@ -355,6 +377,12 @@ class PaymentSerializer(CompiledRepresentation, serializers.ModelSerializer):
     tendered = money_field(read_only=True, allow_null=True)
     change = money_field(read_only=True)
     tip = money_field(read_only=True, help_text="Outside the order total.")
+    points = serializers.IntegerField(
+        read_only=True,
+        allow_null=True,
+        help_text="A `points` payment: the loyalty points redeemed (`amount` is their value); "
+        "null otherwise.",
+    )
 
     class Meta:
         model = Payment
@@ -367,6 +395,7 @@ class PaymentSerializer(CompiledRepresentation, serializers.ModelSerializer):
             "tip",
             "reference",
             "card_last4",
+            "points",
         )
         read_only_fields = fields
         list_serializer_class = MoneyPaymentList
@@ -424,6 +453,12 @@ class OrderSerializer(CurrencyScoped, CompiledRepresentation, serializers.ModelS
         help_text="The tax exemption id the sale was made under (no tax on any line); null "
         "for a taxed sale.",
     )
+    points_earned = serializers.IntegerField(
+        read_only=True,
+        help_text="Loyalty points the customer earned with this sale: floor((total − what gift "
+        "cards, store credit, points and returned goods paid) × the store's "
+        "`loyalty_points_per_unit`); refunds take them back pro rata.",
+    )
 
     class Meta:
         model = Order
@@ -458,6 +493,7 @@ class OrderSerializer(CurrencyScoped, CompiledRepresentation, serializers.ModelS
             "void_reason",
             "customer",
             "tax_exempt_id",
+            "points_earned",
         )
         read_only_fields = fields
 

@@ -103,6 +103,8 @@ class ShiftTenderTotalsSerializer(serializers.Serializer):
     card = money_field()
     other = money_field()
     gift_card = money_field()
+    store_credit = money_field()
+    points = money_field()
 
 
 class ShiftTaxRateTotalSerializer(serializers.Serializer):

@@ -69,10 +69,12 @@ def _quantity(value: Decimal) -> str:
     return f"{value.normalize():f}" if value == value.to_integral() else f"{value:.3f}"
 
 
-def _tender_label(method: str, card_last4: str = "") -> str:
+def _tender_label(method: str, card_last4: str = "", points: int | None = None) -> str:
     label = PaymentMethod(method).label
     if method in (PaymentMethod.CARD, PaymentMethod.GIFT_CARD) and card_last4:
         label += f" ****{card_last4}"
+    if method == PaymentMethod.POINTS and points:
+        label += f" ({points})"
     return label
 
 
@@ -100,6 +102,7 @@ def receipt_context(order: Order) -> dict[str, Any]:
                 payment.reference
                 if payment.method == PaymentMethod.GIFT_CARD
                 else payment.card_last4,
+                payment.points,
             ),
             "amount": _money(payment.amount, order.currency),
             "tip": _money(payment.tip, order.currency) if payment.tip else "",

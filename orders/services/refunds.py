@@ -20,7 +20,9 @@ Which tenders: by default the v1 rule (card, then other, then cash, each capped 
 less what was already returned to it). A request may choose them (`tenders: [{method, amount}]`,
 `orders.refund_pricing.allocate_chosen_tenders`): each method's amount within what it paid less
 what was returned, spread over its payments by id, adding up exactly to the refund's total.
-`store_credit` is refused (400) until customers and their balances exist (issue 16).
+`store_credit` may be chosen whatever paid the order: that part raises the customer's store
+credit (the order's customer, or the request's `customer` for an order without one; Cr 2310).
+By default, what store credit paid goes back to store credit.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from accounts.models import Register, User
 from audit.services import audit_record
 from catalog.models import StockReason
 from catalog.services import StockChange, stock_apply
+from customers.selectors import customer_named
 from domain.errors import InvalidInput
 from giftcards.redemption import gift_cards_give_back
 from ledger.services import post_refund
@@ -77,6 +80,9 @@ from orders.refund_pricing import (
     refund_piece,
 )
 from orders.services.numbering import next_number
+from storedvalue.balances import PointsChange, StoreCreditChange, customer_balances_move
+from storedvalue.models import LoyaltyMovement, LoyaltyMovementKind, StoreCreditMovementKind
+from storedvalue.points import points_due
 
 #: The only legal moves of an order's status. `refunded` and `voided` are final (a void:
 #: `orders.services.voids`).
@@ -174,13 +180,16 @@ def refund_create(
     approved_by: int | None = None,
     register_id: int | None = None,
     tenders: Sequence[TenderRequest] | None = None,
+    customer_id: int | None = None,
 ) -> Refund:
     """Refund `lines` of `order` (see the module docstring). Raises `InvalidInput` (400) for a
     line not of this order, a `register_id` that is not an active register of the order's store
     or chosen `tenders` that are wrong (see `allocate_chosen_tenders`), `RefundExceedsSold`
     (409) for more than is left on a line or on a chosen tender, and `ShiftNotOpen` (409) when
     cash must be paid out and the paying register has no open shift. `now` is the refund's time
-    (`timezone.now()` by default; tests pin it)."""
+    (`timezone.now()` by default; tests pin it). `customer_id` receives the store credit part of
+    an order without a customer (400 on `customer` when it names another customer than the
+    order's, or an unknown or erased one; on `tenders` when store credit has nobody to go to)."""
     with transaction.atomic():
         order, locked_lines = _lock_order_and_lines(order)
         paying = refund_paying_register(order=order, register_id=register_id)
@@ -221,6 +230,14 @@ def refund_create(
             refund_id=refund.pk,
             now=refund.created_at,
         )
+        loyalty = _move_balances(
+            order=order,
+            refund=refund,
+            allocations=allocations,
+            customer_id=customer_id,
+            refund_total=total,
+            user=user,
+        )
         by_method: dict[str, Decimal] = {}
         for allocation in allocations:
             by_method[allocation.method] = (
@@ -235,6 +252,7 @@ def refund_create(
             tax=tax_total,
             restocked_cost=restocked_cost,
             created_by=user,
+            loyalty=loyalty,
         )
         _audit_refund(
             order=order,
@@ -250,6 +268,129 @@ def refund_create(
             lambda: _count_refund(store_code=order.store.code, currency=order.currency, total=total)
         )
     return refund
+
+
+def _move_balances(
+    *,
+    order: Order,
+    refund: Refund,
+    allocations: Sequence[TenderRefund],
+    customer_id: int | None,
+    refund_total: Decimal,
+    user: User,
+) -> Decimal:
+    """Under the customer's lock (taken last, `storedvalue.balances`): raise the store credit by
+    the refund's `store_credit` part (one movement), give back the points of its `points` part,
+    and take back the points the order earned, pro rata (`storedvalue.points.points_due`; what
+    the customer has spent already is the movement's `shortfall`). The value of the points taken
+    back: the refund's Dr 2320 / Cr 4000."""
+    if customer_id is not None and order.customer_id not in (None, customer_id):
+        raise InvalidInput(errors={"customer": ["The order is of another customer."]})
+    credit = sum((a.amount for a in allocations if a.method == PaymentMethod.STORE_CREDIT), ZERO)
+    points = order_points_back(
+        order=order,
+        allocations=allocations,
+        refunded_after=order.refunded_total + refund_total,
+        refund_id=refund.pk,
+        # `_move_refunded_counters` has added this refund to its payments already.
+        counted=True,
+    )
+    if not credit and not points:
+        return ZERO
+    to = order.customer_id
+    if to is None and customer_id is not None:
+        named = customer_named(customer_id)
+        to = named.pk if named is not None else None
+    if to is None:
+        raise InvalidInput(
+            errors={"tenders": ["Store credit goes to a customer: the order has none; name one."]}
+        )
+    moved = customer_balances_move(
+        customer_id=to,
+        store=order.store,
+        credit=[
+            StoreCreditChange(
+                amount=credit,
+                kind=StoreCreditMovementKind.REFUND,
+                field="tenders",
+                refund_id=refund.pk,
+            )
+        ],
+        points=points,
+        user=user,
+        now=refund.created_at,
+    )
+    return -moved.points_value.get(LoyaltyMovementKind.TAKE_BACK, ZERO)
+
+
+def order_points_back(
+    *,
+    order: Order,
+    allocations: Sequence[TenderRefund],
+    refunded_after: Decimal,
+    refund_id: int | None = None,
+    counted: bool = False,
+) -> list[PointsChange]:
+    """The points changes of refunding `order` up to `refunded_after` (from its
+    `refunded_total`): the earned points taken back pro rata, at the value they were earned at,
+    and the redeemed points of its `points` allocations given back pro rata to each payment
+    (valued at the money given back, which is what 2320 is credited); `counted`: the payments'
+    `refunded_amount` already count `allocations`. One query for each kind that applies, none
+    otherwise."""
+    changes: list[PointsChange] = []
+    if order.customer_id is None:
+        return changes
+    due = points_due(
+        earned=order.points_earned,
+        total=order.total,
+        refunded_before=order.refunded_total,
+        refunded_after=refunded_after,
+    )
+    if due:
+        earn = (
+            LoyaltyMovement.objects.filter(order_id=order.pk, kind=LoyaltyMovementKind.EARN)
+            .values_list("points", "value")
+            .first()
+        )
+        point_value = earn[1] / earn[0] if earn else ZERO
+        changes.append(
+            PointsChange(
+                points=-due,
+                point_value=point_value,
+                kind=LoyaltyMovementKind.TAKE_BACK,
+                field="lines",
+                order_id=order.pk,
+                refund_id=refund_id,
+                may_fall_short=True,
+            )
+        )
+    spent = {a.payment_id: a.amount for a in allocations if a.method == PaymentMethod.POINTS}
+    if spent:
+        for payment_id, points, amount, refunded in (
+            Payment.objects.filter(pk__in=spent)
+            .order_by("id")
+            .values_list("id", "points", "amount", "refunded_amount")
+        ):
+            before = refunded - spent[payment_id] if counted else refunded
+            back = points_due(
+                earned=points or 0,
+                total=amount,
+                refunded_before=before,
+                refunded_after=before + spent[payment_id],
+            )
+            changes.append(
+                PointsChange(
+                    points=back,
+                    point_value=ZERO,
+                    value=spent[payment_id],
+                    kind=LoyaltyMovementKind.GIVE_BACK,
+                    field="tenders",
+                    order_id=order.pk,
+                    payment_id=payment_id,
+                    refund_id=refund_id,
+                )
+            )
+    return changes
 
 
 def _lock_order_and_lines(order: Order) -> tuple[Order, dict[int, OrderLine]]:
@@ -433,9 +574,13 @@ def _move_refunded_counters(
                 + _case({ln.pk: p.cost for ln, p in pieces}, money),
             )
             if allocations:
-                Payment.objects.filter(pk__in=[a.payment_id for a in allocations]).update(
-                    refunded_amount=F("refunded_amount")
-                    + _case({a.payment_id: a.amount for a in allocations}, money)
+                # Summed per payment: a payment may give to two methods (part of a cash
+                # payment back in cash, part as store credit).
+                by_payment: dict[int, Decimal] = {}
+                for a in allocations:
+                    by_payment[a.payment_id] = by_payment.get(a.payment_id, ZERO) + a.amount
+                Payment.objects.filter(pk__in=list(by_payment)).update(
+                    refunded_amount=F("refunded_amount") + _case(by_payment, money)
                 )
             refunded_now = {line.pk: piece.quantity for line, piece in pieces}
             fully_refunded = all(
@@ -715,6 +860,16 @@ def exchange_refunds_write(
         restocked_cost = _restock(
             order=order, refund=refund, pieces=group.pieces, restock=group.restock, user=user
         )
+        loyalty = _move_balances(
+            order=order,
+            refund=refund,
+            allocations=[],
+            customer_id=None,
+            refund_total=group.total,
+            user=user,
+        )
+        # A second group of the same order must see this one's money refunded (its points).
+        order.refunded_total += group.total
         tenders = {PaymentMethod.EXCHANGE.value: group.total} if allocations else {}
         post_refund(
             store=store,
@@ -725,6 +880,7 @@ def exchange_refunds_write(
             tax=group.tax,
             restocked_cost=restocked_cost,
             created_by=user,
+            loyalty=loyalty,
         )
         _audit_refund(
             order=order,

@@ -18,8 +18,11 @@ committed, the metrics count it (`pos_returns_total`, `pos_return_amount_total`)
 A return may name a customer (unknown or erased → 400); a tax-exempt customer's return gives
 back no tax (every line at a rate of 0), as their purchases carried none.
 
-Not yet: `store_credit` (store-credit balances come in a later version: 400), and the store's
-cash rounding on the cash part (the cash paid out is the exact total's cash part).
+`store_credit` pays back onto the customer's store credit (the return's `customer`, required:
+400 naming the tender otherwise; Cr 2310).
+
+Not yet: the store's cash rounding on the cash part (the cash paid out is the exact total's cash
+part).
 """
 
 from __future__ import annotations
@@ -57,11 +60,12 @@ from orders.pricing import LineInput, PricedOrder, price_order
 from orders.selectors.sales import products_for_sale, register_for_sale, sale_shift_locked
 from orders.services.numbering import next_number
 from orders.services.sales import NO_TAX
+from storedvalue.balances import StoreCreditChange, customer_balances_move
+from storedvalue.models import StoreCreditMovementKind
 
-#: Tender methods a return may pay back on; `store_credit` is named so its refusal can say why.
-#: Not `gift_card`: a return without a receipt names no card to put the money back on.
-RETURN_METHODS = frozenset(SALE_TENDERS) - {PaymentMethod.GIFT_CARD}
-STORE_CREDIT = "store_credit"
+#: Tender methods a return may pay back on. Not `gift_card` (a return without a receipt names no
+#: card to put the money back on) nor `points` (no points were spent).
+RETURN_METHODS = frozenset(SALE_TENDERS) - {PaymentMethod.GIFT_CARD, PaymentMethod.POINTS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +107,8 @@ def return_create(
     """Take back `lines` at `register_id` (see the module docstring). 404 for a register outside
     the user's stores; 400 naming the field for an inactive register, an unknown or inactive
     product, a `unit_price` above the current price or finer than the currency, tenders not
-    adding up to the total (`PaymentMismatch`), `store_credit`, or an unknown or erased customer;
+    adding up to the total (`PaymentMismatch`), `store_credit` without a customer, or an unknown
+    or erased customer;
     409 `shift_not_open` for cash without an open shift."""
     with transaction.atomic():
         shift = sale_shift_locked(user=user, register_id=register_id)
@@ -117,7 +122,9 @@ def return_create(
             raise InvalidInput(errors={"register": ["This register is not active."]})
         customer = customer_named(customer_id)
         products, priced = _priced_return(store=store, lines=lines, customer=customer)
-        payments = _tenders(requests=tenders, total=priced.total, store=store)
+        payments = _tenders(
+            requests=tenders, total=priced.total, store=store, has_customer=customer is not None
+        )
         cash = sum((amount for method, amount in payments if method == PaymentMethod.CASH), ZERO)
         if cash > 0 and shift is None:
             raise ShiftNotOpen(
@@ -139,6 +146,24 @@ def return_create(
             customer=customer,
         )
         restocked_cost = _restock(store=store, returned=returned, user=user)
+        credit = sum(
+            (amount for method, amount in payments if method == PaymentMethod.STORE_CREDIT), ZERO
+        )
+        if credit and customer is not None:
+            customer_balances_move(
+                customer_id=customer.pk,
+                store=store,
+                credit=[
+                    StoreCreditChange(
+                        amount=credit,
+                        kind=StoreCreditMovementKind.REFUND,
+                        field="tenders",
+                        return_id=returned.pk,
+                    )
+                ],
+                user=user,
+                now=created_at,
+            )
         by_method: dict[str, Decimal] = {}
         for method, amount in payments:
             by_method[method] = by_method.get(method, ZERO) + amount
@@ -245,7 +270,11 @@ def _priced_return(
 
 
 def _tenders(
-    *, requests: Sequence[ReturnTenderRequest] | None, total: Decimal, store: Store
+    *,
+    requests: Sequence[ReturnTenderRequest] | None,
+    total: Decimal,
+    store: Store,
+    has_customer: bool = False,
 ) -> list[tuple[str, Decimal]]:
     """`[(method, amount)]` adding up to `total` exactly; all cash when none are given."""
     currency = store.currency
@@ -254,8 +283,8 @@ def _tenders(
     errors: dict[str, list[str]] = {}
     payments: list[tuple[str, Decimal]] = []
     for index, request in enumerate(requests):
-        if request.method == STORE_CREDIT:
-            errors[f"tenders.{index}.method"] = ["Store credit comes in a later version."]
+        if request.method == PaymentMethod.STORE_CREDIT and not has_customer:
+            errors[f"tenders.{index}.method"] = ["Store credit goes to the return's `customer`."]
         elif request.method not in RETURN_METHODS:
             errors[f"tenders.{index}.method"] = ["Unknown payment method."]
         elif request.amount <= 0:

@@ -21,6 +21,7 @@ the shelf price, all of it net. The order keeps a copy of the exemption id (`tax
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 from collections import defaultdict
@@ -93,6 +94,9 @@ from orders.services.refunds import (
     exchange_refunds_write,
     exchange_returns_lock,
 )
+from storedvalue.balances import PointsChange, StoreCreditChange, customer_balances_move
+from storedvalue.models import LoyaltyMovementKind, StoreCreditMovementKind
+from storedvalue.points import points_earned
 
 __all__ = [
     "PaymentRequest",
@@ -119,7 +123,15 @@ class PaymentRequest:
     card_last4: str = ""
     tip: Decimal = ZERO
     code: str = ""  # a gift card's code (never stored: see `giftcards`)
+    points: int | None = None  # a `points` payment: the points redeemed (`amount` is theirs)
 
+
+#: The most points one payment may redeem.
+MAX_POINTS = 10**12
+#: The tenders that are not money: a sale earns no loyalty points on what they paid.
+STORED_VALUE_TENDERS = frozenset(
+    {PaymentMethod.GIFT_CARD, PaymentMethod.STORE_CREDIT, PaymentMethod.POINTS}
+)
 
 #: The rate every line of a tax-exempt customer's order is priced at.
 NO_TAX = Decimal("0.000")
@@ -336,6 +348,10 @@ class Tenders:
     tips: Decimal
     #: The gift card payments: (index of the row, the code as given, the request's field).
     gift_cards: list[tuple[int, str, str]] = field(default_factory=list)
+    #: The store credit payments: (index of the row, the request's field).
+    store_credit: list[tuple[int, str]] = field(default_factory=list)
+    #: The points payments: (index of the row, the request's field).
+    points: list[tuple[int, str]] = field(default_factory=list)
 
 
 def cash_rounding_of(*, total: Decimal, non_cash: Decimal, step: Decimal, currency: str) -> Decimal:
@@ -348,7 +364,13 @@ def cash_rounding_of(*, total: Decimal, non_cash: Decimal, step: Decimal, curren
     return round_money(rounded - cash_due, currency)
 
 
-def _payments(*, requests: Sequence[PaymentRequest], total: Decimal, store: Store) -> Tenders:
+def _payments(
+    *,
+    requests: Sequence[PaymentRequest],
+    total: Decimal,
+    store: Store,
+    customer: Customer | None = None,
+) -> Tenders:
     # `total` is what the money tenders owe: the order total, less what an exchange's returned
     # goods paid. Negative: the payments are the cash that goes back, as negative amounts.
     """Validate the tenders against the total; the `Payment` rows to write and their sums.
@@ -358,6 +380,8 @@ def _payments(*, requests: Sequence[PaymentRequest], total: Decimal, store: Stor
     `TenderedOutOfRange`), and a cash payment of 0.00 gives no change (`ChangeWithoutPayment`).
     With cash among the tenders, the cash part due (total − the other tenders) is rounded to the
     store's `cash_rounding` step: the amounts add up to `total + rounding`.
+    Store credit needs the order's `customer` (400 naming the payment's method otherwise); in an
+    exchange whose returned goods are worth more, what goes back is cash or store credit.
     Refused with the specific error when every refusal is of that kind, with `InvalidInput`
     otherwise; `errors` names each offending field either way."""
     currency = store.currency
@@ -370,6 +394,8 @@ def _payments(*, requests: Sequence[PaymentRequest], total: Decimal, store: Stor
 
     payments: list[dict[str, Any]] = []
     gift_cards: list[tuple[int, str, str]] = []
+    store_credit: list[tuple[int, str]] = []
+    points: list[tuple[int, str]] = []
     tendered_max = cash_tendered_max(currency)
     zero = round_money(ZERO, currency)
     money_back = total < 0
@@ -377,24 +403,60 @@ def _payments(*, requests: Sequence[PaymentRequest], total: Decimal, store: Stor
         if req.method not in SALE_TENDERS:
             refuse(f"payments.{index}.method", "Unknown payment method.")
             continue
-        if money_back:
-            if req.method != PaymentMethod.CASH:
+        if req.method in (PaymentMethod.STORE_CREDIT, PaymentMethod.POINTS) and customer is None:
+            refuse(
+                f"payments.{index}.method",
+                "A store credit or points payment needs the order's customer (`customer`).",
+            )
+            continue
+        if req.method == PaymentMethod.POINTS:
+            if money_back:
                 refuse(
                     f"payments.{index}.method",
-                    "The returned goods are worth more than the sale: what goes back is cash.",
+                    "The returned goods are worth more than the sale: what goes back is cash "
+                    "or store credit.",
+                )
+                continue
+            if not store.loyalty_point_value:
+                refuse(f"payments.{index}.method", "This store takes no loyalty points.")
+                continue
+            if req.points is None or not 0 < req.points <= MAX_POINTS:
+                refuse(f"payments.{index}.points", "The points redeemed: more than zero.")
+                continue
+            value = req.points * store.loyalty_point_value
+            if value > MAX_ORDER_AMOUNT:
+                refuse(f"payments.{index}.points", "Out of range.")
+                continue
+            if req.amount and req.amount != value:
+                refuse(
+                    f"payments.{index}.amount",
+                    f"{req.points} points are worth {round_money(value, currency)}.",
+                )
+                continue
+            # The points' value is the amount (exact: the point value fits the currency).
+            req = dataclasses.replace(req, amount=value)
+        elif req.points is not None:
+            refuse(f"payments.{index}.points", "Only a points payment has points.")
+            continue
+        if money_back:
+            if req.method not in (PaymentMethod.CASH, PaymentMethod.STORE_CREDIT):
+                refuse(
+                    f"payments.{index}.method",
+                    "The returned goods are worth more than the sale: what goes back is cash "
+                    "or store credit.",
                 )
                 continue
             if not -MAX_ORDER_AMOUNT <= req.amount <= 0:
                 refuse(
                     f"payments.{index}.amount",
-                    "The returned goods are worth more than the sale: the cash that goes back "
-                    "is a negative amount.",
+                    "The returned goods are worth more than the sale: what goes back is a "
+                    "negative amount.",
                 )
                 continue
             if req.tendered is not None or req.tip:
                 refuse(
                     f"payments.{index}.amount",
-                    "Cash that goes back has no tendered amount and no tip.",
+                    "What goes back has no tendered amount and no tip.",
                 )
                 continue
         elif not MIN_ORDER_AMOUNT <= req.amount <= MAX_ORDER_AMOUNT:
@@ -465,6 +527,10 @@ def _payments(*, requests: Sequence[PaymentRequest], total: Decimal, store: Stor
         elif req.code:
             refuse(f"payments.{index}.code", "Only a gift card payment has a code.")
             continue
+        if req.method == PaymentMethod.STORE_CREDIT:
+            store_credit.append((len(payments), f"payments.{index}.amount"))
+        elif req.method == PaymentMethod.POINTS:
+            points.append((len(payments), f"payments.{index}.points"))
         payments.append(
             {
                 "method": req.method,
@@ -474,6 +540,7 @@ def _payments(*, requests: Sequence[PaymentRequest], total: Decimal, store: Stor
                 "tip": tip,
                 "reference": reference,
                 "card_last4": req.card_last4,
+                "points": req.points,
             }
         )
     if errors:
@@ -504,6 +571,8 @@ def _payments(*, requests: Sequence[PaymentRequest], total: Decimal, store: Stor
         change_due=sum((p["change"] for p in payments), zero),
         tips=sum((p["tip"] for p in payments), zero),
         gift_cards=gift_cards,
+        store_credit=store_credit,
+        points=points,
     )
 
 
@@ -595,7 +664,12 @@ def order_create(
                 product_ids={p.pk for p in products if p.track_stock}
                 | exchange.restocked_product_ids,
             )
-        tenders_in = _payments(requests=payments, total=priced.total - returned_total, store=store)
+        tenders_in = _payments(
+            requests=payments,
+            total=priced.total - returned_total,
+            store=store,
+            customer=customer,
+        )
         if exchange is not None and returned_total:
             tenders_in.rows.append(_exchange_payment_row(returned_total))
         order = _write_order(
@@ -610,9 +684,20 @@ def order_create(
             late=late,
             returned_total=returned_total,
             customer=customer,
+            points_earned=_points_earned(
+                store=store,
+                customer=customer,
+                priced=priced,
+                returned_total=returned_total,
+                tenders=tenders_in,
+            ),
         )
         refunds = []
         if exchange is not None:
+            # The gift cards before the refunds lock customers (their points): stock (locked
+            # above), gift cards, customers — a plain sale's lock order.
+            if tenders_in.gift_cards:
+                _spend_gift_cards(store=store, order=order, tenders=tenders_in, user=user)
             # Restocked before the sale takes stock: an item exchanged for another of the same
             # product is on the shelf again when the sale takes it.
             refunds = exchange_refunds_write(
@@ -627,8 +712,11 @@ def order_create(
                 approved_by=approved_by,
             )
         _take_stock(store=store, order=order, user=user, offline=offline)
-        if tenders_in.gift_cards:
+        if tenders_in.gift_cards and exchange is None:
             _spend_gift_cards(store=store, order=order, tenders=tenders_in, user=user)
+        balances: dict[str, Any] = {}
+        if tenders_in.store_credit or tenders_in.points or order.points_earned:
+            balances = _move_balances(store=store, order=order, tenders=tenders_in, user=user)
         tenders = _tenders(order)
         _post_to_ledger(store=store, order=order, tenders=tenders, priced=priced, user=user)
         if held is not None:
@@ -640,6 +728,7 @@ def order_create(
             approved_by=approved_by,
             held_order_id=held_order_id,
             refund_ids=[refund.pk for refund in refunds],
+            balances=balances,
         )
         transaction.on_commit(lambda: _count_sale(store=store, order=order, offline=offline))
     return order
@@ -668,6 +757,75 @@ def _spend_gift_cards(*, store: Store, order: Order, tenders: Tenders, user: Use
         user=user,
         now=order.created_at,
     )
+
+
+def _move_balances(*, store: Store, order: Order, tenders: Tenders, user: User) -> dict[str, Any]:
+    """Draw the customer's store credit and points down by their payments (an exchange's
+    payback, a negative store credit payment, raises the credit instead) and add the points the
+    sale earned: the customer locked last, after the gift cards (`storedvalue.balances`); the
+    change for the sale's audit event. An offline sale may not pay by store credit or points:
+    the balance must be seen and locked."""
+    spent = [*tenders.store_credit, *tenders.points]
+    if order.offline and spent:
+        raise InvalidInput(
+            errors={field: ["Stored value cannot pay an offline sale."] for _, field in spent}
+        )
+    customer_id = order.customer_id
+    if customer_id is None:  # `_payments` refused it already
+        raise InvalidInput(errors={"customer": ["Stored value needs the order's customer."]})
+    payments = _payments_of(order)
+    point_value = store.loyalty_point_value
+    points = [
+        PointsChange(
+            points=-(payments[row].points or 0),
+            point_value=point_value,
+            kind=LoyaltyMovementKind.REDEEM,
+            field=field,
+            order_id=order.pk,
+            payment_id=payments[row].pk,
+        )
+        for row, field in tenders.points
+    ]
+    if order.points_earned:
+        points.append(
+            PointsChange(
+                points=order.points_earned,
+                point_value=point_value,
+                kind=LoyaltyMovementKind.EARN,
+                field="customer",
+                order_id=order.pk,
+            )
+        )
+    moved = customer_balances_move(
+        customer_id=customer_id,
+        store=store,
+        credit=[
+            StoreCreditChange(
+                amount=-payments[row].amount,
+                kind=StoreCreditMovementKind.REDEEM
+                if payments[row].amount > 0
+                else StoreCreditMovementKind.REFUND,
+                field=field,
+                payment_id=payments[row].pk,
+            )
+            for row, field in tenders.store_credit
+        ],
+        points=points,
+        user=user,
+        now=order.created_at,
+        audit=False,
+    )
+    changes: dict[str, Any] = {}
+    if tenders.store_credit:
+        change = -sum((payments[row].amount for row, _ in tenders.store_credit), ZERO)
+        changes["store_credit"] = {"amount": str(change), "balance": str(moved.store_credit)}
+    if points:
+        changes["points"] = {
+            "earned": order.points_earned,
+            "redeemed": sum(payments[row].points or 0 for row, _ in tenders.points),
+            "balance": moved.loyalty_points,
+        }
+    return changes
 
 
 def _take_held_order(*, store: Store, held_order_id: int) -> HeldOrder:
@@ -712,6 +870,7 @@ def _exchange_payment_row(returned_total: Decimal) -> dict[str, Any]:
         "tip": ZERO,
         "reference": "",
         "card_last4": "",
+        "points": None,
     }
 
 
@@ -768,6 +927,7 @@ def _write_order(
     late: bool = False,
     returned_total: Decimal = ZERO,
     customer: Customer | None = None,
+    points_earned: int = 0,
 ) -> Order:
     """Number and write the order, its lines (each with the product's snapshot: sku, name,
     cost) and its payments, in one statement; the order comes back with its lines and payments
@@ -802,6 +962,7 @@ def _write_order(
             "tax_exempt_id": customer.tax_exempt_id
             if customer is not None and customer.tax_exempt
             else None,
+            "points_earned": points_earned,
         },
         line_rows=[
             {
@@ -834,6 +995,32 @@ def _write_order(
         cache_related(payment, order=order)
     order._prefetched_objects_cache = {"lines": order_lines, "payments": order_payments}  # type: ignore[attr-defined]
     return order
+
+
+def _points_earned(
+    *,
+    store: Store,
+    customer: Customer | None,
+    priced: PricedOrder,
+    returned_total: Decimal,
+    tenders: Tenders,
+) -> int:
+    """`floor((total − what the returned goods, gift cards, store credit and points paid) ×
+    the store's rate)` for a sale with a customer (`storedvalue.points`), else 0."""
+    if customer is None or not store.loyalty_points_per_unit:
+        return 0
+    stored_value = sum(
+        (
+            row["amount"]
+            for row in tenders.rows
+            if row["method"] in STORED_VALUE_TENDERS and row["amount"] > 0
+        ),
+        ZERO,
+    )
+    return points_earned(
+        money_paid=priced.total - returned_total - stored_value,
+        rate=store.loyalty_points_per_unit,
+    )
 
 
 def _line_cost(product: Product, quantity: Decimal, currency: str) -> Decimal:
@@ -877,6 +1064,8 @@ def _post_to_ledger(
         # off the stock's book value.
         cost=sum((line.cost for line in _lines_of(order)), ZERO),
         created_by=user,
+        # The value of the points earned (exact: the point value fits the currency).
+        loyalty=round_money(order.points_earned * store.loyalty_point_value, store.currency),
     )
 
 
@@ -888,6 +1077,7 @@ def _audit_sale(
     approved_by: int | None = None,
     held_order_id: int | None = None,
     refund_ids: Sequence[int] = (),
+    balances: dict[str, Any] | None = None,
 ) -> None:
     # A sale that completes a held order names it, an exchange its refunds (no keys otherwise).
     held: dict[str, Any] = {} if held_order_id is None else {"held_order": held_order_id}
@@ -914,6 +1104,9 @@ def _audit_sale(
             **held,
             # The customer by id only (their personal data never enters the audit trail).
             **({"customer": order.customer_id} if order.customer_id is not None else {}),
+            # The customer's store credit and points changes (their movements name the
+            # payments).
+            **(balances or {}),
         },
     )
 

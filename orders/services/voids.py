@@ -18,7 +18,9 @@ closed and is refused.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -42,8 +44,11 @@ from orders.models import (
     Shift,
     ShiftStatus,
 )
+from orders.refund_pricing import TenderRefund
 from orders.services.approvals import approval_consume
-from orders.services.refunds import ORDER_TRANSITIONS
+from orders.services.refunds import ORDER_TRANSITIONS, order_points_back
+from storedvalue.balances import StoreCreditChange, customer_balances_move
+from storedvalue.models import StoreCreditMovementKind
 
 #: `StockMovement.source_type` of a void's movements (`source_id` is the order's id).
 VOID_SOURCE = "void"
@@ -91,17 +96,31 @@ def order_void(
             void_reason=reason,
         )
         _put_stock_back(order=locked, user=user, reason=reason)
-        # A gift card that paid gets its money back (the mirror entry credits 2300).
+        # A gift card or store credit that paid gets its money back (the mirror entry credits
+        # 2300 or 2310).
+        stored_value = list(
+            Payment.objects.filter(
+                order_id=locked.pk,
+                method__in=(
+                    PaymentMethod.GIFT_CARD,
+                    PaymentMethod.STORE_CREDIT,
+                    PaymentMethod.POINTS,
+                ),
+            )
+            .order_by("id")
+            .values_list("id", "method", "amount")
+        )
         gift_cards_give_back(
-            amounts_by_payment=dict(
-                Payment.objects.filter(
-                    order_id=locked.pk, method=PaymentMethod.GIFT_CARD
-                ).values_list("id", "amount")
-            ),
+            amounts_by_payment={
+                pk: amount
+                for pk, method, amount in stored_value
+                if method == PaymentMethod.GIFT_CARD
+            },
             user=user,
             now=locked.voided_at,
         )
         store = locked.store
+        _give_balances_back(order=locked, paid=stored_value, user=user)
         post_void(
             store=store,
             date=timezone.localdate(locked.voided_at, timezone=store.tzinfo),
@@ -126,6 +145,45 @@ def order_void(
             lambda: _count_void(store_code=store.code, currency=locked.currency, order=locked)
         )
     return locked
+
+
+def _give_balances_back(*, order: Order, paid: list[tuple[int, str, Decimal]], user: User) -> None:
+    """What the customer's store credit and points paid (`paid`: payment id, method, amount)
+    goes back onto them, and the points the sale earned are taken back, all of them (the mirror
+    entry credits 2310 and 2320 and debits 2320 what was earned): a customer who has spent them
+    already → `409 insufficient_balance` (refund the order instead: a refund may fall short). An
+    exchange, whose payback could be store credit, is never voided."""
+    if order.customer_id is None or order.voided_at is None:
+        return
+    points = [
+        dataclasses.replace(change, may_fall_short=False, field="order")
+        for change in order_points_back(
+            order=order,
+            allocations=[
+                TenderRefund(payment_id=pk, method=method, amount=amount)
+                for pk, method, amount in paid
+                if method == PaymentMethod.POINTS
+            ],
+            refunded_after=order.total,
+        )
+    ]
+    customer_balances_move(
+        customer_id=order.customer_id,
+        store=order.store,
+        credit=[
+            StoreCreditChange(
+                amount=amount,
+                kind=StoreCreditMovementKind.REFUND,
+                field="payments",
+                payment_id=payment_id,
+            )
+            for payment_id, method, amount in paid
+            if method == PaymentMethod.STORE_CREDIT
+        ],
+        points=points,
+        user=user,
+        now=order.voided_at,
+    )
 
 
 def _refuse_unless_voidable(order: Order) -> None:

@@ -64,8 +64,10 @@ the register that pays out (the body's `register`, default the order's) in `X-Ap
   only if the order was paid with it (else 400 naming `tenders.<i>.method`) and up to what it
   paid (else 400 naming `tenders.<i>.amount`) less what was already returned to it (else 409
   `refund_exceeds_sold`, also under concurrent refunds); each method's amount is spread over
-  that method's payments by payment id. `store_credit` → 400 naming `tenders.<i>.method` until
-  customers and store credit exist (issue 16). Tips are never refunded.
+  that method's payments by payment id. `store_credit` may be chosen whatever paid the order:
+  that part raises the store credit of the order's customer (or of the body's `customer` when
+  the order has none; neither → 400 naming `tenders`), Cr 2310. By default what store credit
+  paid goes back to store credit. Tips are never refunded.
 * Cash drawer: the cash part is paid out of the drawer of the open shift of the paying
   register: `register` (an active register of the order's store; another store's, an inactive
   or an unknown one → 400 naming `register`), by default the order's register (the order's own
@@ -176,6 +178,7 @@ class RefundCreateView(generics.GenericAPIView):
             tenders=None
             if tenders is None
             else [TenderRequest(method=row["method"], amount=row["amount"]) for row in tenders],
+            customer_id=data.get("customer"),
         )
         refund = Refund.objects.prefetch_related("lines", "payments").get(pk=refund.pk)
         return RefundSerializer(refund).data

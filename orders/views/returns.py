@@ -48,9 +48,10 @@ manager's approval token for `return` on that register in `X-Approval` (else 403
   `lines.<i>.unit_price`) and the product's current tax rate, with the store's
   `prices_include_tax`; `total = Σ line totals`. An unknown or inactive product → 400 naming
   `lines.<i>.product`.
-* Tenders: `[{method, amount}]` of `cash`, `card`, `other`, adding up to the total exactly
-  (else 400 `validation_error` on `tenders`); without `tenders`, all cash. `store_credit` → 400
-  (store credit comes in a later version).
+* Tenders: `[{method, amount}]` of `cash`, `card`, `other`, `store_credit`, adding up to the
+  total exactly (else 400 `validation_error` on `tenders`); without `tenders`, all cash.
+  `store_credit` raises the store credit of the return's `customer` (required: 400 naming
+  `tenders.<i>.method` without one), Cr 2310.
 * Customer: `customer` names one (unknown or erased → 400 naming `customer`); a tax-exempt
   customer's return gives back no tax (every line at 0 %).
 * Cash drawer: the cash part is paid out of the register's open shift, whose row is locked like

@@ -34,7 +34,7 @@ def test_accounts_list(manager_client) -> None:
     response = manager_client.get("/api/v1/ledger/accounts/")
     assert response.status_code == 200
     body = response.json()
-    assert body["count"] == 16
+    assert body["count"] == 18
     assert body["results"][0] == {"code": "1000", "name": "Cash", "type": "asset"}
     assert [a["code"] for a in body["results"]] == sorted(a["code"] for a in body["results"])
 
@@ -141,7 +141,7 @@ def test_trial_balance(manager_client, store, other_store) -> None:
     assert response.status_code == 200
     body = response.json()
     rows = {row["code"]: row for row in body["accounts"]}
-    assert len(rows) == 16
+    assert len(rows) == 18
     assert rows["1000"] == {
         "code": "1000",
         "name": "Cash",
@@ -241,7 +241,7 @@ def test_trial_balance_without_store_is_one_balance_per_currency(
         assert [row["code"] for row in balance["accounts"]] == [
             row["code"] for row in usd["accounts"]
         ]
-        assert len(balance["accounts"]) == 16
+        assert len(balance["accounts"]) == 18
     yen_cash = {row["code"]: row for row in jpy["accounts"]}["1000"]
     assert yen_cash == {
         "code": "1000",
@@ -280,7 +280,7 @@ def test_trial_balance_lists_the_currency_of_a_store_without_entries(client_for,
     body = client_for(ManagerFactory(stores=[yen_store])).get("/api/v1/ledger/trial-balance/")
     jpy = body.json()["currencies"]["JPY"]
     assert jpy["total_debit"] == jpy["total_credit"] == "0"
-    assert len(jpy["accounts"]) == 16
+    assert len(jpy["accounts"]) == 18
 
 
 def test_trial_balance_of_a_store_that_does_not_exist_is_404(admin_client) -> None:

@@ -131,8 +131,9 @@ def test_reconciliation_costs_a_fixed_number_of_queries(
     store, busy_day, django_assert_max_num_queries
 ) -> None:
     # 9: the day's returns without a receipt are one more aggregate (issue 15); 11: gift cards
-    # outstanding against the cards' movements (issue 16).
-    with django_assert_max_num_queries(11):
+    # outstanding against the cards' movements (issue 16); 13: store credit against its movements;
+    # 16: loyalty points against theirs, and the day's points in revenue.
+    with django_assert_max_num_queries(16):
         reconcile_store_day(store=store, date=store_today(store))
     # A stray cash posting outside any shift is not cash of a closed shift.
     post_cash_movement(

@@ -46,6 +46,8 @@ def test_chart_is_seeded_with_the_contract_accounts() -> None:
         "2100": ("Sales tax payable", "liability"),
         "2150": ("Tips payable", "liability"),
         "2300": ("Gift cards outstanding", "liability"),
+        "2310": ("Store credit", "liability"),
+        "2320": ("Loyalty points", "liability"),
         "4000": ("Sales revenue", "revenue"),
         "4010": ("Gift card breakage", "revenue"),
         "4900": ("Sales returns", "revenue"),

@@ -290,7 +290,7 @@ def test_more_than_a_method_ever_paid_is_invalid_and_more_than_is_left_is_a_shor
     [
         (D("5.00"), chosen(("cash", "4.00")), "tenders"),
         (D("5.00"), chosen(("cash", "3.00"), ("card", "3.00")), "tenders"),
-        (D("5.00"), chosen(("store_credit", "5.00")), "tenders.0.method"),
+        (D("5.00"), chosen(("store_credit", "4.00")), "tenders"),
         (D("5.00"), chosen(("cheque", "5.00")), "tenders.0.method"),
         (D("5.00"), chosen(("cash", "2.00"), ("cash", "3.00")), "tenders.1.method"),
         (D("5.00"), chosen(("cash", "5.001")), "tenders.0.amount"),
@@ -391,3 +391,25 @@ def test_a_mismatch_names_the_amounts_in_the_currency_minor_units() -> None:
             "JPY",
         )
     assert refused.value.errors["tenders"] == ["The tenders add up to 367; the refund is 366."]
+
+
+def test_chosen_store_credit_takes_what_the_other_choices_left() -> None:
+    # 10.00 of the split order: 4.00 to card (payment 2 has 4.00 left), 6.00 as store credit,
+    # taken in the default order from what is left (card 3, then other 4, then cash 1).
+    allocations = allocate_chosen_tenders(
+        D("10.00"), chosen(("store_credit", "6.00"), ("card", "4.00")), SPLIT, "USD"
+    )
+
+    assert [(a.payment_id, a.method, a.amount) for a in allocations] == [
+        (2, "card", D("4.00")),
+        (3, "store_credit", D("6.00")),
+    ]
+    more = allocate_chosen_tenders(
+        D("12.00"), chosen(("card", "10.00"), ("store_credit", "2.00")), SPLIT, "USD"
+    )
+    # Card takes all of both card payments (4.00 + 6.00): store credit comes from other.
+    assert [(a.payment_id, a.method, a.amount) for a in more] == [
+        (2, "card", D("4.00")),
+        (3, "card", D("6.00")),
+        (4, "store_credit", D("2.00")),
+    ]

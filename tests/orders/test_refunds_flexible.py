@@ -155,13 +155,13 @@ def test_tenders_must_add_up_to_the_refund(manager_client, split) -> None:
     assert not Refund.objects.exists()
 
 
-def test_store_credit_is_refused_until_customers_exist(manager_client, split) -> None:
+def test_store_credit_of_an_order_without_a_customer_needs_one(manager_client, split) -> None:
     line = split.lines.get()
 
     response = flex_refund(manager_client, split, [(line, "1")], tenders=[("store_credit", "5.40")])
 
-    body = assert_problem(response, 400, "validation_error", "tenders.0.method")
-    assert "Store credit" in body["errors"]["tenders.0.method"][0]
+    body = assert_problem(response, 400, "validation_error", "tenders")
+    assert "customer" in body["errors"]["tenders"][0]
 
 
 @pytest.mark.parametrize(

@@ -37,14 +37,16 @@ ORDER_KEYS = {
     "discount_total", "tax_total", "total", "returned_total", "rounding", "total_due", "payments",
     "paid_total",
     "tips_total", "change_due", "refunded_total", "voided_at", "voided_by", "void_reason",
-    "customer", "tax_exempt_id",
+    "customer", "tax_exempt_id", "points_earned",
 }  # fmt: skip
 LINE_KEYS = {
     "id", "product", "sku", "name", "quantity", "unit_price", "gross", "discount", "net",
     "tax_rate", "tax", "total",
     "refunded_quantity", "refunded_total",
 }  # fmt: skip
-PAYMENT_KEYS = {"id", "method", "amount", "tendered", "change", "tip", "reference", "card_last4"}
+PAYMENT_KEYS = {
+    "id", "method", "amount", "tendered", "change", "tip", "reference", "card_last4", "points",
+}  # fmt: skip
 
 
 def worked_example_body(register: Register, product: Product, loose: Product) -> dict[str, Any]:
@@ -128,11 +130,11 @@ def test_contract_worked_example_end_to_end(
     assert set(cash) == PAYMENT_KEYS
     assert cash | {"id": 0} == {
         "id": 0, "method": "cash", "amount": "10.00", "tendered": "20.00", "change": "10.00",
-        "tip": "0.00", "reference": "", "card_last4": "",
+        "tip": "0.00", "reference": "", "card_last4": "", "points": None,
     }  # fmt: skip
     assert card | {"id": 0} == {
         "id": 0, "method": "card", "amount": "7.73", "tendered": None, "change": "0.00",
-        "tip": "0.00", "reference": "AUTH123", "card_last4": "4242",
+        "tip": "0.00", "reference": "AUTH123", "card_last4": "4242", "points": None,
     }  # fmt: skip
     assert (order["paid_total"], order["change_due"]) == ("17.73", "10.00")
 

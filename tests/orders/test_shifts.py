@@ -352,6 +352,8 @@ def test_x_then_z_report(client_for, cashier, manager, register, product, loose_
         "card": "5.00",
         "other": "2.90",
         "gift_card": "0.00",
+        "store_credit": "0.00",
+        "points": "0.00",
     }
     assert report["tax_by_rate"] == [
         {"rate": "0.000", "net": "2.50", "tax": "0.00"},
@@ -362,7 +364,14 @@ def test_x_then_z_report(client_for, cashier, manager, register, product, loose_
         "net": "4.99",
         "tax": "0.41",
         "total": "5.40",
-        "by_tender": {"cash": "5.40", "card": "0.00", "other": "0.00", "gift_card": "0.00"},
+        "by_tender": {
+            "cash": "5.40",
+            "card": "0.00",
+            "other": "0.00",
+            "gift_card": "0.00",
+            "store_credit": "0.00",
+            "points": "0.00",
+        },
     }
     assert report["cash"] == {
         "opening_float": "100.00",
@@ -401,6 +410,8 @@ def test_report_of_an_empty_shift(cashier_client, cashier, register) -> None:
         "card": "0.00",
         "other": "0.00",
         "gift_card": "0.00",
+        "store_credit": "0.00",
+        "points": "0.00",
     }
     assert report["refunds"]["count"] == 0
     assert report["expected_cash"] == "25.00"

@@ -191,6 +191,8 @@ def test_shift_report_leaves_voided_orders_out_and_counts_them(
         "card": "0.00",
         "other": "0.00",
         "gift_card": "0.00",
+        "store_credit": "0.00",
+        "points": "0.00",
     }
     assert [row["net"] for row in report["tax_by_rate"]] == ["4.99"]
     assert report["voids_count"] == 1
@@ -215,6 +217,8 @@ def test_daily_report_leaves_voided_orders_out_and_counts_them(
         "card": "5.40",
         "other": "0.00",
         "gift_card": "0.00",
+        "store_credit": "0.00",
+        "points": "0.00",
     }
     assert [row["total"] for row in figures["top_products"]] == ["5.40"]
     assert sum(row["orders"] for row in figures["by_hour"]) == 1

@@ -25,6 +25,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import Register, Store, User
 from catalog.models import Product
+from orders.models import Order
 from tests.catalog.factories import ProductFactory, TaxRateFactory, set_stock
 from tests.customers.factories import TaxExemptCustomerFactory
 from tests.factories import ManagerFactory
@@ -44,6 +45,13 @@ HELD_SALE_BUDGET = SALE_BUDGET + 2
 GIFT_CARD_SALE_BUDGET = SALE_BUDGET + 3
 #: A sale naming a customer: the sale's, plus reading the customer (tax exemption).
 CUSTOMER_SALE_BUDGET = SALE_BUDGET + 1
+#: A sale naming a customer, paid by their store credit: the customer sale's, plus the
+#: customer's lock, its balance and the `redeem` movement (the change is in the sale's own audit
+#: event).
+STORE_CREDIT_SALE_BUDGET = CUSTOMER_SALE_BUDGET + 3
+#: A sale naming a customer who earns loyalty points: the customer sale's, plus the customer's
+#: lock, the points and the `earn` movement (the value is lines of the sale's one entry).
+POINTS_SALE_BUDGET = CUSTOMER_SALE_BUDGET + 3
 #: A void through `POST /api/v1/orders/{id}/void/`, whatever the number of lines: the key, the
 #: order (scoped, then locked), the shift's lock, the order's update, the sale's movements, stock
 #: (lock; update + insert), the sale's journal lines and the mirror entry, the order read back
@@ -154,6 +162,59 @@ def test_a_sale_paid_by_gift_card_is_within_its_budget_whatever_its_lines(
         counts.append(len(sql))
         assert len(sql) <= GIFT_CARD_SALE_BUDGET, "\n".join(sql)
     assert counts[0] == counts[1]
+
+
+@pytest.mark.postgres
+def test_a_sale_paid_by_store_credit_is_within_its_budget_whatever_its_lines(
+    cashier_client: APIClient, cashier: User, register: Register, products: list[Product]
+) -> None:
+    from customers.models import Customer
+    from tests.customers.factories import CustomerFactory
+
+    open_shift_on(register, cashier)
+    customer = CustomerFactory()
+    # The credit as if given earlier (its movement and entry are not what is measured here).
+    Customer.objects.filter(pk=customer.pk).update(
+        store_credit=Decimal("500.00"), store_credit_currency=register.store.currency
+    )
+    _sale_queries(cashier_client, register, products[:1])
+    counts = []
+    for items in (products[:1], products):
+        body = sale_body(register, [(p, 1) for p in items], customer=customer.pk)
+        total = cashier_client.post(QUOTE_URL, body, format="json").json()["total"]
+        body["payments"] = [{"method": "store_credit", "amount": total}]
+        response, sql = _queries(
+            lambda body=body: cashier_client.post(
+                ORDERS_URL, body, format="json", HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4())
+            )
+        )
+        assert response.status_code == 201, response.content
+        counts.append(len(sql))
+        assert len(sql) <= STORE_CREDIT_SALE_BUDGET, "\n".join(sql)
+    assert counts[0] == counts[1] == STORE_CREDIT_SALE_BUDGET
+    # The sale's audit event is still its last statement before the commit.
+    assert "audit_auditchainhead" in sql[-2], "\n".join(sql)
+
+
+@pytest.mark.postgres
+def test_a_sale_earning_points_is_within_its_budget_whatever_its_lines(
+    cashier_client: APIClient, cashier: User, register: Register, products: list[Product]
+) -> None:
+    from tests.customers.factories import CustomerFactory
+
+    Store.objects.filter(pk=register.store_id).update(
+        loyalty_points_per_unit=Decimal("1"), loyalty_point_value=Decimal("0.01")
+    )
+    open_shift_on(register, cashier)
+    customer = CustomerFactory()
+    _sale_queries(cashier_client, register, products[:1])
+    one = _sale_queries(cashier_client, register, products[:1], customer=customer.pk)
+    fifty = _sale_queries(cashier_client, register, products, customer=customer.pk)
+    customer.refresh_from_db()
+    earned = Order.objects.filter(customer=customer).values_list("points_earned", flat=True)
+    assert customer.loyalty_points == sum(earned) > 100  # floor(2.15) + floor(107.…)
+    assert len(one) == len(fifty) == POINTS_SALE_BUDGET, "\n".join(fifty)
+    assert "audit_auditchainhead" in fifty[-2], "\n".join(fifty)
 
 
 @pytest.mark.postgres

@@ -70,6 +70,8 @@ def test_manager_gets_the_report_of_a_past_day_and_it_is_stored(
         "card": "0.00",
         "other": "0.00",
         "gift_card": "0.00",
+        "store_credit": "0.00",
+        "points": "0.00",
     }
     assert body["by_hour"][23] == {"hour": 23, "orders": 1, "total": "5.50"}
     assert body["top_products"][0]["quantity"] == "2.000"

@@ -80,6 +80,8 @@ def test_figures_of_a_known_day(store, cashier, second_cashier, coffee, mug, day
         "card": "4.40",
         "other": "5.00",
         "gift_card": "0.00",
+        "store_credit": "0.00",
+        "points": "0.00",
     }
 
     hours = figures["by_hour"]
@@ -129,6 +131,8 @@ def test_an_empty_day_has_zeros_in_every_figure(store) -> None:
         "card": "0.00",
         "other": "0.00",
         "gift_card": "0.00",
+        "store_credit": "0.00",
+        "points": "0.00",
     }
     assert len(figures["by_hour"]) == 24
     assert figures["top_products"] == figures["by_cashier"] == []

@@ -240,7 +240,9 @@ def test_card_sale_keeps_only_reference_and_last4(world: StoreWorld) -> None:
         "tip",
         "reference",
         "card_last4",
+        "points",  # a loyalty points payment's points (null here)
     }
+    assert payment["points"] is None
     receipt = world.cashier_client.get(f"/api/v1/orders/{response.json()['id']}/receipt/")
     assert receipt.status_code == 200
     assert "4242" in receipt.content.decode()

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class StoredValueConfig(AppConfig):
+    name = "storedvalue"
+    verbose_name = "Store credit"
