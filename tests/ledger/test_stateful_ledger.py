@@ -1,8 +1,10 @@
 """Property: whatever a store does, in whatever order — sell (with cash rounding and tips),
 refund (restocked or not), take goods back without a receipt, exchange (paying the difference
-or getting cash back), sell gift cards, pay with them, expire them, void, adjust stock, move
+or getting cash back), sell gift cards, pay with them, expire them, sell to a customer who earns
+loyalty points, pay with points or store credit, refund to store credit, void, adjust stock, move
 cash, open and close shifts — after every step the trial balance has equal totals, the exchange
-clearing account is zero, gift cards outstanding (2300) is the sum of the cards' balances, the
+clearing account is zero, gift cards outstanding (2300) is the sum of the cards' balances, store
+credit (2310) and loyalty points (2320) are the customer's balances, the
 inventory
 account equals the book value of the store's stock (Σ `StockLevel.value`), a void cancels its
 sale on every account, the day reconciles (ledger cash = shift counts, inventory = stock
@@ -38,6 +40,7 @@ from hypothesis.stateful import (
 
 from catalog.models import Product, StockLevel
 from catalog.services import stock_adjust
+from customers.models import Customer
 from domain.errors import DomainError, InvalidInput
 from giftcards.models import GiftCard
 from giftcards.services import IssuePayment, gift_card_issue, gift_cards_expire
@@ -48,7 +51,7 @@ from money import round_cents
 from orders.models import Order, OrderLine, OrderStatus, PaymentMethod, Shift
 from orders.pricing import LineInput, price_order
 from orders.reconciliation import reconcile_store_day, store_today
-from orders.refund_pricing import LineSnapshot, refund_piece
+from orders.refund_pricing import LineSnapshot, TenderRequest, refund_piece
 from orders.selectors.shifts import shift_cash_summary
 from orders.services.refunds import ExchangeReturnRequest, RefundLineRequest, refund_create
 from orders.services.returns import ReturnLineRequest, ReturnTenderRequest, return_create
@@ -62,9 +65,12 @@ from orders.services.sales import (
 from orders.services.shifts import cash_movement_create, shift_close, shift_open
 from orders.services.voids import order_void
 from tests.catalog.factories import ProductFactory, TaxRateFactory
+from tests.customers.factories import CustomerFactory
 from tests.factories import CashierFactory, ManagerFactory, RegisterFactory, StoreFactory
 
 D = Decimal
+
+POINT_VALUE = D("0.01")
 
 # The loose product's cost and quantities make values of fractions of a cent (0.333 kg at 0.33
 # is 0.10989): every posting is rounded, and the book value of stock must follow the postings
@@ -94,8 +100,14 @@ class StoreTrading(RuleBasedStateMachine):
     )
     def open_store(self, prices_include_tax: bool, cash_rounding: Decimal) -> None:
         self.store = StoreFactory(
-            prices_include_tax=prices_include_tax, cash_rounding=cash_rounding
+            prices_include_tax=prices_include_tax,
+            cash_rounding=cash_rounding,
+            # One point per unit paid in money, worth a cent.
+            loyalty_points_per_unit=D("1"),
+            loyalty_point_value=POINT_VALUE,
         )
+        # This example's customer (customers are merchant-wide; only this store's sales name it).
+        self.customer = CustomerFactory()
         self.register = RegisterFactory(store=self.store, code="R1")
         self.cashier = CashierFactory(stores=[self.store])
         self.manager = ManagerFactory(stores=[self.store])
@@ -207,14 +219,30 @@ class StoreTrading(RuleBasedStateMachine):
     @rule(
         data=st.data(),
         tender=st.sampled_from(
-            ["cash", "card", "other", "split", "cash_with_change", "gift_card", "gift_card_split"]
+            [
+                "cash",
+                "card",
+                "other",
+                "split",
+                "cash_with_change",
+                "gift_card",
+                "gift_card_split",
+                "store_credit",
+                "points",
+            ]
         ),
+        with_customer=st.booleans(),
         # 30.00 is more than most baskets: refused with 400, nothing written.
         order_discount=st.sampled_from([D("0"), D("0"), D("0.50"), D("30.00")]),
         tip=st.sampled_from([D("0"), D("0"), D("0.50")]),
     )
     def checkout(
-        self, data: st.DataObject, tender: str, order_discount: Decimal, tip: Decimal
+        self,
+        data: st.DataObject,
+        tender: str,
+        order_discount: Decimal,
+        tip: Decimal,
+        with_customer: bool,
     ) -> None:
         self.ensure_shift(data)
         products = data.draw(
@@ -263,6 +291,20 @@ class StoreTrading(RuleBasedStateMachine):
                         PaymentRequest(method="gift_card", amount=part, code=code),
                         PaymentRequest(method="cash", amount=rounded(part)),
                     ]
+            elif tender == "store_credit":
+                payments = [PaymentRequest(method="store_credit", amount=total)]
+            elif tender == "points":
+                self.customer.refresh_from_db()
+                points = min(self.customer.loyalty_points, int(total / POINT_VALUE))
+                # What the points do not cover goes on the card (none when nothing is left).
+                payments = [
+                    PaymentRequest(method=method, amount=amount, points=count)
+                    for method, amount, count in (
+                        ("points", points * POINT_VALUE, points),
+                        ("card", total - points * POINT_VALUE, None),
+                    )
+                    if amount
+                ]
             elif tender == "split":
                 card = round_cents(total / 2)
                 payments = [
@@ -286,6 +328,10 @@ class StoreTrading(RuleBasedStateMachine):
                 lines=lines,
                 payments=payments,
                 discount=order_discount,
+                # Store credit and points are the customer's: those tenders always name them.
+                customer_id=self.customer.pk
+                if with_customer or tender in ("store_credit", "points")
+                else None,
             )
 
         # Paid as the rules say (cash rounded to the store's step, tips on top), a sale is refused
@@ -299,6 +345,8 @@ class StoreTrading(RuleBasedStateMachine):
             | (
                 frozenset({"insufficient_balance", "gift_card_invalid", "validation_error"})
                 if tender.startswith("gift_card")
+                else frozenset({"insufficient_balance"})
+                if tender in ("store_credit", "points")
                 else frozenset()
             ),
         )
@@ -321,6 +369,33 @@ class StoreTrading(RuleBasedStateMachine):
                 restock=restock,
                 reason="customer",
                 user=self.manager,
+            ),
+        )
+        if refund is not None:
+            self.gave_back(refund)
+
+    @precondition(lambda self: Order.objects.filter(store_id=self.store.pk).exists())
+    @rule(data=st.data(), whole_line=st.booleans())
+    def customer_return_to_store_credit(self, data: st.DataObject, whole_line: bool) -> None:
+        """Goods back, the money onto the customer's store credit (Cr 2310), whoever paid."""
+        piece = self.draw_piece(data, whole_line, "refund to credit")
+        if piece is None:
+            return
+        line, quantity = piece
+        order = Order.objects.get(pk=line.order_id)
+        if order.customer_id not in (None, self.customer.pk):
+            return
+        total = refund_piece_total(line, quantity)
+        refund = self.attempt(
+            "refund to credit",
+            lambda: refund_create(
+                order=order,
+                lines=[RefundLineRequest(line_id=line.pk, quantity=quantity)],
+                restock=True,
+                reason="store credit",
+                user=self.manager,
+                tenders=[TenderRequest(method="store_credit", amount=total)] if total else None,
+                customer_id=self.customer.pk,
             ),
         )
         if refund is not None:
@@ -548,6 +623,13 @@ class StoreTrading(RuleBasedStateMachine):
             total=Coalesce(Sum("balance"), D("0"))
         )["total"]
         assert owed == balances
+
+    @invariant()
+    def store_credit_and_points_owed_are_the_customers_balances(self) -> None:
+        owed = account_balances(store_id=self.store.pk, codes=["2310", "2320"])
+        customer = Customer.objects.get(pk=self.customer.pk)
+        assert -owed["2310"] == customer.store_credit
+        assert -owed["2320"] == customer.loyalty_points * POINT_VALUE
 
     @invariant()
     def stock_levels_are_the_models(self) -> None:
