@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A curl walk through Version 1.1 "Customers, stored value and loyalty" (docs/API.md): a customer,
-# a tax-exempt sale, a gift card from issue to a refund back onto it, its throttled lookup, and
-# what the store owes on its books.
+# a tax-exempt sale, a gift card from issue to a refund back onto it, its throttled lookup,
+# loyalty points earned and spent, a refund to store credit and a sale paid with it, and what
+# the store owes on its books.
 # Against a server seeded with `manage.py seed_demo --demo-passwords` (DEBUG only), e.g. `make run`:
 #   BASE=http://127.0.0.1:8000 bash docs/examples/stored-value.sh
 set -euo pipefail
@@ -16,6 +17,7 @@ get() { curl -s "$BASE$2" -H "Authorization: Bearer $1"; }
 token() { curl -s -X POST "$BASE/api/v1/auth/token/" -H "$J" -d "{\"username\":\"$1\",\"password\":\"$2\"}" | jq -r .access; }
 key() { python3 -c 'import uuid; print(uuid.uuid4())'; }
 
+ADMIN=$(token admin keys-to-the-shop-1)
 MANAGER=$(token manager back-office-ledger-2)
 CASHIER=$(token cashier front-till-receipt-3)
 REG=$(get "$CASHIER" /api/v1/registers/ | jq '.results[0].id')
@@ -68,5 +70,35 @@ for i in $(seq 1 11); do
   curl -s -o /dev/null -w '%{http_code} ' "$BASE/api/v1/gift-cards/lookup/?code=AAAABBBBCCCCDDDD" -H "Authorization: Bearer $MANAGER"
 done; echo
 
-say "what the store owes: 2300 in its trial balance"
+say "loyalty: the store gives a point per unit paid, a point is worth 0.01"
+curl -s -X PATCH "$BASE/api/v1/stores/$SID/" -H "$J" -H "Authorization: Bearer $ADMIN" -d '{"loyalty_points_per_unit":"1","loyalty_point_value":"0.01"}' | jq -c '{loyalty_points_per_unit,loyalty_point_value}'
+GRACE=$(post "$CASHIER" /api/v1/customers/ '{"name":"Grace Hopper"}' | jq .id)
+QUOTE=$(post "$CASHIER" /api/v1/orders/quote/ "{\"register\":$REG,\"customer\":$GRACE,\"lines\":[{\"product\":$PROD,\"quantity\":\"10\"}]}")
+TOTAL=$(echo "$QUOTE" | jq -r .total)
+EARN=$(post "$CASHIER" /api/v1/orders/ "{\"register\":$REG,\"customer\":$GRACE,\"lines\":[{\"product\":$PROD,\"quantity\":\"10\"}],\"payments\":[{\"method\":\"card\",\"amount\":\"$TOTAL\"}]}" -H "Idempotency-Key: $(key)")
+echo "$EARN" | jq -c '{number,total,customer,points_earned}'
+get "$CASHIER" "/api/v1/customers/$GRACE/" | jq -c '{loyalty_points,store_credit}'
+
+say "pay with 20 points (0.20) and the rest by card"
+QUOTE=$(post "$CASHIER" /api/v1/orders/quote/ "{\"register\":$REG,\"customer\":$GRACE,\"lines\":[{\"product\":$PROD,\"quantity\":\"1\"}]}")
+REST=$(echo "$QUOTE" | jq -r '(.total | tonumber) - 0.20 | . * 100 | round / 100 | tostring')
+post "$CASHIER" /api/v1/orders/ "{\"register\":$REG,\"customer\":$GRACE,\"lines\":[{\"product\":$PROD,\"quantity\":\"1\"}],\"payments\":[{\"method\":\"points\",\"points\":20},{\"method\":\"card\",\"amount\":\"$REST\"}]}" -H "Idempotency-Key: $(key)" | jq -c '{number,total,points_earned,payments: [.payments[] | {method,amount,points}]}'
+get "$CASHIER" "/api/v1/customers/$GRACE/" | jq -c '{loyalty_points,store_credit}'
+
+say "refund 2 of the 10 to store credit (manager): the points they earned go back too"
+EID=$(echo "$EARN" | jq .id); ELINE=$(echo "$EARN" | jq '.lines[0].id')
+TWO=$(echo "$EARN" | jq -r '.lines[0].total | tonumber / 5 | . * 100 | round / 100 | tostring')
+post "$MANAGER" "/api/v1/orders/$EID/refunds/" "{\"lines\":[{\"line\":$ELINE,\"quantity\":\"2\"}],\"tenders\":[{\"method\":\"store_credit\",\"amount\":\"$TWO\"}]}" -H "Idempotency-Key: $(key)" | jq -c '{number,total,payments: [.payments[] | {method,amount}]}'
+get "$CASHIER" "/api/v1/customers/$GRACE/" | jq -c '{loyalty_points,store_credit}'
+
+say "spend the store credit on a sale; asking for more than it holds is 409"
+QUOTE=$(post "$CASHIER" /api/v1/orders/quote/ "{\"register\":$REG,\"customer\":$GRACE,\"lines\":[{\"product\":$PROD,\"quantity\":\"1\"}]}")
+ONE=$(echo "$QUOTE" | jq -r .total)
+post "$CASHIER" /api/v1/orders/ "{\"register\":$REG,\"customer\":$GRACE,\"lines\":[{\"product\":$PROD,\"quantity\":\"1\"}],\"payments\":[{\"method\":\"store_credit\",\"amount\":\"$ONE\"}]}" -H "Idempotency-Key: $(key)" | jq -c '{number,total,points_earned,payments: [.payments[] | {method,amount}]}'
+QUOTE=$(post "$CASHIER" /api/v1/orders/quote/ "{\"register\":$REG,\"customer\":$GRACE,\"lines\":[{\"product\":$PROD,\"quantity\":\"5\"}]}")
+FIVE=$(echo "$QUOTE" | jq -r .total)
+post "$CASHIER" /api/v1/orders/ "{\"register\":$REG,\"customer\":$GRACE,\"lines\":[{\"product\":$PROD,\"quantity\":\"5\"}],\"payments\":[{\"method\":\"store_credit\",\"amount\":\"$FIVE\"}]}" -H "Idempotency-Key: $(key)" | jq -c '{status,code}'
+get "$CASHIER" "/api/v1/customers/$GRACE/" | jq -c '{loyalty_points,store_credit}'
+
+say "what the store owes: 2300, 2310 and 2320 in its trial balance"
 get "$MANAGER" "/api/v1/ledger/trial-balance/?store=$SID" | jq -c '{total_debit,total_credit, owed: [.accounts[] | select(.code == "2300" or .code == "2310" or .code == "2320") | {code,balance}]}'
