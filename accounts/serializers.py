@@ -121,13 +121,12 @@ class StoreSerializer(CurrencyScoped, serializers.ModelSerializer):
         help_text='Loyalty points earned per 1 unit of currency paid with money; "0.000" is off '
         "(the default). Needs `loyalty_point_value`.",
     )
-    loyalty_point_value = serializers.DecimalField(
-        max_digits=9,
-        decimal_places=3,
+    loyalty_point_value = money_field(
         min_value=Decimal(0),
+        max_digits=9,
         required=False,
-        help_text='What one point is worth in the store\'s currency ("0.010": 100 points are '
-        "1.00).",
+        help_text='What one point is worth in the store\'s currency, in its minor units ("0.01": '
+        "100 points are 1.00).",
     )
 
     class Meta:

@@ -40,7 +40,7 @@ def test_store_shape(admin_client, store: Store) -> None:
         "cashier_max_discount_percent": "100.000",
         "cashier_can_refund": False,
         "loyalty_points_per_unit": "0.000",
-        "loyalty_point_value": "0.000",
+        "loyalty_point_value": "0.00",
     }
 
 
