@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from accounts.models import Role, User
+from accounts.models import Role, Store, User
 from accounts.selectors import register_list
 from accounts.services import user_check_pin
 from audit.services import audit_record
@@ -120,6 +120,12 @@ def approval_check(*, token: str | None, action: str, register_id: int) -> int:
     return approval.approved_by_id
 
 
+def needs_refund_approval(*, user: User, store: Store) -> bool:
+    """A cashier gives money back (a refund, a return, an exchange) only with a manager's
+    approval, unless the store's `cashier_can_refund` is on."""
+    return user.role == Role.CASHIER and not store.cashier_can_refund
+
+
 def approval_consume_any(*, tokens: Sequence[str], action: str, register_id: int) -> int:
     """`approval_consume` of the first of `tokens` (an `X-Approval` header may carry several,
     comma-separated, for a request that needs more than one approval) that is good for `action`
@@ -129,4 +135,4 @@ def approval_consume_any(*, tokens: Sequence[str], action: str, register_id: int
             return approval_consume(token=token, action=action, register_id=register_id)
         except ApprovalRequired:
             continue
-    return approval_consume(token=None, action=action, register_id=register_id)
+    raise ApprovalRequired()

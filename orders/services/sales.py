@@ -86,7 +86,11 @@ from orders.selectors.sales import (
     register_for_sale,
     sale_shift_locked,
 )
-from orders.services.approvals import approval_check, approval_consume_any
+from orders.services.approvals import (
+    approval_check,
+    approval_consume_any,
+    needs_refund_approval,
+)
 from orders.services.numbering import counters_lock, number_cte
 from orders.services.refunds import (
     ExchangeReturnRequest,
@@ -131,6 +135,11 @@ MAX_POINTS = 10**12
 #: The tenders that are not money: a sale earns no loyalty points on what they paid.
 STORED_VALUE_TENDERS = frozenset(
     {PaymentMethod.GIFT_CARD, PaymentMethod.STORE_CREDIT, PaymentMethod.POINTS}
+)
+
+#: Why a tender other than cash or store credit is refused when an exchange pays back.
+MONEY_BACK_TENDERS = (
+    "The returned goods are worth more than the sale: what goes back is cash or store credit."
 )
 
 #: The rate every line of a tax-exempt customer's order is priced at.
@@ -413,8 +422,7 @@ def _payments(
             if money_back:
                 refuse(
                     f"payments.{index}.method",
-                    "The returned goods are worth more than the sale: what goes back is cash "
-                    "or store credit.",
+                    MONEY_BACK_TENDERS,
                 )
                 continue
             if not store.loyalty_point_value:
@@ -442,8 +450,7 @@ def _payments(
             if req.method not in (PaymentMethod.CASH, PaymentMethod.STORE_CREDIT):
                 refuse(
                     f"payments.{index}.method",
-                    "The returned goods are worth more than the sale: what goes back is cash "
-                    "or store credit.",
+                    MONEY_BACK_TENDERS,
                 )
                 continue
             if not -MAX_ORDER_AMOUNT <= req.amount <= 0:
@@ -653,7 +660,7 @@ def order_create(
         returned_total = ZERO
         if exchange is not None:
             # Same approval as a refund: the exchange pays back on this register.
-            if user.role == Role.CASHIER and not store.cashier_can_refund:
+            if needs_refund_approval(user=user, store=store):
                 approved_by = approval_consume_any(
                     tokens=tokens, action=ApprovalAction.REFUND, register_id=shift.register_id
                 )

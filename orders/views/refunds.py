@@ -19,14 +19,14 @@ from rest_framework import generics, mixins, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.models import Role, User
+from accounts.models import User
 from accounts.selectors import scope_to_user_stores
 from apitools.idempotency import IDEMPOTENCY_ERROR_RESPONSES, IDEMPOTENCY_KEY_PARAMETER
 from apitools.permissions import ALL_ROLES
 from orders.models import ApprovalAction, Order, Refund
 from orders.selectors.refunds import order_refund_list, refund_list, refund_receipt_queryset
 from orders.serializers.refunds import RefundCreateSerializer, RefundSerializer
-from orders.services.approvals import approval_consume
+from orders.services.approvals import approval_consume, needs_refund_approval
 from orders.services.receipts import refund_receipt_html, refund_receipt_text
 from orders.services.refunds import (
     RefundLineRequest,
@@ -156,7 +156,7 @@ class RefundCreateView(generics.GenericAPIView):
         if data.get("register") is not None:
             paying_id = refund_paying_register(order=order, register_id=data["register"]).pk
         approved_by = None
-        if user.role == Role.CASHIER and not order.store.cashier_can_refund:
+        if needs_refund_approval(user=user, store=order.store):
             # The approval is for the register whose drawer pays the money out.
             approved_by = approval_consume(
                 token=request.headers.get(APPROVAL_HEADER),

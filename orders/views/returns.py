@@ -13,13 +13,13 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import mixins, status, viewsets
 from rest_framework.request import Request
 
-from accounts.models import Role, User
+from accounts.models import User
 from apitools.idempotency import IDEMPOTENCY_ERROR_RESPONSES, IDEMPOTENCY_KEY_PARAMETER
 from apitools.permissions import ALL_ROLES
 from orders.models import ApprovalAction, Return
 from orders.selectors.returns import return_list, return_receipt_queryset
 from orders.serializers.returns import ReturnCreateSerializer, ReturnSerializer
-from orders.services.approvals import approval_consume
+from orders.services.approvals import approval_consume, needs_refund_approval
 from orders.services.receipts import return_receipt_html, return_receipt_text
 from orders.services.returns import (
     ReturnLineRequest,
@@ -119,7 +119,7 @@ class ReturnViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         data = serializer.validated_data
         register = return_register(user=user, register_id=data["register"])
         approved_by = None
-        if user.role == Role.CASHIER and not register.store.cashier_can_refund:
+        if needs_refund_approval(user=user, store=register.store):
             approved_by = approval_consume(
                 token=request.headers.get(APPROVAL_HEADER),
                 action=ApprovalAction.RETURN,
