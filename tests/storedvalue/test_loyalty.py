@@ -13,6 +13,7 @@ from customers.models import Customer
 from ledger.models import JournalEntry
 from orders.reconciliation import reconcile_store_day, store_today
 from storedvalue.models import LoyaltyMovement
+from tests.orders.test_exchanges import exchange
 from tests.storedvalue.conftest import (
     account_lines,
     assert_books_hold_the_credit,
@@ -361,17 +362,13 @@ def test_an_exchange_takes_back_the_returned_goods_points(
         customer=customer.pk,
     ).json()
 
-    response = manager_client.post(
-        "/api/v1/orders/",
-        {
-            "register": register.pk,
-            "lines": [{"product": product.pk, "quantity": "1"}],
-            "returns": [{"line": order["lines"][0]["id"], "quantity": "2"}],
-            "payments": [{"method": "cash", "amount": "-5.40"}],
-            "customer": customer.pk,
-        },
-        format="json",
-        **key(),
+    response = exchange(
+        manager_client,
+        register,
+        [(product, "1")],
+        [{"line": order["lines"][0]["id"], "quantity": "2"}],
+        [{"method": "cash", "amount": "-5.40"}],
+        customer=customer.pk,
     )
 
     assert response.status_code == 201, response.content

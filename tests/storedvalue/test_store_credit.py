@@ -18,6 +18,7 @@ from tests.customers.factories import CustomerFactory
 from tests.factories import CashierFactory, ManagerFactory, RegisterFactory, StoreFactory
 from tests.orders.factories import open_shift_on
 from tests.orders.selling import entry_lines
+from tests.orders.test_exchanges import exchange
 from tests.storedvalue.conftest import (
     assert_books_hold_the_credit,
     give_credit,
@@ -285,17 +286,13 @@ def test_an_exchange_may_pay_back_onto_store_credit(
         customer=customer.pk,
     ).json()
 
-    response = manager_client.post(
-        "/api/v1/orders/",
-        {
-            "register": register.pk,
-            "lines": [{"product": product.pk, "quantity": "1"}],
-            "returns": [{"line": order["lines"][0]["id"], "quantity": "2"}],
-            "payments": [{"method": "store_credit", "amount": "-5.40"}],
-            "customer": customer.pk,
-        },
-        format="json",
-        **key(),
+    response = exchange(
+        manager_client,
+        register,
+        [(product, "1")],
+        [{"line": order["lines"][0]["id"], "quantity": "2"}],
+        [{"method": "store_credit", "amount": "-5.40"}],
+        customer=customer.pk,
     )
 
     assert response.status_code == 201, response.content
