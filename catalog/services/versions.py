@@ -12,9 +12,12 @@ is written) so that product writes serialize only for the last few statements.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db import IntegrityError, connection, transaction
 
-from catalog.models import CatalogVersion
+from catalog.models import CatalogVersion, Product
+from dbtools.rows import field_column, table
 
 SINGLETON_ID = 1
 
@@ -49,3 +52,27 @@ def catalog_version_current() -> int:
     """The highest committed version (0 before any product write)."""
     value = CatalogVersion.objects.filter(id=SINGLETON_ID).values_list("value", flat=True).first()
     return int(value or 0)
+
+
+def products_version_bump(*, product_ids: Iterable[int]) -> int | None:
+    """Give each of the products a new catalog version, so delta sync sends them again (their
+    effective price changed elsewhere, e.g. in a price list). One block of versions, handed out
+    in id order by one statement that also locks the rows in id order (no deadlock with another
+    bump). Returns the highest version given, `None` when there was nothing to bump."""
+    ids = sorted(set(product_ids))
+    if not ids:
+        return None
+    last = catalog_version_take(count=len(ids))
+    product = table(Product)
+    id_col, version_col = field_column(Product, "id"), field_column(Product, "version")
+    # Only quoted names from the model are interpolated; the values are bound parameters.
+    sql = (
+        f"WITH locked AS (SELECT {id_col} FROM {product} "  # noqa: S608 # nosec B608
+        f"WHERE {id_col} = ANY(%s::bigint[]) ORDER BY {id_col} FOR UPDATE), "
+        f"numbered AS (SELECT {id_col}, row_number() OVER (ORDER BY {id_col}) AS n FROM locked) "
+        f"UPDATE {product} AS p SET {version_col} = %s + numbered.n "
+        f"FROM numbered WHERE p.{id_col} = numbered.{id_col}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [ids, last - len(ids)])
+    return last
