@@ -34,9 +34,24 @@ class OwnStoresChoicesMixin:
 
 
 class PriceListItemInline(admin.TabularInline):
+    """The list's items, saved with it by `price_list_update` (which replaces the set): adding,
+    changing or removing one is changing the list, so it takes the list's permissions."""
+
     model = PriceListItem
     autocomplete_fields = ("product",)
     extra = 1
+
+    def _may_change_list(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("pricebook.change_pricelist")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may_change_list(request) or request.user.has_perm("pricebook.add_pricelist")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may_change_list(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may_change_list(request)
 
 
 @admin.register(PriceList)
@@ -81,6 +96,13 @@ class PriceListAdmin(
             )
         form.instance.pk = saved.pk
         form.instance.refresh_from_db()
+
+    def construct_change_message(
+        self, request: HttpRequest, form: Any, formsets: Any, add: bool = False
+    ) -> Any:
+        # The inline was saved by the service, not by `formset.save()`: the history names the
+        # list's own fields (the audit trail has every price).
+        return super().construct_change_message(request, form, [], add)
 
     def delete_model(self, request: HttpRequest, obj: PriceList) -> None:
         services.price_list_delete(price_list=obj, user=request.user)  # type: ignore[arg-type]

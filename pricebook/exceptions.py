@@ -10,5 +10,6 @@ class StoresForbidden(Forbidden):
     (a price list or promotion for every store is for admins)."""
 
     default_detail = (
-        "Managers may only write price lists and promotions that cover their own stores only."
+        "A manager may only write price lists and promotions that cover none but their own "
+        "stores (one for every store is for admins)."
     )

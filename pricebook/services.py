@@ -422,7 +422,7 @@ def _check_validity(valid_from: Any, valid_to: Any) -> None:
 
 def _audit_value(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return f"{value:f}"
+        return catalog_price_text(value)
     if hasattr(value, "isoformat"):
         return value.isoformat()
     if isinstance(value, list):
