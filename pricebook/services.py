@@ -73,11 +73,12 @@ def price_list_create(
         name=name, priority=priority, valid_from=valid_from, valid_to=valid_to, is_active=is_active
     )
     with transaction.atomic():
+        # The products' rows before the counter, as every product write (no deadlock).
+        products_version_bump(product_ids=prices)
         price_list.version = catalog_version_take()
         price_list.save(force_insert=True)
         price_list.stores.set(store_list)
         _write_items(price_list, before={}, after=prices)
-        products_version_bump(product_ids=prices)
         _audit_prices(user, price_list, before={}, after=prices)
         audit_record(
             action="price_list.created",
@@ -128,17 +129,17 @@ def price_list_update(*, price_list: PriceList, user: User | None, **changes: An
         if not changed and not price_changes:
             return locked
 
+        if any(field in changed for field in PRICE_LIST_REACH_FIELDS):
+            bump = set(before) | set(after)
+        else:
+            bump = set(price_changes)
+        products_version_bump(product_ids=bump)  # before the list's own version (see create)
         locked.version = catalog_version_take()
         locked.save()
         if "stores" in changed:
             locked.stores.set(stores_after)
         if new_items is not None:
             _write_items(locked, before=before, after=new_items)
-        if any(field in changed for field in PRICE_LIST_REACH_FIELDS):
-            bump = set(before) | set(after)
-        else:
-            bump = set(price_changes)
-        products_version_bump(product_ids=bump)
         skus = {pid: sku for pid, (sku, _) in before_items.items()}
         _audit_prices(user, locked, before=before, after=after, skus=skus)
         if changed:

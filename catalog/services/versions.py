@@ -56,23 +56,35 @@ def catalog_version_current() -> int:
 
 def products_version_bump(*, product_ids: Iterable[int]) -> int | None:
     """Give each of the products a new catalog version, so delta sync sends them again (their
-    effective price changed elsewhere, e.g. in a price list). One block of versions, handed out
-    in id order by one statement that also locks the rows in id order (no deadlock with another
-    bump). Returns the highest version given, `None` when there was nothing to bump."""
+    effective price changed elsewhere, e.g. in a price list). Returns the highest version given,
+    `None` when there was nothing to bump.
+
+    The rows are locked first, in id order, and the counter after them — the order every product
+    write takes (row, then version), so a bump never deadlocks with a product edit or another
+    bump. Then one block of versions, handed out in id order by one `UPDATE … FROM unnest`.
+    Call it before the caller takes any version of its own in the same transaction.
+    """
     ids = sorted(set(product_ids))
     if not ids:
         return None
-    last = catalog_version_take(count=len(ids))
     product = table(Product)
     id_col, version_col = field_column(Product, "id"), field_column(Product, "version")
     # Only quoted names from the model are interpolated; the values are bound parameters.
-    sql = (
-        f"WITH locked AS (SELECT {id_col} FROM {product} "  # noqa: S608 # nosec B608
-        f"WHERE {id_col} = ANY(%s::bigint[]) ORDER BY {id_col} FOR UPDATE), "
-        f"numbered AS (SELECT {id_col}, row_number() OVER (ORDER BY {id_col}) AS n FROM locked) "
-        f"UPDATE {product} AS p SET {version_col} = %s + numbered.n "
-        f"FROM numbered WHERE p.{id_col} = numbered.{id_col}"
+    lock_sql = (
+        f"SELECT {id_col} FROM {product} "  # noqa: S608 # nosec B608
+        f"WHERE {id_col} = ANY(%s::bigint[]) ORDER BY {id_col} FOR UPDATE"
+    )
+    update_sql = (
+        f"UPDATE {product} AS p SET {version_col} = v.version "  # noqa: S608 # nosec B608
+        "FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, version) "
+        f"WHERE p.{id_col} = v.id"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [ids, last - len(ids)])
+        cursor.execute(lock_sql, [ids])
+        found = [row[0] for row in cursor.fetchall()]
+        if not found:
+            return None
+        last = catalog_version_take(count=len(found))
+        first = last - len(found) + 1
+        cursor.execute(update_sql, [found, list(range(first, last + 1))])
     return last
