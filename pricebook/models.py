@@ -14,6 +14,7 @@ from django.db.models import F, Q
 
 from accounts.models import Store
 from catalog.models import Category, Product
+from money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
 from money.fields import MoneyField
 from pricebook import rules
 
@@ -91,8 +92,8 @@ class Promotion(models.Model):
     x = models.PositiveIntegerField(default=0, help_text="buy_x_get_y: units bought.")
     y = models.PositiveIntegerField(default=0, help_text="buy_x_get_y: units discounted.")
     value = models.DecimalField(
-        max_digits=12,
-        decimal_places=3,
+        max_digits=MONEY_MAX_DIGITS,
+        decimal_places=MONEY_DECIMAL_PLACES,
         help_text="Per cent (percent_off, buy_x_get_y: 100 = free) or money off (amount_off).",
     )
     valid_from = models.DateTimeField(null=True, blank=True)

@@ -174,3 +174,11 @@ def test_filters(admin_client, store, other_store) -> None:
     response = admin_client.get(URL, {"store": store.pk, "is_active": "false"})
     assert [row["id"] for row in response.json()["results"]] == [off.pk]
     assert Decimal(response.json()["results"][0]["value"]) == Decimal("10")
+
+
+def test_list_is_a_fixed_number_of_queries(admin_client, django_assert_max_num_queries) -> None:
+    for _ in range(10):
+        PromotionFactory(products=ProductFactory.create_batch(2), categories=[CategoryFactory()])
+    with django_assert_max_num_queries(9):
+        response = admin_client.get(URL)
+    assert len(response.json()["results"]) == 10
