@@ -288,6 +288,8 @@ def promotion_create(
         "categories": list(categories),
     }
     _ensure_may_cover(user, {s.pk for s in relations["stores"]})
+    if "days_of_week" in fields:
+        fields["days_of_week"] = sorted(set(fields["days_of_week"] or ()))
     promotion = Promotion(name=name, kind=kind, value=value, **fields)
     _check_promotion(promotion, relations)
     with transaction.atomic():
@@ -314,6 +316,8 @@ def promotion_update(*, promotion: Promotion, user: User | None, **changes: Any)
     unknown = set(changes) - {*PROMOTION_FIELDS, *PROMOTION_RELATIONS}
     if unknown:
         raise TypeError(f"promotion_update() got unexpected fields: {sorted(unknown)}")
+    if "days_of_week" in changes:
+        changes["days_of_week"] = sorted(set(changes["days_of_week"] or ()))
     with transaction.atomic():
         locked = Promotion.objects.select_for_update().get(pk=promotion.pk)
         before_ids = {r: _ids(locked, r) for r in PROMOTION_RELATIONS}

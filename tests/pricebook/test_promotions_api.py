@@ -182,3 +182,19 @@ def test_list_is_a_fixed_number_of_queries(admin_client, django_assert_max_num_q
     with django_assert_max_num_queries(9):
         response = admin_client.get(URL)
     assert len(response.json()["results"]) == 10
+
+
+def test_services_store_weekdays_sorted_without_repeats(admin_user) -> None:
+    from pricebook.services import promotion_create, promotion_update
+
+    promotion = promotion_create(
+        user=admin_user,
+        name="x",
+        kind=rules.PERCENT_OFF,
+        value=Decimal("5"),
+        products=[ProductFactory()],
+        days_of_week=[7, 1, 7],
+    )
+    assert Promotion.objects.get(pk=promotion.pk).days_of_week == [1, 7]
+    promotion_update(promotion=promotion, user=admin_user, days_of_week=[3, 2, 3])
+    assert Promotion.objects.get(pk=promotion.pk).days_of_week == [2, 3]
