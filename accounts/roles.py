@@ -53,11 +53,20 @@ ROLE_PERMISSIONS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
         ),
         "ledger": ("view_account", "view_journalentry", "view_journalline"),
         "audit": ("view_auditevent",),
+        # Items are edited as part of their list (the inline asks for `change_pricelist`).
+        "pricebook": (
+            "view_*",
+            "add_pricelist",
+            "change_pricelist",
+            "add_promotion",
+            "change_promotion",
+        ),
     },
     Role.CASHIER: {
         "accounts": ("view_store", "view_register"),
         "catalog": ("view_product", "view_category", "view_taxrate", "view_stocklevel"),
         "customers": ("view_customer", "add_customer"),
+        "pricebook": ("view_*",),
         "orders": (
             "view_order",
             "add_order",

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "accounts",
     "audit",
     "catalog",
+    "pricebook",
     "customers",
     "ledger",
     "orders",
@@ -333,6 +334,9 @@ SPECTACULAR_SETTINGS = {
         "RefundTenderMethodEnum": "orders.serializers.refunds.REFUND_TENDER_METHODS",
         "GiftCardStatusEnum": "giftcards.models.GiftCardStatus",
         "GiftCardIssueMethodEnum": "giftcards.services.ISSUE_TENDERS",
+        # A promotion's `kind` beside a cash movement's: the cash movement keeps its name.
+        "KindEnum": "orders.models.CashMovementKind",
+        "PromotionKindEnum": "pricebook.models.PromotionKind",
     },
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 api_v1 = [
     path("", include("accounts.urls")),
     path("", include("catalog.urls")),
+    path("", include("pricebook.urls")),
     path("", include("customers.urls")),
     path("", include("orders.urls")),
     path("", include("giftcards.urls")),

@@ -12,9 +12,12 @@ is written) so that product writes serialize only for the last few statements.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db import IntegrityError, connection, transaction
 
-from catalog.models import CatalogVersion
+from catalog.models import CatalogVersion, Product
+from dbtools.rows import field_column, table
 
 SINGLETON_ID = 1
 
@@ -49,3 +52,39 @@ def catalog_version_current() -> int:
     """The highest committed version (0 before any product write)."""
     value = CatalogVersion.objects.filter(id=SINGLETON_ID).values_list("value", flat=True).first()
     return int(value or 0)
+
+
+def products_version_bump(*, product_ids: Iterable[int]) -> int | None:
+    """Give each of the products a new catalog version, so delta sync sends them again (their
+    effective price changed elsewhere, e.g. in a price list). Returns the highest version given,
+    `None` when there was nothing to bump.
+
+    The rows are locked first, in id order, and the counter after them — the order every product
+    write takes (row, then version), so a bump never deadlocks with a product edit or another
+    bump. Then one block of versions, handed out in id order by one `UPDATE … FROM unnest`.
+    Call it before the caller takes any version of its own in the same transaction.
+    """
+    ids = sorted(set(product_ids))
+    if not ids:
+        return None
+    product = table(Product)
+    id_col, version_col = field_column(Product, "id"), field_column(Product, "version")
+    # Only quoted names from the model are interpolated; the values are bound parameters.
+    lock_sql = (
+        f"SELECT {id_col} FROM {product} "  # noqa: S608 # nosec B608
+        f"WHERE {id_col} = ANY(%s::bigint[]) ORDER BY {id_col} FOR UPDATE"
+    )
+    update_sql = (
+        f"UPDATE {product} AS p SET {version_col} = v.version "  # noqa: S608 # nosec B608
+        "FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, version) "
+        f"WHERE p.{id_col} = v.id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(lock_sql, [ids])
+        found = [row[0] for row in cursor.fetchall()]
+        if not found:
+            return None
+        last = catalog_version_take(count=len(found))
+        first = last - len(found) + 1
+        cursor.execute(update_sql, [found, list(range(first, last + 1))])
+    return last

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PricebookConfig(AppConfig):
+    name = "pricebook"
+    verbose_name = "Price lists and promotions"
