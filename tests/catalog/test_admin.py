@@ -41,6 +41,10 @@ def product_form(tax, **overrides):
         "tax_rate": tax.pk,
         "track_stock": "on",
         "is_active": "on",
+        "options": "{}",
+        # The (read-only) variants inline's management form.
+        "variants-TOTAL_FORMS": "0",
+        "variants-INITIAL_FORMS": "0",
     }
     data.update(overrides)
     return data
