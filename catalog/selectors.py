@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import Func, IntegerField, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import Func, IntegerField, OuterRef, QuerySet, Subquery
 
 from accounts.models import User
 from accounts.selectors import scope_to_user_stores
@@ -27,9 +27,7 @@ from catalog.services.versions import SINGLETON_ID, catalog_version_current
 def product_list() -> QuerySet[Product]:
     """Every product, active or not, by id. No joins: the API shows related ids only (the
     modifier groups' ids in one more query per page)."""
-    return Product.objects.prefetch_related(
-        Prefetch("modifier_groups", queryset=ModifierGroup.objects.only("id"))
-    ).order_by("id")
+    return Product.objects.prefetch_related("modifier_groups").order_by("id")
 
 
 def product_variant_list(*, template: Product) -> QuerySet[Product]:

@@ -123,7 +123,7 @@ class ProductSerializer(CompiledRepresentation, serializers.ModelSerializer):
 
     class Meta:
         model = Product
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             *EDITABLE_FIELDS,
             "is_template",

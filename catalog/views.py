@@ -49,6 +49,8 @@ from catalog.serializers import (
 from domain.errors import ObjectNotFound
 
 CATALOG_VERSION_HEADER = "X-Catalog-Version"
+#: Serialized products, as the barcode lookup caches them.
+Rows = list[dict[str, Any]]
 READ_ALL_WRITE_STAFF = {"list": ALL_ROLES, "retrieve": ALL_ROLES, "*": STAFF_ROLES}
 _IN_USE = OpenApiResponse(description="Still referenced (`*_in_use`): deactivate or detach first.")
 
@@ -214,7 +216,7 @@ class ProductViewSet(viewsets.ModelViewSet):
             )
             if found is None:
                 raise ObjectNotFound()  # no such store (an admin's `?store=`)
-            results: list[dict[str, Any]] = found
+            results: Rows = found
         else:
             results = cache.cached(
                 cache.BARCODE,
@@ -227,14 +229,14 @@ class ProductViewSet(viewsets.ModelViewSet):
             {"count": len(results), "next": None, "previous": None, "results": list(results)}
         )
 
-    def _lookup_rows(self, **lookup: Any) -> list[dict[str, Any]]:
+    def _lookup_rows(self, **lookup: Any) -> Rows:
         return list(
             ProductSerializer(
                 self.get_queryset().filter(**lookup), many=True, context={"include_cost": True}
             ).data
         )
 
-    def _scale_lookup_rows(self, barcode: str, store_id: int) -> list[dict[str, Any]] | None:
+    def _scale_lookup_rows(self, barcode: str, store_id: int) -> Rows | None:
         """The rows a scan in `store_id` finds (`None`: no such store). Only what may change
         them (products, the store's layout and currency) invalidates the cached value."""
         store = Store.objects.filter(pk=store_id).values("scale_barcode_layout", "currency").first()

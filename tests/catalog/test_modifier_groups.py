@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 
 from audit.models import AuditEvent
-from catalog.modifiers import GroupData, ModifierData, modifiers_check
 from catalog.models import Modifier, ModifierGroup
+from catalog.modifiers import GroupData, ModifierData, modifiers_check
 from catalog.services import catalog_version_current
 from domain.errors import InvalidInput
 from tests.catalog.factories import ProductFactory
@@ -212,7 +212,8 @@ def test_modifiers_check_refuses(chosen, says) -> None:
     with pytest.raises(InvalidInput) as caught:
         modifiers_check([MILK, SYRUP], chosen)
     assert says in caught.value.detail
-    assert caught.value.errors is not None and "modifiers" in caught.value.errors
+    assert caught.value.errors is not None
+    assert "modifiers" in caught.value.errors
 
 
 def test_no_groups_means_no_modifiers() -> None:

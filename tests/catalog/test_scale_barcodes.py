@@ -100,10 +100,12 @@ def test_a_built_label_reads_back(item: int, value: int, weight: bool, currency:
     assert parsed is not None
     assert parsed.item_code == f"{item:05d}"
     if weight:
-        assert parsed.quantity == Decimal(value) / 1000 and parsed.price is None
+        assert parsed.quantity == Decimal(value) / 1000
+        assert parsed.price is None
     else:
         places = {"USD": 2, "JPY": 0, "KWD": 3}[currency]
-        assert parsed.price == Decimal(value).scaleb(-places) and parsed.quantity is None
+        assert parsed.price == Decimal(value).scaleb(-places)
+        assert parsed.quantity is None
 
 
 @given(
@@ -284,6 +286,7 @@ def test_scale_codes_are_unique_digits(manager_client) -> None:
     assert manager_client.patch(url, {"scale_code": "00001"}, format="json").status_code == 400
     assert manager_client.patch(url, {"scale_code": "12a"}, format="json").status_code == 400
     ok = manager_client.patch(url, {"scale_code": "00002"}, format="json")
-    assert ok.status_code == 200 and ok.json()["scale_code"] == "00002"
+    assert ok.status_code == 200
+    assert ok.json()["scale_code"] == "00002"
     cleared = manager_client.patch(url, {"scale_code": ""}, format="json")
     assert cleared.json()["scale_code"] is None
