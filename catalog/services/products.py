@@ -136,8 +136,12 @@ def product_update(*, product: Product, user: User | None, **changes: Any) -> Pr
         if not changed:
             return locked
 
-        if locked.variant_of_id is not None and ({"variant_of", "options"} & set(changed)):
-            _check_variant(locked, _lock_template(locked.variant_of_id))
+        if {"variant_of", "options"} & set(changed):
+            # Both templates are locked (in id order) before the version counter, as every
+            # other product write takes its rows before the counter: no deadlock.
+            templates = _lock_templates({template_before, locked.variant_of_id})
+            if locked.variant_of_id is not None:
+                _check_variant(locked, _template_of(templates, locked.variant_of_id))
         locked.version = catalog_version_take()
         _save_unique(locked)
         if "modifier_groups" in changed:
@@ -320,7 +324,18 @@ def _ensure_levels_everywhere(product: Product) -> None:
 def _lock_template(template_id: int) -> Product:
     """The template row, locked: variants of one template are written one at a time, so two
     of them can never end up with the same options."""
-    return Product.objects.select_for_update().get(pk=template_id)
+    return _template_of(_lock_templates({template_id}), template_id)
+
+
+def _lock_templates(template_ids: set[int | None]) -> dict[int, Product]:
+    ids = sorted(i for i in template_ids if i is not None)
+    return {p.pk: p for p in Product.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+
+
+def _template_of(templates: dict[int, Product], template_id: int) -> Product:
+    if template_id not in templates:  # deleted meanwhile
+        raise InvalidInput(errors={"variant_of": ["This product does not exist."]})
+    return templates[template_id]
 
 
 def _check_variant(product: Product, template: Product) -> None:
