@@ -165,6 +165,11 @@ class ModifierInline(admin.TabularInline):
     extra = 1
     ordering = ("position", "id")
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # "Delete" here deactivates (the service never deletes a modifier): whoever may change
+        # the group may remove a row.
+        return self.has_change_permission(request, obj)
+
 
 @admin.register(ModifierGroup)
 class ModifierGroupAdmin(FreeTextAdminMixin, ServiceAdminMixin, admin.ModelAdmin):

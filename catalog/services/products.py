@@ -77,7 +77,7 @@ def product_create(
         barcode=barcode or None,
         scale_code=scale_code or None,
         variant_of=variant_of,
-        options=dict(options or {}),
+        options=_clean_options(options),
         name=name,
         category=category,
         price=price,
@@ -117,6 +117,8 @@ def product_update(*, product: Product, user: User | None, **changes: Any) -> Pr
     for field in ("barcode", "scale_code"):
         if field in changes:
             changes[field] = changes[field] or None
+    if "options" in changes:
+        changes["options"] = _clean_options(changes["options"])
     groups = changes.pop("modifier_groups", None)
 
     with transaction.atomic():
@@ -350,10 +352,6 @@ def _check_variant(product: Product, template: Product) -> None:
         raise InvalidInput(
             errors={"variant_of": ["This product has variants; it cannot become a variant."]}
         )
-    if not isinstance(product.options, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in product.options.items()
-    ):
-        raise InvalidInput(errors={"options": ["Must map option names to text values."]})
     siblings = Product.objects.filter(variant_of_id=template.pk, options=product.options)
     if product.pk is not None:
         siblings = siblings.exclude(pk=product.pk)
@@ -361,6 +359,17 @@ def _check_variant(product: Product, template: Product) -> None:
         raise InvalidInput(
             errors={"options": ["Another variant of this template has the same options."]}
         )
+
+
+def _clean_options(options: Any) -> dict[str, str]:
+    """`options` as stored: a dict of text to text (none → `{}`)."""
+    if not options:
+        return {}
+    if not isinstance(options, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in options.items()
+    ):
+        raise InvalidInput(errors={"options": ["Must map option names to text values."]})
+    return dict(options)
 
 
 def _template_flag_sync(template_id: int | None, *, user: User | None) -> None:

@@ -196,3 +196,10 @@ def test_cashiers_cannot_write_variants(cashier_client) -> None:
     template = ProductFactory()
     response = cashier_client.post(URL, variant_body(template, "NOPE", size="M"), format="json")
     assert response.status_code == 403
+
+
+def test_options_none_is_empty_and_non_text_is_refused_by_the_service() -> None:
+    product = product_update(product=ProductFactory(), user=None, options={"size": "M"})
+    assert product_update(product=product, user=None, options=None).options == {}
+    with pytest.raises(InvalidInput):
+        product_update(product=product, user=None, options={"size": 3})
