@@ -11,7 +11,13 @@ from accounts.models import SCALE_BARCODE_LAYOUT
 from domain.errors import InvalidInput
 from money.currencies import minor_units
 
-__all__ = ["ScaleBarcode", "ScaleLayout", "ean13_check_digit", "scale_barcode_parse"]
+__all__ = [
+    "ScaleBarcode",
+    "ScaleLayout",
+    "ean13_check_digit",
+    "scale_barcode_parse",
+    "scale_layout",
+]
 
 _WEIGHT_PLACES = 3  # grams → kilograms
 
@@ -50,7 +56,7 @@ def scale_layout(layout: str) -> ScaleLayout | None:
     if match is None:
         return None
     prefix = match.group(1)
-    kind = layout[layout.find("P")] if "P" in layout else "W"
+    kind = "P" if "P" in layout else "W"
     item_start, value_start = layout.find("I"), layout.find(kind)
     item = slice(item_start, item_start + layout.count("I"))
     value = slice(value_start, value_start + layout.count(kind))

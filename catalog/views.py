@@ -200,29 +200,25 @@ class ProductViewSet(viewsets.ModelViewSet):
             and "\x00" not in params["barcode"]
             and set(params) <= {"barcode", "page_size", "store"}
         ):
-            return self._barcode_lookup(request, params["barcode"], _lookup_store(request))
+            return self._barcode_lookup(request, params["barcode"], *_lookup_store(request))
         if "since_version" in params:
             return self._sync(request)
         return super().list(request, *args, **kwargs)
 
-    def _barcode_lookup(self, request: Request, barcode: str, store_id: int | None) -> Response:
-        """The scan path: served from the cache (no database query on a hit). With a store,
-        a barcode that may be a scale label is read with that store's layout (per store
-        entry); any other barcode is the same plain lookup for everyone."""
-        if store_id is not None and _may_be_scale_label(barcode):
-            name = cache.barcode_entry_name(barcode, store_id)
-            found = cache.cached(
-                cache.BARCODE, name, lambda: self._scale_lookup_rows(barcode, store_id)
-            )
-            if found is None:
-                raise ObjectNotFound()  # no such store (an admin's `?store=`)
-            results: Rows = found
-        else:
-            results = cache.cached(
-                cache.BARCODE,
-                cache.barcode_entry_name(barcode),
-                lambda: self._lookup_rows(barcode=barcode),
-            )
+    def _barcode_lookup(
+        self, request: Request, barcode: str, store_id: int | None, store_named: bool
+    ) -> Response:
+        """The scan path: served from the cache (no database query on a hit). The entry is
+        per store when a store reads the barcode (named, or the user's only store): a barcode
+        that may be a scale label is read with that store's layout."""
+        found = cache.cached(
+            cache.BARCODE,
+            cache.barcode_entry_name(barcode, store_id),
+            lambda: self._lookup_rows_in(barcode, store_id, store_named=store_named),
+        )
+        if found is None:
+            raise ObjectNotFound()  # no such store (an admin's `?store=`)
+        results: Rows = found
         if not can_see_cost(self.get_serializer_context()):
             results = [{k: v for k, v in row.items() if k != "cost"} for row in results]
         return Response(
@@ -236,9 +232,14 @@ class ProductViewSet(viewsets.ModelViewSet):
             ).data
         )
 
-    def _scale_lookup_rows(self, barcode: str, store_id: int) -> Rows | None:
-        """The rows a scan in `store_id` finds (`None`: no such store). Only what may change
-        them (products, the store's layout and currency) invalidates the cached value."""
+    def _lookup_rows_in(
+        self, barcode: str, store_id: int | None, *, store_named: bool
+    ) -> Rows | None:
+        """The rows a scan finds (`None`: the named store does not exist). The store is read
+        only when it matters (a named one, or a barcode that may be a scale label); only what
+        may change the rows (products, the store's layout and currency) invalidates them."""
+        if store_id is None or not (store_named or _may_be_scale_label(barcode)):
+            return self._lookup_rows(barcode=barcode)
         store = Store.objects.filter(pk=store_id).values("scale_barcode_layout", "currency").first()
         if store is None:
             return None
@@ -303,20 +304,21 @@ def _user(request: Request) -> User:
     return cast(User, request.user)
 
 
-def _lookup_store(request: Request) -> int | None:
-    """The store a barcode is scanned in: `?store=` (one of the user's, else `404`), or the
-    user's only store. No database query: the user's store ids come with authentication."""
+def _lookup_store(request: Request) -> tuple[int | None, bool]:
+    """The store a barcode is scanned in and whether the request named it: `?store=` (one of
+    the user's, else `404`), or the user's only store. No database query: the user's store ids
+    come with authentication."""
     raw = request.query_params.get("store")
     if raw is None:
         ids = visible_store_ids(_user(request))
-        return ids[0] if ids is not None and len(ids) == 1 else None
+        return (ids[0] if ids is not None and len(ids) == 1 else None), False
     try:
         store_id = forms.IntegerField(min_value=1).clean(raw)
     except forms.ValidationError as exc:
         raise ValidationError({"store": exc.messages}) from exc
     if not can_see_store(_user(request), store_id):
         raise ObjectNotFound()
-    return int(store_id)
+    return int(store_id), True
 
 
 def _may_be_scale_label(barcode: str) -> bool:

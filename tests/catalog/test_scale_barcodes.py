@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from accounts.models import validate_scale_barcode_layout
+from catalog import cache
 from catalog.scale_barcodes import ScaleBarcode, ean13_check_digit, scale_barcode_parse
 from domain.errors import InvalidInput
 from tests.catalog.factories import ProductFactory
@@ -206,6 +207,17 @@ def test_admins_name_the_store_an_unknown_one_is_404(admin_client, scale_store) 
     found = admin_client.get(PRODUCTS, {"barcode": barcode, "store": scale_store.pk}).json()
     assert [r["id"] for r in found["results"]] == [product.pk]
     assert admin_client.get(PRODUCTS, {"barcode": barcode, "store": 999999}).status_code == 404
+    # A plain barcode in an unknown store too.
+    assert admin_client.get(PRODUCTS, {"barcode": "123", "store": 999999}).status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_named_store_has_its_own_cache_entry(cashier_client, scale_store) -> None:
+    ProductFactory(barcode="4006381333931")
+    cashier_client.get(PRODUCTS, {"barcode": "4006381333931", "store": scale_store.pk})
+    entry = cache.lookup(cache.BARCODE, cache.barcode_entry_name("4006381333931", scale_store.pk))
+    assert entry is not None
+    assert entry[0]["barcode"] == "4006381333931"
 
 
 @pytest.mark.django_db
