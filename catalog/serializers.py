@@ -186,9 +186,11 @@ class ProductSerializer(CompiledRepresentation, serializers.ModelSerializer):
         return value
 
     def validate_options(self, value: dict[str, str]) -> dict[str, str]:
-        for key in value:
+        for key, text in value.items():
             if not key.strip():
                 raise serializers.ValidationError("Option names may not be blank.")
+            refuse_card_number(key)
+            refuse_card_number(text)
         return value
 
 
