@@ -6,6 +6,7 @@ depends on no other domain app (see STYLE: direction of dependencies).
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from decimal import Decimal
 
@@ -21,6 +22,20 @@ from money.currencies import fits_currency, validate_currency
 def validate_timezone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
         raise ValidationError(f"Unknown time zone {value!r}.")
+
+
+#: A scale label's EAN-13 layout: `2` and more prefix digits, a run of `I` (item code) and one
+#: run of `P` (price, minor units) or `W` (weight, grams) in either order, the check digit `C`.
+SCALE_BARCODE_LAYOUT = re.compile(r"^(2[0-9]*)(?:(I+)(P+|W+)|(P+|W+)(I+))C$")
+
+
+def validate_scale_barcode_layout(value: str) -> None:
+    if value and (len(value) != 13 or not SCALE_BARCODE_LAYOUT.match(value)):
+        raise ValidationError(
+            "13 characters: a leading 2 (and more prefix digits), a run of I (item code), "
+            'one run of P (price) or W (weight), and a final C; e.g. "20IIIIIPPPPPC".',
+            code="invalid_scale_barcode_layout",
+        )
 
 
 class Role(models.TextChoices):
@@ -81,6 +96,15 @@ class Store(models.Model):
         default=Decimal("0"),
         help_text="What one point is worth, in the store's currency (0.01: 100 points are "
         "1.00). The liability of points earned and the amount of points redeemed.",
+    )
+    scale_barcode_layout = models.CharField(
+        max_length=13,
+        blank=True,
+        default="",
+        validators=[validate_scale_barcode_layout],
+        help_text="The EAN-13 layout of the store's scale labels: a leading 2 and prefix "
+        "digits, I item code, P price (minor units) or W weight (grams), C check digit; e.g. "
+        '"20IIIIIPPPPPC". Empty: no scale barcodes.',
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -40,6 +40,10 @@ ROLE_PERMISSIONS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
             "add_taxrate",
             "change_taxrate",
             "add_stockmovement",
+            "add_modifiergroup",
+            "change_modifiergroup",
+            "add_modifier",
+            "change_modifier",
         ),
         # Erasing a customer is not a deletion (the row stays): the API's `DELETE`, manager+.
         "customers": ("view_customer", "add_customer", "change_customer"),
@@ -64,7 +68,14 @@ ROLE_PERMISSIONS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
     },
     Role.CASHIER: {
         "accounts": ("view_store", "view_register"),
-        "catalog": ("view_product", "view_category", "view_taxrate", "view_stocklevel"),
+        "catalog": (
+            "view_product",
+            "view_category",
+            "view_taxrate",
+            "view_stocklevel",
+            "view_modifiergroup",
+            "view_modifier",
+        ),
         "customers": ("view_customer", "add_customer"),
         "pricebook": ("view_*",),
         "orders": (

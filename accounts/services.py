@@ -388,10 +388,11 @@ def user_deactivate(*, actor: User | None, user: User) -> User:
 
 
 #: Called as `follower(store=store)` in the transaction that creates a store or changes its stock
-#: policy (`allow_negative_stock`). `accounts` imports no app above it, so an app that mirrors
-#: the policy registers its follower here from its `AppConfig.ready()` with
-#: `store_policy_follow` (catalog: its stock levels, in `catalog.apps`). The link is an import
-#: from catalog to accounts, in the allowed direction, that import-linter sees.
+#: policy (`allow_negative_stock`) or how its scale labels read (`scale_barcode_layout`,
+#: `currency`). `accounts` imports no app above it, so an app that mirrors the policy registers
+#: its follower here from its `AppConfig.ready()` with `store_policy_follow` (catalog: its stock
+#: levels and barcode lookups, in `catalog.apps`). The link is an import from catalog to
+#: accounts, in the allowed direction, that import-linter sees.
 STORE_POLICY_FOLLOWERS: list[Callable[..., object]] = []
 
 
@@ -435,6 +436,7 @@ STORE_FIELDS = (
     "cashier_can_refund",
     "loyalty_points_per_unit",
     "loyalty_point_value",
+    "scale_barcode_layout",
 )
 
 
@@ -453,9 +455,11 @@ def store_create(
     cashier_can_refund: bool = False,
     loyalty_points_per_unit: Decimal = Decimal(0),
     loyalty_point_value: Decimal = Decimal(0),
+    scale_barcode_layout: str = "",
 ) -> Store:
     _ensure_admin(actor)
     store = Store(
+        scale_barcode_layout=scale_barcode_layout,
         loyalty_points_per_unit=loyalty_points_per_unit,
         loyalty_point_value=loyalty_point_value,
         cashier_max_discount_percent=cashier_max_discount_percent,
@@ -501,7 +505,7 @@ def store_update(*, actor: User | None, store: Store, **fields: Any) -> Store:
         )
     _full_clean(store)
     store.save(update_fields=list(changes))
-    if "allow_negative_stock" in changes:
+    if {"allow_negative_stock", "scale_barcode_layout", "currency"} & set(changes):
         _store_policy_changed(store)
     record_account_event(
         "store.updated",

@@ -150,6 +150,10 @@ def _source(where: str, model: type[models.Model], field: drf_fields.Field) -> s
         raise TypeError(f"{where}: source {attr!r}")
     if isinstance(field, relations.PrimaryKeyRelatedField):
         return model._meta.get_field(attr).attname  # type: ignore[union-attr]
+    if isinstance(field, relations.ManyRelatedField):
+        if model._meta.get_field(attr).many_to_many:
+            return attr
+        raise TypeError(f"{where}: {attr!r} is not a many-to-many field of {model}")
     columns = {"pk"}
     for column in model._meta.concrete_fields:
         columns.update((column.name, column.attname))
@@ -233,6 +237,18 @@ def _expression(where: str, field: drf_fields.Field, index: int, namespace: dict
             f"None if {v} is None else [child{index}(row, zone, quantum) for row in "
             f"({v}.all() if isinstance({v}, BaseManager) else {v}){keep}]"
         )
+    if isinstance(field, relations.ManyRelatedField):
+        child = field.child_relation
+        if type(child) is not relations.PrimaryKeyRelatedField or child.pk_field is not None:
+            raise TypeError(f"{where}: only a list of primary keys is compiled")
+        # A manager (a model instance; prefetch it) or the ids themselves (a row read as
+        # values, such as `catalog.selectors.ProductRow`).
+        return (
+            f"[row.pk for row in {v}.all()] if isinstance({v}, BaseManager) "
+            f"else None if {v} is None else list({v})"
+        )
+    if type(field) is serializers.DictField:
+        return through
     raise TypeError(f"{where}: {type(field).__name__} is not compiled")
 
 

@@ -28,11 +28,14 @@ from catalog.imports import ProductResource
 from catalog.models import (
     ADJUSTMENT_REASONS,
     Category,
+    Modifier,
+    ModifierGroup,
     Product,
     StockLevel,
     StockMovement,
     TaxRate,
 )
+from catalog.services.modifiers import GROUP_FIELDS
 from catalog.services.products import EDITABLE_FIELDS
 from domain.errors import DomainError
 from money.fields import catalog_price_text
@@ -72,9 +75,28 @@ class ServiceAdminMixin:
 # --- Products -----------------------------------------------------------------------------------
 
 
+class VariantInline(admin.TabularInline):
+    """A template's variants, read-only here: each is edited as the product it is."""
+
+    model = Product
+    fk_name = "variant_of"
+    fields = ("sku", "name", "options", "barcode", "price", "is_active")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    verbose_name = "variant"
+    verbose_name_plural = "variants"
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Product)
 class ProductAdmin(FreeTextAdminMixin, ServiceAdminMixin, ImportExportModelAdmin):
     resource_classes = [ProductResource]
+    inlines = (VariantInline,)
+    autocomplete_fields = ("variant_of", "modifier_groups")
     list_display = (
         "sku",
         "name",
@@ -87,11 +109,11 @@ class ProductAdmin(FreeTextAdminMixin, ServiceAdminMixin, ImportExportModelAdmin
         "version",
         "updated_at",
     )
-    list_filter = ("is_active", "category", "tax_rate", "track_stock")
-    search_fields = ("sku", "name", "barcode")
+    list_filter = ("is_active", "is_template", "category", "tax_rate", "track_stock")
+    search_fields = ("sku", "name", "barcode", "scale_code")
     list_select_related = ("category", "tax_rate")
-    readonly_fields = ("version", "created_at", "updated_at")
-    fields = (*EDITABLE_FIELDS, "version", "created_at", "updated_at")
+    readonly_fields = ("is_template", "version", "created_at", "updated_at")
+    fields = (*EDITABLE_FIELDS, "is_template", "version", "created_at", "updated_at")
     ordering = ("id",)
     list_per_page = 100
 
@@ -110,6 +132,12 @@ class ProductAdmin(FreeTextAdminMixin, ServiceAdminMixin, ImportExportModelAdmin
         obj.pk = saved.pk
         obj.refresh_from_db()
 
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        # `modifier_groups` was written by the service with the product (and audited there);
+        # the variants inline is read-only (its save writes nothing).
+        for formset in formsets:
+            formset.save()
+
     def delete_model(self, request: HttpRequest, obj: Product) -> None:
         services.product_delete(product=obj, user=request.user)  # type: ignore[arg-type]
 
@@ -124,6 +152,74 @@ class ProductAdmin(FreeTextAdminMixin, ServiceAdminMixin, ImportExportModelAdmin
 
     def has_export_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("catalog.view_product")
+
+
+# --- Modifier groups ----------------------------------------------------------------------------
+
+
+class ModifierInline(admin.TabularInline):
+    """The group's modifiers in their order. Removing one deactivates it (sales name it)."""
+
+    model = Modifier
+    fields = ("name", "price_delta", "is_active")
+    extra = 1
+    ordering = ("position", "id")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # "Delete" here deactivates (the service never deletes a modifier): whoever may change
+        # the group may remove a row.
+        return self.has_change_permission(request, obj)
+
+
+@admin.register(ModifierGroup)
+class ModifierGroupAdmin(FreeTextAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
+    list_display = ("name", "min_choices", "max_choices", "is_active", "version")
+    list_filter = ("is_active",)
+    search_fields = ("name",)
+    fields = (*GROUP_FIELDS, "version")
+    readonly_fields = ("version",)
+    inlines = (ModifierInline,)
+    ordering = ("id",)
+
+    def save_model(self, request: HttpRequest, obj: ModifierGroup, form: Any, change: bool) -> None:
+        # Written together with its modifiers in `save_related`: one service call, one version.
+        pass
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        data = {f: form.cleaned_data[f] for f in GROUP_FIELDS if f in form.cleaned_data}
+        modifiers: list[Any] = []
+        for formset in formsets:
+            for row in formset.forms:
+                cleaned = getattr(row, "cleaned_data", None)
+                if not cleaned or cleaned.get("DELETE"):
+                    continue  # left out: the service deactivates it
+                item = {
+                    "name": cleaned["name"],
+                    "price_delta": cleaned["price_delta"],
+                    "is_active": cleaned.get("is_active", True),
+                }
+                if row.instance.pk is not None:
+                    item["id"] = row.instance.pk
+                modifiers.append(item)
+        if change:
+            saved = services.modifier_group_update(
+                group=form.instance,
+                user=request.user,  # type: ignore[arg-type]
+                modifiers=modifiers,
+                **data,
+            )
+        else:
+            saved = services.modifier_group_create(
+                user=request.user,  # type: ignore[arg-type]
+                modifiers=modifiers,
+                **data,
+            )
+        form.instance.pk = saved.pk
+        for formset in formsets:  # what the admin's change message reads
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+
+    def delete_model(self, request: HttpRequest, obj: ModifierGroup) -> None:
+        services.modifier_group_delete(group=obj, user=request.user)  # type: ignore[arg-type]
 
 
 # --- Categories and tax rates -------------------------------------------------------------------

@@ -9,6 +9,9 @@ class CatalogConfig(AppConfig):
         # Stock levels mirror their store's `allow_negative_stock` (the check constraint reads
         # the level row): follow every store creation and policy change, in its transaction.
         from accounts.services import store_policy_follow
+        from catalog.cache import barcode_lookups_follow_store
         from catalog.services.stock import stock_sync_store_policy
 
         store_policy_follow(stock_sync_store_policy)
+        # A scale barcode reads with its store's layout and currency: cached lookups go stale.
+        store_policy_follow(barcode_lookups_follow_store)

@@ -108,8 +108,16 @@ def invalidate(*groups: str) -> None:
     transaction.on_commit(bump)
 
 
-def barcode_entry_name(barcode: str) -> str:
-    return f"barcode={barcode}"
+def barcode_entry_name(barcode: str, store_id: int | None = None) -> str:
+    """A lookup's entry: per store when a store reads it (scale barcodes, store prices)."""
+    if store_id is None:
+        return f"barcode={barcode}"
+    return f"barcode={barcode};store={store_id}"
+
+
+def barcode_lookups_follow_store(*, store: Any) -> None:
+    """A store was created or changed how its scale labels read: drop the cached lookups."""
+    invalidate(BARCODE)
 
 
 def lookup(group: str, name: str) -> Any:

@@ -27,3 +27,8 @@ class CategoryInUse(Conflict):
 class TaxRateInUse(Conflict):
     code = "tax_rate_in_use"
     default_detail = "Products still use this tax rate."
+
+
+class ModifierGroupInUse(Conflict):
+    code = "modifier_group_in_use"
+    default_detail = "Products still use this modifier group; detach it or deactivate it."

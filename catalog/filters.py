@@ -22,6 +22,15 @@ class ProductFilter(django_filters.FilterSet):
     )
     category = IdFilter(field_name="category_id")
     is_active = django_filters.BooleanFilter(field_name="is_active")
+    variant_of = IdFilter(field_name="variant_of_id", label="Variants of this template.")
+    is_template = django_filters.BooleanFilter(
+        field_name="is_template", label="Templates (products with variants) or not."
+    )
+    store = IdFilter(
+        method="filter_store",
+        label="With a scale `barcode`: the store whose `scale_barcode_layout` reads it "
+        "(optional for a user of one store).",
+    )
     since_version = IdFilter(
         method="filter_since_version",
         min_value=0,
@@ -33,7 +42,16 @@ class ProductFilter(django_filters.FilterSet):
 
     class Meta:
         model = Product
-        fields = ("barcode", "search", "category", "is_active", "since_version")
+        fields = (
+            "barcode",
+            "search",
+            "category",
+            "is_active",
+            "variant_of",
+            "is_template",
+            "store",
+            "since_version",
+        )
 
     def filter_search(
         self, queryset: QuerySet[Product], name: str, value: str
@@ -42,6 +60,12 @@ class ProductFilter(django_filters.FilterSet):
         if not value:
             return queryset
         return queryset.filter(Q(name__icontains=value) | Q(sku__icontains=value))
+
+    def filter_store(
+        self, queryset: QuerySet[Product], name: str, value: object
+    ) -> QuerySet[Product]:
+        # Read by the view's barcode lookup (a scale barcode needs its store's layout).
+        return queryset
 
     def filter_since_version(
         self, queryset: QuerySet[Product], name: str, value: object

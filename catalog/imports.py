@@ -22,12 +22,13 @@ from accounts.models import User
 from catalog.models import Category, Product, TaxRate
 from catalog.serializers import ProductSerializer
 from catalog.services import product_bulk_save
-from catalog.services.products import EDITABLE_FIELDS
+from catalog.services.products import PLAIN_FIELDS
 from money.fields import catalog_price_text
 from spreadsheets import safe_cell
 
-# The CSV columns are exactly the fields a manager may edit (one definition, in the service).
-COLUMNS = EDITABLE_FIELDS
+# The CSV columns are the product's own editable columns (one definition, in the service);
+# variants, scale codes and modifier groups are edited through the API or the admin.
+COLUMNS = PLAIN_FIELDS
 _CHUNK = 2000
 # Blank cells in these columns mean "leave as is" (on create: the default).
 _BLANK_MEANS_UNSET = ("cost", "track_stock", "is_active")
@@ -63,6 +64,7 @@ class ProductImportSerializer(ProductSerializer):
     tax_rate = _PreloadedPrimaryKeyField(queryset=TaxRate.objects.none())
 
     class Meta(ProductSerializer.Meta):
+        fields = ("id", *COLUMNS, "version", "updated_at")
         extra_kwargs: dict[str, dict[str, Any]] = {"sku": {"validators": []}}
 
     def validate_barcode(self, value: str | None) -> str | None:

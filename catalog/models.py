@@ -66,9 +66,62 @@ class ProductQuerySet(models.QuerySet["Product"]):
         return self.filter(is_active=True)
 
 
+class ModifierGroup(models.Model):
+    """A set of choices a product's line may carry (sizes of a shot, extra toppings), of which
+    a sale line picks between `min_choices` and `max_choices`. Versioned like products, so
+    registers' delta sync sees it."""
+
+    name = models.CharField(max_length=120)
+    min_choices = models.PositiveSmallIntegerField(default=0)
+    max_choices = models.PositiveSmallIntegerField(default=1)
+    is_active = models.BooleanField(default=True)
+    version = models.BigIntegerField(default=0, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("id",)
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(min_choices__gte=0), name="modifiergroup_min_nonnegative"
+            ),
+            models.CheckConstraint(
+                condition=Q(max_choices__gte=1) & Q(max_choices__gte=F("min_choices")),
+                name="modifiergroup_max_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Modifier(models.Model):
+    """One choice of a group. Never deleted (sale lines snapshot its name and delta): a
+    modifier that leaves its group is deactivated."""
+
+    group = models.ForeignKey(ModifierGroup, on_delete=models.CASCADE, related_name="modifiers")
+    name = models.CharField(max_length=120)
+    price_delta = MoneyField(default=0, help_text="Added to the line's unit price; may be < 0.")
+    position = models.PositiveSmallIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ("group_id", "position", "id")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.price_delta:+})"
+
+
 class Product(models.Model):
     sku = models.CharField(max_length=64, unique=True)
     barcode = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    scale_code = models.CharField(
+        max_length=12,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text="The item code a scale label carries in its barcode (the store's layout).",
+    )
     name = models.CharField(max_length=200)
     category = models.ForeignKey(
         Category, null=True, blank=True, on_delete=models.PROTECT, related_name="products"
@@ -78,6 +131,23 @@ class Product(models.Model):
     tax_rate = models.ForeignKey(TaxRate, on_delete=models.PROTECT, related_name="products")
     track_stock = models.BooleanField(default=True)
     is_active = models.BooleanField(default=True)
+    variant_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="variants",
+        help_text="The template this product is a variant of (one level only).",
+    )
+    options = models.JSONField(
+        default=dict, blank=True, help_text='What sets this variant apart: {"size": "M"}.'
+    )
+    is_template = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text="Some product names it as `variant_of` (kept by the services); not sellable.",
+    )
+    modifier_groups = models.ManyToManyField(ModifierGroup, blank=True, related_name="products")
     version = models.BigIntegerField(default=0, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -87,6 +157,9 @@ class Product(models.Model):
     class Meta:
         ordering = ("id",)
         constraints = [
+            models.CheckConstraint(
+                condition=~Q(variant_of=F("id")), name="product_not_own_template"
+            ),
             models.CheckConstraint(condition=Q(price__gte=0), name="product_price_nonnegative"),
             models.CheckConstraint(condition=Q(cost__gte=0), name="product_cost_nonnegative"),
         ]

@@ -7,13 +7,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.db.models import Func, IntegerField, QuerySet, Subquery
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import Func, IntegerField, OuterRef, QuerySet, Subquery
 
 from accounts.models import User
 from accounts.selectors import scope_to_user_stores
 from catalog.models import (
     CatalogVersion,
     Category,
+    ModifierGroup,
     Product,
     StockLevel,
     StockMovement,
@@ -23,8 +25,19 @@ from catalog.services.versions import SINGLETON_ID, catalog_version_current
 
 
 def product_list() -> QuerySet[Product]:
-    """Every product, active or not, by id. No joins: the API shows related ids only."""
-    return Product.objects.order_by("id")
+    """Every product, active or not, by id. No joins: the API shows related ids only (the
+    modifier groups' ids in one more query per page)."""
+    return Product.objects.prefetch_related("modifier_groups").order_by("id")
+
+
+def product_variant_list(*, template: Product) -> QuerySet[Product]:
+    """The variants of `template`, by id."""
+    return product_list().filter(variant_of=template)
+
+
+def modifier_group_list() -> QuerySet[ModifierGroup]:
+    """Every modifier group by id, with its modifiers (inactive ones too) in their order."""
+    return ModifierGroup.objects.prefetch_related("modifiers").order_by("id")
 
 
 def tax_rate_list() -> QuerySet[TaxRate]:
@@ -50,6 +63,11 @@ class ProductRow(NamedTuple):
     tax_rate_id: int
     track_stock: bool
     is_active: bool
+    variant_of_id: int | None
+    options: dict[str, str]
+    scale_code: str | None
+    modifier_groups: list[int]
+    is_template: bool
     version: int
     updated_at: dt.datetime
 
@@ -58,7 +76,15 @@ class ProductRow(NamedTuple):
         return self.id
 
 
-_ROW_FIELDS = ProductRow._fields
+#: What a sync page reads: the row's columns, and its modifier groups' ids as an array.
+_ROW_FIELDS = tuple(
+    "modifier_group_ids" if name == "modifier_groups" else name for name in ProductRow._fields
+)
+_GROUP_IDS = ArraySubquery(
+    Product.modifier_groups.through.objects.filter(product_id=OuterRef("pk"))
+    .order_by("modifiergroup_id")
+    .values("modifiergroup_id")
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +113,11 @@ def product_sync_page(*, queryset: QuerySet[Product], since_version: int, limit:
     # snapshot: an uncorrelated subquery, computed once.
     remaining = changed.order_by().values(n=Func(template="COUNT(*)", output_field=IntegerField()))
     fetched = list(
-        changed.annotate(catalog_version=Subquery(catalog_version), remaining=Subquery(remaining))
+        changed.annotate(
+            catalog_version=Subquery(catalog_version),
+            remaining=Subquery(remaining),
+            modifier_group_ids=_GROUP_IDS,
+        )
         .order_by("version", "id")
         .values_list(*_ROW_FIELDS, "catalog_version", "remaining")[: limit + 1]
     )

@@ -14,6 +14,8 @@ from apitools.validators import refuse_card_number
 from catalog.models import (
     ADJUSTMENT_REASONS,
     Category,
+    Modifier,
+    ModifierGroup,
     Product,
     StockLevel,
     StockMovement,
@@ -91,16 +93,44 @@ class ProductSerializer(CompiledRepresentation, serializers.ModelSerializer):
         queryset=Category.objects.all(), allow_null=True, required=False
     )
     tax_rate = serializers.PrimaryKeyRelatedField(queryset=TaxRate.objects.all())
+    variant_of = serializers.PrimaryKeyRelatedField(
+        queryset=Product.objects.all(),
+        allow_null=True,
+        required=False,
+        help_text="The template product this one is a variant of (one level only).",
+    )
+    options = serializers.DictField(
+        child=serializers.CharField(max_length=120),
+        required=False,
+        help_text='What sets a variant apart from its siblings: {"size": "M", "color": "red"}.',
+    )
+    scale_code = serializers.CharField(
+        max_length=12,
+        allow_null=True,
+        allow_blank=True,
+        required=False,
+        help_text="The item code a scale label carries (the store's `scale_barcode_layout`).",
+    )
+    is_template = serializers.BooleanField(
+        read_only=True, help_text="Some product is a variant of this one: not sellable."
+    )
+    modifier_groups = serializers.PrimaryKeyRelatedField(
+        many=True,
+        queryset=ModifierGroup.objects.all(),
+        required=False,
+        help_text="Ids of the modifier groups a sale line of this product chooses from.",
+    )
 
     class Meta:
         model = Product
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             *EDITABLE_FIELDS,
+            "is_template",
             "version",
             "updated_at",
         )
-        read_only_fields = ("id", "version", "updated_at")
+        read_only_fields = ("id", "is_template", "version", "updated_at")
 
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()
@@ -142,6 +172,69 @@ class ProductSerializer(CompiledRepresentation, serializers.ModelSerializer):
             if clash.exists():
                 raise serializers.ValidationError("A product with this barcode already exists.")
         return value
+
+    def validate_scale_code(self, value: str | None) -> str | None:
+        value = (value or "").strip() or None
+        if value is not None:
+            if not value.isdigit():
+                raise serializers.ValidationError("Digits only.")
+            clash = Product.objects.filter(scale_code=value)
+            if self.instance is not None:
+                clash = clash.exclude(pk=self.instance.pk)
+            if clash.exists():
+                raise serializers.ValidationError("A product with this scale code already exists.")
+        return value
+
+    def validate_options(self, value: dict[str, str]) -> dict[str, str]:
+        for key, text in value.items():
+            if not key.strip():
+                raise serializers.ValidationError("Option names may not be blank.")
+            refuse_card_number(key)
+            refuse_card_number(text)
+        return value
+
+
+class ModifierSerializer(serializers.ModelSerializer):
+    """A modifier in its group; on write, `id` names an existing one of the group (updated),
+    without it one is created."""
+
+    id = serializers.IntegerField(required=False)
+    price_delta = catalog_price_field(help_text="Added to the unit price; may be negative.")
+    is_active = serializers.BooleanField(required=False, default=True)
+
+    class Meta:
+        model = Modifier
+        fields = ("id", "name", "price_delta", "is_active")
+
+    def validate_name(self, value: str) -> str:
+        refuse_card_number(value)
+        return value
+
+
+class ModifierGroupSerializer(serializers.ModelSerializer):
+    """`modifiers` is the group's whole list on write: listed ones (by `id`) are updated, new
+    ones (no `id`) created, the others deactivated (never deleted: sales name them)."""
+
+    modifiers = ModifierSerializer(many=True, required=False)
+    min_choices = serializers.IntegerField(min_value=0, max_value=100, required=False)
+    max_choices = serializers.IntegerField(min_value=1, max_value=100, required=False)
+
+    class Meta:
+        model = ModifierGroup
+        fields = ("id", "name", "min_choices", "max_choices", "is_active", "version", "modifiers")
+        read_only_fields = ("id", "version")
+
+    def validate_name(self, value: str) -> str:
+        refuse_card_number(value)
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        current = self.instance
+        low = attrs.get("min_choices", current.min_choices if current else 0)
+        high = attrs.get("max_choices", current.max_choices if current else 1)
+        if low > high:
+            raise serializers.ValidationError({"min_choices": ["Must not exceed max_choices."]})
+        return attrs
 
 
 class StockLevelSerializer(serializers.ModelSerializer):

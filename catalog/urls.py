@@ -4,6 +4,7 @@ from rest_framework.routers import SimpleRouter
 
 from catalog.views import (
     CategoryViewSet,
+    ModifierGroupViewSet,
     ProductViewSet,
     StockAdjustmentViewSet,
     StockLevelViewSet,
@@ -15,6 +16,7 @@ router = SimpleRouter()
 router.register("tax-rates", TaxRateViewSet, basename="tax-rate")
 router.register("categories", CategoryViewSet, basename="category")
 router.register("products", ProductViewSet, basename="product")
+router.register("modifier-groups", ModifierGroupViewSet, basename="modifier-group")
 # Before `stock`, so `stock/adjustments/` is never read as a level's id.
 router.register("stock/adjustments", StockAdjustmentViewSet, basename="stock-adjustment")
 router.register("stock/movements", StockMovementViewSet, basename="stock-movement")

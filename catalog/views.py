@@ -18,13 +18,14 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from accounts.models import Store, User
-from accounts.selectors import can_see_store
+from accounts.selectors import can_see_store, visible_store_ids
 from apitools.permissions import ALL_ROLES, STAFF_ROLES
 from catalog import cache, selectors, services
 from catalog.filters import (
@@ -33,9 +34,11 @@ from catalog.filters import (
     StockLevelFilter,
     StockMovementFilter,
 )
-from catalog.models import ADJUSTMENT_REASONS, Category, Product, TaxRate
+from catalog.models import ADJUSTMENT_REASONS, Category, ModifierGroup, Product, TaxRate
+from catalog.scale_barcodes import scale_barcode_parse
 from catalog.serializers import (
     CategorySerializer,
+    ModifierGroupSerializer,
     ProductSerializer,
     StockAdjustmentInputSerializer,
     StockLevelSerializer,
@@ -46,6 +49,8 @@ from catalog.serializers import (
 from domain.errors import ObjectNotFound
 
 CATALOG_VERSION_HEADER = "X-Catalog-Version"
+#: Serialized products, as the barcode lookup caches them.
+Rows = list[dict[str, Any]]
 READ_ALL_WRITE_STAFF = {"list": ALL_ROLES, "retrieve": ALL_ROLES, "*": STAFF_ROLES}
 _IN_USE = OpenApiResponse(description="Still referenced (`*_in_use`): deactivate or detach first.")
 
@@ -131,11 +136,23 @@ _SYNC_DESCRIPTION = (
 )
 
 
+_SCALE_DESCRIPTION = (
+    " A `barcode` of 13 digits that matches the store's `scale_barcode_layout` (`store`, "
+    "optional for a user of one store; another store's id is `404`) is a scale label: it finds "
+    "the product whose `scale_code` is the label's item code, and each result also carries "
+    "`embedded_price` (money in the store's currency) or `embedded_quantity` (kg, three "
+    "decimals); a wrong check digit is `400`."
+)
+
+
 @extend_schema_view(
     list=extend_schema(
         description=(
             "Products by id, filtered by `barcode` (exact), `search` (name or sku contains), "
-            "`category`, `is_active`. " + _SYNC_DESCRIPTION + " `cost` is omitted for cashiers."
+            "`category`, `is_active`, `variant_of`, `is_template`. "
+            + _SYNC_DESCRIPTION
+            + _SCALE_DESCRIPTION
+            + " `cost` is omitted for cashiers."
         ),
         parameters=[
             OpenApiParameter(
@@ -170,7 +187,7 @@ _SYNC_DESCRIPTION = (
 class ProductViewSet(viewsets.ModelViewSet):
     serializer_class = ProductSerializer
     filterset_class = ProductFilter
-    allowed_roles = READ_ALL_WRITE_STAFF
+    allowed_roles = {**READ_ALL_WRITE_STAFF, "variants": ALL_ROLES}
 
     def get_queryset(self) -> QuerySet[Product]:
         return selectors.product_list()
@@ -181,31 +198,73 @@ class ProductViewSet(viewsets.ModelViewSet):
         if (
             "barcode" in params
             and "\x00" not in params["barcode"]
-            and set(params) <= {"barcode", "page_size"}
+            and set(params) <= {"barcode", "page_size", "store"}
         ):
-            return self._barcode_lookup(request, params["barcode"])
+            return self._barcode_lookup(request, params["barcode"], *_lookup_store(request))
         if "since_version" in params:
             return self._sync(request)
         return super().list(request, *args, **kwargs)
 
-    def _barcode_lookup(self, request: Request, barcode: str) -> Response:
-        """The scan path: served from the cache (no database query on a hit)."""
-        results: list[dict[str, Any]] = cache.cached(
+    def _barcode_lookup(
+        self, request: Request, barcode: str, store_id: int | None, store_named: bool
+    ) -> Response:
+        """The scan path: served from the cache (no database query on a hit). The entry is
+        per store when a store reads the barcode (named, or the user's only store): a barcode
+        that may be a scale label is read with that store's layout."""
+        found = cache.cached(
             cache.BARCODE,
-            cache.barcode_entry_name(barcode),
-            lambda: list(
-                ProductSerializer(
-                    self.get_queryset().filter(barcode=barcode),
-                    many=True,
-                    context={"include_cost": True},
-                ).data
-            ),
+            cache.barcode_entry_name(barcode, store_id),
+            lambda: self._lookup_rows_in(barcode, store_id, store_named=store_named),
         )
+        if found is None:
+            raise ObjectNotFound()  # no such store (an admin's `?store=`)
+        results: Rows = found
         if not can_see_cost(self.get_serializer_context()):
             results = [{k: v for k, v in row.items() if k != "cost"} for row in results]
         return Response(
             {"count": len(results), "next": None, "previous": None, "results": list(results)}
         )
+
+    def _lookup_rows(self, **lookup: Any) -> Rows:
+        return list(
+            ProductSerializer(
+                self.get_queryset().filter(**lookup), many=True, context={"include_cost": True}
+            ).data
+        )
+
+    def _lookup_rows_in(
+        self, barcode: str, store_id: int | None, *, store_named: bool
+    ) -> Rows | None:
+        """The rows a scan finds (`None`: the named store does not exist). The store is read
+        only when it matters (a named one, or a barcode that may be a scale label); only what
+        may change the rows (products, the store's layout and currency) invalidates them."""
+        if store_id is None or not (store_named or _may_be_scale_label(barcode)):
+            return self._lookup_rows(barcode=barcode)
+        store = Store.objects.filter(pk=store_id).values("scale_barcode_layout", "currency").first()
+        if store is None:
+            return None
+        label = scale_barcode_parse(
+            barcode, store["scale_barcode_layout"], currency=store["currency"]
+        )
+        if label is None:
+            return self._lookup_rows(barcode=barcode)
+        rows = self._lookup_rows(scale_code=label.item_code)
+        if label.price is not None:
+            embedded = {"embedded_price": f"{label.price:f}"}
+        else:
+            embedded = {"embedded_quantity": f"{label.quantity:f}"}
+        return [{**row, **embedded} for row in rows]
+
+    @extend_schema(
+        description="The variants of a template product, by id (paginated like the list).",
+        responses={200: ProductSerializer(many=True)},
+        filters=False,
+    )
+    @action(detail=True, methods=["get"])
+    def variants(self, request: Request, pk: str | None = None) -> Response:
+        template = self.get_object()
+        page = self.paginate_queryset(selectors.product_variant_list(template=template))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def _sync(self, request: Request) -> Response:
         since_version = _since_version(request)
@@ -243,6 +302,27 @@ class ProductViewSet(viewsets.ModelViewSet):
 def _user(request: Request) -> User:
     """The authenticated user (the permission class has already refused anyone else)."""
     return cast(User, request.user)
+
+
+def _lookup_store(request: Request) -> tuple[int | None, bool]:
+    """The store a barcode is scanned in and whether the request named it: `?store=` (one of
+    the user's, else `404`), or the user's only store. No database query: the user's store ids
+    come with authentication."""
+    raw = request.query_params.get("store")
+    if raw is None:
+        ids = visible_store_ids(_user(request))
+        return (ids[0] if ids is not None and len(ids) == 1 else None), False
+    try:
+        store_id = forms.IntegerField(min_value=1).clean(raw)
+    except forms.ValidationError as exc:
+        raise ValidationError({"store": exc.messages}) from exc
+    if not can_see_store(_user(request), store_id):
+        raise ObjectNotFound()
+    return int(store_id), True
+
+
+def _may_be_scale_label(barcode: str) -> bool:
+    return len(barcode) == 13 and barcode.isdigit() and barcode.startswith("2")
 
 
 def _since_version(request: Request) -> int:
@@ -330,3 +410,47 @@ class StockAdjustmentViewSet(
             user=_user(request),
         )
         return Response(StockMovementSerializer(movement).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        description="Modifier groups by id, each with its modifiers (inactive ones too)."
+    ),
+    create=extend_schema(
+        description="A group and its modifiers (`modifiers` without ids). `min_choices` ≤ "
+        "`max_choices`, `max_choices` ≥ 1."
+    ),
+    update=extend_schema(
+        description="`modifiers` is the group's whole list: those with an `id` (of this group) "
+        "are updated, those without one created, the others deactivated (never deleted)."
+    ),
+    partial_update=extend_schema(
+        description="As `PUT`; without `modifiers` the group's modifiers stay as they are."
+    ),
+    destroy=extend_schema(
+        description="Deletes a group no product uses; else `409 modifier_group_in_use`.",
+        responses={204: None, 409: _IN_USE},
+    ),
+)
+class ModifierGroupViewSet(viewsets.ModelViewSet):
+    """Modifier groups (choices a sale line of a product makes, within `min_choices` and
+    `max_choices`). Cashiers read; managers write."""
+
+    serializer_class = ModifierGroupSerializer
+    allowed_roles = READ_ALL_WRITE_STAFF
+
+    def get_queryset(self) -> QuerySet[ModifierGroup]:
+        return selectors.modifier_group_list()
+
+    def perform_create(self, serializer: Any) -> None:
+        serializer.instance = services.modifier_group_create(
+            user=_user(self.request), **serializer.validated_data
+        )
+
+    def perform_update(self, serializer: Any) -> None:
+        serializer.instance = services.modifier_group_update(
+            group=serializer.instance, user=_user(self.request), **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance: ModifierGroup) -> None:
+        services.modifier_group_delete(group=instance, user=_user(self.request))

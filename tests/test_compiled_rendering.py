@@ -24,7 +24,7 @@ from rest_framework.test import APIRequestFactory
 from accounts.models import Role, User
 from apitools.rendering import CompiledRepresentation, compiled_renderer
 from catalog.imports import ProductImportSerializer
-from catalog.models import Product
+from catalog.models import ModifierGroup, Product
 from catalog.serializers import ProductSerializer
 from orders.models import Order, OrderLine, OrderStatus, Payment, PaymentMethod
 from orders.serializers.sales import OrderLineSerializer, OrderSerializer, PaymentSerializer
@@ -37,6 +37,16 @@ _MOMENTS = [
 
 
 def _products() -> Iterator[Product]:
+    for product in _bare_products():
+        # Its modifier groups as `product_list` prefetches them (no database here).
+        groups = ModifierGroup.objects.none()
+        groups._result_cache = [ModifierGroup(pk=pk) for pk in (5, 7)[: product.pk - 10]]
+        groups._prefetch_done = True
+        product._prefetched_objects_cache = {"modifier_groups": groups}
+        yield product
+
+
+def _bare_products() -> Iterator[Product]:
     for index, moment in enumerate(_MOMENTS):
         yield Product(
             pk=10 + index,
@@ -51,6 +61,10 @@ def _products() -> Iterator[Product]:
             is_active=not index,
             version=2**40 + index,
             updated_at=moment,
+            variant_of_id=None if index != 1 else 3,
+            options={} if index != 1 else {"size": "M", "colour": "ünï"},
+            scale_code=None if index != 2 else "01234",
+            is_template=index == 2,
         )
 
 

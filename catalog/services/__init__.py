@@ -3,11 +3,16 @@
 Other apps import from here (`from catalog.services import stock_apply, StockChange`); the
 modules beside this one hold the code: `stock` (levels and movements), `adjustments` (manual
 stock adjustments), `versions` (the catalog-wide version counter), `products`, `taxonomy` (tax
-rates and categories), `common` (what they share: deleting a row or refusing with 409 when it
-is referenced).
+rates and categories), `modifiers` (modifier groups), `common` (what they share: deleting a
+row or refusing with 409 when it is referenced).
 """
 
 from catalog.services.adjustments import stock_adjust
+from catalog.services.modifiers import (
+    modifier_group_create,
+    modifier_group_delete,
+    modifier_group_update,
+)
 from catalog.services.products import (
     product_bulk_save,
     product_create,
@@ -40,6 +45,9 @@ __all__ = [
     "category_create",
     "category_delete",
     "category_update",
+    "modifier_group_create",
+    "modifier_group_delete",
+    "modifier_group_update",
     "product_bulk_save",
     "product_create",
     "product_deactivate",

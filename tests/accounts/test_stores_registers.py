@@ -41,6 +41,7 @@ def test_store_shape(admin_client, store: Store) -> None:
         "cashier_can_refund": False,
         "loyalty_points_per_unit": "0.000",
         "loyalty_point_value": "0.00",
+        "scale_barcode_layout": "",
     }
 
 

@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from audit.models import AuditEvent
-from catalog.models import Product, StockLevel, StockMovement
+from catalog.models import ModifierGroup, Product, StockLevel, StockMovement
 from catalog.services import stock_adjust
 from ledger.models import JournalEntry
 from tests.catalog.factories import ProductFactory, TaxRateFactory, set_stock
@@ -41,6 +41,10 @@ def product_form(tax, **overrides):
         "tax_rate": tax.pk,
         "track_stock": "on",
         "is_active": "on",
+        "options": "{}",
+        # The (read-only) variants inline's management form.
+        "variants-TOTAL_FORMS": "0",
+        "variants-INITIAL_FORMS": "0",
     }
     data.update(overrides)
     return data
@@ -209,3 +213,83 @@ def test_admin_export_csv(manager_admin) -> None:
     content = b"".join(response.streaming_content) if response.streaming else response.content
     assert content.startswith(b"sku,barcode,name")
     assert b"EXP-1" in content
+
+
+def _modifier_inline(rows, initial=0):
+    data = {
+        "modifiers-TOTAL_FORMS": str(len(rows)),
+        "modifiers-INITIAL_FORMS": str(initial),
+    }
+    for index, row in enumerate(rows):
+        for key, value in row.items():
+            data[f"modifiers-{index}-{key}"] = value
+    return data
+
+
+def test_modifier_groups_save_through_the_service_with_their_modifiers(manager_admin) -> None:
+    form = {"name": "Size", "min_choices": "1", "max_choices": "1", "is_active": "on"}
+    rows = [
+        {"name": "Small", "price_delta": "-0.50", "is_active": "on"},
+        {"name": "Large", "price_delta": "0.70", "is_active": "on"},
+    ]
+    response = manager_admin.post(
+        "/admin/catalog/modifiergroup/add/", {**form, **_modifier_inline(rows)}
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    group = ModifierGroup.objects.get(name="Size")
+    assert group.version > 0
+    small, large = group.modifiers.order_by("position")
+    assert (small.name, small.price_delta, large.name) == ("Small", Decimal("-0.500"), "Large")
+    assert AuditEvent.objects.filter(
+        action="modifier_group.created", object_id=str(group.pk)
+    ).exists()
+
+    # Removing a row deactivates that modifier; nothing is deleted.
+    rows = [
+        {
+            "id": str(small.pk),
+            "group": str(group.pk),
+            "name": "Small",
+            "price_delta": "-0.50",
+            "is_active": "on",
+            "DELETE": "on",
+        },
+        {
+            "id": str(large.pk),
+            "group": str(group.pk),
+            "name": "Large",
+            "price_delta": "0.80",
+            "is_active": "on",
+        },
+    ]
+    response = manager_admin.post(
+        f"/admin/catalog/modifiergroup/{group.pk}/change/",
+        {**form, **_modifier_inline(rows, initial=2)},
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    small.refresh_from_db()
+    large.refresh_from_db()
+    assert not small.is_active
+    assert large.price_delta == Decimal("0.800")
+    assert ModifierGroup.objects.get(pk=group.pk).version > group.version
+
+
+def test_product_admin_attaches_modifier_groups_and_a_template(manager_admin) -> None:
+    tax = TaxRateFactory()
+    template = ProductFactory(tax_rate=tax)
+    group = ModifierGroup.objects.create(name="Milk")
+    response = manager_admin.post(
+        "/admin/catalog/product/add/",
+        product_form(
+            tax, variant_of=template.pk, options='{"size": "M"}', modifier_groups=[group.pk]
+        ),
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    variant = Product.objects.get(sku="ADM-1")
+    assert variant.variant_of_id == template.pk
+    assert variant.options == {"size": "M"}
+    assert list(variant.modifier_groups.all()) == [group]
+    template.refresh_from_db()
+    assert template.is_template
+    page = manager_admin.get(f"/admin/catalog/product/{template.pk}/change/")
+    assert "ADM-1" in page.content.decode()  # the variants inline
