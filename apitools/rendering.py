@@ -188,6 +188,10 @@ def _expression(where: str, field: drf_fields.Field, index: int, namespace: dict
         if field.pk_field is not None:
             raise TypeError(f"{where}: pk_field is not compiled")
         return v  # DRF renders the PKOnlyObject's pk as is
+    if isinstance(field, serializers.JSONField):
+        if field.binary:
+            raise TypeError(f"{where}: a binary JSONField is not compiled")
+        return v  # DRF renders the value as it is
     if isinstance(field, serializers.BooleanField):
         return f"{v} if {v} is True or {v} is False else {through}"
     if isinstance(field, serializers.ChoiceField):
@@ -254,6 +258,7 @@ def _expression(where: str, field: drf_fields.Field, index: int, namespace: dict
 
 _KINDS = (
     relations.PrimaryKeyRelatedField,
+    serializers.JSONField,
     serializers.BooleanField,
     serializers.ChoiceField,
     serializers.CharField,

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import Func, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import Expression, Func, IntegerField, OuterRef, QuerySet, Subquery
 
 from accounts.models import User
 from accounts.selectors import scope_to_user_stores
@@ -95,9 +95,17 @@ class SyncPage:
     watermark: int
 
 
-def product_sync_page(*, queryset: QuerySet[Product], since_version: int, limit: int) -> SyncPage:
+def product_sync_page(
+    *,
+    queryset: QuerySet[Product],
+    since_version: int,
+    limit: int,
+    price: Expression | None = None,
+) -> SyncPage:
     """The first `limit` products changed after `since_version`, by version, and the safe
-    watermark a register stores for its next call.
+    watermark a register stores for its next call. `price`: an expression for the price to
+    show (a store's effective price, `pricebook.selectors.effective_price_expression`), read in
+    the same statement; the product's own `price` without it.
 
     The watermark is never ahead of a change the register has not seen:
     - more pages follow → the version of the last product on this page: every version up to it
@@ -108,6 +116,11 @@ def product_sync_page(*, queryset: QuerySet[Product], since_version: int, limit:
       holding a watermark from a restored database catches up instead of waiting forever).
     """
     changed = queryset.filter(version__gt=since_version)
+    fields = (
+        _ROW_FIELDS
+        if price is None
+        else tuple("shown_price" if name == "price" else name for name in _ROW_FIELDS)
+    )
     catalog_version = CatalogVersion.objects.filter(id=SINGLETON_ID).values("value")[:1]
     # The count of everything changed (the list's `count`) in the page's own statement and
     # snapshot: an uncorrelated subquery, computed once.
@@ -117,9 +130,10 @@ def product_sync_page(*, queryset: QuerySet[Product], since_version: int, limit:
             catalog_version=Subquery(catalog_version),
             remaining=Subquery(remaining),
             modifier_group_ids=_GROUP_IDS,
+            **({"shown_price": price} if price is not None else {}),
         )
         .order_by("version", "id")
-        .values_list(*_ROW_FIELDS, "catalog_version", "remaining")[: limit + 1]
+        .values_list(*fields, "catalog_version", "remaining")[: limit + 1]
     )
     has_more = len(fetched) > limit
     fetched = fetched[:limit]

@@ -10,6 +10,7 @@ from typing import Any, cast
 
 from django import forms
 from django.db.models import QuerySet
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -47,6 +48,7 @@ from catalog.serializers import (
     can_see_cost,
 )
 from domain.errors import ObjectNotFound
+from pricebook.selectors import effective_price_expression
 
 CATALOG_VERSION_HEADER = "X-Catalog-Version"
 #: Serialized products, as the barcode lookup caches them.
@@ -225,12 +227,18 @@ class ProductViewSet(viewsets.ModelViewSet):
             {"count": len(results), "next": None, "previous": None, "results": list(results)}
         )
 
-    def _lookup_rows(self, **lookup: Any) -> Rows:
-        return list(
-            ProductSerializer(
-                self.get_queryset().filter(**lookup), many=True, context={"include_cost": True}
-            ).data
-        )
+    def _lookup_rows(self, store_id: int | None, **lookup: Any) -> Rows:
+        """The products found, each at its price in the store when a store reads the barcode
+        (a price list's, else its own)."""
+        products = self.get_queryset().filter(**lookup)
+        if store_id is not None:
+            products = products.annotate(
+                store_price=effective_price_expression(store_id=store_id, at=timezone.now())
+            )
+        found = list(products)
+        for product in found:
+            product.price = getattr(product, "store_price", product.price)
+        return list(ProductSerializer(found, many=True, context={"include_cost": True}).data)
 
     def _lookup_rows_in(
         self, barcode: str, store_id: int | None, *, store_named: bool
@@ -239,7 +247,7 @@ class ProductViewSet(viewsets.ModelViewSet):
         only when it matters (a named one, or a barcode that may be a scale label); only what
         may change the rows (products, the store's layout and currency) invalidates them."""
         if store_id is None or not (store_named or _may_be_scale_label(barcode)):
-            return self._lookup_rows(barcode=barcode)
+            return self._lookup_rows(store_id, barcode=barcode)
         store = Store.objects.filter(pk=store_id).values("scale_barcode_layout", "currency").first()
         if store is None:
             return None
@@ -247,8 +255,8 @@ class ProductViewSet(viewsets.ModelViewSet):
             barcode, store["scale_barcode_layout"], currency=store["currency"]
         )
         if label is None:
-            return self._lookup_rows(barcode=barcode)
-        rows = self._lookup_rows(scale_code=label.item_code)
+            return self._lookup_rows(store_id, barcode=barcode)
+        rows = self._lookup_rows(store_id, scale_code=label.item_code)
         if label.price is not None:
             embedded = {"embedded_price": f"{label.price:f}"}
         else:
@@ -270,8 +278,14 @@ class ProductViewSet(viewsets.ModelViewSet):
         since_version = _since_version(request)
         queryset = self.filter_queryset(self.get_queryset())
         limit = self.paginator.get_page_size(request)  # type: ignore[union-attr]
+        store_id, named = _lookup_store(request)
         page = selectors.product_sync_page(
-            queryset=queryset, since_version=since_version, limit=limit
+            queryset=queryset,
+            since_version=since_version,
+            limit=limit,
+            price=effective_price_expression(store_id=store_id, at=timezone.now())
+            if named and store_id is not None
+            else None,
         )
         next_url = None
         if page.has_more:

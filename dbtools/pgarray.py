@@ -13,6 +13,7 @@ quotes it as a literal (client-side binding) or sends it apart from the statemen
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
@@ -33,10 +34,14 @@ def _element(value: object) -> str:
         return f'"{value.isoformat()}"'
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list | dict):
+        # A `jsonb[]` element: its JSON text (strings and numbers only, no Decimal).
+        return _element(json.dumps(value, separators=(",", ":")))
     raise TypeError(f"pg_array: unsupported element type {type(value).__name__}")
 
 
 def pg_array(values: Iterable[object]) -> str:
-    """The array literal of `values` (None, bool, int, Decimal, date, datetime or str), e.g.
+    """The array literal of `values` (None, bool, int, Decimal, date, datetime, str, or a list
+    or dict as its JSON text), e.g.
     `{"a",NULL,"b \\"c\\""}`; cast it in SQL to the column's array type."""
     return "{" + ",".join(map(_element, values)) + "}"

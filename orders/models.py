@@ -132,6 +132,9 @@ class Order(models.Model):
     prices_include_tax = models.BooleanField()
     order_discount = MoneyField(default=0, help_text="The order-level discount as requested.")
     subtotal = MoneyField()
+    promotion_total = MoneyField(
+        default=0, help_text="Σ the lines' promotion discounts (automatic promotions)."
+    )
     discount_total = MoneyField()
     tax_total = MoneyField()
     total = MoneyField()
@@ -178,6 +181,12 @@ class Order(models.Model):
         default=0,
         help_text="Loyalty points the customer earned with this sale (refunds take them back "
         "pro rata).",
+    )
+    promotions = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Snapshot of the automatic promotions the sale took: [{"id", "name", "kind", '
+        '"value", "x", "y", "discount"}].',
     )
 
     class Meta:
@@ -240,6 +249,17 @@ class OrderLine(models.Model):
     unit_price = MoneyField()
     unit_cost = MoneyField(default=0)
     gross = MoneyField()
+    modifiers = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Snapshot of the chosen modifiers: [{"id", "name", "price_delta"}] (unit_price '
+        "includes the deltas).",
+    )
+    promotion_id = models.BigIntegerField(
+        null=True, blank=True, help_text="The automatic promotion the line took (its id then)."
+    )
+    promotion_name = models.CharField(max_length=200, blank=True, default="")
+    promotion_discount = MoneyField(default=0, help_text="What the promotion took off the gross.")
     line_discount = MoneyField(default=0, help_text="The line's own discount as requested.")
     discount = MoneyField(help_text="Own discount plus the line's share of the order discount.")
     net = MoneyField()
@@ -692,10 +712,15 @@ class HeldOrder(models.Model):
     def __str__(self) -> str:
         return f"Held order {self.pk} on register {self.register_id} ({self.status})"
 
-    def requested_lines(self) -> list[tuple[int, Decimal, Decimal]]:
-        """`(product id, quantity, the line's own discount)` of each line, as requested: what
-        the completing sale re-prices."""
+    def requested_lines(self) -> list[tuple[int, Decimal, Decimal, list[int]]]:
+        """`(product id, quantity, the line's own discount, the chosen modifiers' ids)` of each
+        line, as requested: what the completing sale re-prices."""
         return [
-            (line["product"], Decimal(line["quantity"]), Decimal(line["line_discount"]))
+            (
+                line["product"],
+                Decimal(line["quantity"]),
+                Decimal(line["line_discount"]),
+                [modifier["id"] for modifier in line.get("modifiers", [])],
+            )
             for line in self.lines
         ]

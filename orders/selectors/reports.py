@@ -50,7 +50,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, DecimalField, Func, Q, QuerySet, Sum, Value
+from django.db.models import Count, DecimalField, Func, Max, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, ExtractHour, TruncHour
 
 from accounts.models import Store, User
@@ -179,9 +179,10 @@ def _tenders_of_day(
 
 def daily_report_figures(*, store: Store, date: dt.date) -> dict[str, Any]:
     """The report's figures for `store` on its local day `date`, in the contract's JSON shape
-    (money as strings with the store currency's minor units, quantities with three). Seven
-    queries, whatever the number of orders: five aggregates (orders by hour and cashier,
-    refunds, returns, tenders, products) and the names of the cashiers and of the top products."""
+    (money as strings with the store currency's minor units, quantities with three). Eight
+    queries, whatever the number of orders: six aggregates (orders by hour and cashier,
+    refunds, returns, tenders, products, promotions) and the names of the cashiers and of the
+    top products."""
     tz = store.tzinfo
     start, end = local_day_bounds(tz=tz, date=date)
 
@@ -208,6 +209,7 @@ def daily_report_figures(*, store: Store, date: dt.date) -> dict[str, Any]:
             orders=Count("id", filter=stood),
             gross=_money_sum("subtotal", filter=stood),
             discount=_money_sum("discount_total", filter=stood),
+            promotions=_money_sum("promotion_total", filter=stood),
             tax=_money_sum("tax_total", filter=stood),
             total=_money_sum("total", filter=stood),
             rounding=_money_sum("rounding", filter=stood),
@@ -258,11 +260,32 @@ def daily_report_figures(*, store: Store, date: dt.date) -> dict[str, Any]:
             "id", "name"
         )
     )
+    # What each automatic promotion took off that day (its name as the lines snapshotted it).
+    promotion_rows = list(
+        lines.filter(promotion_id__isnull=False)
+        .values("promotion_id")
+        .annotate(
+            name=Max("promotion_name"),
+            lines_count=Count("id"),
+            discount=_money_sum("promotion_discount"),
+        )
+        .order_by("-discount", "promotion_id")
+    )
 
     return {
         "orders_count": sum(group["orders"] for group in groups),
         "gross_sales": money(sum((group["gross"] for group in groups), ZERO)),
         "discount_total": money(sum((group["discount"] for group in groups), ZERO)),
+        "promotion_total": money(sum((group["promotions"] for group in groups), ZERO)),
+        "by_promotion": [
+            {
+                "promotion": row["promotion_id"],
+                "name": row["name"],
+                "lines": row["lines_count"],
+                "discount": money(row["discount"]),
+            }
+            for row in promotion_rows
+        ],
         # Σ line net = Σ (line total − line tax) = Σ order total − Σ order tax (orders.pricing).
         "net_sales": money(day_total - tax_total),
         "tax_total": money(tax_total),

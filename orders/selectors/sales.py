@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import zoneinfo
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from django.db import connection
@@ -14,7 +16,8 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from accounts.models import Register, Store, User
 from accounts.selectors import scope_to_user_stores
-from catalog.models import Product, TaxRate
+from catalog.models import Modifier, ModifierGroup, Product, TaxRate
+from catalog.modifiers import GroupData, ModifierData
 from dbtools.pgarray import pg_array
 from dbtools.rows import (
     cache_related,
@@ -25,6 +28,7 @@ from dbtools.rows import (
     table,
 )
 from orders.models import Order, OrderLine, Payment, Refund, Shift, ShiftStatus
+from pricebook.models import PriceList, PriceListItem
 
 __all__ = [
     "order_detail_queryset",
@@ -102,34 +106,126 @@ def _shift_lock_sql(scoped: bool) -> tuple[str, list[str], list[str], list[str]]
     return sql, shift_names, register_names, store_names
 
 
-def products_for_sale(*, product_ids: Iterable[int]) -> dict[int, Product]:
-    """The products of a sale, with their tax rate, in one query."""
+def products_for_sale(
+    *, product_ids: Iterable[int], store_id: int | None = None, at: dt.datetime | None = None
+) -> dict[int, Product]:
+    """The products of a sale, with their tax rate, in one query.
+
+    With `store_id` and `at`, each product also carries, from the same statement:
+    `list_price`, its price in that store from the highest-priority price list valid at `at`
+    (`None` when no list has it: the product's own `price` applies), and `modifier_groups_data`,
+    its active modifier groups with their modifiers (`[{id, name, min_choices, max_choices,
+    modifiers: [{id, name, price_delta, is_active}]}]`, by id, modifiers by position)."""
     ids = sorted(set(product_ids))
+    priced = store_id is not None and at is not None
     # The same statement as `select_related("tax_rate").in_bulk(ids)`, written out once.
-    sql, product_names, rate_names = _products_sql()
+    sql, product_names, rate_names = _products_sql(priced)
+    params: dict[str, Any] = {"ids": pg_array(ids)}
+    if priced:
+        params.update(store=store_id, at=at)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [pg_array(ids)])
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
     products: dict[int, Product] = {}
-    n_product = len(product_names)
+    n_product, n_rate = len(product_names), len(rate_names)
     for row in rows:
         product = instance_from_row(Product, product_names, row[:n_product])
-        cache_related(product, tax_rate=instance_from_row(TaxRate, rate_names, row[n_product:]))
+        cache_related(
+            product,
+            tax_rate=instance_from_row(TaxRate, rate_names, row[n_product : n_product + n_rate]),
+        )
+        if priced:
+            list_price, groups = row[n_product + n_rate :]
+            product.list_price = list_price  # type: ignore[attr-defined]
+            product.modifier_groups_data = _groups(groups)  # type: ignore[attr-defined]
         products[product.pk] = product
     return products
 
 
+def _groups(text: str | list[dict[str, Any]]) -> list[GroupData]:
+    """The JSON of `_MODIFIER_GROUPS_SQL` as `catalog.modifiers` data (active modifiers only).
+    Django's PostgreSQL backend reads `jsonb` as text (its `JSONField` decodes it)."""
+    rows = json.loads(text) if isinstance(text, str) else text
+    return [
+        GroupData(
+            id=group["id"],
+            name=group["name"],
+            min_choices=group["min_choices"],
+            max_choices=group["max_choices"],
+            modifiers=tuple(
+                ModifierData(
+                    id=modifier["id"],
+                    group_id=group["id"],
+                    name=modifier["name"],
+                    price_delta=Decimal(modifier["price_delta"]),
+                )
+                for modifier in group["modifiers"]
+                if modifier["is_active"]
+            ),
+        )
+        for group in rows
+    ]
+
+
 @functools.cache
-def _products_sql() -> tuple[str, list[str], list[str]]:
+def _products_sql(priced: bool) -> tuple[str, list[str], list[str]]:
     product_names, product_cols = select_columns(Product, "p")
     rate_names, rate_cols = select_columns(TaxRate, "t")
     product_rate = field_column(Product, "tax_rate")
+    extra = f", ({_LIST_PRICE_SQL()}), ({_MODIFIER_GROUPS_SQL()})" if priced else ""
     sql = (
-        f"SELECT {product_cols}, {rate_cols} FROM {table(Product)} p "  # noqa: S608  # nosec B608
+        f"SELECT {product_cols}, {rate_cols}{extra} FROM {table(Product)} p "  # noqa: S608  # nosec B608
         f"JOIN {table(TaxRate)} t ON t.{qn('id')} = p.{product_rate} "
-        f"WHERE p.{qn('id')} = ANY(%s::bigint[])"
+        f"WHERE p.{qn('id')} = ANY(%(ids)s::bigint[])"
     )
     return sql, product_names, rate_names
+
+
+def _LIST_PRICE_SQL() -> str:
+    """The product `p`'s price in store `%(store)s` at `%(at)s`: that of the highest-priority
+    active price list valid then that covers the store (one naming no store covers every store)
+    and has the product; ties: the newer list (`pricebook.selectors.effective_prices`)."""
+    item, price_list = PriceListItem, PriceList
+    stores = PriceList.stores.through
+    pl_id = qn("id")
+    covers = field_column(stores, "pricelist")
+    return (
+        f"SELECT i.{field_column(item, 'price')} FROM {table(item)} i "  # noqa: S608  # nosec B608
+        f"JOIN {table(price_list)} l ON l.{pl_id} = i.{field_column(item, 'price_list')} "
+        f"WHERE i.{field_column(item, 'product')} = p.{qn('id')} "
+        f"AND l.{field_column(price_list, 'is_active')} "
+        f"AND (l.{field_column(price_list, 'valid_from')} IS NULL "
+        f"     OR l.{field_column(price_list, 'valid_from')} <= %(at)s) "
+        f"AND (l.{field_column(price_list, 'valid_to')} IS NULL "
+        f"     OR l.{field_column(price_list, 'valid_to')} > %(at)s) "
+        f"AND (NOT EXISTS (SELECT 1 FROM {table(stores)} s WHERE s.{covers} = l.{pl_id}) "
+        f"     OR EXISTS (SELECT 1 FROM {table(stores)} s WHERE s.{covers} = l.{pl_id} "
+        f"                AND s.{field_column(stores, 'store')} = %(store)s)) "
+        f"ORDER BY l.{field_column(price_list, 'priority')} DESC, l.{pl_id} DESC LIMIT 1"
+    )
+
+
+def _MODIFIER_GROUPS_SQL() -> str:
+    """The product `p`'s active modifier groups as JSON (money as text, never a float)."""
+    group, modifier = ModifierGroup, Modifier
+    attached = Product.modifier_groups.through
+    return (
+        "SELECT coalesce(jsonb_agg(jsonb_build_object("  # noqa: S608  # nosec B608
+        f"'id', g.{qn('id')}, 'name', g.{field_column(group, 'name')}, "
+        f"'min_choices', g.{field_column(group, 'min_choices')}, "
+        f"'max_choices', g.{field_column(group, 'max_choices')}, "
+        "'modifiers', (SELECT coalesce(jsonb_agg(jsonb_build_object("
+        f"'id', m.{qn('id')}, 'name', m.{field_column(modifier, 'name')}, "
+        f"'price_delta', m.{field_column(modifier, 'price_delta')}::text, "
+        f"'is_active', m.{field_column(modifier, 'is_active')}) "
+        f"ORDER BY m.{field_column(modifier, 'position')}, m.{qn('id')}), '[]'::jsonb) "
+        f"FROM {table(modifier)} m WHERE m.{field_column(modifier, 'group')} = g.{qn('id')})"
+        f") ORDER BY g.{qn('id')}), '[]'::jsonb) "
+        f"FROM {table(group)} g JOIN {table(attached)} a "
+        f"ON a.{field_column(attached, 'modifiergroup')} = g.{qn('id')} "
+        f"WHERE a.{field_column(attached, 'product')} = p.{qn('id')} "
+        f"AND g.{field_column(group, 'is_active')}"
+    )
 
 
 def order_list(*, user: User) -> QuerySet[Order]:

@@ -14,7 +14,11 @@ from rest_framework import serializers
 from money import ZERO
 from money.fields import CurrencyScoped, money_field
 from orders.models import MAX_ORDER_AMOUNT, MIN_ORDER_AMOUNT, HeldOrder
-from orders.serializers.sales import QuoteLineSerializer, SaleLineInputSerializer
+from orders.serializers.sales import (
+    QuoteLineSerializer,
+    SaleLineInputSerializer,
+    sale_line_requests,
+)
 from orders.services.sales import SaleLineRequest
 
 __all__ = ["HeldOrderInputSerializer", "HeldOrderSerializer"]
@@ -52,12 +56,7 @@ class HeldOrderInputSerializer(serializers.Serializer):
         return value
 
     def line_requests(self) -> list[SaleLineRequest]:
-        return [
-            SaleLineRequest(
-                product_id=line["product"], quantity=line["quantity"], discount=line["discount"]
-            )
-            for line in self.validated_data["lines"]
-        ]
+        return sale_line_requests(self.validated_data["lines"])
 
 
 class HeldOrderLineSerializer(QuoteLineSerializer):

@@ -57,6 +57,13 @@ class TopProductSerializer(serializers.Serializer):
     total = _money("Σ line totals (after discounts, tax included).")
 
 
+class PromotionTotalsSerializer(serializers.Serializer):
+    promotion = serializers.IntegerField(help_text="The promotion's id.")
+    name = serializers.CharField(help_text="Its name as the sales snapshotted it.")
+    lines = serializers.IntegerField(help_text="Lines it applied to.")
+    discount = _money("Σ what it took off those lines' gross.")
+
+
 class CashierTotalsSerializer(serializers.Serializer):
     cashier = serializers.IntegerField()
     username = serializers.CharField()
@@ -72,6 +79,17 @@ class DailyReportSerializer(CurrencyScoped, serializers.Serializer):
     orders_count = serializers.IntegerField(help_text="Sales recorded that day, voids left out.")
     gross_sales = _money("Σ order subtotal = Σ line gross (as priced), before discounts.")
     discount_total = _money("Σ discounts (line discounts plus the spread order discounts).")
+    # Defaults: a report stored before promotions existed had none.
+    promotion_total = money_field(
+        coerce_to_string=True,
+        default=ZERO,
+        help_text="Σ what automatic promotions took off (outside `discount_total`).",
+    )
+    by_promotion = PromotionTotalsSerializer(
+        many=True,
+        default=list,
+        help_text="The discount by promotion, largest first.",
+    )
     net_sales = _money("Σ line net: revenue without tax after discounts (ledger account 4000).")
     tax_total = _money("Σ tax of the day's sales (ledger account 2100).")
     refunds_total = _money("Σ totals (tax included) of the refunds made that day.")

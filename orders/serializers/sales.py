@@ -14,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apitools.rendering import CompiledRepresentation, FilteredListSerializer
@@ -91,10 +92,62 @@ class OffsetDateTimeField(serializers.DateTimeField):
         return super().enforce_timezone(value)
 
 
+#: The most modifiers one line may choose.
+MAX_LINE_MODIFIERS = 50
+
+
 class SaleLineInputSerializer(serializers.Serializer):
     product = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
     quantity = quantity_field(min_value=Decimal("0.001"), max_value=MAX_QUANTITY)
     discount = money_field(min_value=MIN_ORDER_AMOUNT, max_value=MAX_ORDER_AMOUNT, default=ZERO)
+    modifiers = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        default=list,
+        max_length=MAX_LINE_MODIFIERS,
+        help_text="The chosen modifiers' ids (`/api/v1/modifier-groups/`), within each of the "
+        "product's groups' `min_choices`/`max_choices` (else 400). The line's `unit_price` is "
+        "the product's price in the store plus their `price_delta`s.",
+    )
+
+
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "integer"},
+                "name": {"type": "string"},
+                "price_delta": {"type": "string", "format": "decimal"},
+            },
+            "required": ["id", "name", "price_delta"],
+        },
+    }
+)
+class ModifierSnapshotField(serializers.JSONField):
+    """The line's chosen modifiers as sold (names and deltas snapshotted)."""
+
+
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "integer"},
+                "name": {"type": "string"},
+                "kind": {"type": "string", "enum": ["percent_off", "amount_off", "buy_x_get_y"]},
+                "value": {"type": "string", "format": "decimal"},
+                "x": {"type": "integer"},
+                "y": {"type": "integer"},
+                "discount": {"type": "string", "format": "decimal"},
+            },
+            "required": ["id", "name", "kind", "value", "x", "y", "discount"],
+        },
+    }
+)
+class PromotionSnapshotField(serializers.JSONField):
+    """The automatic promotions the order took, as they were, with what each took off."""
 
 
 class PaymentInputSerializer(serializers.Serializer):
@@ -281,7 +334,10 @@ def sale_line_requests(lines: list[dict[str, Any]]) -> list[SaleLineRequest]:
     """`SaleLineInputSerializer`'s validated lines → the service's requests."""
     return [
         SaleLineRequest(
-            product_id=line["product"], quantity=line["quantity"], discount=line["discount"]
+            product_id=line["product"],
+            quantity=line["quantity"],
+            discount=line["discount"],
+            modifiers=tuple(line.get("modifiers", ())),
         )
         for line in lines
     ]
@@ -315,6 +371,16 @@ def payment_requests(payments: list[dict[str, Any]]) -> list[PaymentRequest]:
     ]
 
 
+MODIFIERS_HELP = "The chosen modifiers as sold: `[{id, name, price_delta}]`."
+PROMOTION_HELP = (
+    "The automatic promotion the line took (at most one: the one worth most to the customer; "
+    "ties: higher priority); null without one."
+)
+PROMOTION_TOTAL_HELP = "Σ the lines' `promotion_discount`s (outside `discount_total`)."
+PROMOTIONS_HELP = (
+    "The promotions the sale took, as they were: `[{id, name, kind, value, x, y, discount}]`."
+)
+
 # --- output --------------------------------------------------------------------------------------
 #
 # The declared fields below are the contract (and the OpenAPI schema). The model serializers
@@ -328,8 +394,18 @@ def payment_requests(payments: list[dict[str, Any]]) -> list[PaymentRequest]:
 class OrderLineSerializer(CompiledRepresentation, serializers.ModelSerializer):
     product = serializers.IntegerField(source="product_id", read_only=True)
     quantity = quantity_field(read_only=True)
-    unit_price = money_field(read_only=True)
+    unit_price = money_field(
+        read_only=True, help_text="The product's price in the store plus the modifiers' deltas."
+    )
+    modifiers = ModifierSnapshotField(read_only=True, help_text=MODIFIERS_HELP)
     gross = money_field(read_only=True)
+    promotion = serializers.IntegerField(
+        source="promotion_id", read_only=True, allow_null=True, help_text=PROMOTION_HELP
+    )
+    promotion_name = serializers.CharField(read_only=True, help_text="The promotion's name.")
+    promotion_discount = money_field(
+        read_only=True, help_text="What the promotion took off the line's gross."
+    )
     discount = money_field(read_only=True, help_text="The line's own discount plus its share.")
     net = money_field(read_only=True)
     tax_rate = rate_field(read_only=True)
@@ -351,7 +427,11 @@ class OrderLineSerializer(CompiledRepresentation, serializers.ModelSerializer):
             "name",
             "quantity",
             "unit_price",
+            "modifiers",
             "gross",
+            "promotion",
+            "promotion_name",
+            "promotion_discount",
             "discount",
             "net",
             "tax_rate",
@@ -408,6 +488,8 @@ class OrderSerializer(CurrencyScoped, CompiledRepresentation, serializers.ModelS
     cashier = serializers.IntegerField(source="cashier_id", read_only=True)
     lines = OrderLineSerializer(many=True, read_only=True)
     subtotal = money_field(read_only=True)
+    promotion_total = money_field(read_only=True, help_text=PROMOTION_TOTAL_HELP)
+    promotions = PromotionSnapshotField(read_only=True, help_text=PROMOTIONS_HELP)
     discount_total = money_field(read_only=True)
     tax_total = money_field(read_only=True)
     total = money_field(read_only=True)
@@ -477,6 +559,8 @@ class OrderSerializer(CurrencyScoped, CompiledRepresentation, serializers.ModelS
             "prices_include_tax",
             "lines",
             "subtotal",
+            "promotion_total",
+            "promotions",
             "discount_total",
             "tax_total",
             "total",
@@ -509,8 +593,12 @@ class QuoteLineSerializer(serializers.Serializer):
     sku = serializers.CharField()
     name = serializers.CharField()
     quantity = quantity_field()
-    unit_price = money_field()
+    unit_price = money_field(help_text="The product's price in the store plus the modifiers'.")
+    modifiers = ModifierSnapshotField(help_text=MODIFIERS_HELP)
     gross = money_field()
+    promotion = serializers.IntegerField(allow_null=True, help_text=PROMOTION_HELP)
+    promotion_name = serializers.CharField(help_text="The promotion's name.")
+    promotion_discount = money_field(help_text="What the promotion took off the line's gross.")
     discount = money_field(help_text="The line's own discount plus its share.")
     net = money_field()
     tax_rate = rate_field()
@@ -527,6 +615,8 @@ class QuoteSerializer(CurrencyScoped, serializers.Serializer):
     prices_include_tax = serializers.BooleanField()
     lines = QuoteLineSerializer(many=True)
     subtotal = money_field()
+    promotion_total = money_field(help_text=PROMOTION_TOTAL_HELP)
+    promotions = PromotionSnapshotField(help_text=PROMOTIONS_HELP)
     discount_total = money_field()
     tax_total = money_field()
     total = money_field()
@@ -556,16 +646,24 @@ def quote_representation(quote: Any) -> dict[str, Any]:
                 "name": product.name,
                 "quantity": line.quantity,
                 "unit_price": line.unit_price,
+                "modifiers": modifiers,
                 "gross": line.gross,
+                "promotion": line.promotion.id if line.promotion is not None else None,
+                "promotion_name": line.promotion.name if line.promotion is not None else "",
+                "promotion_discount": line.promotion_discount,
                 "discount": line.discount,
                 "net": line.net,
                 "tax_rate": line.tax_rate,
                 "tax": line.tax,
                 "total": line.total,
             }
-            for product, line in zip(quote.products, priced.lines, strict=True)
+            for product, line, modifiers in zip(
+                quote.products, priced.lines, quote.modifiers, strict=True
+            )
         ],
         "subtotal": priced.subtotal,
+        "promotion_total": priced.promotion_total,
+        "promotions": quote.promotions_snapshot(),
         "discount_total": priced.discount_total,
         "tax_total": priced.tax_total,
         "total": priced.total,

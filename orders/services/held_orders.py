@@ -161,14 +161,20 @@ def _priced_fields(quote: SaleQuote, requests: Sequence[SaleLineRequest]) -> dic
                 "quantity": str(line.quantity),
                 "line_discount": str(line.line_discount),
                 "unit_price": str(line.unit_price),
+                "modifiers": modifiers,
                 "gross": str(line.gross),
+                "promotion": line.promotion.id if line.promotion is not None else None,
+                "promotion_name": line.promotion.name if line.promotion is not None else "",
+                "promotion_discount": str(line.promotion_discount),
                 "discount": str(line.discount),
                 "net": str(line.net),
                 "tax_rate": str(line.tax_rate),
                 "tax": str(line.tax),
                 "total": str(line.total),
             }
-            for product, line in zip(quote.products, priced.lines, strict=True)
+            for product, line, modifiers in zip(
+                quote.products, priced.lines, quote.modifiers, strict=True
+            )
         ],
         "order_discount": priced.order_discount,
         "subtotal": priced.subtotal,

@@ -60,6 +60,11 @@ def _tax_groups(order: Order) -> list[TaxGroup]:
     return [TaxGroup(rate, *groups[rate]) for rate in sorted(groups)]
 
 
+def _signed(value: Decimal, currency: str) -> str:
+    """A modifier's delta on the receipt: `+0.60`, `-0.50`."""
+    return ("-" if value < 0 else "+") + _money(abs(value), currency)
+
+
 def _money(value: Decimal, currency: str) -> str:
     """With thousands separators and the currency's minor units (`1,234.50`, `1,235` JPY)."""
     return f"{value:,.{minor_units(currency)}f}"
@@ -90,8 +95,21 @@ def receipt_context(order: Order) -> dict[str, Any]:
                 "sku": line.sku,
                 "detail": f"{_quantity(line.quantity)} x {_money(line.unit_price, order.currency)}",
                 "gross": _money(line.gross, order.currency),
+                "modifiers": [
+                    {
+                        "name": modifier["name"],
+                        "delta": _signed(Decimal(modifier["price_delta"]), order.currency),
+                    }
+                    for modifier in line.modifiers
+                ],
+                "promotion": line.promotion_name if line.promotion_discount else "",
+                "promotion_discount": _money(line.promotion_discount, order.currency)
+                if line.promotion_discount
+                else "",
                 "discount": _money(line.discount, order.currency) if line.discount else "",
-                "total": _money(line.gross - line.discount, order.currency),
+                "total": _money(
+                    line.gross - line.promotion_discount - line.discount, order.currency
+                ),
             }
         )
     tenders = [
@@ -128,6 +146,9 @@ def receipt_context(order: Order) -> dict[str, Any]:
         "prices_include_tax": order.prices_include_tax,
         "lines": lines,
         "subtotal": _money(order.subtotal, order.currency),
+        "promotion_total": _money(order.promotion_total, order.currency)
+        if order.promotion_total
+        else "",
         "discount_total": _money(order.discount_total, order.currency)
         if order.discount_total
         else "",
@@ -184,11 +205,17 @@ def receipt_text(order: Order) -> str:
     out.append(rule)
     for line in ctx["lines"]:
         out += textwrap.wrap(line["name"], RECEIPT_WIDTH) or [""]
+        for modifier in line["modifiers"]:
+            out += _pair(f"  + {modifier['name']}", modifier["delta"])
         out += _pair(f"  {line['detail']}", line["gross"])
+        if line["promotion"]:
+            out += _pair(f"  {line['promotion']}", f"-{line['promotion_discount']}")
         if line["discount"]:
             out += _pair("  Discount", f"-{line['discount']}")
     out.append(rule)
     out += _pair("Subtotal", ctx["subtotal"])
+    if ctx["promotion_total"]:
+        out += _pair("Promotions", f"-{ctx['promotion_total']}")
     if ctx["discount_total"]:
         out += _pair("Discounts", f"-{ctx['discount_total']}")
     for tax in ctx["taxes"]:

@@ -222,7 +222,10 @@ def _priced_return(
     if not lines:
         raise InvalidInput(errors={"lines": ["At least one line is required."]})
     currency = store.currency
-    products = products_for_sale(product_ids=[line.product_id for line in lines])
+    # At the product's price in this store now (a price list's, else its own).
+    products = products_for_sale(
+        product_ids=[line.product_id for line in lines], store_id=store.pk, at=timezone.now()
+    )
     errors: dict[str, list[str]] = {}
     ordered: list[Product] = []
     inputs: list[LineInput] = []
@@ -233,19 +236,20 @@ def _priced_return(
         if product is None:
             errors[f"lines.{index}.product"] = [f"Unknown product {line.product_id}."]
             continue
-        if not product.is_active:
+        if not product.is_active or product.is_template:
             errors[f"lines.{index}.product"] = [f"Product {line.product_id} is not for sale."]
             continue
-        unit_price = product.price if line.unit_price is None else line.unit_price
+        shelf_price = product.price if product.list_price is None else product.list_price  # type: ignore[attr-defined]
+        unit_price = shelf_price if line.unit_price is None else line.unit_price
         if not fits_currency(unit_price, currency):
             errors[f"lines.{index}.unit_price"] = [
                 f"More decimals than {currency} allows ({minor_units(currency)})."
             ]
         elif unit_price < 0:
             errors[f"lines.{index}.unit_price"] = ["May not be negative."]
-        elif unit_price > product.price:
+        elif unit_price > shelf_price:
             errors[f"lines.{index}.unit_price"] = [
-                f"May not exceed the product's current price {product.price.normalize():f}."
+                f"May not exceed the product's current price {shelf_price.normalize():f}."
             ]
         ordered.append(product)
         inputs.append(

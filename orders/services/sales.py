@@ -32,13 +32,15 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Field
+from django.db.models import Field, JSONField
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from accounts.models import Register, Role, Store, User
 from audit.services import audit_record
 from catalog.exceptions import InsufficientStock
 from catalog.models import Product, StockReason
+from catalog.modifiers import ModifierData, modifiers_check
 from catalog.services import StockChange, stock_apply, stock_lock
 from customers.models import Customer
 from customers.selectors import customer_named
@@ -98,6 +100,7 @@ from orders.services.refunds import (
     exchange_refunds_write,
     exchange_returns_lock,
 )
+from pricebook.selectors import promotion_rules
 from storedvalue.balances import PointsChange, StoreCreditChange, customer_balances_move
 from storedvalue.models import LoyaltyMovementKind, StoreCreditMovementKind
 from storedvalue.points import points_earned
@@ -116,6 +119,7 @@ class SaleLineRequest:
     product_id: int
     quantity: Decimal
     discount: Decimal = ZERO
+    modifiers: tuple[int, ...] = ()  # the chosen modifiers' ids
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +159,8 @@ class SaleQuote:
     products: list[Product] = field(repr=False)
     priced: PricedOrder
     customer: Customer | None = None
+    #: Each line's chosen modifiers as snapshotted on the order line.
+    modifiers: list[list[dict[str, Any]]] = field(default_factory=list)
 
     @property
     def cash_rounding(self) -> Decimal:
@@ -166,6 +172,34 @@ class SaleQuote:
             currency=self.store.currency,
         )
 
+    def promotions_snapshot(self) -> list[dict[str, Any]]:
+        """The promotions the basket took, as the order keeps them."""
+        return promotions_snapshot(self.priced, self.store.currency)
+
+
+def promotions_snapshot(priced: PricedOrder, currency: str) -> list[dict[str, Any]]:
+    """`[{id, name, kind, value, x, y, discount}]`: what the order keeps of each promotion it
+    took (money and values as text)."""
+    return [
+        {
+            "id": rule.id,
+            "name": rule.name,
+            "kind": rule.kind,
+            "value": f"{rule.value.normalize():f}",
+            "x": rule.x,
+            "y": rule.y,
+            "discount": f"{round_money(amount, currency):f}",
+        }
+        for rule, amount in priced.promotions()
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class PricedSale:
+    products: list[Product]
+    priced: PricedOrder
+    modifiers: list[list[dict[str, Any]]]
+
 
 def _priced_sale(
     *,
@@ -173,28 +207,57 @@ def _priced_sale(
     lines: Sequence[SaleLineRequest],
     discount: Decimal,
     customer: Customer | None = None,
-) -> tuple[list[Product], PricedOrder]:
-    """Load the products (one query), refuse unknown or inactive ones naming the line, price
-    (at a rate of 0 for a tax-exempt customer)."""
+    at: dt.datetime | None = None,
+) -> PricedSale:
+    """Load the products with their price in the store and their modifier groups (one query)
+    and the store's promotions (one query), refuse unknown, inactive or template products and
+    modifiers outside their groups' rules naming the line, and price (at a rate of 0 for a
+    tax-exempt customer) at `at` (now)."""
     if not lines:
         raise InvalidInput(errors={"lines": ["At least one line is required."]})
-    products = products_for_sale(product_ids=[line.product_id for line in lines])
+    at = at or timezone.now()
+    products = products_for_sale(
+        product_ids=[line.product_id for line in lines], store_id=store.pk, at=at
+    )
+    promotions = promotion_rules(store_id=store.pk, at=at)
     currency = store.currency
     errors: dict[str, list[str]] = {}
     ordered: list[Product] = []
+    chosen: list[list[ModifierData]] = []
     for index, line in enumerate(lines):
         product = products.get(line.product_id)
         if product is None:
             errors[f"lines.{index}.product"] = [f"Unknown product {line.product_id}."]
-        elif not product.is_active:
+            continue
+        if not product.is_active:
             errors[f"lines.{index}.product"] = [f"Product {line.product_id} is not for sale."]
-        elif not fits_currency(product.price, currency):
+            continue
+        if product.is_template:
             errors[f"lines.{index}.product"] = [
-                f"Product {line.product_id}'s price {product.price.normalize():f} has more "
+                f"Product {line.product_id} is a template: sell one of its variants."
+            ]
+            continue
+        base_price = product.price if product.list_price is None else product.list_price  # type: ignore[attr-defined]
+        if not fits_currency(base_price, currency):
+            errors[f"lines.{index}.product"] = [
+                f"Product {line.product_id}'s price {base_price.normalize():f} has more "
                 f"decimals than {currency} allows ({minor_units(currency)})."
             ]
-        else:
-            ordered.append(product)
+            continue
+        try:
+            picked = modifiers_check(
+                product.modifier_groups_data,  # type: ignore[attr-defined]
+                list(line.modifiers),
+            )
+        except InvalidInput as refused:
+            errors[f"lines.{index}.modifiers"] = _messages(refused)
+            continue
+        if not all(fits_currency(m.price_delta, currency) for m in picked):
+            errors[f"lines.{index}.modifiers"] = [_too_precise(currency)]
+            continue
+        ordered.append(product)
+        chosen.append(picked)
+    for index, line in enumerate(lines):
         if not fits_currency(line.discount, currency):
             errors[f"lines.{index}.discount"] = [_too_precise(currency)]
     if not fits_currency(discount, currency):
@@ -206,20 +269,47 @@ def _priced_sale(
         lines=[
             LineInput(
                 unit_price=product.price,
+                list_price=product.list_price,  # type: ignore[attr-defined]
+                modifier_deltas=tuple(m.price_delta for m in picked),
                 quantity=line.quantity,
                 tax_rate=NO_TAX if exempt else product.tax_rate.rate,
                 discount=round_money(line.discount, currency),
+                product_id=product.pk,
+                category_id=product.category_id,
             )
-            for product, line in zip(ordered, lines, strict=True)
+            for product, line, picked in zip(ordered, lines, chosen, strict=True)
         ],
         # Exact (checked above): only the scale becomes the currency's.
         order_discount=round_money(discount, currency),
         prices_include_tax=store.prices_include_tax,
         quantum=quantum(currency),
+        promotions=promotions,
+        at=at.astimezone(store.tzinfo),
     )
     if priced.subtotal > MAX_ORDER_AMOUNT or priced.total > MAX_ORDER_AMOUNT:
         raise InvalidInput(errors={"lines": ["The order is too large."]})
-    return ordered, priced
+    return PricedSale(
+        products=ordered,
+        priced=priced,
+        modifiers=[
+            [
+                {
+                    "id": m.id,
+                    "name": m.name,
+                    "price_delta": f"{round_money(m.price_delta, currency):f}",
+                }
+                for m in picked
+            ]
+            for picked in chosen
+        ],
+    )
+
+
+def _messages(refused: InvalidInput) -> list[str]:
+    """An `InvalidInput`'s messages as one list (for a field of the caller's choosing)."""
+    if refused.errors:
+        return [message for messages in refused.errors.values() for message in messages]
+    return [str(refused)]
 
 
 def needs_discount_approval(*, user: User, store: Store, priced: PricedOrder) -> bool:
@@ -249,17 +339,16 @@ def order_quote(
         raise ObjectNotFound("Register not found.")
     _refuse_inactive_register(register)
     customer = customer_named(customer_id)
-    products, priced = _priced_sale(
-        store=register.store, lines=lines, discount=discount, customer=customer
-    )
-    if needs_discount_approval(user=user, store=register.store, priced=priced):
+    sale = _priced_sale(store=register.store, lines=lines, discount=discount, customer=customer)
+    if needs_discount_approval(user=user, store=register.store, priced=sale.priced):
         approval_check(token=approval, action=ApprovalAction.DISCOUNT, register_id=register.pk)
     return SaleQuote(
         register=register,
         store=register.store,
-        products=products,
-        priced=priced,
+        products=sale.products,
+        priced=sale.priced,
         customer=customer,
+        modifiers=sale.modifiers,
     )
 
 
@@ -313,7 +402,14 @@ def _insert_order(
     sql, order_fields, lines, payments = _order_statement()
     fill_defaults(order_fields, order_row)
     params: dict[str, Any] = {"register_id": register.pk, "register_code": register.code}
-    params.update({f.attname: order_row[f.attname] for f in order_fields})
+    params.update(
+        {
+            f.attname: Jsonb(order_row[f.attname])
+            if isinstance(f, JSONField)
+            else order_row[f.attname]
+            for f in order_fields
+        }
+    )
     params.update(lines.params(line_rows))
     params.update(payments.params(payment_rows))
     with connection.cursor() as cursor:
@@ -641,15 +737,24 @@ def order_create(
         if held_order_id is not None:
             held = _take_held_order(store=store, held_order_id=held_order_id)
             if lines is None:
-                lines = [SaleLineRequest(*line) for line in held.requested_lines()]
+                lines = [
+                    SaleLineRequest(*line[:3], modifiers=tuple(line[3]))
+                    for line in held.requested_lines()
+                ]
             if discount is None:
                 discount = held.order_discount
             if customer_id is None:
                 customer_id = held.customer_id
         customer = customer_named(customer_id)
-        products, priced = _priced_sale(
-            store=store, lines=lines or (), discount=discount or ZERO, customer=customer
+        created_at = now or timezone.now()
+        sale = _priced_sale(
+            store=store,
+            lines=lines or (),
+            discount=discount or ZERO,
+            customer=customer,
+            at=created_at,
         )
+        products, priced = sale.products, sale.priced
         approved_by = (
             approval_consume_any(
                 tokens=tokens, action=ApprovalAction.DISCOUNT, register_id=shift.register_id
@@ -685,7 +790,8 @@ def order_create(
             products=products,
             priced=priced,
             tenders=tenders_in,
-            created_at=now or timezone.now(),
+            modifiers=sale.modifiers,
+            created_at=created_at,
             client_created_at=client_created_at,
             offline=offline,
             late=late,
@@ -928,6 +1034,7 @@ def _write_order(
     products: Sequence[Product],
     priced: PricedOrder,
     tenders: Tenders,
+    modifiers: Sequence[list[dict[str, Any]]],
     created_at: dt.datetime,
     client_created_at: dt.datetime | None,
     offline: bool,
@@ -956,6 +1063,7 @@ def _write_order(
             "prices_include_tax": store.prices_include_tax,
             "order_discount": priced.order_discount,
             "subtotal": priced.subtotal,
+            "promotion_total": priced.promotion_total,
             "discount_total": priced.discount_total,
             "tax_total": priced.tax_total,
             "total": priced.total,
@@ -970,6 +1078,7 @@ def _write_order(
             if customer is not None and customer.tax_exempt
             else None,
             "points_earned": points_earned,
+            "promotions": promotions_snapshot(priced, store.currency),
         },
         line_rows=[
             {
@@ -982,6 +1091,10 @@ def _write_order(
                 "unit_cost": product.cost,
                 "cost": _line_cost(product, line.quantity, store.currency),
                 "gross": line.gross,
+                "modifiers": chosen,
+                "promotion_id": line.promotion.id if line.promotion is not None else None,
+                "promotion_name": line.promotion.name if line.promotion is not None else "",
+                "promotion_discount": line.promotion_discount,
                 "line_discount": line.line_discount,
                 "discount": line.discount,
                 "net": line.net,
@@ -989,8 +1102,8 @@ def _write_order(
                 "tax": line.tax,
                 "total": line.total,
             }
-            for position, (product, line) in enumerate(
-                zip(products, priced.lines, strict=True), start=1
+            for position, (product, line, chosen) in enumerate(
+                zip(products, priced.lines, modifiers, strict=True), start=1
             )
         ],
         payment_rows=tenders.rows,

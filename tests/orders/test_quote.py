@@ -20,7 +20,8 @@ from tests.orders.factories import ORDERS_URL, QUOTE_URL
 pytestmark = pytest.mark.django_db
 
 QUOTE_KEYS = {
-    "store", "register", "currency", "prices_include_tax", "lines", "subtotal", "discount_total",
+    "store", "register", "currency", "prices_include_tax", "lines", "subtotal", "promotion_total",
+    "promotions", "discount_total",
     "tax_total", "total", "rounding", "total_due", "customer", "tax_exempt_id",
 }  # fmt: skip
 

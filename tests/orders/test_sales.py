@@ -35,13 +35,13 @@ ORDER_KEYS = {
     "id", "number", "store", "register", "shift", "cashier", "status", "created_at",
     "client_created_at", "late", "currency", "prices_include_tax", "lines", "subtotal",
     "discount_total", "tax_total", "total", "returned_total", "rounding", "total_due", "payments",
-    "paid_total",
+    "paid_total", "promotion_total", "promotions",
     "tips_total", "change_due", "refunded_total", "voided_at", "voided_by", "void_reason",
     "customer", "tax_exempt_id", "points_earned",
 }  # fmt: skip
 LINE_KEYS = {
-    "id", "product", "sku", "name", "quantity", "unit_price", "gross", "discount", "net",
-    "tax_rate", "tax", "total",
+    "id", "product", "sku", "name", "quantity", "unit_price", "modifiers", "gross", "promotion",
+    "promotion_name", "promotion_discount", "discount", "net", "tax_rate", "tax", "total",
     "refunded_quantity", "refunded_total",
 }  # fmt: skip
 PAYMENT_KEYS = {
@@ -112,13 +112,16 @@ def test_contract_worked_example_end_to_end(
     assert set(first) == LINE_KEYS
     assert first == {
         "id": first["id"], "product": product.pk, "sku": product.sku, "name": product.name,
-        "quantity": "3.000", "unit_price": "4.99", "gross": "14.97", "discount": "1.32",
+        "quantity": "3.000", "unit_price": "4.99", "modifiers": [], "gross": "14.97",
+        "promotion": None, "promotion_name": "", "promotion_discount": "0.00",
+        "discount": "1.32",
         "net": "13.65", "tax_rate": "8.250", "tax": "1.13", "total": "14.78",
         "refunded_quantity": "0.000", "refunded_total": "0.00",
     }  # fmt: skip
     assert second == {
         "id": second["id"], "product": loose_product.pk, "sku": loose_product.sku,
-        "name": loose_product.name, "quantity": "1.250", "unit_price": "2.50", "gross": "3.13",
+        "name": loose_product.name, "quantity": "1.250", "unit_price": "2.50", "modifiers": [],
+        "gross": "3.13", "promotion": None, "promotion_name": "", "promotion_discount": "0.00",
         "discount": "0.18", "net": "2.95", "tax_rate": "0.000", "tax": "0.00", "total": "2.95",
         "refunded_quantity": "0.000", "refunded_total": "0.00",
     }  # fmt: skip

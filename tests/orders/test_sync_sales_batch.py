@@ -149,7 +149,7 @@ def test_a_batch_costs_a_constant_number_of_queries_per_sale(
     per_sale = (three - one) // 2
     assert three - one == 2 * per_sale
     assert six - three == 3 * per_sale
-    assert per_sale <= 11
+    assert per_sale <= 12  # a sale's budget (tests/perf/test_query_budgets.py)
 
 
 @pytest.mark.django_db(transaction=True)

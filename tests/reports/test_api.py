@@ -44,6 +44,8 @@ def test_manager_gets_the_report_of_a_past_day_and_it_is_stored(
         "orders_count",
         "gross_sales",
         "discount_total",
+        "promotion_total",
+        "by_promotion",
         "net_sales",
         "tax_total",
         "refunds_total",
