@@ -83,6 +83,7 @@ class LineInput:
     #: What promotions match on.
     product_id: int = 0
     category_id: int | None = None
+    template_id: int | None = None  # a variant's template
 
     @property
     def base_price(self) -> Decimal:
@@ -284,7 +285,11 @@ def promotion_choose(
         rule.id: [
             i
             for i, line in enumerate(lines)
-            if rule.eligible(product_id=line.product_id, category_id=line.category_id)
+            if rule.eligible(
+                product_id=line.product_id,
+                category_id=line.category_id,
+                template_id=line.template_id,
+            )
         ]
         for rule in rules
     }

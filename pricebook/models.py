@@ -144,3 +144,19 @@ class Promotion(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class PriceBookClock(models.Model):
+    """Up to when the price lists' coming into and going out of force (`valid_from`,
+    `valid_to` passing) has been followed (`pricebook.services.price_lists_follow_clock`)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    checked_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="pricebookclock_singleton")
+        ]
+
+    def __str__(self) -> str:
+        return f"price lists followed up to {self.checked_at:%Y-%m-%d %H:%M:%S}"

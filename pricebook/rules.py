@@ -22,8 +22,9 @@ class PromotionRule:
     each eligible unit, never below zero; `buy_x_get_y`: for every `x` eligible units bought, the
     `y` cheapest further eligible units at `value` per cent off (`100` = free).
 
-    A product is eligible when its id is in `product_ids` or its category is in `category_ids`
-    (which the loader expands with every descendant category). The schedule is read in the
+    A product is eligible when its id or its template's (a variant's `variant_of`) is in
+    `product_ids`, or its category is in `category_ids` (which the loader expands with every
+    descendant category). The schedule is read in the
     store's local time: `valid_from ≤ at < valid_to` (either open), the ISO weekday (1 = Monday
     … 7 = Sunday) in `days_of_week` (empty: every day), and the local time in
     `[start_time, end_time)` (either open; a start after the end spans midnight)."""
@@ -43,9 +44,15 @@ class PromotionRule:
     start_time: dt.time | None = None
     end_time: dt.time | None = None
 
-    def eligible(self, *, product_id: int, category_id: int | None) -> bool:
-        return product_id in self.product_ids or (
-            category_id is not None and category_id in self.category_ids
+    def eligible(
+        self, *, product_id: int, category_id: int | None, template_id: int | None = None
+    ) -> bool:
+        """Named itself, through its template (a promotion on a T-shirt covers every size), or
+        through its category."""
+        return (
+            product_id in self.product_ids
+            or (template_id is not None and template_id in self.product_ids)
+            or (category_id is not None and category_id in self.category_ids)
         )
 
     def applies_at(self, local: dt.datetime) -> bool:

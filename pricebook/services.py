@@ -12,11 +12,14 @@ every store is for admins); `user=None` is the system (imports, data migrations)
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from accounts.models import Store, User
 from accounts.selectors import visible_store_ids
@@ -28,7 +31,7 @@ from domain.errors import InvalidInput
 from money.fields import catalog_price_text
 from pricebook import rules
 from pricebook.exceptions import StoresForbidden
-from pricebook.models import PriceList, PriceListItem, Promotion
+from pricebook.models import PriceBookClock, PriceList, PriceListItem, Promotion
 
 PRICE_LIST_FIELDS = ("name", "priority", "valid_from", "valid_to", "is_active")
 #: Changing any of these may change the effective price of every product of the list.
@@ -433,3 +436,40 @@ def _audit_value(value: Any) -> Any:
     if isinstance(value, list):
         return sorted(value)
     return value
+
+
+# --- The clock -----------------------------------------------------------------------------------
+
+
+def price_lists_follow_clock(*, now: dt.datetime | None = None) -> int:
+    """Give a new catalog version to the products of every active price list that came into or
+    went out of force (its `valid_from` or `valid_to` passed) since the last run, and drop the
+    cached lookups: no write happens at those instants, so without this the delta sync and the
+    cached lookup would keep showing the old price. Returns how many products were bumped.
+
+    The window is `(last run, now]`, kept in the `PriceBookClock` row (locked, so two runs never
+    overlap); the first run only starts the clock. Run it every minute (beat)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        clock = PriceBookClock.objects.select_for_update().filter(pk=1).first()
+        if clock is None:
+            PriceBookClock.objects.get_or_create(pk=1, defaults={"checked_at": now})
+            return 0
+        since = clock.checked_at
+        if now <= since:
+            return 0
+        passed = (Q(valid_from__gt=since) & Q(valid_from__lte=now)) | (
+            Q(valid_to__gt=since) & Q(valid_to__lte=now)
+        )
+        product_ids = list(
+            PriceListItem.objects.filter(
+                Q(price_list__in=PriceList.objects.filter(passed, is_active=True))
+            )
+            .values_list("product_id", flat=True)
+            .distinct()
+        )
+        products_version_bump(product_ids=product_ids)
+        PriceBookClock.objects.filter(pk=1).update(checked_at=now)
+        if product_ids:
+            cache.invalidate(cache.BARCODE)
+    return len(product_ids)

@@ -276,6 +276,7 @@ def _priced_sale(
                 discount=round_money(line.discount, currency),
                 product_id=product.pk,
                 category_id=product.category_id,
+                template_id=product.variant_of_id,
             )
             for product, line, picked in zip(ordered, lines, chosen, strict=True)
         ],
