@@ -173,7 +173,7 @@ def test_barcode_lookup_cache_is_invalidated_on_commit(
     cashier_client, admin_client, store, django_capture_on_commit_callbacks
 ) -> None:
     product = ProductFactory(barcode="4006381333931")
-    name = cache.barcode_entry_name(product.barcode)
+    name = cache.barcode_entry_name(product.barcode, store.pk)  # the cashier's only store
     cashier_client.get("/api/v1/products/", {"barcode": product.barcode})
     assert cache.lookup(cache.BARCODE, name) is not None
 
