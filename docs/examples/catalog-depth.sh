@@ -81,7 +81,7 @@ QUOTE=$(post "$CASHIER" /api/v1/orders/quote/ "{\"register\":$REG,\"lines\":$LIN
 echo "$QUOTE" | jq -c '{lines: [.lines[] | {name,quantity,gross,promotion_name,promotion_discount}], promotion_total, total}'
 post "$CASHIER" /api/v1/orders/ "{\"register\":$REG,\"lines\":$LINES,\"payments\":[{\"method\":\"cash\",\"amount\":\"$(echo "$QUOTE" | jq -r .total)\"}]}" -H "Idempotency-Key: $(key)" | jq -c '{number,promotion_total,total}'
 
-say "a scale label: the store reads 20IIIIIPPPPPC, the cheese's scale code is 4711x; price 7.35 embedded"
+say "a scale label: the store reads 20IIIIIPPPPPC (item code, then the price in cents); a cheese's label for 7.35"
 patch "$ADMIN" "/api/v1/stores/$SID/" '{"scale_barcode_layout":"20IIIIIPPPPPC"}' | jq -c '{code,scale_barcode_layout}'
 ITEM=$(printf '%05d' $((RUN % 100000)))
 post "$MANAGER" /api/v1/products/ "{\"sku\":\"CHEESE-$RUN\",\"name\":\"Comte (per kg)\",\"price\":\"24.50\",\"tax_rate\":$TAX,\"track_stock\":false,\"scale_code\":\"$ITEM\"}" | jq -c '{sku,scale_code,price}'

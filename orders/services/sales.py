@@ -53,6 +53,7 @@ from giftcards.redemption import GiftCardSpend, gift_cards_spend
 from ledger.services import post_sale
 from money import ZERO
 from money.currencies import fits_currency, minor_units, quantum, round_money
+from money.fields import catalog_price_text
 from monitoring.metrics import (
     INSUFFICIENT_STOCK,
     ORDER_AMOUNT,
@@ -185,7 +186,7 @@ def promotions_snapshot(priced: PricedOrder, currency: str) -> list[dict[str, An
             "id": rule.id,
             "name": rule.name,
             "kind": rule.kind,
-            "value": f"{rule.value.normalize():f}",
+            "value": catalog_price_text(rule.value),  # as `/api/v1/promotions/` shows it
             "x": rule.x,
             "y": rule.y,
             "discount": f"{round_money(amount, currency):f}",

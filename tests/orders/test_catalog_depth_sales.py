@@ -153,7 +153,7 @@ def test_a_price_list_a_modifier_and_a_promotion_meet_on_one_line(
             "id": promo["id"],
             "name": "Happy hour",
             "kind": "percent_off",
-            "value": "20",
+            "value": "20.00",
             "x": 0,
             "y": 0,
             "discount": "2.40",

@@ -24,12 +24,13 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from accounts.models import Register, Store, User
-from catalog.models import Product
+from catalog.models import Modifier, ModifierGroup, Product
 from orders.models import Order
 from tests.catalog.factories import ProductFactory, TaxRateFactory, set_stock
 from tests.customers.factories import TaxExemptCustomerFactory
 from tests.factories import ManagerFactory
 from tests.orders.factories import ORDERS_URL, QUOTE_URL, open_shift_on, sale_body
+from tests.pricebook.factories import PriceListFactory, PriceListItemFactory, PromotionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -118,6 +119,48 @@ def test_a_sale_costs_the_same_queries_for_1_and_50_lines(
     fifty = _sale_queries(cashier_client, register, products)
 
     assert len(one) == len(fifty), "\n".join(fifty)
+
+
+def test_a_sale_with_price_lists_modifiers_and_promotions_keeps_the_budget_for_1_and_50_lines(
+    cashier_client: APIClient,
+    cashier: User,
+    register: Register,
+    store: Store,
+    products: list[Product],
+) -> None:
+    """Issue 17: price lists and promotions are read once per sale, modifiers with the products:
+    a sale where every line has a price-list price, two modifiers and a promotion costs what a
+    plain sale costs, for 1 line as for 50."""
+    group = ModifierGroup.objects.create(name="Milk", min_choices=1, max_choices=2)
+    oat = Modifier.objects.create(group=group, name="Oat", price_delta=Decimal("0.60"))
+    shot = Modifier.objects.create(group=group, name="Shot", price_delta=Decimal("0.90"))
+    price_list = PriceListFactory(stores=[store])
+    for item in products:
+        item.modifier_groups.add(group)
+        PriceListItemFactory(price_list=price_list, product=item, price=Decimal("1.49"))
+    PromotionFactory(stores=[store], products=products[::2], value=Decimal("10"))
+    PromotionFactory(kind="amount_off", products=products[1::2], value=Decimal("0.25"))
+    open_shift_on(register, cashier)
+
+    def sale(items: list[Product]) -> list[str]:
+        body = sale_body(register, [(p, 1) for p in items])
+        for line in body["lines"]:
+            line["modifiers"] = [oat.pk, shot.pk]
+        quote = cashier_client.post(QUOTE_URL, body, format="json")
+        assert quote.status_code == 200, quote.content
+        assert all(ln["unit_price"] == "2.99" and ln["promotion"] for ln in quote.json()["lines"])
+        body["payments"] = [{"method": "cash", "amount": quote.json()["total"]}]
+        response, sql = _queries(
+            lambda: cashier_client.post(
+                ORDERS_URL, body, format="json", HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4())
+            )
+        )
+        assert response.status_code == 201, response.content
+        return sql
+
+    sale(products[:1])  # per-process caches warm
+    one, fifty = sale(products[:1]), sale(products)
+    assert len(one) == len(fifty) == SALE_BUDGET <= 13, "\n".join(fifty)
 
 
 @pytest.mark.postgres
