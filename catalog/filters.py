@@ -6,6 +6,7 @@ import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
 
+from apitools.fields import StrictBooleanFilter
 from catalog.models import ADJUSTMENT_REASONS, Product, StockLevel, StockMovement, StockReason
 
 
@@ -21,9 +22,9 @@ class ProductFilter(django_filters.FilterSet):
         method="filter_search", label="Name or sku contains (case-insensitive)."
     )
     category = IdFilter(field_name="category_id")
-    is_active = django_filters.BooleanFilter(field_name="is_active")
+    is_active = StrictBooleanFilter(field_name="is_active")
     variant_of = IdFilter(field_name="variant_of_id", label="Variants of this template.")
-    is_template = django_filters.BooleanFilter(
+    is_template = StrictBooleanFilter(
         field_name="is_template", label="Templates (products with variants) or not."
     )
     store = IdFilter(
@@ -88,7 +89,7 @@ class StockMovementFilter(django_filters.FilterSet):
     store = IdFilter(field_name="store_id")
     product = IdFilter(field_name="product_id")
     reason = django_filters.ChoiceFilter(choices=StockReason.choices)
-    flagged = django_filters.BooleanFilter()
+    flagged = StrictBooleanFilter()
 
     class Meta:
         model = StockMovement

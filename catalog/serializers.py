@@ -9,6 +9,7 @@ from typing import Any
 from rest_framework import serializers
 
 from accounts.models import Role
+from apitools.fields import StrictBooleanField
 from apitools.rendering import CompiledRepresentation
 from apitools.validators import refuse_card_number
 from catalog.models import (
@@ -200,7 +201,7 @@ class ModifierSerializer(serializers.ModelSerializer):
 
     id = serializers.IntegerField(required=False)
     price_delta = catalog_price_field(help_text="Added to the unit price; may be negative.")
-    is_active = serializers.BooleanField(required=False, default=True)
+    is_active = StrictBooleanField(required=False, default=True)
 
     class Meta:
         model = Modifier
@@ -218,6 +219,7 @@ class ModifierGroupSerializer(serializers.ModelSerializer):
     modifiers = ModifierSerializer(many=True, required=False)
     min_choices = serializers.IntegerField(min_value=0, max_value=100, required=False)
     max_choices = serializers.IntegerField(min_value=1, max_value=100, required=False)
+    is_active = StrictBooleanField(required=False, default=True)
 
     class Meta:
         model = ModifierGroup

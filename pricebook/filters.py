@@ -5,6 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Exists, OuterRef, QuerySet
 
+from apitools.fields import StrictBooleanFilter
 from catalog.filters import IdFilter
 from pricebook.models import PriceList, PriceListItem, Promotion
 from pricebook.selectors import covering_store
@@ -14,7 +15,7 @@ class _CoveringStoreFilterSet(django_filters.FilterSet):
     store = IdFilter(
         method="filter_store", label="Those that apply in this store (also those for every store)."
     )
-    is_active = django_filters.BooleanFilter(field_name="is_active")
+    is_active = StrictBooleanFilter(field_name="is_active")
 
     def filter_store(self, queryset: QuerySet, name: str, value: int) -> QuerySet:
         return covering_store(queryset, value)
