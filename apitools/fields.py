@@ -1,4 +1,5 @@
-"""Input fields stricter than DRF's defaults, for what the contract says is a JSON boolean.
+"""Input fields stricter than DRF's defaults, for what the contract says is a JSON boolean or a
+JSON string.
 
 DRF's `BooleanField` accepts `"yes"`, `1`, `"on"` … and django-filter's `BooleanFilter` answers
 an unfiltered list for `?is_active=junk`; a payments-grade API refuses both with `400` naming
@@ -12,7 +13,7 @@ import django_filters
 from django import forms
 from rest_framework import serializers
 
-__all__ = ["StrictBooleanField", "StrictBooleanFilter"]
+__all__ = ["StrictBooleanField", "StrictBooleanFilter", "StrictCharField"]
 
 
 class StrictBooleanField(serializers.BooleanField):
@@ -25,6 +26,17 @@ class StrictBooleanField(serializers.BooleanField):
             return data
         self.fail("invalid")
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+class StrictCharField(serializers.CharField):
+    """A JSON string, nothing else (DRF's `CharField` takes `7` as `"7"`)."""
+
+    default_error_messages = {"invalid": "Must be a string."}
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return str(super().to_internal_value(data))
 
 
 class _StrictNullBooleanField(forms.NullBooleanField):

@@ -9,7 +9,7 @@ from typing import Any
 from rest_framework import serializers
 
 from accounts.models import Role
-from apitools.fields import StrictBooleanField
+from apitools.fields import StrictBooleanField, StrictCharField
 from apitools.rendering import CompiledRepresentation
 from apitools.validators import refuse_card_number
 from catalog.models import (
@@ -201,6 +201,7 @@ class ModifierSerializer(serializers.ModelSerializer):
 
     id = serializers.IntegerField(required=False)
     price_delta = catalog_price_field(help_text="Added to the unit price; may be negative.")
+    name = StrictCharField(max_length=120)
     is_active = StrictBooleanField(required=False, default=True)
 
     class Meta:
@@ -219,6 +220,7 @@ class ModifierGroupSerializer(serializers.ModelSerializer):
     modifiers = ModifierSerializer(many=True, required=False)
     min_choices = serializers.IntegerField(min_value=0, max_value=100, required=False)
     max_choices = serializers.IntegerField(min_value=1, max_value=100, required=False)
+    name = StrictCharField(max_length=120)
     is_active = StrictBooleanField(required=False, default=True)
 
     class Meta:

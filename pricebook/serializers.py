@@ -10,7 +10,7 @@ from typing import Any
 from rest_framework import serializers
 
 from accounts.models import Store
-from apitools.fields import StrictBooleanField
+from apitools.fields import StrictBooleanField, StrictCharField
 from apitools.validators import refuse_card_number
 from catalog.models import Category, Product
 from money.fields import catalog_price_field
@@ -33,6 +33,7 @@ class PriceListSerializer(serializers.ModelSerializer):
         required=False,
         help_text="The stores it applies in; empty: every store.",
     )
+    name = StrictCharField(max_length=120)
     is_active = StrictBooleanField(required=False, default=True)
     items = PriceListItemSerializer(
         many=True,
@@ -74,6 +75,7 @@ class PromotionSerializer(serializers.ModelSerializer):
         required=False,
         help_text="The stores it applies in; empty: every store.",
     )
+    name = StrictCharField(max_length=120)
     kind = serializers.ChoiceField(choices=PromotionKind.choices)
     is_active = StrictBooleanField(required=False, default=True)
     products = serializers.PrimaryKeyRelatedField(

@@ -1,5 +1,5 @@
-"""`apitools.fields`: booleans are JSON booleans in bodies and true/false in filters; anything
-else is `400` naming the field (never silently read as something else)."""
+"""`apitools.fields`: booleans are JSON booleans in bodies and true/false in filters, names are
+JSON strings; anything else is `400` naming the field (never silently read as something else)."""
 
 from __future__ import annotations
 
@@ -60,3 +60,18 @@ def test_a_boolean_in_a_body_is_a_json_boolean(admin_client: APIClient, value: o
         response = admin_client.post(url, body, format="json")
         assert response.status_code == 400, response.content
         assert "is_active" in response.json()["errors"]
+
+
+def test_names_are_json_strings(admin_client: APIClient) -> None:
+    for url, body in (
+        ("/api/v1/modifier-groups/", {"name": 0, "max_choices": 1}),
+        (
+            "/api/v1/modifier-groups/",
+            {"name": "Milk", "max_choices": 1, "modifiers": [{"name": 7, "price_delta": "0.10"}]},
+        ),
+        ("/api/v1/price-lists/", {"name": 0}),
+        ("/api/v1/promotions/", {"name": 0, "kind": "percent_off", "value": "10"}),
+    ):
+        response = admin_client.post(url, body, format="json")
+        assert response.status_code == 400, response.content
+        assert any("name" in field for field in response.json()["errors"]), response.json()
