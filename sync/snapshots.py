@@ -58,6 +58,7 @@ def snapshot_build(*, store_id: int, currency: str, show_cost: bool) -> Snapshot
     NDJSON: a first line `{"store": id, "version": V}`, then one line per object."""
     SYNC_SNAPSHOT_BUILDS.inc()
     with transaction.atomic():  # one statement; the transaction keeps any re-read consistent
+        selectors.jit_off()
         version, lines = selectors.snapshot_lines(
             store_id=store_id,
             show_cost=show_cost,

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.db import transaction
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -146,7 +147,6 @@ class SyncChangesView(APIView):
         },
     )
     def get(self, request: Request) -> Response:
-        store_id, currency, _ = _store(request)
         since = _int_param(request, "since", required=False, default=0, min_value=0)
         limit = _int_param(
             request,
@@ -156,14 +156,27 @@ class SyncChangesView(APIView):
             min_value=1,
             max_value=MAX_LIMIT,
         )
-        page = selectors.change_page(
-            store_id=store_id,
-            since=since,
-            limit=limit,
-            show_cost=_shows_cost(request),
-            places=selectors.store_places(currency),
-            at=timezone.now(),
-        )
+        store_id = _store_id(request)
+        # One transaction: the store's read turns PostgreSQL's JIT off for the page's statement
+        # (no savepoint: inside a caller's transaction, its setting simply lasts to its end;
+        # nothing in it raises).
+        with transaction.atomic(savepoint=False):
+            found = selectors.store_currency_and_version(store_id, without_jit=True)
+            page = (
+                None
+                if found is None
+                else selectors.change_page(
+                    store_id=store_id,
+                    since=since,
+                    limit=limit,
+                    show_cost=_shows_cost(request),
+                    places=selectors.store_places(found[0]),
+                    at=timezone.now(),
+                    current_version=found[1],
+                )
+            )
+        if page is None:
+            raise ObjectNotFound("No such store.")
         changes: list[dict[str, Any]] = [
             {
                 "type": change.type,

@@ -212,3 +212,8 @@ def test_a_page_of_500_changes_is_at_most_two_queries(manager_client, store, oth
     sync_queries = [q for q in queries.captured_queries if "UNION ALL" in q["sql"]]
     assert len(sync_queries) == 1
     assert len(queries.captured_queries) <= 2, [q["sql"][:80] for q in queries.captured_queries]
+    # The last (empty) page too.
+    current = catalog_version_current()
+    with CaptureQueriesContext(connection) as queries:
+        assert feed(manager_client, store, current)["changes"] == []
+    assert len(queries.captured_queries) <= 2
