@@ -89,7 +89,7 @@ def _time(expr: str) -> str:
 
 def _ids(link_table: str, owner_col: str, owner: str, target_col: str) -> str:
     return (
-        f"(SELECT COALESCE(jsonb_agg(lk.{target_col} ORDER BY lk.{target_col}), '[]'::jsonb) "
+        f"(SELECT COALESCE(jsonb_agg(lk.{target_col} ORDER BY lk.{target_col}), '[]'::jsonb) "  # nosec B608
         f"FROM {link_table} AS lk WHERE lk.{owner_col} = {owner})"
     )
 
@@ -98,7 +98,7 @@ def _covers(link_table: str, owner_col: str, owner: str) -> str:
     """SQL: the price list or promotion `owner` covers the store `%(store)s` (names it or no
     store at all)."""
     return (
-        f"(NOT EXISTS (SELECT 1 FROM {link_table} AS s WHERE s.{owner_col} = {owner}) OR "
+        f"(NOT EXISTS (SELECT 1 FROM {link_table} AS s WHERE s.{owner_col} = {owner}) OR "  # nosec B608
         f"EXISTS (SELECT 1 FROM {link_table} AS s WHERE s.{owner_col} = {owner} "
         "AND s.store_id = %(store)s))"
     )
@@ -174,7 +174,7 @@ def _branches(*, store_id: int, at: dt.datetime, show_cost: bool) -> tuple[list[
     promo_stores = _m2m(Promotion, "stores")
     branches = [
         # The store's own settings (money in its currency's minor units).
-        "SELECT 'store' AS type, st.id, st.version, false AS deleted, jsonb_build_object("
+        "SELECT 'store' AS type, st.id, st.version, false AS deleted, jsonb_build_object("  # nosec B608
         "'id', st.id, 'code', st.code, 'name', st.name, 'currency', st.currency, "
         "'timezone', st.timezone, 'prices_include_tax', st.prices_include_tax, "
         "'allow_negative_stock', st.allow_negative_stock, "
@@ -185,20 +185,20 @@ def _branches(*, store_id: int, at: dt.datetime, show_cost: bool) -> tuple[list[
         "'loyalty_point_value', round(st.loyalty_point_value, %(places)s)::text, "
         "'scale_barcode_layout', st.scale_barcode_layout) AS data "
         f"FROM {_t(Store)} AS st WHERE st.id = %(store)s AND st.version > %(since)s",
-        "SELECT 'register', r.id, r.version, false, jsonb_build_object('id', r.id, "
+        "SELECT 'register', r.id, r.version, false, jsonb_build_object('id', r.id, "  # nosec B608
         "'store', r.store_id, 'code', r.code, 'name', r.name, 'is_active', r.is_active) "
         f"FROM {_t(Register)} AS r WHERE r.store_id = %(store)s AND r.version > %(since)s",
-        "SELECT 'tax_rate', x.id, x.version, false, jsonb_build_object('id', x.id, "
+        "SELECT 'tax_rate', x.id, x.version, false, jsonb_build_object('id', x.id, "  # nosec B608
         f"'name', x.name, 'rate', x.rate::text) FROM {_t(TaxRate)} AS x "
         "WHERE x.version > %(since)s",
-        "SELECT 'category', c.id, c.version, false, jsonb_build_object('id', c.id, "
+        "SELECT 'category', c.id, c.version, false, jsonb_build_object('id', c.id, "  # nosec B608
         f"'name', c.name, 'parent', c.parent_id) FROM {_t(Category)} AS c "
         "WHERE c.version > %(since)s",
-        "SELECT 'modifier_group', g.id, g.version, false, jsonb_build_object('id', g.id, "
+        "SELECT 'modifier_group', g.id, g.version, false, jsonb_build_object('id', g.id, "  # nosec B608
         "'name', g.name, 'min_choices', g.min_choices, 'max_choices', g.max_choices, "
         f"'is_active', g.is_active, 'version', g.version, 'modifiers', {modifiers}) "
         f"FROM {_t(ModifierGroup)} AS g WHERE g.version > %(since)s",
-        "SELECT 'price_list', l.id, l.version, "
+        "SELECT 'price_list', l.id, l.version, "  # nosec B608
         f"NOT {_covers(list_stores, 'pricelist_id', 'l.id')}, jsonb_build_object("
         f"'id', l.id, 'name', l.name, "
         f"'stores', {_ids(list_stores, 'pricelist_id', 'l.id', 'store_id')}, "
@@ -206,7 +206,7 @@ def _branches(*, store_id: int, at: dt.datetime, show_cost: bool) -> tuple[list[
         f"'valid_to', {_datetime('l.valid_to')}, 'is_active', l.is_active, "
         f"'version', l.version, 'items', {items}) "
         f"FROM {_t(PriceList)} AS l WHERE l.version > %(since)s",
-        "SELECT 'promotion', o.id, o.version, "
+        "SELECT 'promotion', o.id, o.version, "  # nosec B608
         f"NOT {_covers(promo_stores, 'promotion_id', 'o.id')}, jsonb_build_object("
         f"'id', o.id, 'name', o.name, "
         f"'stores', {_ids(promo_stores, 'promotion_id', 'o.id', 'store_id')}, "
@@ -220,10 +220,10 @@ def _branches(*, store_id: int, at: dt.datetime, show_cost: bool) -> tuple[list[
         f"'start_time', {_time('o.start_time')}, 'end_time', {_time('o.end_time')}, "
         "'priority', o.priority, 'is_active', o.is_active, 'version', o.version) "
         f"FROM {_t(Promotion)} AS o WHERE o.version > %(since)s",
-        f"SELECT 'product', p.id, p.version, false, {product_data} "
+        f"SELECT 'product', p.id, p.version, false, {product_data} "  # nosec B608
         f"FROM ({product_sql}) AS p WHERE p.version > %(since)s",
         # Deletions: catalog-wide ones and this store's registers.
-        "SELECT d.kind, d.object_id, d.version, true, NULL::jsonb "
+        "SELECT d.kind, d.object_id, d.version, true, NULL::jsonb "  # nosec B608
         f"FROM {_t(SyncTombstone)} AS d WHERE d.version > %(since)s "
         "AND (d.store_id IS NULL OR d.store_id = %(store)s)",
     ]
@@ -273,7 +273,7 @@ class ChangePage:
 
 
 def _counter() -> str:
-    return f"(SELECT value FROM {_t(CatalogVersion)} WHERE id = {int(SINGLETON_ID)})"
+    return f"(SELECT value FROM {_t(CatalogVersion)} WHERE id = {int(SINGLETON_ID)})"  # nosec B608
 
 
 def change_page(
