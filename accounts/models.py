@@ -106,6 +106,9 @@ class Store(models.Model):
         "digits, I item code, P price (minor units) or W weight (grams), C check digit; e.g. "
         '"20IIIIIPPPPPC". Empty: no scale barcodes.',
     )
+    version = models.BigIntegerField(
+        default=0, db_index=True, editable=False, help_text="Catalog version of the last write."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -157,6 +160,9 @@ class Register(models.Model):
     )
     name = models.CharField(max_length=120, blank=True, default="")
     is_active = models.BooleanField(default=True)
+    version = models.BigIntegerField(
+        default=0, db_index=True, editable=False, help_text="Catalog version of the last write."
+    )
 
     class Meta:
         ordering = ("id",)

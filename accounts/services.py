@@ -407,6 +407,25 @@ def _store_policy_changed(store: Store) -> None:
         follower(store=store)
 
 
+#: The source of the `version` every store and register write takes in its transaction, so that
+#: registers' sync (`GET /api/v1/sync/changes/`) sees it: the catalog's version counter,
+#: registered by `catalog.apps` with `sync_version_source` (accounts imports no app above it; as
+#: with the policy followers the link is catalog → accounts). Without one, versions stay 0.
+SYNC_VERSION_SOURCES: list[Callable[[], int]] = []
+
+
+def sync_version_source(source: Callable[[], int]) -> None:
+    """Register `source()` → a new version, called inside store and register writes."""
+    if source not in SYNC_VERSION_SOURCES:
+        SYNC_VERSION_SOURCES.append(source)
+
+
+def _sync_version_take() -> int:
+    """A new version for a store or register write, taken as the write's last step before its
+    row is saved (the counter's lock is then held only briefly)."""
+    return SYNC_VERSION_SOURCES[-1]() if SYNC_VERSION_SOURCES else 0
+
+
 def _ensure_admin(actor: User | None) -> None:
     if not (_is_system(actor) or actor.is_admin):  # type: ignore[union-attr]
         raise Forbidden()
@@ -473,6 +492,7 @@ def store_create(
         cash_rounding=cash_rounding,
     )
     _full_clean(store)
+    store.version = _sync_version_take()
     store.save()
     _store_policy_changed(store)
     record_account_event(
@@ -504,7 +524,8 @@ def store_update(*, actor: User | None, store: Store, **fields: Any) -> Store:
             errors={"currency": ["The store has booked money; its currency cannot change."]}
         )
     _full_clean(store)
-    store.save(update_fields=list(changes))
+    store.version = _sync_version_take()
+    store.save(update_fields=[*changes, "version"])
     if {"allow_negative_stock", "scale_barcode_layout", "currency"} & set(changes):
         _store_policy_changed(store)
     record_account_event(
@@ -525,6 +546,7 @@ def register_create(
     _ensure_may_write_registers(actor, store)
     register = Register(store=store, code=code, name=name, is_active=is_active)
     _full_clean(register)
+    register.version = _sync_version_take()
     register.save()
     record_account_event(
         "register.created",
@@ -555,7 +577,8 @@ def register_update(*, actor: User | None, register: Register, **fields: Any) ->
     if not changes:
         return register
     _full_clean(register)
-    register.save(update_fields=list(changes))
+    register.version = _sync_version_take()
+    register.save(update_fields=[*changes, "version"])
     record_account_event(
         "register.updated",
         actor=actor,

@@ -13,6 +13,7 @@ from money.fields import MoneyField, QuantityField, RateField
 class TaxRate(models.Model):
     name = models.CharField(max_length=64, unique=True)
     rate = RateField(help_text="Per cent: 8.250 means 8.25 %.")
+    version = models.BigIntegerField(default=0, db_index=True, editable=False)
 
     class Meta:
         ordering = ("id",)
@@ -31,6 +32,7 @@ class Category(models.Model):
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
+    version = models.BigIntegerField(default=0, db_index=True, editable=False)
 
     class Meta:
         ordering = ("id",)
@@ -59,6 +61,23 @@ class CatalogVersion(models.Model):
 
     def __str__(self) -> str:
         return f"catalog version {self.value}"
+
+
+class SyncTombstone(models.Model):
+    """A deleted object of a type registers sync (`GET /api/v1/sync/changes/`): written, with a
+    catalog version, in the transaction that deletes it. Append-only. `store_id`: the store of a
+    store-scoped object (a register), null for the catalog-wide ones."""
+
+    version = models.BigIntegerField(db_index=True)
+    kind = models.CharField(max_length=32)
+    object_id = models.BigIntegerField()
+    store_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("version", "id")
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.object_id} deleted at version {self.version}"
 
 
 class ProductQuerySet(models.QuerySet["Product"]):

@@ -50,3 +50,11 @@ DEPENDENCY_CHECKS = Counter(
     "Readiness/detailed health checks by dependency and result (ok, degraded, down).",
     ["dependency", "status"],
 )
+SYNC_SNAPSHOT_BUILDS = Counter(
+    "pos_sync_snapshot_builds_total", "Register sync snapshots built (once per store and version)."
+)
+SYNC_SNAPSHOT_SERVES = Counter(
+    "pos_sync_snapshot_serves_total",
+    "Register sync snapshot requests by result (hit, miss, not_modified).",
+    ["result"],
+)

@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "orders",
     "giftcards",
     "storedvalue",
+    "sync",
     "monitoring",
 ]
 

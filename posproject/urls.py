@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("giftcards.urls")),
     path("", include("ledger.urls")),
     path("", include("audit.urls")),
+    path("", include("sync.urls")),
 ]
 
 admin.site.site_header = "POS backend administration"

@@ -26,7 +26,11 @@ from accounts.selectors import visible_store_ids
 from audit.services import audit_record
 from catalog import cache
 from catalog.models import Category, Product
-from catalog.services.versions import catalog_version_take, products_version_bump
+from catalog.services.versions import (
+    catalog_version_take,
+    products_version_bump,
+    sync_tombstone_write,
+)
 from domain.errors import InvalidInput
 from money.fields import catalog_price_text
 from pricebook import rules
@@ -165,6 +169,7 @@ def price_list_delete(*, price_list: PriceList, user: User | None) -> None:
         before = {pid: price for pid, (_, price) in before_items.items()}
         locked.delete()
         products_version_bump(product_ids=before)
+        sync_tombstone_write(kind="price_list", object_id=price_list.pk)
         skus = {pid: sku for pid, (sku, _) in before_items.items()}
         _audit_prices(user, price_list, before=before, after={}, skus=skus)
         audit_record(
@@ -369,6 +374,7 @@ def promotion_delete(*, promotion: Promotion, user: User | None) -> None:
         locked = Promotion.objects.select_for_update().get(pk=promotion.pk)
         _ensure_may_cover(user, _ids(locked, "stores"))
         locked.delete()
+        sync_tombstone_write(kind="promotion", object_id=promotion.pk)
         audit_record(
             action="promotion.deleted",
             actor=user,

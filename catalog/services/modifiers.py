@@ -14,7 +14,7 @@ from accounts.models import User
 from audit.services import audit_record
 from catalog.exceptions import ModifierGroupInUse
 from catalog.models import Modifier, ModifierGroup
-from catalog.services.versions import catalog_version_take
+from catalog.services.versions import catalog_version_take, sync_tombstone_write
 from domain.errors import InvalidInput
 from money.fields import catalog_price_text
 
@@ -105,9 +105,9 @@ def modifier_group_delete(*, group: ModifierGroup, user: User | None) -> None:
         locked = ModifierGroup.objects.select_for_update().get(pk=group.pk)
         if locked.products.exists():
             raise ModifierGroupInUse()
-        catalog_version_take()
         snapshot = _snapshot(locked)
         locked.delete()
+        sync_tombstone_write(kind="modifier_group", object_id=group.pk)
         audit_record(
             action="modifier_group.deleted",
             actor=user,

@@ -13,12 +13,17 @@ from catalog import cache
 from catalog.exceptions import CategoryInUse, TaxRateInUse
 from catalog.models import CatalogVersion, Category, TaxRate
 from catalog.services.common import delete_or_refuse
+from catalog.services.versions import (
+    catalog_version_take,
+    referrers_version_bump,
+    sync_tombstone_write,
+)
 from domain.errors import InvalidInput
 
 
 def tax_rate_create(*, user: User | None, name: str, rate: Decimal) -> TaxRate:
     with transaction.atomic():
-        tax_rate = TaxRate.objects.create(name=name, rate=rate)
+        tax_rate = TaxRate.objects.create(name=name, rate=rate, version=catalog_version_take())
         audit_record(
             action="tax_rate.created",
             actor=user,
@@ -44,7 +49,8 @@ def tax_rate_update(
             locked.rate = rate
         if not changes:
             return locked
-        locked.save(update_fields=["name", "rate"])
+        locked.version = catalog_version_take()
+        locked.save(update_fields=["name", "rate", "version"])
         audit_record(
             action="tax_rate.updated",
             actor=user,
@@ -60,6 +66,7 @@ def tax_rate_delete(*, tax_rate: TaxRate, user: User | None) -> None:
     """Refused with `TaxRateInUse` (409) while a product uses the rate."""
     with transaction.atomic():
         delete_or_refuse(TaxRate.objects.get(pk=tax_rate.pk), in_use=TaxRateInUse)
+        sync_tombstone_write(kind="tax_rate", object_id=tax_rate.pk)
         audit_record(
             action="tax_rate.deleted",
             actor=user,
@@ -72,7 +79,7 @@ def tax_rate_delete(*, tax_rate: TaxRate, user: User | None) -> None:
 
 def category_create(*, user: User | None, name: str, parent: Category | None = None) -> Category:
     with transaction.atomic():
-        category = Category.objects.create(name=name, parent=parent)
+        category = Category.objects.create(name=name, parent=parent, version=catalog_version_take())
         audit_record(
             action="category.created",
             actor=user,
@@ -111,7 +118,8 @@ def category_update(
                 locked.parent_id = new_parent_id
         if not changes:
             return locked
-        locked.save(update_fields=["name", "parent"])
+        locked.version = catalog_version_take()
+        locked.save(update_fields=["name", "parent", "version"])
         audit_record(
             action="category.updated",
             actor=user,
@@ -126,7 +134,10 @@ def category_update(
 def category_delete(*, category: Category, user: User | None) -> None:
     """Refused with `CategoryInUse` (409) while it has products or subcategories."""
     with transaction.atomic():
-        delete_or_refuse(Category.objects.get(pk=category.pk), in_use=CategoryInUse)
+        found = Category.objects.get(pk=category.pk)
+        referrers_version_bump(found)  # promotions naming it lose it
+        delete_or_refuse(found, in_use=CategoryInUse)
+        sync_tombstone_write(kind="category", object_id=category.pk)
         audit_record(
             action="category.deleted",
             actor=user,

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 
-from catalog.models import CatalogVersion, Product
+from catalog.models import CatalogVersion, Product, SyncTombstone
 from dbtools.rows import field_column, table
 
 SINGLETON_ID = 1
@@ -88,3 +88,38 @@ def products_version_bump(*, product_ids: Iterable[int]) -> int | None:
         first = last - len(found) + 1
         cursor.execute(update_sql, [found, list(range(first, last + 1))])
     return last
+
+
+def sync_tombstone_write(*, kind: str, object_id: int, store_id: int | None = None) -> int:
+    """Record that an object of a synced type (`product`, `category`, `tax_rate`,
+    `modifier_group`, `price_list`, `promotion`, `register`) was deleted, under a new catalog
+    version, so the change feed (`GET /api/v1/sync/changes/`) tells registers to drop it. Call it
+    in the deleting transaction, after any `products_version_bump`. Returns the version."""
+    version = catalog_version_take()
+    SyncTombstone.objects.create(version=version, kind=kind, object_id=object_id, store_id=store_id)
+    return version
+
+
+def referrers_version_bump(instance: models.Model) -> None:
+    """Give a new version to the versioned objects whose many-to-many field names `instance`
+    (a promotion's `products` and `categories`), before `instance` is deleted: the link rows go
+    with it, so what registers hold of those objects changes. Rows locked in id order, then the
+    counter (the order every write takes). Generic over the relations, so the catalog needs no
+    import of the apps that refer to it."""
+    for relation in type(instance)._meta.related_objects:
+        owner = relation.related_model
+        if not relation.many_to_many or not isinstance(owner, type):
+            continue
+        if "version" not in {field.name for field in owner._meta.concrete_fields}:
+            continue
+        ids = list(
+            owner._default_manager.filter(**{relation.field.name: instance})
+            .order_by("pk")
+            .select_for_update()
+            .values_list("pk", flat=True)
+        )
+        if not ids:
+            continue
+        last = catalog_version_take(count=len(ids))
+        for offset, pk in enumerate(ids):
+            owner._default_manager.filter(pk=pk).update(version=last - len(ids) + 1 + offset)

@@ -75,8 +75,11 @@ def test_seed_creates_a_store_ready_to_sell(login) -> None:
     assert len({p.sku for p in products}) == len(products)
     assert all(p.barcode and _ean13_ok(p.barcode) for p in products)
     assert all(p.price > 0 and p.cost < p.price for p in products)
-    # Versions were taken through the catalog service, one per product.
-    assert sorted(p.version for p in products) == list(range(1, len(products) + 1))
+    # Versions were taken through the catalog service, one per product (stores, registers, tax
+    # rates and categories take theirs from the same counter).
+    versions = [p.version for p in products]
+    assert len(set(versions)) == len(products)
+    assert min(versions) >= 1
     # Opening stock went through stock adjustments: a movement and a journal entry each.
     tracked = [p for p in products if p.track_stock]
     levels = StockLevel.objects.filter(store=store, product__in=tracked)
