@@ -426,6 +426,14 @@ def _sync_version_take() -> int:
     return SYNC_VERSION_SOURCES[-1]() if SYNC_VERSION_SOURCES else 0
 
 
+def _store_version_take(store: Store) -> None:
+    """The store's new version, after its followers ran: the counter's lock is taken last, so a
+    store's stock levels (one per product, written by catalog's follower) are never written
+    while it is held (a product write holds its row, then waits for the counter)."""
+    store.version = _sync_version_take()
+    store.save(update_fields=["version"])
+
+
 def _ensure_admin(actor: User | None) -> None:
     if not (_is_system(actor) or actor.is_admin):  # type: ignore[union-attr]
         raise Forbidden()
@@ -492,9 +500,9 @@ def store_create(
         cash_rounding=cash_rounding,
     )
     _full_clean(store)
-    store.version = _sync_version_take()
     store.save()
     _store_policy_changed(store)
+    _store_version_take(store)
     record_account_event(
         "store.created",
         actor=actor,
@@ -524,10 +532,10 @@ def store_update(*, actor: User | None, store: Store, **fields: Any) -> Store:
             errors={"currency": ["The store has booked money; its currency cannot change."]}
         )
     _full_clean(store)
-    store.version = _sync_version_take()
-    store.save(update_fields=[*changes, "version"])
+    store.save(update_fields=list(changes))
     if {"allow_negative_stock", "scale_barcode_layout", "currency"} & set(changes):
         _store_policy_changed(store)
+    _store_version_take(store)
     record_account_event(
         "store.updated",
         actor=actor,

@@ -28,6 +28,7 @@ from catalog.services.common import delete_or_refuse
 from catalog.services.stock import stock_levels_ensure_for_products
 from catalog.services.versions import (
     catalog_version_take,
+    referrers_lock,
     referrers_version_bump,
     sync_tombstone_write,
 )
@@ -192,12 +193,13 @@ def product_delete(*, product: Product, user: User | None) -> None:
             raise ProductInUse()
         # Levels change only through movements, so with none they are all zero: they go too.
         StockLevel.objects.filter(product=locked, quantity=0).delete()
-        # Promotions naming it lose it: registers must learn that too.
-        referrers_version_bump(locked)
+        # Promotions naming it lose it: registers must learn that too (versions taken last).
+        referrers = referrers_lock(locked)
         # Sold (order lines PROTECT their product), still stocked or a template with variants
         # (they PROTECT it) → `ProductInUse`.
         delete_or_refuse(locked, in_use=ProductInUse)
         _template_flag_sync(locked.variant_of_id, user=user)
+        referrers_version_bump(referrers)
         sync_tombstone_write(kind="product", object_id=product.pk)
         audit_record(
             action="product.deleted",

@@ -15,6 +15,7 @@ from catalog.models import CatalogVersion, Category, TaxRate
 from catalog.services.common import delete_or_refuse
 from catalog.services.versions import (
     catalog_version_take,
+    referrers_lock,
     referrers_version_bump,
     sync_tombstone_write,
 )
@@ -135,8 +136,9 @@ def category_delete(*, category: Category, user: User | None) -> None:
     """Refused with `CategoryInUse` (409) while it has products or subcategories."""
     with transaction.atomic():
         found = Category.objects.get(pk=category.pk)
-        referrers_version_bump(found)  # promotions naming it lose it
+        referrers = referrers_lock(found)  # promotions naming it lose it
         delete_or_refuse(found, in_use=CategoryInUse)
+        referrers_version_bump(referrers)
         sync_tombstone_write(kind="category", object_id=category.pk)
         audit_record(
             action="category.deleted",

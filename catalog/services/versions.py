@@ -100,12 +100,13 @@ def sync_tombstone_write(*, kind: str, object_id: int, store_id: int | None = No
     return version
 
 
-def referrers_version_bump(instance: models.Model) -> None:
-    """Give a new version to the versioned objects whose many-to-many field names `instance`
-    (a promotion's `products` and `categories`), before `instance` is deleted: the link rows go
-    with it, so what registers hold of those objects changes. Rows locked in id order, then the
-    counter (the order every write takes). Generic over the relations, so the catalog needs no
-    import of the apps that refer to it."""
+def referrers_lock(instance: models.Model) -> list[tuple[type[models.Model], list[int]]]:
+    """Lock, in id order, the versioned objects whose many-to-many field names `instance` (a
+    promotion's `products` and `categories`), before `instance` is deleted: the link rows go
+    with it, so what registers hold of those objects changes. Give them their new versions with
+    `referrers_version_bump` as the delete's last writes (the counter is taken last, as by every
+    write). Generic over the relations: the catalog imports none of the apps referring to it."""
+    found: list[tuple[type[models.Model], list[int]]] = []
     for relation in type(instance)._meta.related_objects:
         owner = relation.related_model
         if not relation.many_to_many or not isinstance(owner, type):
@@ -118,8 +119,14 @@ def referrers_version_bump(instance: models.Model) -> None:
             .select_for_update()
             .values_list("pk", flat=True)
         )
-        if not ids:
-            continue
+        if ids:
+            found.append((owner, ids))
+    return found
+
+
+def referrers_version_bump(locked: list[tuple[type[models.Model], list[int]]]) -> None:
+    """New versions for the objects `referrers_lock` returned."""
+    for owner, ids in locked:
         last = catalog_version_take(count=len(ids))
         for offset, pk in enumerate(ids):
             owner._default_manager.filter(pk=pk).update(version=last - len(ids) + 1 + offset)
