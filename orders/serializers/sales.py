@@ -110,41 +110,36 @@ class SaleLineInputSerializer(serializers.Serializer):
     )
 
 
-@extend_schema_field(
-    {
-        "type": "array",
-        "items": {
-            "type": "object",
-            "properties": {
-                "id": {"type": "integer"},
-                "name": {"type": "string"},
-                "price_delta": {"type": "string", "format": "decimal"},
-            },
-            "required": ["id", "name", "price_delta"],
-        },
-    }
+_INTEGER, _TEXT, _DECIMAL = (
+    {"type": "integer"},
+    {"type": "string"},
+    {"type": "string", "format": "decimal"},
 )
+
+
+def _list_of(**properties: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI schema of a JSON snapshot: a list of objects with all of `properties`."""
+    return {
+        "type": "array",
+        "items": {"type": "object", "properties": properties, "required": list(properties)},
+    }
+
+
+@extend_schema_field(_list_of(id=_INTEGER, name=_TEXT, price_delta=_DECIMAL))
 class ModifierSnapshotField(serializers.JSONField):
     """The line's chosen modifiers as sold (names and deltas snapshotted)."""
 
 
 @extend_schema_field(
-    {
-        "type": "array",
-        "items": {
-            "type": "object",
-            "properties": {
-                "id": {"type": "integer"},
-                "name": {"type": "string"},
-                "kind": {"type": "string", "enum": ["percent_off", "amount_off", "buy_x_get_y"]},
-                "value": {"type": "string", "format": "decimal"},
-                "x": {"type": "integer"},
-                "y": {"type": "integer"},
-                "discount": {"type": "string", "format": "decimal"},
-            },
-            "required": ["id", "name", "kind", "value", "x", "y", "discount"],
-        },
-    }
+    _list_of(
+        id=_INTEGER,
+        name=_TEXT,
+        kind={"type": "string", "enum": ["percent_off", "amount_off", "buy_x_get_y"]},
+        value=_DECIMAL,
+        x=_INTEGER,
+        y=_INTEGER,
+        discount=_DECIMAL,
+    )
 )
 class PromotionSnapshotField(serializers.JSONField):
     """The automatic promotions the order took, as they were, with what each took off."""
