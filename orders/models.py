@@ -712,15 +712,17 @@ class HeldOrder(models.Model):
     def __str__(self) -> str:
         return f"Held order {self.pk} on register {self.register_id} ({self.status})"
 
-    def requested_lines(self) -> list[tuple[int, Decimal, Decimal, list[int]]]:
-        """`(product id, quantity, the line's own discount, the chosen modifiers' ids)` of each
-        line, as requested: what the completing sale re-prices."""
+    def requested_lines(self) -> list[tuple[int, Decimal, Decimal, list[int], str]]:
+        """`(product id, quantity, the line's own discount, the chosen modifiers' ids, the scale
+        label)` of each line, as requested: what the completing sale re-prices (a scale label's
+        line by its label again)."""
         return [
             (
                 line["product"],
                 Decimal(line["quantity"]),
                 Decimal(line["line_discount"]),
                 [modifier["id"] for modifier in line.get("modifiers", [])],
+                line.get("barcode", ""),
             )
             for line in self.lines
         ]

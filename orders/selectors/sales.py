@@ -107,9 +107,14 @@ def _shift_lock_sql(scoped: bool) -> tuple[str, list[str], list[str], list[str]]
 
 
 def products_for_sale(
-    *, product_ids: Iterable[int], store_id: int | None = None, at: dt.datetime | None = None
+    *,
+    product_ids: Iterable[int],
+    store_id: int | None = None,
+    at: dt.datetime | None = None,
+    scale_codes: Iterable[str] = (),
 ) -> dict[int, Product]:
-    """The products of a sale, with their tax rate, in one query.
+    """The products of a sale, with their tax rate, in one query: those of `product_ids` and
+    those whose `scale_code` is in `scale_codes` (scale labels).
 
     With `store_id` and `at`, each product also carries, from the same statement:
     `list_price`, its price in that store from the highest-priority price list valid at `at`
@@ -120,7 +125,7 @@ def products_for_sale(
     priced = store_id is not None and at is not None
     # The same statement as `select_related("tax_rate").in_bulk(ids)`, written out once.
     sql, product_names, rate_names = _products_sql(priced)
-    params: dict[str, Any] = {"ids": pg_array(ids)}
+    params: dict[str, Any] = {"ids": pg_array(ids), "codes": pg_array(sorted(set(scale_codes)))}
     if priced:
         params.update(store=store_id, at=at)
     with connection.cursor() as cursor:
@@ -176,7 +181,8 @@ def _products_sql(priced: bool) -> tuple[str, list[str], list[str]]:
     sql = (
         f"SELECT {product_cols}, {rate_cols}{extra} FROM {table(Product)} p "  # noqa: S608  # nosec B608
         f"JOIN {table(TaxRate)} t ON t.{qn('id')} = p.{product_rate} "
-        f"WHERE p.{qn('id')} = ANY(%(ids)s::bigint[])"
+        f"WHERE p.{qn('id')} = ANY(%(ids)s::bigint[]) "
+        f"OR p.{field_column(Product, 'scale_code')} = ANY(%(codes)s::text[])"
     )
     return sql, product_names, rate_names
 

@@ -9,6 +9,7 @@ and rates with three.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +19,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apitools.rendering import CompiledRepresentation, FilteredListSerializer
+from catalog.scale_barcodes import ean13_check_digit
 from domain.card_numbers import contains_digit_run, redact_card_numbers
 from money import (
     ZERO,
@@ -42,6 +44,24 @@ MAX_PAYMENTS = 20
 MAX_EXCHANGE_RETURNS = 100
 
 
+_LINE_BARCODE = re.compile(r"^lines\.[0-9]+\.barcode$")
+
+
+def _is_scale_label(where: str, value: Any) -> bool:
+    """A sale line's `barcode`: a scale label is an EAN-13 of 13 digits starting with `2` whose
+    check digit is right — never a card number (no card scheme issues 13-digit numbers
+    starting with 2: the 2-series are Mastercard's 16 digits). Only that exact shape, only in
+    that field, passes the card-number guard."""
+    return (
+        _LINE_BARCODE.match(where) is not None
+        and isinstance(value, str)
+        and len(value) == 13
+        and value.isdigit()
+        and value.startswith("2")
+        and ean13_check_digit(value[:12]) == value[12]
+    )
+
+
 def refuse_card_numbers(payload: Any, path: str = "") -> None:
     """Refuse a body in which any value holds a full card number: a 13-19 digit run (spaces or
     dashes allowed, Luhn or not) or a Luhn-valid one with any separators (`domain.card_numbers`).
@@ -64,6 +84,7 @@ def refuse_card_numbers(payload: Any, path: str = "") -> None:
             isinstance(value, (str, int, float, Decimal))
             and not isinstance(value, bool)
             and contains_digit_run(str(value))
+            and not _is_scale_label(where, value)
         ):
             found.append(where or "non_field_errors")
 
@@ -97,8 +118,33 @@ MAX_LINE_MODIFIERS = 50
 
 
 class SaleLineInputSerializer(serializers.Serializer):
-    product = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
-    quantity = quantity_field(min_value=Decimal("0.001"), max_value=MAX_QUANTITY)
+    product = serializers.IntegerField(
+        min_value=1,
+        max_value=2**63 - 1,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The product's id. Required unless the line is a scale label (`barcode`).",
+    )
+    barcode = serializers.RegexField(
+        r"^[0-9]{13}$",
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="A scale label (EAN-13 starting with 2, read with the store's "
+        "`scale_barcode_layout`) instead of `product` and `quantity`: the product is the one "
+        "whose `scale_code` the label carries; a weight label sells its weight at the store's "
+        "price, a price label one unit at the printed price. A label the store cannot read, a "
+        "wrong check digit or an unknown item code → 400 on `lines.<i>.barcode`.",
+    )
+    quantity = quantity_field(
+        min_value=Decimal("0.001"),
+        max_value=MAX_QUANTITY,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Required with `product`; left out with a scale label (it carries its own).",
+    )
     discount = money_field(min_value=MIN_ORDER_AMOUNT, max_value=MAX_ORDER_AMOUNT, default=ZERO)
     modifiers = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
@@ -108,6 +154,25 @@ class SaleLineInputSerializer(serializers.Serializer):
         "product's groups' `min_choices`/`max_choices` (else 400). The line's `unit_price` is "
         "the product's price in the store plus their `price_delta`s.",
     )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["barcode"]:
+            refused = {
+                name: [f"Leave `{name}` out with a scale label's `barcode`: the label says it."]
+                for name in ("product", "quantity")
+                if attrs[name] is not None
+            }
+            if refused:
+                raise serializers.ValidationError(refused)
+            return attrs
+        missing = {
+            name: ["This field is required."]
+            for name in ("product", "quantity")
+            if attrs[name] is None
+        }
+        if missing:
+            raise serializers.ValidationError(missing)
+        return attrs
 
 
 _INTEGER, _TEXT, _DECIMAL = (
@@ -329,10 +394,11 @@ def sale_line_requests(lines: list[dict[str, Any]]) -> list[SaleLineRequest]:
     """`SaleLineInputSerializer`'s validated lines → the service's requests."""
     return [
         SaleLineRequest(
-            product_id=line["product"],
-            quantity=line["quantity"],
+            product_id=line["product"] or 0,
+            quantity=line["quantity"] if line["quantity"] is not None else ZERO,
             discount=line["discount"],
             modifiers=tuple(line.get("modifiers", ())),
+            barcode=line.get("barcode", ""),
         )
         for line in lines
     ]

@@ -162,6 +162,7 @@ def _priced_fields(quote: SaleQuote, requests: Sequence[SaleLineRequest]) -> dic
                 "line_discount": str(line.line_discount),
                 "unit_price": str(line.unit_price),
                 "modifiers": modifiers,
+                **({"barcode": request.barcode} if request.barcode else {}),
                 "gross": str(line.gross),
                 "promotion": line.promotion.id if line.promotion is not None else None,
                 "promotion_name": line.promotion.name if line.promotion is not None else "",
@@ -172,8 +173,8 @@ def _priced_fields(quote: SaleQuote, requests: Sequence[SaleLineRequest]) -> dic
                 "tax": str(line.tax),
                 "total": str(line.total),
             }
-            for product, line, modifiers in zip(
-                quote.products, priced.lines, quote.modifiers, strict=True
+            for product, line, modifiers, request in zip(
+                quote.products, priced.lines, quote.modifiers, requests, strict=True
             )
         ],
         "order_discount": priced.order_discount,

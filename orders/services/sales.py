@@ -41,6 +41,7 @@ from audit.services import audit_record
 from catalog.exceptions import InsufficientStock
 from catalog.models import Product, StockReason
 from catalog.modifiers import ModifierData, modifiers_check
+from catalog.scale_barcodes import ScaleBarcode, scale_barcode_parse
 from catalog.services import StockChange, stock_apply, stock_lock
 from customers.models import Customer
 from customers.selectors import customer_named
@@ -121,6 +122,9 @@ class SaleLineRequest:
     quantity: Decimal
     discount: Decimal = ZERO
     modifiers: tuple[int, ...] = ()  # the chosen modifiers' ids
+    #: A scale label (`catalog.scale_barcodes`) instead of `product_id` and `quantity`: the
+    #: product by its `scale_code`, the quantity (a weight) or the price from the label.
+    barcode: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,16 +221,33 @@ def _priced_sale(
     if not lines:
         raise InvalidInput(errors={"lines": ["At least one line is required."]})
     at = at or timezone.now()
-    products = products_for_sale(
-        product_ids=[line.product_id for line in lines], store_id=store.pk, at=at
-    )
-    promotions = promotion_rules(store_id=store.pk, at=at)
     currency = store.currency
     errors: dict[str, list[str]] = {}
+    labels = _scale_labels(store=store, lines=lines, errors=errors)
+    products = products_for_sale(
+        product_ids=[line.product_id for line in lines if not line.barcode],
+        scale_codes=[label.item_code for label in labels.values()],
+        store_id=store.pk,
+        at=at,
+    )
+    by_scale_code = {p.scale_code: p for p in products.values() if p.scale_code}
+    promotions = promotion_rules(store_id=store.pk, at=at)
     ordered: list[Product] = []
     chosen: list[list[ModifierData]] = []
+    inputs: list[tuple[Decimal, Decimal | None, Decimal]] = []  # price, list price, quantity
     for index, line in enumerate(lines):
-        product = products.get(line.product_id)
+        if line.barcode:
+            label = labels.get(index)
+            if label is None:
+                continue  # refused in `_scale_labels`
+            product = by_scale_code.get(label.item_code)
+            if product is None:
+                errors[f"lines.{index}.barcode"] = [
+                    f"No product has the scale code {label.item_code}."
+                ]
+                continue
+        else:
+            product = products.get(line.product_id)
         if product is None:
             errors[f"lines.{index}.product"] = [f"Unknown product {line.product_id}."]
             continue
@@ -258,6 +279,7 @@ def _priced_sale(
             continue
         ordered.append(product)
         chosen.append(picked)
+        inputs.append(_line_price(product, line, labels.get(index)))
     for index, line in enumerate(lines):
         if not fits_currency(line.discount, currency):
             errors[f"lines.{index}.discount"] = [_too_precise(currency)]
@@ -269,17 +291,19 @@ def _priced_sale(
     priced = price_order(
         lines=[
             LineInput(
-                unit_price=product.price,
-                list_price=product.list_price,  # type: ignore[attr-defined]
+                unit_price=price,
+                list_price=list_price,
                 modifier_deltas=tuple(m.price_delta for m in picked),
-                quantity=line.quantity,
+                quantity=quantity,
                 tax_rate=NO_TAX if exempt else product.tax_rate.rate,
                 discount=round_money(line.discount, currency),
                 product_id=product.pk,
                 category_id=product.category_id,
                 template_id=product.variant_of_id,
             )
-            for product, line, picked in zip(ordered, lines, chosen, strict=True)
+            for product, line, picked, (price, list_price, quantity) in zip(
+                ordered, lines, chosen, inputs, strict=True
+            )
         ],
         # Exact (checked above): only the scale becomes the currency's.
         order_discount=round_money(discount, currency),
@@ -305,6 +329,47 @@ def _priced_sale(
             for picked in chosen
         ],
     )
+
+
+def _scale_labels(
+    *, store: Store, lines: Sequence[SaleLineRequest], errors: dict[str, list[str]]
+) -> dict[int, ScaleBarcode]:
+    """The scale labels of the lines that carry one, read with the store's layout, by line
+    index; a label the store cannot read (no layout, another prefix, a wrong check digit, a
+    weight of zero) is refused in `errors` naming the line's `barcode`."""
+    labels: dict[int, ScaleBarcode] = {}
+    for index, line in enumerate(lines):
+        if not line.barcode:
+            continue
+        field = f"lines.{index}.barcode"
+        try:
+            label = scale_barcode_parse(
+                line.barcode, store.scale_barcode_layout, currency=store.currency
+            )
+        except InvalidInput as refused:
+            errors[field] = _messages(refused)
+            continue
+        if label is None:
+            errors[field] = ["Not a scale label of this store (see its scale_barcode_layout)."]
+        elif label.quantity is not None and label.quantity <= 0:
+            errors[field] = ["The label weighs nothing."]
+        else:
+            labels[index] = label
+    return labels
+
+
+def _line_price(
+    product: Product, line: SaleLineRequest, label: ScaleBarcode | None
+) -> tuple[Decimal, Decimal | None, Decimal]:
+    """`(price, list price, quantity)` the engine prices a line at: a price label sells one
+    unit at the printed price (no price list: the label is the price); a weight label its
+    weight at the store's price; any other line what it asks at the store's price."""
+    list_price: Decimal | None = product.list_price  # type: ignore[attr-defined]
+    if label is not None and label.price is not None:
+        return label.price, None, Decimal(1)
+    if label is not None and label.quantity is not None:
+        return product.price, list_price, label.quantity
+    return product.price, list_price, line.quantity
 
 
 def _messages(refused: InvalidInput) -> list[str]:
@@ -740,7 +805,7 @@ def order_create(
             held = _take_held_order(store=store, held_order_id=held_order_id)
             if lines is None:
                 lines = [
-                    SaleLineRequest(*line[:3], modifiers=tuple(line[3]))
+                    SaleLineRequest(*line[:3], modifiers=tuple(line[3]), barcode=line[4])
                     for line in held.requested_lines()
                 ]
             if discount is None:
