@@ -90,6 +90,8 @@ d='20$ITEM'+'00735'
 s=sum(int(c)*(3 if i%2 else 1) for i,c in enumerate(d))
 print(d+str((10-s%10)%10))")
 get "$CASHIER" "/api/v1/products/?barcode=$LABEL&store=$SID" | jq -c '{count, results: [.results[] | {sku,price,embedded_price}]}'
+echo "selling the label itself: one unit at the printed price"
+post "$CASHIER" /api/v1/orders/ "{\"register\":$REG,\"lines\":[{\"barcode\":\"$LABEL\"}],\"payments\":[{\"method\":\"card\",\"amount\":\"$(post "$CASHIER" /api/v1/orders/quote/ "{\"register\":$REG,\"lines\":[{\"barcode\":\"$LABEL\"}]}" | jq -r .total)\"}]}" -H "Idempotency-Key: $(key)" | jq -c '{number,total,line: (.lines[0] | {name,quantity,unit_price,gross})}'
 BAD=${LABEL:0:12}$(( (${LABEL:12:1} + 1) % 10 ))
 echo "the same label with a wrong check digit:"
 get "$CASHIER" "/api/v1/products/?barcode=$BAD&store=$SID" | jq -c '{status,code,errors}'
