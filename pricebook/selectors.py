@@ -152,8 +152,8 @@ def promotion_rules(*, store_id: int, at: dt.datetime) -> list[PromotionRule]:
             is_active=True,
         )
         .annotate(
-            product_id_list=RawSQL(_product_ids_sql(), ()),  # noqa: S611 # names only
-            category_id_list=RawSQL(_category_ids_sql(), ()),  # noqa: S611 # names only
+            product_id_list=RawSQL(_product_ids_sql(), ()),  # noqa: S611  # nosec B611 # names only
+            category_id_list=RawSQL(_category_ids_sql(), ()),  # noqa: S611  # nosec B611 # names only
         )
         .order_by("-priority", "id")
         .values_list(
