@@ -191,9 +191,7 @@ def ensure_role(config: Config) -> None:
         autocommit=True,
         connect_timeout=5,
     ) as conn:
-        exists = conn.execute(
-            "SELECT 1 FROM pg_roles WHERE rolname = %s", [config.role]
-        ).fetchone()
+        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [config.role]).fetchone()
         if not exists:
             conn.execute(
                 sql.SQL("CREATE ROLE {} LOGIN SUPERUSER").format(sql.Identifier(config.role))
@@ -242,7 +240,7 @@ def start(config: Config) -> str:
         [executable, "-d", "-q", str(ini)],
         capture_output=True,
         text=True,
-        preexec_fn=(lambda: _demote(owner)) if owner else None,  # noqa: PLW1509
+        preexec_fn=(lambda: _demote(owner)) if owner else None,
         check=False,
     )
     deadline = time.monotonic() + _START_TIMEOUT_S
