@@ -268,9 +268,32 @@ def stop(config: Config) -> bool:
     return pid is not None
 
 
+def drop_database(config: Config, name: str) -> None:
+    """Drop `name` on the upstream server, directly (PgBouncer must be stopped: its server
+    connections would keep the database busy). For the test database of a pooled run."""
+    import psycopg
+    from psycopg import sql
+
+    upstream = config.upstream
+    with psycopg.connect(
+        host=upstream.host,
+        port=upstream.port,
+        user=upstream.user,
+        dbname="postgres",
+        autocommit=True,
+        connect_timeout=5,
+    ) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dbtools.pgbouncer", description=__doc__)
     parser.add_argument("command", choices=["start", "stop", "status", "version", "url"])
+    parser.add_argument(
+        "--drop-database",
+        metavar="NAME",
+        help="with stop: then drop this database on the upstream server (a pooled test run's)",
+    )
     args = parser.parse_args(argv)
     config = Config.from_env()
     try:
@@ -278,6 +301,8 @@ def main(argv: list[str] | None = None) -> int:
             print(start(config))
         elif args.command == "stop":
             print("stopped" if stop(config) else "not running", file=sys.stderr)
+            if args.drop_database:
+                drop_database(config, args.drop_database)
         elif args.command == "version":
             print(version())
         elif args.command == "url":

@@ -33,7 +33,7 @@ def test_pgbouncer_runs_in_transaction_mode(pooled: pgbouncer.Config) -> None:
         rows = console.execute("SHOW CONFIG").fetchall()
     config = {row[0]: row[1] for row in rows}
     assert config["pool_mode"] == "transaction"
-    assert connection.settings_dict["PORT"] == str(pooled.port)
+    assert str(connection.settings_dict["PORT"]) == str(pooled.port)
 
 
 def test_a_server_connection_is_lent_per_transaction(pooled: pgbouncer.Config) -> None:
