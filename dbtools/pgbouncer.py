@@ -27,7 +27,7 @@ import pwd
 import shutil
 import signal
 import socket
-import subprocess  # nosec B404 - runs the pgbouncer binary with fixed arguments
+import subprocess  # nosec B404
 import sys
 import tempfile
 import time
