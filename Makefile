@@ -23,7 +23,7 @@ WITH_DB = if [ -z "$$DATABASE_URL" ]; then \
 	fi
 
 .PHONY: run test lint fmt migrate seed serve venv db-start db-stop lock clean bench check-deploy \
-	security browser-deps
+	security browser-deps pgbouncer-deps test-pgbouncer
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -126,6 +126,48 @@ test: $(VENV)/.dev-installed .env
 	export CACHE_KEY_PREFIX=$${CACHE_KEY_PREFIX:-test-$$$$}; \
 	echo "database: $$DATABASE_URL  cache: $${REDIS_URL:-in-process}  broker: $${CELERY_BROKER_URL:-none}"; \
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Debian's PgBouncer for tests/pgbouncer and `make test-pgbouncer`. Installed when missing under
+# CI (REQUIRE_SERVICES=1, root, apt-get); fails loudly when it is missing and cannot be had.
+pgbouncer-deps:
+	@if command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ]; then \
+	  echo "pgbouncer: $$(PATH=$$PATH:/usr/sbin pgbouncer --version | head -1)"; \
+	elif [ "$$REQUIRE_SERVICES" = "1" ] && [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian's pgbouncer"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends pgbouncer >/dev/null \
+	    || { echo "could not install pgbouncer (apt-get install pgbouncer)" >&2; exit 1; }; \
+	  echo "pgbouncer: $$(/usr/sbin/pgbouncer --version | head -1)"; \
+	else \
+	  echo "pgbouncer is missing: apt-get install pgbouncer (Debian), or run under CI as root" >&2; \
+	  exit 1; \
+	fi
+
+# The concurrency tests (and tests/pgbouncer) again, through a PgBouncer in transaction mode
+# (`python -m dbtools.pgbouncer`, 127.0.0.1:16432) with the timeouts as role settings, as
+# production runs behind it (docs/operations.md, "PgBouncer"). The test database is created
+# through PgBouncer and dropped directly once PgBouncer has stopped.
+test-pgbouncer: $(VENV)/.dev-installed .env pgbouncer-deps
+	@set -e; \
+	stop_db=; \
+	if [ -z "$$DATABASE_URL" ] && ! $(BIN)/python -m localdb status >/dev/null; then stop_db=1; fi; \
+	trap 'if [ -n "$$stop_db" ]; then $(BIN)/python -m localdb stop; fi' EXIT; \
+	$(WITH_DB); \
+	if [ -z "$$REDIS_URL" ] && $(PROBE) 6379; then export REDIS_URL=$(LOCAL_REDIS_URL); fi; \
+	if [ -z "$$CELERY_BROKER_URL" ] && $(PROBE) 5672; then export CELERY_BROKER_URL=$(LOCAL_BROKER_URL); fi; \
+	export DJANGO_TEST_DB_NAME=$${DJANGO_TEST_DB_NAME:-test_pos_pooled_$$$$}; \
+	export CACHE_KEY_PREFIX=$${CACHE_KEY_PREFIX:-test-pooled-$$$$}; \
+	role=$${PGBOUNCER_ROLE:-pos_pooled}; \
+	pooled_url="$$($(BIN)/python -m dbtools.pgbouncer start)"; \
+	trap '$(BIN)/python -m dbtools.pgbouncer stop --drop-database "$$DJANGO_TEST_DB_NAME"; \
+	      if [ -n "$$stop_db" ]; then $(BIN)/python -m localdb stop; fi' EXIT; \
+	$(BIN)/python manage.py db_role_settings --role "$$role"; \
+	echo "database: $$pooled_url via $$($(BIN)/python -m dbtools.pgbouncer version) (transaction mode)"; \
+	started=$$(date +%s); status=0; \
+	DATABASE_URL="$$pooled_url" DB_POOLER=pgbouncer $(BIN)/pytest --reuse-db \
+	  -m "concurrency or pgbouncer" $(PYTEST_ARGS) || status=$$?; \
+	echo "pooled pass: $$(( $$(date +%s) - started )) s"; \
+	exit $$status
 
 # The performance benchmark (bench/README.md): recreates the `pos_bench` database on the local
 # PostgreSQL (127.0.0.1:5432, user postgres), seeds it, serves the project under gunicorn and

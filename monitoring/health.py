@@ -31,6 +31,7 @@ from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.utils import load_backend
 
+from monitoring import db_session
 from monitoring.metrics import DEPENDENCY_CHECKS
 
 logger = logging.getLogger("monitoring.health")
@@ -200,7 +201,13 @@ def check_database(alias: str = "default") -> dict[str, Any]:
             "server_version": conn.pg_version,  # type: ignore[attr-defined]
             "migrations": DOWN if pending else OK,
             "unapplied_migrations": len(pending),
+            "timeouts_ms": db_session.session_timeouts(conn),
         }
+        missing = [name for name, ms in info["timeouts_ms"].items() if not ms]
+        if missing and settings.DB_POOLER:
+            # Behind PgBouncer the timeouts come from the role (`manage.py db_role_settings`):
+            # without them one runaway query holds a pooled server connection indefinitely.
+            info["degraded"] = f"no {', '.join(missing)} behind {settings.DB_POOLER}"
         return info
     finally:
         _close_quietly(conn)

@@ -83,6 +83,10 @@ def readiness(results: dict[str, health.CheckResult]) -> tuple[bool, dict[str, A
     # probes that only look one level deep.
     body: dict[str, Any] = {"status": overall, "checks": checks}
     body.update({name: checks[name] for name in READY_CHECKS})
+    if "timeouts_ms" in database.info:
+        # The session's effective timeouts: behind PgBouncer they are the role's settings, and a
+        # missing one degrades the database check (monitoring/db_session.py).
+        body["database_timeouts_ms"] = database.info["timeouts_ms"]
     return ready, body
 
 

@@ -124,6 +124,21 @@ TEMPLATES = [
 DB_CONNECT_TIMEOUT: int = env.int("DB_CONNECT_TIMEOUT", default=3)
 DB_STATEMENT_TIMEOUT_MS: int = env.int("DB_STATEMENT_TIMEOUT_MS", default=5000)
 DB_LOCK_TIMEOUT_MS: int = env.int("DB_LOCK_TIMEOUT_MS", default=3000)
+DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: int = env.int("DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", default=30000)
+# `pgbouncer` when DATABASE_URL points at PgBouncer in transaction mode (docs/operations.md,
+# "PgBouncer"): a server connection then belongs to a client for one transaction only, so nothing
+# may rely on session state. Empty: a direct connection to PostgreSQL.
+DB_POOLER: str = env.str("DB_POOLER", default="").strip().lower()
+if DB_POOLER not in ("", "pgbouncer"):
+    raise ImproperlyConfigured(f"DB_POOLER must be empty or 'pgbouncer', not {DB_POOLER!r}")
+# PgBouncer >= 1.21 with `max_prepared_statements` set tracks protocol-level prepared statements
+# in transaction mode; older ones (Debian 12 ships 1.18) do not, so psycopg must not prepare.
+DB_POOLER_PREPARED_STATEMENTS: bool = env.bool("DB_POOLER_PREPARED_STATEMENTS", default=False)
+DB_TIMEOUTS_MS: dict[str, int] = {
+    "statement_timeout": DB_STATEMENT_TIMEOUT_MS,
+    "lock_timeout": DB_LOCK_TIMEOUT_MS,
+    "idle_in_transaction_session_timeout": DB_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+}
 
 # PostgreSQL only. Without DATABASE_URL: the embedded server's `pos` database on its Unix socket
 # (`python -m localdb start`, run by `make run` / `make test`).
@@ -138,16 +153,26 @@ if _db["ENGINE"] != "django.db.backends.postgresql":
 # the form libpq documents) reaches libpq decoded.
 _db["HOST"] = unquote(_db["HOST"] or "")
 # Persistent connections plus short timeouts: a hung database costs a request seconds, not a
-# worker. Statement and lock timeouts are set per session through libpq's `options`.
+# worker. Directly connected, the timeouts are set per session through libpq's `options`;
+# PgBouncer does not pass `options` on, so behind it they are role settings instead
+# (`manage.py db_role_settings`). Persistent client connections are fine behind PgBouncer: the
+# client keeps its PgBouncer connection, the server connection is lent per transaction.
 _db.setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
 _db["CONN_HEALTH_CHECKS"] = True
 _db.setdefault("OPTIONS", {})
 _db["OPTIONS"].setdefault("connect_timeout", DB_CONNECT_TIMEOUT)
-_db["OPTIONS"].setdefault(
-    "options",
-    f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS} -c lock_timeout={DB_LOCK_TIMEOUT_MS} "
-    "-c idle_in_transaction_session_timeout=30000",
-)
+if DB_POOLER == "pgbouncer":
+    _db["OPTIONS"].pop("options", None)
+    # `.iterator()` would DECLARE a cursor WITH HOLD that outlives its transaction, on a server
+    # connection the next transaction may not get: fetch client-side in chunks instead.
+    _db["DISABLE_SERVER_SIDE_CURSORS"] = True
+    # None: psycopg never prepares (a statement prepared on one server connection does not
+    # exist on the next one).
+    _db["OPTIONS"]["prepare_threshold"] = 5 if DB_POOLER_PREPARED_STATEMENTS else None
+else:
+    _db["OPTIONS"].setdefault(
+        "options", " ".join(f"-c {name}={ms}" for name, ms in DB_TIMEOUTS_MS.items())
+    )
 # A vanished server or a network partition: TCP keepalives and an unacknowledged-data limit make
 # the socket fail instead of waiting for the kernel's default (~15 minutes).
 _db["OPTIONS"].setdefault("keepalives", 1)

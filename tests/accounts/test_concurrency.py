@@ -14,6 +14,8 @@ from accounts.tokens import token_pair_for
 from tests.accounts.conftest import ME_URL, REFRESH_URL, bearer
 from tests.factories import CashierFactory
 
+pytestmark = pytest.mark.concurrency
+
 THREADS = 8
 
 

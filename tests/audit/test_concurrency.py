@@ -12,6 +12,8 @@ from audit.services import audit_record
 from audit.verification import audit_verify
 from tests.factories import StoreFactory
 
+pytestmark = pytest.mark.concurrency
+
 THREADS = 6
 EVENTS_PER_THREAD = 8
 

@@ -211,6 +211,7 @@ def test_adjustment_and_movement_lists_are_scoped(manager_client, store, other_s
 # --- concurrency (PostgreSQL) --------------------------------------------------------------------
 
 
+@pytest.mark.concurrency
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_adjustments_final_quantity_exact() -> None:

@@ -16,7 +16,11 @@ from catalog.services import StockChange, stock_apply
 from tests.catalog.factories import ProductFactory, set_stock
 from tests.factories import StoreFactory
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.concurrency,
+    pytest.mark.django_db(transaction=True),
+]
 
 
 def run_threads(count: int, work: Callable[[int], None]) -> list[Exception]:

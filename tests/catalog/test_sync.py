@@ -156,6 +156,7 @@ def _in_thread(target, *args) -> threading.Thread:
     return thread
 
 
+@pytest.mark.concurrency
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_change_committing_after_a_later_one_is_not_missed() -> None:
@@ -204,6 +205,7 @@ def test_a_change_committing_after_a_later_one_is_not_missed() -> None:
     assert register[a.pk][0] < register[b.pk][0]
 
 
+@pytest.mark.concurrency
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_register_never_misses_a_change_under_concurrent_writers() -> None:

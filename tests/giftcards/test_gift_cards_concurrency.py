@@ -17,7 +17,11 @@ from tests.orders.factories import open_shift_on
 from tests.orders.test_refunds_concurrency import race
 
 D = Decimal
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.concurrency,
+    pytest.mark.django_db(transaction=True),
+]
 
 
 def test_concurrent_sales_never_overspend_a_card(

@@ -219,6 +219,7 @@ def test_a_cashier_refund_needs_an_approval_unless_the_store_allows_it(
     assert Refund.objects.count() == 2
 
 
+@pytest.mark.concurrency
 @pytest.mark.django_db(transaction=True)
 def test_a_token_used_twice_at_once_is_used_once(
     client_for, register: Register, product: Product, store: Store, cashier: User, boss: User

@@ -19,7 +19,11 @@ from tests.orders.test_refunds_concurrency import race
 from tests.orders.test_voids_concurrency import void_via_api
 
 D = Decimal
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.concurrency,
+    pytest.mark.django_db(transaction=True),
+]
 
 
 def assert_books_balance(store) -> None:

@@ -241,6 +241,7 @@ def test_a_lock_timeout_inside_the_action_is_a_retryable_429(cashier: User) -> N
     assert not Store.objects.filter(code="L0").exists()
 
 
+@pytest.mark.concurrency
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_duplicate_waiting_too_long_for_the_first_is_409_in_use(store: Store) -> None:

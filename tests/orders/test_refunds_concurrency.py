@@ -16,7 +16,11 @@ from tests.factories import ManagerFactory
 from tests.orders.selling import refund_via_api, sell
 
 D = Decimal
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.concurrency,
+    pytest.mark.django_db(transaction=True),
+]
 
 
 def race(workers: list[Callable[[], object]]) -> list[object]:

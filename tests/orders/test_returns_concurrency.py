@@ -14,7 +14,11 @@ from orders.reconciliation import reconcile_store_day, store_today
 from tests.orders.test_refunds_concurrency import race
 
 D = Decimal
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.concurrency,
+    pytest.mark.django_db(transaction=True),
+]
 
 
 def test_a_return_racing_the_close_is_counted_or_refused(

@@ -24,7 +24,11 @@ from tests.catalog.factories import ProductFactory, set_stock
 from tests.factories import CashierFactory, RegisterFactory
 from tests.orders.factories import ORDERS_URL, open_shift_on
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.concurrency,
+    pytest.mark.django_db(transaction=True),
+]
 
 
 def _client(user: User) -> APIClient:

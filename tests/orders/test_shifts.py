@@ -437,6 +437,7 @@ def test_report_query_count_does_not_grow_with_orders(
 # --- concurrency (PostgreSQL) -------------------------------------------------------------------
 
 
+@pytest.mark.concurrency
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_opens_give_one_shift(client_for, register) -> None:

@@ -152,6 +152,7 @@ def test_a_batch_costs_a_constant_number_of_queries_per_sale(
     assert per_sale <= 12  # a sale's budget (tests/perf/test_query_budgets.py)
 
 
+@pytest.mark.concurrency
 @pytest.mark.django_db(transaction=True)
 def test_a_batch_sent_twice_at_once_makes_each_sale_exactly_once(
     client_for, register: Register, product: Product, cashier: User

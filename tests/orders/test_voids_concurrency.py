@@ -16,7 +16,11 @@ from tests.orders.selling import idem, refund_via_api, sell
 from tests.orders.test_refunds_concurrency import race
 
 D = Decimal
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.concurrency,
+    pytest.mark.django_db(transaction=True),
+]
 
 
 def void_via_api(client, order: Order, *, key: str):

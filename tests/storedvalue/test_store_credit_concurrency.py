@@ -17,7 +17,11 @@ from tests.orders.test_refunds_concurrency import race
 from tests.storedvalue.conftest import give_credit, sale
 
 D = Decimal
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.concurrency,
+    pytest.mark.django_db(transaction=True),
+]
 
 
 def test_concurrent_sales_never_overspend_store_credit(

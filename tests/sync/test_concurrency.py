@@ -47,6 +47,8 @@ from pricebook.services import (
 from tests.factories import CashierFactory, StoreFactory
 from tests.sync.helpers import feed, follow, snapshot
 
+pytestmark = pytest.mark.concurrency
+
 
 def _in_thread(target: Any, *args: Any) -> threading.Thread:
     def run() -> None:

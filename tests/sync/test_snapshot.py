@@ -106,6 +106,7 @@ def test_another_store_is_404_and_store_is_required(cashier_client, store, other
     assert response["Content-Type"].startswith("application/problem+json")
 
 
+@pytest.mark.concurrency
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_first_requests_build_once(client_for, store) -> None:
