@@ -52,12 +52,9 @@ class _Connection:
 
 
 @pytest.fixture
-def with_replica(settings: Any) -> Iterator[Any]:
+def with_replica(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """A `replica` alias in the settings (never connected to: the tests answer for it)."""
-    settings.DATABASES = {
-        **settings.DATABASES,
-        "replica": copy.deepcopy(settings.DATABASES["default"]),
-    }
+    monkeypatch.setitem(settings.DATABASES, "replica", copy.deepcopy(settings.DATABASES["default"]))
     settings.REPLICA_MAX_LAG_SECONDS = 30
     settings.REPLICA_CHECK_INTERVAL_SECONDS = 5
     replica.forget_replica_state()
@@ -71,8 +68,10 @@ def answering(monkeypatch: pytest.MonkeyPatch, row: tuple[Any, ...] | Exception)
     return connection
 
 
-def test_without_a_replica_everything_reads_the_primary(settings: Any) -> None:
-    settings.DATABASES = {"default": settings.DATABASES["default"]}
+def test_without_a_replica_everything_reads_the_primary(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delitem(settings.DATABASES, "replica", raising=False)
     replica.forget_replica_state()
     assert replica.reporting_db() == "default"
     assert replica.replica_state().status == replica.UNCONFIGURED

@@ -41,6 +41,7 @@ class Standby:
     primary_conninfo: str  # the test database on the primary
     conninfo: str  # the test database on the standby
     start_seconds: float
+    replica_config: dict[str, Any]
 
     def wait_for_replay(self, timeout: float = 30.0) -> float:
         """Until the standby has replayed everything committed so far; the seconds it took."""
@@ -98,7 +99,9 @@ def _start_with_retries(primary: standby_tools.Primary, datadir: Path, attempts:
 
 
 @pytest.fixture(scope="session")
-def standby(django_db_setup: None) -> Iterator[Standby]:
+def standby_server(django_db_setup: None) -> Iterator[Standby]:
+    """The standby, started once for the session (the `replica` alias is the `standby`
+    fixture's, per test: the rest of the suite must not see it)."""
     default = connections["default"].settings_dict  # NAME is the test database by now
     primary_conninfo = _conninfo(default)
     workdir = Path(tempfile.mkdtemp(prefix="pos-standby-"))
@@ -120,10 +123,6 @@ def standby(django_db_setup: None) -> Iterator[Standby]:
     replica_config.update(HOST="127.0.0.1", PORT=str(port))
     # The test database exists on the standby as the primary's copy: never create or flush it.
     replica_config["TEST"] = {**replica_config.get("TEST", {}), "MIRROR": "default"}
-    settings.DATABASES[REPLICA] = replica_config
-    if connections.settings is not settings.DATABASES:
-        connections.settings[REPLICA] = replica_config
-    forget_replica_state()
     handle = Standby(
         primary=primary,
         datadir=datadir,
@@ -131,20 +130,61 @@ def standby(django_db_setup: None) -> Iterator[Standby]:
         primary_conninfo=primary_conninfo,
         conninfo=_conninfo(replica_config),
         start_seconds=start_seconds,
+        replica_config=replica_config,
     )
     print(f"\nstandby: started in {start_seconds:.1f} s on port {port} ({primary.bin_dir})")
     try:
         yield handle
     finally:
-        connections[REPLICA].close()
-        del connections[REPLICA]
-        settings.DATABASES.pop(REPLICA, None)
-        connections.settings.pop(REPLICA, None)
-        forget_replica_state()
         try:
             standby_tools.stop(datadir=datadir, bin_dir=primary.bin_dir, user=primary.os_user)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+# The `replica` alias exists only while a test of this directory runs: its tests name it in
+# `databases` (checked before any fixture runs, so it is registered here first, pointing nowhere
+# until the `standby` fixture fills in the standby's address), and the rest of the suite must not
+# see it (`reporting_db()` would send their reports to it).
+
+
+def _register_alias() -> None:
+    config = copy.deepcopy(connections.settings["default"])
+    config.update(HOST="127.0.0.1", PORT=str(standby_tools.free_port()))
+    config["TEST"] = {**config.get("TEST", {}), "MIRROR": "default"}
+    settings.DATABASES[REPLICA] = config
+    if connections.settings is not settings.DATABASES:
+        connections.settings[REPLICA] = config
+
+
+def _unregister_alias() -> None:
+    if REPLICA in settings.DATABASES:
+        connections[REPLICA].close()
+        del connections[REPLICA]
+    settings.DATABASES.pop(REPLICA, None)
+    connections.settings.pop(REPLICA, None)
+    forget_replica_state()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    _register_alias()
+    yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    yield
+    _unregister_alias()
+
+
+@pytest.fixture
+def standby(standby_server: Standby) -> Standby:
+    """The `replica` alias pointed at the session's standby for this test."""
+    connections[REPLICA].close()
+    connections.settings[REPLICA].update(copy.deepcopy(standby_server.replica_config))
+    forget_replica_state()
+    return standby_server
 
 
 @pytest.fixture(autouse=True)

@@ -3,6 +3,7 @@ the primary when the standby lags or is gone (`posproject.replica`)."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from collections.abc import Iterator
 from decimal import Decimal
@@ -61,8 +62,8 @@ def selling(standby: Standby, register, cashier, product, cashier_client) -> Any
     return sell
 
 
-@pytest.fixture
-def paused(standby: Standby) -> Iterator[Standby]:
+@contextlib.contextmanager
+def replay_paused(standby: Standby) -> Iterator[Standby]:
     """The standby with WAL replay paused (it still receives), resumed afterwards."""
     standby.wait_for_replay()  # the previous test's flush, before the pause
     standby.execute("SELECT pg_wal_replay_pause()")
@@ -71,6 +72,12 @@ def paused(standby: Standby) -> Iterator[Standby]:
     finally:
         standby.execute("SELECT pg_wal_replay_resume()")
         standby.wait_for_replay()
+
+
+@pytest.fixture
+def paused(standby: Standby) -> Iterator[Standby]:
+    with replay_paused(standby):
+        yield standby
 
 
 def test_a_committed_sale_appears_in_the_report_read_on_the_replica(
@@ -139,16 +146,19 @@ def test_a_paused_standby_sends_reports_to_the_primary_and_says_so(
 
 
 def test_readiness_shows_a_lagging_replica_as_degraded_not_down(
-    standby: Standby, selling, client, settings, paused: Standby
+    standby: Standby, selling, client, settings
 ) -> None:
-    settings.REPLICA_MAX_LAG_SECONDS = 0.0
+    standby.wait_for_replay()
     response = client.get("/health/ready")
     assert response.status_code == 200
-    assert response.json()["replica"]["status"] == "ok"  # nothing to replay yet: caught up
+    assert response.json()["replica"]["status"] == "ok"
+    assert response.json()["replica"]["reads_from"] == "replica"
 
-    selling()
-    standby.wait_for_receive()
-    response = client.get("/health/ready")
+    settings.REPLICA_MAX_LAG_SECONDS = 0.0
+    with replay_paused(standby):
+        selling()
+        standby.wait_for_receive()
+        response = client.get("/health/ready")
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "degraded"
