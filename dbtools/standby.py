@@ -29,7 +29,7 @@ import os
 import pwd
 import shutil
 import socket
-import subprocess  # nosec B404 - runs PostgreSQL's own tools with fixed arguments
+import subprocess  # nosec B404
 import sys
 import time
 from dataclasses import dataclass
@@ -149,7 +149,7 @@ def free_port() -> int:
 
 
 def _run(command: list[str], *, user: str | None, timeout: float) -> None:
-    result = subprocess.run(  # noqa: S603  # nosec B603 - fixed PostgreSQL tools, no shell
+    result = subprocess.run(  # noqa: S603  # nosec B603
         command,
         user=user,
         cwd="/",
