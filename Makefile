@@ -23,7 +23,7 @@ WITH_DB = if [ -z "$$DATABASE_URL" ]; then \
 	fi
 
 .PHONY: run test lint fmt migrate seed serve venv db-start db-stop lock clean bench check-deploy \
-	security browser-deps pgbouncer-deps test-pgbouncer
+	security browser-deps pgbouncer-deps test-pgbouncer replica-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -111,6 +111,13 @@ browser-deps:
 	else \
 	  echo "chromium is missing and cannot be installed here (not root, or no apt-get)" >&2; \
 	fi
+
+# Replication from 127.0.0.1 into the local primary (a `host replication` line in its pg_hba.conf,
+# then a reload), so tests/replica can `pg_basebackup` it into a streaming standby
+# (`dbtools.standby`). Needs write access to the hba file (root, or the postgres user); the
+# embedded server allows replication on its socket from initdb already.
+replica-deps: $(VENV)/.prod-installed
+	@$(WITH_DB); $(BIN)/python -m dbtools.standby allow-replication
 
 # The whole suite on PostgreSQL: DATABASE_URL, or the embedded server (started if needed and
 # stopped again if this run started it).

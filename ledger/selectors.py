@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import CharField, DecimalField, Prefetch, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
@@ -157,14 +158,18 @@ def account_balances(
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
     sources: Mapping[str, Any] | None = None,
+    using: str = DEFAULT_DB_ALIAS,
 ) -> dict[str, Decimal]:
     """Σ debit − Σ credit per account code in one store, in one grouped query: entries dated
     within [date_from, date_to] (inclusive, open ends when None), and — when `sources` is given
     — only entries of those sources (`{"sale": <ids or a values_list queryset>, …}`), so a
     caller can ask "the cash of these shifts' sales" without the ledger knowing what a shift
-    is. Codes without lines are zero."""
+    is. Codes without lines are zero. Read from the database `using` (a report passes
+    `posproject.replica.reporting_db()`; the `sources` querysets are evaluated there too)."""
     codes = list(codes)
-    lines = JournalLine.objects.filter(account__code__in=codes, entry__store_id=store_id)
+    lines = JournalLine.objects.using(using).filter(
+        account__code__in=codes, entry__store_id=store_id
+    )
     if date_from is not None:
         lines = lines.filter(entry__date__gte=date_from)
     if date_to is not None:

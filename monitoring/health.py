@@ -249,8 +249,26 @@ def check_broker() -> dict[str, Any]:
     return info
 
 
+# --- Read replica -------------------------------------------------------------------------------
+
+
+def check_replica() -> dict[str, Any]:
+    """The read replica's state, measured now (`posproject.replica`). Lagging or unreachable is
+    `degraded`, never `down`: reports then read the primary and selling is not affected."""
+    from posproject import replica
+
+    state = replica.replica_state(refresh=True)
+    info: dict[str, Any] = {"state": state.status, "reads_from": state.alias}
+    if state.lag_seconds is not None and state.lag_seconds != float("inf"):
+        info["lag_seconds"] = round(state.lag_seconds, 3)
+    if state.status != replica.OK:
+        info["degraded"] = f"read replica {state.status}: reports read the primary"
+    return info
+
+
 CHECKS: dict[str, Callable[[], dict[str, Any] | None]] = {
     "database": check_database,
     "cache": check_cache,
     "broker": check_broker,
+    "replica": check_replica,
 }

@@ -3,7 +3,7 @@ rolled-back sale is never counted. `monitoring` imports no domain app; the apps 
 
 from __future__ import annotations
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 ORDERS = Counter("pos_orders_total", "Completed sales.", ["store", "offline"])
 ORDER_AMOUNT = Counter("pos_order_amount_total", "Sum of sale totals.", ["store", "currency"])
@@ -57,4 +57,17 @@ SYNC_SNAPSHOT_SERVES = Counter(
     "pos_sync_snapshot_serves_total",
     "Register sync snapshot requests by result (hit, miss, not_modified).",
     ["result"],
+)
+
+# --- Read replica (posproject.replica) ------------------------------------------------------------
+REPLICA_FALLBACKS = Counter(
+    "pos_replica_fallbacks_total",
+    "Replica checks that sent report reads to the primary, by reason (lag, unreachable).",
+    ["reason"],
+)
+REPLICA_LAG = Gauge(
+    "pos_replica_lag_seconds",
+    "The read replica's replay lag at its last check (0 when it has replayed all it received; "
+    "-1 when it has replayed no commit yet).",
+    multiprocess_mode="max",  # gunicorn workers: the worst of their last checks
 )

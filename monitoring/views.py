@@ -32,6 +32,12 @@ from monitoring.exposition import address_allowed, metrics_registry
 _STARTED_AT = time.time()
 READY_CHECKS = ("database", "cache", "broker")
 
+
+def ready_checks() -> tuple[str, ...]:
+    """The readiness checks: the read replica's too when `REPLICA_DATABASE_URL` configures one."""
+    return (*READY_CHECKS, "replica") if "replica" in settings.DATABASES else READY_CHECKS
+
+
 View = Callable[[HttpRequest], HttpResponse]
 
 
@@ -72,6 +78,10 @@ def readiness(results: dict[str, health.CheckResult]) -> tuple[bool, dict[str, A
         "cache": results["cache"].status,
         "broker": results["broker"].status,
     }
+    # A lagging or unreachable replica degrades, never unreadies: reports read the primary.
+    if "replica" in results:
+        replica = results["replica"]
+        checks["replica"] = health.DEGRADED if replica.status == health.DOWN else replica.status
     ready = checks["database"] != health.DOWN and checks["migrations"] == health.OK
     if not ready:
         overall = health.DOWN
@@ -87,12 +97,14 @@ def readiness(results: dict[str, health.CheckResult]) -> tuple[bool, dict[str, A
         # The session's effective timeouts: behind PgBouncer they are the role's settings, and a
         # missing one degrades the database check (monitoring/db_session.py).
         body["database_timeouts_ms"] = database.info["timeouts_ms"]
+    if "replica" in results:
+        body["replica"] = {"status": checks["replica"], **results["replica"].info}
     return ready, body
 
 
 @_safe_methods_only
 def ready(request: HttpRequest) -> HttpResponse:
-    ready_, body = readiness(health.run_checks(READY_CHECKS))
+    ready_, body = readiness(health.run_checks(ready_checks()))
     return _no_store(JsonResponse(body, status=200 if ready_ else 503))
 
 
@@ -157,7 +169,7 @@ class DetailedHealthView(APIView):
         responses={200: OpenApiResponse(OpenApiTypes.OBJECT), 503: OpenApiTypes.OBJECT},
     )
     def get(self, request: Request) -> Response:
-        results = health.run_checks(READY_CHECKS)
+        results = health.run_checks(ready_checks())
         ready_, summary = readiness(results)
         dependencies = {name: result.as_dict() for name, result in results.items()}
         body = {

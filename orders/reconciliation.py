@@ -80,6 +80,7 @@ from orders.models import (
     Shift,
     ShiftStatus,
 )
+from posproject.replica import reporting_db
 from storedvalue.models import LoyaltyMovement, LoyaltyMovementKind, StoreCreditMovement
 
 _MONEY: DecimalField[Decimal, Decimal] = DecimalField(
@@ -162,8 +163,8 @@ def _sum(expression: Any, **kwargs: Any) -> Coalesce:
     )
 
 
-def _cash(store: Store, start: dt.datetime, end: dt.datetime) -> tuple[Comparison, int]:
-    shifts = Shift.objects.filter(
+def _cash(store: Store, start: dt.datetime, end: dt.datetime, db: str) -> tuple[Comparison, int]:
+    shifts = Shift.objects.using(db).filter(
         store=store, status=ShiftStatus.CLOSED, closed_at__gte=start, closed_at__lt=end
     )
     counted = shifts.aggregate(
@@ -174,20 +175,21 @@ def _cash(store: Store, start: dt.datetime, end: dt.datetime) -> tuple[Compariso
     ledger_cash = account_balances(
         store_id=store.pk,
         codes=[CASH],
+        using=db,
         sources={
-            EntrySource.SALE: Order.objects.filter(shift__in=shift_ids).values("id"),
-            EntrySource.REFUND: Refund.objects.filter(shift__in=shift_ids).values("id"),
-            EntrySource.CASH_MOVEMENT: CashMovement.objects.filter(shift__in=shift_ids).values(
-                "id"
-            ),
-            EntrySource.RETURN: Return.objects.filter(shift__in=shift_ids).values("id"),
+            EntrySource.SALE: Order.objects.using(db).filter(shift__in=shift_ids).values("id"),
+            EntrySource.REFUND: Refund.objects.using(db).filter(shift__in=shift_ids).values("id"),
+            EntrySource.CASH_MOVEMENT: CashMovement.objects.using(db)
+            .filter(shift__in=shift_ids)
+            .values("id"),
+            EntrySource.RETURN: Return.objects.using(db).filter(shift__in=shift_ids).values("id"),
             EntrySource.SHIFT_CLOSE: shift_ids,
-            EntrySource.VOID: Order.objects.filter(
-                shift__in=shift_ids, status=OrderStatus.VOIDED
-            ).values("id"),
-            EntrySource.GIFT_CARD_ISSUE: GiftCardMovement.objects.filter(
-                kind=GiftCardMovementKind.ISSUE, card__shift__in=shift_ids
-            ).values("id"),
+            EntrySource.VOID: Order.objects.using(db)
+            .filter(shift__in=shift_ids, status=OrderStatus.VOIDED)
+            .values("id"),
+            EntrySource.GIFT_CARD_ISSUE: GiftCardMovement.objects.using(db)
+            .filter(kind=GiftCardMovementKind.ISSUE, card__shift__in=shift_ids)
+            .values("id"),
         },
     )[CASH]
     comparison = Comparison(
@@ -199,22 +201,27 @@ def _cash(store: Store, start: dt.datetime, end: dt.datetime) -> tuple[Compariso
     return comparison, counted["count"]
 
 
-def _inventory(store: Store, date: dt.date, end: dt.datetime) -> Comparison:
+def _inventory(store: Store, date: dt.date, end: dt.datetime, db: str) -> Comparison:
     # Every level, tracked or not: a product switched to untracked keeps the value it had, and
     # so does the ledger.
     later = (
-        StockMovement.objects.filter(store=store, created_at__gte=end)
+        StockMovement.objects.using(db)
+        .filter(store=store, created_at__gte=end)
         .order_by()
         .values("store")
         .annotate(value=Sum("value"))
         .values("value")
     )
-    at_day_end = StockLevel.objects.filter(store=store).aggregate(
-        value=_sum("value") - Coalesce(Subquery(later), Value(ZERO), output_field=_MONEY)
-    )["value"]
-    ledger_inventory = account_balances(store_id=store.pk, codes=[INVENTORY], date_to=date)[
-        INVENTORY
-    ]
+    at_day_end = (
+        StockLevel.objects.using(db)
+        .filter(store=store)
+        .aggregate(
+            value=_sum("value") - Coalesce(Subquery(later), Value(ZERO), output_field=_MONEY)
+        )["value"]
+    )
+    ledger_inventory = account_balances(
+        store_id=store.pk, codes=[INVENTORY], date_to=date, using=db
+    )[INVENTORY]
     return Comparison(
         name="inventory",
         description="inventory account (1200) up to today vs book value of stock at day end",
@@ -224,13 +231,14 @@ def _inventory(store: Store, date: dt.date, end: dt.datetime) -> Comparison:
 
 
 def _sales(
-    store: Store, date: dt.date, start: dt.datetime, end: dt.datetime
+    store: Store, date: dt.date, start: dt.datetime, end: dt.datetime, db: str
 ) -> tuple[Comparison, Comparison]:
     # The day's orders and the day's voids (by `voided_at`) in one scan.
     created = Q(created_at__gte=start, created_at__lt=end)
     voided = Q(status=OrderStatus.VOIDED, voided_at__gte=start, voided_at__lt=end)
     orders = (
-        Order.objects.filter(store=store)
+        Order.objects.using(db)
+        .filter(store=store)
         .filter(created | voided)
         .aggregate(
             net=_sum(F("total") - F("tax_total"), filter=created),
@@ -239,24 +247,33 @@ def _sales(
             void_tax=_sum("tax_total", filter=voided),
         )
     )
-    refunds = Refund.objects.filter(
-        store=store, created_at__gte=start, created_at__lt=end
-    ).aggregate(net=_sum("net_total"), tax=_sum("tax_total"))
-    returns = Return.objects.filter(
-        store=store, created_at__gte=start, created_at__lt=end
-    ).aggregate(net=_sum("net_total"), tax=_sum("tax_total"))
+    refunds = (
+        Refund.objects.using(db)
+        .filter(store=store, created_at__gte=start, created_at__lt=end)
+        .aggregate(net=_sum("net_total"), tax=_sum("tax_total"))
+    )
+    returns = (
+        Return.objects.using(db)
+        .filter(store=store, created_at__gte=start, created_at__lt=end)
+        .aggregate(net=_sum("net_total"), tax=_sum("tax_total"))
+    )
     # The value of the points earned (Dr 4000) less those taken back (Cr 4000) that day.
-    points = LoyaltyMovement.objects.filter(
-        store=store,
-        created_at__gte=start,
-        created_at__lt=end,
-        kind__in=(LoyaltyMovementKind.EARN, LoyaltyMovementKind.TAKE_BACK),
-    ).aggregate(value=_sum("value"))
+    points = (
+        LoyaltyMovement.objects.using(db)
+        .filter(
+            store=store,
+            created_at__gte=start,
+            created_at__lt=end,
+            kind__in=(LoyaltyMovementKind.EARN, LoyaltyMovementKind.TAKE_BACK),
+        )
+        .aggregate(value=_sum("value"))
+    )
     balances = account_balances(
         store_id=store.pk,
         codes=[SALES_REVENUE, SALES_RETURNS, SALES_TAX_PAYABLE],
         date_from=date,
         date_to=date,
+        using=db,
     )
     revenue = Comparison(
         name="sales_revenue",
@@ -282,13 +299,15 @@ def _sales(
     return revenue, tax
 
 
-def _gift_cards(store: Store, date: dt.date, end: dt.datetime) -> Comparison:
-    held = GiftCardMovement.objects.filter(card__store=store, created_at__lt=end).aggregate(
-        value=_sum("amount")
-    )["value"]
-    ledger = account_balances(store_id=store.pk, codes=[GIFT_CARDS_OUTSTANDING], date_to=date)[
-        GIFT_CARDS_OUTSTANDING
-    ]
+def _gift_cards(store: Store, date: dt.date, end: dt.datetime, db: str) -> Comparison:
+    held = (
+        GiftCardMovement.objects.using(db)
+        .filter(card__store=store, created_at__lt=end)
+        .aggregate(value=_sum("amount"))["value"]
+    )
+    ledger = account_balances(
+        store_id=store.pk, codes=[GIFT_CARDS_OUTSTANDING], date_to=date, using=db
+    )[GIFT_CARDS_OUTSTANDING]
     return Comparison(
         name="gift_cards",
         description="gift cards outstanding (2300) up to today vs Σ the cards' balances at day end",
@@ -298,11 +317,15 @@ def _gift_cards(store: Store, date: dt.date, end: dt.datetime) -> Comparison:
     )
 
 
-def _store_credit(store: Store, date: dt.date, end: dt.datetime) -> Comparison:
-    held = StoreCreditMovement.objects.filter(store=store, created_at__lt=end).aggregate(
-        value=_sum("amount")
-    )["value"]
-    ledger = account_balances(store_id=store.pk, codes=[STORE_CREDIT], date_to=date)[STORE_CREDIT]
+def _store_credit(store: Store, date: dt.date, end: dt.datetime, db: str) -> Comparison:
+    held = (
+        StoreCreditMovement.objects.using(db)
+        .filter(store=store, created_at__lt=end)
+        .aggregate(value=_sum("amount"))["value"]
+    )
+    ledger = account_balances(store_id=store.pk, codes=[STORE_CREDIT], date_to=date, using=db)[
+        STORE_CREDIT
+    ]
     return Comparison(
         name="store_credit",
         description="store credit (2310) up to today vs Σ the store's store credit movements "
@@ -312,11 +335,13 @@ def _store_credit(store: Store, date: dt.date, end: dt.datetime) -> Comparison:
     )
 
 
-def _loyalty_points(store: Store, date: dt.date, end: dt.datetime) -> Comparison:
-    held = LoyaltyMovement.objects.filter(store=store, created_at__lt=end).aggregate(
-        value=_sum("value")
-    )["value"]
-    ledger = account_balances(store_id=store.pk, codes=[LOYALTY_POINTS], date_to=date)[
+def _loyalty_points(store: Store, date: dt.date, end: dt.datetime, db: str) -> Comparison:
+    held = (
+        LoyaltyMovement.objects.using(db)
+        .filter(store=store, created_at__lt=end)
+        .aggregate(value=_sum("value"))["value"]
+    )
+    ledger = account_balances(store_id=store.pk, codes=[LOYALTY_POINTS], date_to=date, using=db)[
         LOYALTY_POINTS
     ]
     return Comparison(
@@ -328,19 +353,26 @@ def _loyalty_points(store: Store, date: dt.date, end: dt.datetime) -> Comparison
     )
 
 
-def reconcile_store_day(*, store: Store, date: dt.date) -> ReconciliationResult:
+def reconcile_store_day(
+    *, store: Store, date: dt.date, using: str | None = None
+) -> ReconciliationResult:
     """Compare the ledger with the records of one store's local day (see the module docstring).
-    Reads only; about ten aggregate queries whatever the day's volume."""
+    Reads only; about ten aggregate queries whatever the day's volume, all on one database:
+    `using`, by default the read replica when it is fresh enough
+    (`posproject.replica.reporting_db()`), else the primary."""
+    db = using or reporting_db()
     start, end = local_day_bounds(store, date)
-    cash, shifts_closed = _cash(store, start, end)
-    revenue, tax = _sales(store, date, start, end)
-    inventory = _inventory(store, date, end)
-    gift_cards = _gift_cards(store, date, end)
-    store_credit = _store_credit(store, date, end)
-    loyalty_points = _loyalty_points(store, date, end)
-    shifts_open = Shift.objects.filter(
-        store=store, status=ShiftStatus.OPEN, opened_at__lt=end
-    ).count()
+    cash, shifts_closed = _cash(store, start, end, db)
+    revenue, tax = _sales(store, date, start, end, db)
+    inventory = _inventory(store, date, end, db)
+    gift_cards = _gift_cards(store, date, end, db)
+    store_credit = _store_credit(store, date, end, db)
+    loyalty_points = _loyalty_points(store, date, end, db)
+    shifts_open = (
+        Shift.objects.using(db)
+        .filter(store=store, status=ShiftStatus.OPEN, opened_at__lt=end)
+        .count()
+    )
     return ReconciliationResult(
         store_id=store.pk,
         store_code=store.code,

@@ -9,6 +9,7 @@ nothing set, the project runs on the embedded PostgreSQL that `make run` and `ma
 from __future__ import annotations
 
 import contextlib
+import copy
 import logging
 from datetime import timedelta
 from decimal import Decimal
@@ -185,6 +186,28 @@ _db.setdefault("TEST", {})
 # Lets concurrent test runs on one server use separate test databases (`make test` sets it).
 if env.str("DJANGO_TEST_DB_NAME", default=""):
     _db["TEST"]["NAME"] = env.str("DJANGO_TEST_DB_NAME")
+
+# --- Read replica (reports) ----------------------------------------------------------------------
+# REPLICA_DATABASE_URL adds the `replica` alias: a streaming hot standby that reports, exports, the
+# dashboard and `reconcile` read from (`posproject.replica.reporting_db()`, explicit `.using()`;
+# no router). It is a copy of the final default config (pool/timeouts/keepalives included) with
+# the URL's host, port, name, user and password, so whatever the default connection does the
+# replica's does too. Sales, refunds and anything that reads its own writes never use it.
+REPLICA_DATABASE_URL: str = env.str("REPLICA_DATABASE_URL", default="")
+REPLICA_MAX_LAG_SECONDS: float = env.float("REPLICA_MAX_LAG_SECONDS", default=30.0)
+REPLICA_CHECK_INTERVAL_SECONDS: float = env.float("REPLICA_CHECK_INTERVAL_SECONDS", default=5.0)
+if REPLICA_DATABASE_URL:
+    _replica_url = env.db_url_config(REPLICA_DATABASE_URL)
+    if _replica_url["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("REPLICA_DATABASE_URL must name a PostgreSQL database.")
+    _replica = copy.deepcopy(DATABASES["default"])
+    for _key in ("NAME", "USER", "PASSWORD", "HOST", "PORT"):
+        _replica[_key] = _replica_url.get(_key, "")
+    _replica["HOST"] = unquote(_replica["HOST"] or "")
+    # The standby serves the default's test database (it is a copy of the whole primary): the
+    # test runner must neither create nor flush a second one on a read-only server.
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES["replica"] = _replica
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

@@ -49,7 +49,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Count, DecimalField, Func, Max, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, ExtractHour, TruncHour
 
@@ -110,17 +110,21 @@ def local_today(*, store: Store, now: dt.datetime) -> dt.date:
     return now.astimezone(store.tzinfo).date()
 
 
-def orders_of_day(*, store: Store, date: dt.date) -> QuerySet[Order]:
+def orders_of_day(*, store: Store, date: dt.date, using: str = DEFAULT_DB_ALIAS) -> QuerySet[Order]:
     """The store's sales recorded on its local day `date` (range on `order_store_created`)."""
     start, end = local_day_bounds(tz=store.tzinfo, date=date)
-    return Order.objects.filter(store_id=store.pk, created_at__gte=start, created_at__lt=end)
+    return Order.objects.using(using).filter(
+        store_id=store.pk, created_at__gte=start, created_at__lt=end
+    )
 
 
-def _lines_of_day(*, store: Store, date: dt.date) -> QuerySet[OrderLine]:
+def _lines_of_day(*, store: Store, date: dt.date, using: str) -> QuerySet[OrderLine]:
     start, end = local_day_bounds(tz=store.tzinfo, date=date)
-    return OrderLine.objects.filter(
-        order__store_id=store.pk, order__created_at__gte=start, order__created_at__lt=end
-    ).exclude(order__status=OrderStatus.VOIDED)
+    return (
+        OrderLine.objects.using(using)
+        .filter(order__store_id=store.pk, order__created_at__gte=start, order__created_at__lt=end)
+        .exclude(order__status=OrderStatus.VOIDED)
+    )
 
 
 def _hour_grouping(
@@ -163,7 +167,7 @@ GROUP BY payment.{col(Payment, "method")}
 
 
 def _tenders_of_day(
-    *, store: Store, start: dt.datetime, end: dt.datetime
+    *, store: Store, start: dt.datetime, end: dt.datetime, using: str
 ) -> list[tuple[str, Decimal]]:
     """Σ payment amount per method over the day's orders.
 
@@ -172,25 +176,28 @@ def _tenders_of_day(
     itself the planner joined the day's orders to a sequential scan of every payment ever made
     once the history outgrew the day (124 ms at 1,000,000 orders, and growing with them;
     bench/RESULTS.md); this reads only the day's payments, whatever the history."""
-    with connection.cursor() as cursor:
+    with connections[using].cursor() as cursor:
         cursor.execute(_tenders_sql(), [store.pk, start, end, OrderStatus.VOIDED.value])
         return [(method, Decimal(total)) for method, total in cursor.fetchall()]
 
 
-def daily_report_figures(*, store: Store, date: dt.date) -> dict[str, Any]:
+def daily_report_figures(
+    *, store: Store, date: dt.date, using: str = DEFAULT_DB_ALIAS
+) -> dict[str, Any]:
     """The report's figures for `store` on its local day `date`, in the contract's JSON shape
     (money as strings with the store currency's minor units, quantities with three). Eight
     queries, whatever the number of orders: six aggregates (orders by hour and cashier,
     refunds, returns, tenders, products, promotions) and the names of the cashiers and of the
-    top products."""
+    top products. All on the database `using` (the caller's `posproject.replica.reporting_db()`
+    for a report)."""
     tz = store.tzinfo
     start, end = local_day_bounds(tz=tz, date=date)
 
     def money(value: Any) -> str:
         return _money(value, store.currency)
 
-    orders = orders_of_day(store=store, date=date)
-    lines = _lines_of_day(store=store, date=date)
+    orders = orders_of_day(store=store, date=date, using=using)
+    lines = _lines_of_day(store=store, date=date, using=using)
 
     # One scan of the day's orders, grouped by hour and cashier (at most 25 × cashiers rows):
     # the day's totals, the hours and the cashiers are all sums of those groups. Voided orders
@@ -231,19 +238,25 @@ def daily_report_figures(*, store: Store, date: dt.date) -> dict[str, Any]:
             bucket["total"] += group["total"]
     day_total = sum((group["total"] for group in groups), ZERO)
     tax_total = sum((group["tax"] for group in groups), ZERO)
-    usernames = dict(User.objects.filter(pk__in=list(by_cashier)).values_list("id", "username"))
+    usernames = dict(
+        User.objects.using(using).filter(pk__in=list(by_cashier)).values_list("id", "username")
+    )
 
-    refunds_total = Refund.objects.filter(
-        store_id=store.pk, created_at__gte=start, created_at__lt=end
-    ).aggregate(total=_money_sum("total"))["total"]
-    returns = Return.objects.filter(
-        store_id=store.pk, created_at__gte=start, created_at__lt=end
-    ).aggregate(count=Count("id"), total=_money_sum("total"))
+    refunds_total = (
+        Refund.objects.using(using)
+        .filter(store_id=store.pk, created_at__gte=start, created_at__lt=end)
+        .aggregate(total=_money_sum("total"))["total"]
+    )
+    returns = (
+        Return.objects.using(using)
+        .filter(store_id=store.pk, created_at__gte=start, created_at__lt=end)
+        .aggregate(count=Count("id"), total=_money_sum("total"))
+    )
 
     # Money tenders only: the `exchange` part of a sale was paid by returned goods (counted
     # with the refunds), not taken in.
     tenders = dict.fromkeys(SALE_TENDERS, ZERO)
-    for method, amount in _tenders_of_day(store=store, start=start, end=end):
+    for method, amount in _tenders_of_day(store=store, start=start, end=end, using=using):
         if method in tenders:
             tenders[method] += amount
 
@@ -256,9 +269,9 @@ def daily_report_figures(*, store: Store, date: dt.date) -> dict[str, Any]:
         .order_by("-total", "-quantity", "product_id")[:TOP_PRODUCTS_LIMIT]
     )
     names = dict(
-        Product.objects.filter(pk__in=[row["product_id"] for row in product_rows]).values_list(
-            "id", "name"
-        )
+        Product.objects.using(using)
+        .filter(pk__in=[row["product_id"] for row in product_rows])
+        .values_list("id", "name")
     )
     # What each automatic promotion took off that day (its name as the lines snapshotted it).
     promotion_rows = list(
@@ -327,7 +340,9 @@ def daily_report_figures(*, store: Store, date: dt.date) -> dict[str, Any]:
 # --- The manager's dashboard -------------------------------------------------------------------
 
 
-def stores_today_totals(*, stores: list[Store], now: dt.datetime) -> dict[int, dict[str, Any]]:
+def stores_today_totals(
+    *, stores: list[Store], now: dt.datetime, using: str = DEFAULT_DB_ALIAS
+) -> dict[int, dict[str, Any]]:
     """Today's (each store's own local today) order count, Σ total, Σ net-of-tax and refunds,
     per store, in the store's currency (voided orders left out, as in the daily report): two
     grouped queries whatever the number of stores."""
@@ -344,7 +359,8 @@ def stores_today_totals(*, stores: list[Store], now: dt.datetime) -> dict[int, d
         store.pk: {"orders": 0, "total": ZERO, "tax": ZERO, "refunds": ZERO} for store in stores
     }
     for row in (
-        Order.objects.filter(order_window)
+        Order.objects.using(using)
+        .filter(order_window)
         .exclude(status=OrderStatus.VOIDED)
         .values("store_id")
         .annotate(orders=Count("id"), total=_money_sum("total"), tax=_money_sum("tax_total"))
@@ -352,7 +368,8 @@ def stores_today_totals(*, stores: list[Store], now: dt.datetime) -> dict[int, d
     ):
         result[row["store_id"]].update(orders=row["orders"], total=row["total"], tax=row["tax"])
     for refund_row in (
-        Refund.objects.filter(refund_window)
+        Refund.objects.using(using)
+        .filter(refund_window)
         .values("store_id")
         .annotate(refunds=_money_sum("total"))
         .order_by("store_id")
@@ -392,23 +409,32 @@ def totals_by_currency(
 
 
 def low_stock_levels(
-    *, store_ids: list[int] | None, threshold: Decimal, limit: int = 25
+    *,
+    store_ids: list[int] | None,
+    threshold: Decimal,
+    limit: int = 25,
+    using: str = DEFAULT_DB_ALIAS,
 ) -> QuerySet[StockLevel]:
     """Stock levels at or below `threshold` of active tracked products, lowest first
     (`store_ids=None`: every store)."""
-    queryset = StockLevel.objects.select_related("store", "product").filter(
-        product__track_stock=True, product__is_active=True, quantity__lte=threshold
+    queryset = (
+        StockLevel.objects.using(using)
+        .select_related("store", "product")
+        .filter(product__track_stock=True, product__is_active=True, quantity__lte=threshold)
     )
     if store_ids is not None:
         queryset = queryset.filter(store_id__in=store_ids)
     return queryset.order_by("quantity", "store_id", "product_id")[:limit]
 
 
-def shifts_closed_on_day(*, store: Store, date: dt.date) -> QuerySet[Shift]:
+def shifts_closed_on_day(
+    *, store: Store, date: dt.date, using: str = DEFAULT_DB_ALIAS
+) -> QuerySet[Shift]:
     """The shifts of `store` closed on its local day `date`: the day's Z reports."""
     start, end = local_day_bounds(tz=store.tzinfo, date=date)
     return (
-        Shift.objects.select_related("register", "closed_by")
+        Shift.objects.using(using)
+        .select_related("register", "closed_by")
         .filter(
             store_id=store.pk,
             status=ShiftStatus.CLOSED,
@@ -429,12 +455,17 @@ STORED_VALUE_ACCOUNTS: tuple[tuple[str, str], ...] = (
 )
 
 
-def stored_value_owed(*, store: Store, date: dt.date | None = None) -> dict[str, Any]:
+def stored_value_owed(
+    *, store: Store, date: dt.date | None = None, using: str = DEFAULT_DB_ALIAS
+) -> dict[str, Any]:
     """The store's stored-value liabilities from its ledger as of the end of its local `date`
     (all entries when None): `{rows: [{code, name, owed}], total}`, `owed` = credit − debit in
     the store currency's minor units. One query."""
     balances = account_balances(
-        store_id=store.pk, codes=[code for code, _ in STORED_VALUE_ACCOUNTS], date_to=date
+        store_id=store.pk,
+        codes=[code for code, _ in STORED_VALUE_ACCOUNTS],
+        date_to=date,
+        using=using,
     )
     owed = {code: round_money(-balances[code], store.currency) for code, _ in STORED_VALUE_ACCOUNTS}
     return {

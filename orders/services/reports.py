@@ -30,6 +30,7 @@ from domain.errors import InvalidInput
 from monitoring.metrics import RECONCILIATION_DIFFERENCES
 from orders.models import DailyReport
 from orders.selectors.reports import daily_report_figures, local_day_bounds, local_today
+from posproject.replica import reporting_db
 from spreadsheets import safe_cell
 
 logger = logging.getLogger(__name__)
@@ -58,13 +59,17 @@ def daily_report_is_final(*, store: Store, date: dt.date, now: dt.datetime | Non
 def daily_report_compute(
     *, store: Store, date: dt.date, now: dt.datetime | None = None
 ) -> DailyReport:
-    """The report for `store` on `date`, computed now and not stored (an unsaved instance)."""
+    """The report for `store` on `date`, computed now and not stored (an unsaved instance).
+
+    The figures are read from the read replica when it is within its lag bound
+    (`posproject.replica`): a report of today may then be up to that many seconds behind the
+    till, and a final one misses nothing (it is computed `REPORT_FINAL_AFTER` after the day)."""
     now = now or timezone.now()
     _check_reportable(store=store, date=date, now=now)
     return DailyReport(
         store=store,
         date=date,
-        data=daily_report_figures(store=store, date=date),
+        data=daily_report_figures(store=store, date=date, using=reporting_db()),
         generated_at=now,
     )
 
