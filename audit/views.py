@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from accounts.models import User
 from accounts.selectors import visible_store_ids
+from apitools.pagination import CursorOrPageNumberPagination
 from apitools.permissions import ADMIN_ONLY, STAFF_ROLES
 from audit.filters import AuditEventFilter
 from audit.models import AuditEvent
@@ -37,6 +38,8 @@ class AuditEventViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     allowed_roles = STAFF_ROLES
     serializer_class = AuditEventSerializer
     filterset_class = AuditEventFilter
+    pagination_class = CursorOrPageNumberPagination
+    cursor_ordering = ("id",)
 
     def get_queryset(self) -> QuerySet[AuditEvent]:
         return audit_event_list(store_ids=visible_store_ids(cast(User, self.request.user)))
