@@ -54,9 +54,11 @@ class AuditEvent(models.Model):
     )
     action = models.CharField(max_length=64, db_index=True)
     store_id = models.BigIntegerField(null=True, blank=True, db_index=True)
-    chain = models.BigIntegerField(help_text="The store id; outside any store -user_id (an event about a user), "
+    chain = models.BigIntegerField(
+        help_text="The store id; outside any store -user_id (an event about a user), "
         "-10**18 - k (a failed login's username shard k, 0-63) or 0 (none of those, or "
-        "written before per-user chains).")
+        "written before per-user chains)."
+    )
     object_type = models.CharField(max_length=64, blank=True, default="")
     object_id = models.CharField(max_length=64, blank=True, default="")
     changes = models.JSONField(default=dict, blank=True)

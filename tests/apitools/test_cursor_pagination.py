@@ -149,9 +149,9 @@ def test_cursor_pages_keep_to_the_users_stores(
     manager = ManagerFactory(stores=[store])
     seen, _ = _walk(client_for(manager), f"{EVENTS}?cursor=&page_size=2")
     assert set(mine) <= set(seen)
-    assert set(
-        AuditEvent.objects.filter(id__in=seen).values_list("store_id", flat=True)
-    ) == {store.pk}
+    assert set(AuditEvent.objects.filter(id__in=seen).values_list("store_id", flat=True)) == {
+        store.pk
+    }
 
 
 def test_orders_by_cursor_only_of_the_users_stores(
