@@ -10,6 +10,7 @@ import pytest
 from django.db import OperationalError, connection, transaction
 
 from accounts.exceptions import InvalidCredentials
+from accounts.models import User
 from accounts.services import auth_login
 from audit import services as audit_services
 from audit.chains import (
@@ -73,6 +74,13 @@ def test_store_events_and_system_events_keep_their_chains() -> None:
     assert audit_record(action="system.tick").chain == OUTSIDE_ANY_STORE  # type: ignore[union-attr]
 
 
+def _login_event_within(user: User, *, lock_timeout: str) -> None:
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [lock_timeout])
+        audit_record(action="auth.login", actor=user, object_id=user.pk)
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_logins_of_different_users_do_not_wait_for_each_other() -> None:
@@ -102,10 +110,8 @@ def test_logins_of_different_users_do_not_wait_for_each_other() -> None:
             auth_login(username=bob.username, password=DEFAULT_PASSWORD)  # does not wait
             _failed_login("someone-else")  # nor does a failed login
         # Alice's head really is held: a second login of hers waits, and gives up.
-        with pytest.raises(OperationalError, match="lock timeout"), transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL lock_timeout = '200ms'")
-            audit_record(action="auth.login", actor=alice, object_id=alice.pk)
+        with pytest.raises(OperationalError, match="lock timeout"):
+            _login_event_within(alice, lock_timeout="200ms")
     finally:
         release.set()
         holder.join()
