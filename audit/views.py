@@ -30,7 +30,8 @@ from audit.verification import audit_verify
         "Append order (by id), oldest first. Managers see the events of their stores; admins "
         "see every event, including those outside any store (logins, user administration). "
         "`hash` is SHA-256 over the previous event's hash in the same chain (one chain per "
-        "store, one for events outside any store) and a canonical JSON of the event."
+        "store; outside any store one per user and 64 username shards for failed logins) and "
+        "a canonical JSON of the event."
     ),
     tags=["audit"],
 )
