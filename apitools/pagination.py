@@ -75,13 +75,14 @@ class KeysetPagination(pagination.CursorPagination):
     def __init__(self, ordering: tuple[str, ...]) -> None:
         if len(ordering) != 1 or ordering[0].lstrip("-") != "id":
             raise ImproperlyConfigured("Keyset pages run on one unique key: ('id',) or ('-id',).")
+        self.key_ordering = ordering
         self.ordering = ordering
 
     def get_page_size(self, request: Request) -> int:
         return PageNumberPagination.get_page_size(self, request)  # type: ignore[arg-type]
 
     def get_ordering(self, request: Request, queryset: Any, view: Any) -> tuple[str, ...]:
-        return self.ordering  # never the view's filters: one fixed order per list
+        return self.key_ordering  # never the view's filters: one fixed order per list
 
     def decode_cursor(self, request: Request) -> pagination.Cursor | None:
         try:

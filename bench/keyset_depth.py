@@ -94,7 +94,7 @@ def seed(*, count: int):  # type: ignore[no-untyped-def]
     values = ", ".join(given.get(f.attname) or _literal(f) for f in fields)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO orders_order ({columns}) SELECT {values} "  # noqa: S608  # nosec B608
+            f"INSERT INTO orders_order ({columns}) SELECT {values} "  # nosec B608
             "FROM generate_series(1, %(count)s) AS i",
             {
                 "store": store.pk,
@@ -121,18 +121,19 @@ def _cursor_at(*, store_id: int, depth: int) -> str:
 
 
 def _timed(client: Client, params: dict, runs: int) -> tuple[float, int, int]:
-    """Median ms, queries per request, rows on the page."""
+    """Median ms, queries per request (the fewest of the runs), rows on the page."""
     response = client.get("/api/v1/orders/", params)  # warm
     assert response.status_code == 200, response.content
     timings = []
-    queries = 0
+    queries = []
     for _ in range(runs):
         with CaptureQueriesContext(connection) as ctx:
             started = time.perf_counter()
             response = client.get("/api/v1/orders/", params)
             timings.append(time.perf_counter() - started)
-        queries = len(ctx.captured_queries)
-    return statistics.median(timings) * 1000, queries, len(response.json()["results"])
+        queries.append(len(ctx.captured_queries))
+    # The fewest: a run now and then also re-reads the user when its cached copy expires.
+    return statistics.median(timings) * 1000, min(queries), len(response.json()["results"])
 
 
 def main() -> None:
