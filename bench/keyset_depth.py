@@ -3,14 +3,14 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/pos .venv/bin/python bench/keyset_depth.py
     (options: --orders 200000 --page-size 50 --runs 7)
 
-On a throwaway PostgreSQL database (created and dropped here): one store's orders, seeded with
-one set-based insert (orders only, every other column at its default: the lines and payments of
-a page are fetched by the page's ids, the same at any depth). Through the real
-stack (`GET /api/v1/orders/?store=` as the store's manager) it times the first page and a page
-three quarters deep, by page number and by cursor. The deep cursor is the one the walk would have
-reached there (`p=<id of the row before the page>`, what every `next` link holds), built
-directly rather than by following 3,000 links. Medians over `--runs` runs after a warm-up; the
-queries each request ran are counted too.
+On a throwaway PostgreSQL database (created and dropped here): two stores' orders, every other
+one in the measured store, seeded with one set-based insert (orders only, every other column at
+its default: a page's lines and payments are read by the page's ids, the same at any depth).
+Through the real stack (`GET /api/v1/orders/?store=` as the store's manager) it times the first
+page and a page three quarters deep, by page number and by cursor. The deep cursor is the one
+the walk would have reached there (`p=<id of the row before the page>`, what every `next` link
+holds), built directly rather than by following thousands of links. Medians over `--runs` runs
+after a warm-up, the fewest queries a run took, and the plans of the two deep pages' queries.
 """
 
 from __future__ import annotations
@@ -66,22 +66,28 @@ def _literal(field) -> str:  # type: ignore[no-untyped-def]
 
 
 def seed(*, count: int):  # type: ignore[no-untyped-def]
-    """One store, register, shift and cashier, and `count` completed orders one second apart."""
+    """Two stores (a register, a shift, a cashier each) and `count` completed orders one second
+    apart, every other one in the measured store: its list is a filtered scan."""
     from decimal import Decimal
 
     from accounts.models import Register, Role, Store, User
     from orders.models import Order, Shift
 
-    store = Store.objects.create(code="KEYSET", name="Keyset store", timezone="UTC")
-    register = Register.objects.create(store=store, code="R1")
     cashier = User.objects.create(username="keyset-cashier", role=Role.CASHIER)
-    shift = Shift.objects.create(
-        store=store, register=register, opened_by=cashier, opening_float=Decimal("0")
-    )
+    stores, registers, shifts = [], [], []
+    for code in ("KEYSET", "OTHER"):
+        store = Store.objects.create(code=code, name=f"{code} store", timezone="UTC")
+        register = Register.objects.create(store=store, code="R1")
+        shift = Shift.objects.create(
+            store=store, register=register, opened_by=cashier, opening_float=Decimal("0")
+        )
+        stores.append(store.pk)
+        registers.append(register.pk)
+        shifts.append(shift.pk)
     given = {
-        "store_id": "%(store)s",
-        "register_id": "%(register)s",
-        "shift_id": "%(shift)s",
+        "store_id": "(%(stores)s::bigint[])[1 + i %% 2]",
+        "register_id": "(%(registers)s::bigint[])[1 + i %% 2]",
+        "shift_id": "(%(shifts)s::bigint[])[1 + i %% 2]",
         "cashier_id": "%(cashier)s",
         "number": "'R1-' || lpad(i::text, 7, '0')",
         "sequence": "i",
@@ -97,15 +103,15 @@ def seed(*, count: int):  # type: ignore[no-untyped-def]
             f"INSERT INTO orders_order ({columns}) SELECT {values} "  # nosec B608
             "FROM generate_series(1, %(count)s) AS i",
             {
-                "store": store.pk,
-                "register": register.pk,
-                "shift": shift.pk,
+                "stores": stores,
+                "registers": registers,
+                "shifts": shifts,
                 "cashier": cashier.pk,
                 "count": count,
             },
         )
         cursor.execute("VACUUM ANALYZE orders_order")
-    return store
+    return Store.objects.get(pk=stores[0])
 
 
 def _cursor_at(*, store_id: int, depth: int) -> str:
@@ -118,6 +124,23 @@ def _cursor_at(*, store_id: int, depth: int) -> str:
         .values_list("id", flat=True)[depth - 1]
     )
     return base64.b64encode(f"p={before}".encode("ascii")).decode("ascii")
+
+
+def _plan(sql: str) -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql)
+        return [line for (line,) in cursor.fetchall()]
+
+
+def _page_query(client: Client, params: dict) -> str:
+    """The SQL that read the page's orders."""
+    with CaptureQueriesContext(connection) as ctx:
+        client.get("/api/v1/orders/", params)
+    return next(
+        q["sql"]
+        for q in ctx.captured_queries
+        if q["sql"].startswith('SELECT "orders_order"') and "LIMIT" in q["sql"]
+    )
 
 
 def _timed(client: Client, params: dict, runs: int) -> tuple[float, int, int]:
@@ -158,7 +181,7 @@ def main() -> None:
         client = Client(HTTP_AUTHORIZATION=f"Bearer {tokens_for(manager).access_token}")
 
         size = args.page_size
-        depth = (args.orders * 3 // 4) // size * size  # a page three quarters deep
+        depth = (args.orders // 2 * 3 // 4) // size * size  # three quarters into the store
         deep_page = depth // size + 1
         base = {"store": store.pk, "page_size": size}
         cases = (
@@ -171,14 +194,20 @@ def main() -> None:
             ),
         )
         rows = [(name, *_timed(client, params, args.runs)) for name, params in cases]
+        plans = [(name, _plan(_page_query(client, params))) for name, params in cases[1::2]]
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
 
-    print(f"\n{args.orders:,} orders of one store, {size} per page, median of {args.runs} runs\n")
+    print(
+        f"\n{args.orders:,} orders, half of them in the listed store, {size} per page, "
+        f"median of {args.runs} runs\n"
+    )
     print("| request (GET /api/v1/orders/?store=) | median ms | queries | rows |")
     print("|---|--:|--:|--:|")
     for name, ms, queries, count in rows:
         print(f"| {name} | {ms:.1f} | {queries} | {count} |")
+    for name, plan in plans:
+        print(f"\n{name}: the page's query plan\n```\n" + "\n".join(plan) + "\n```")
 
 
 if __name__ == "__main__":
