@@ -3,9 +3,10 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/pos .venv/bin/python bench/keyset_depth.py
     (options: --orders 200000 --page-size 50 --runs 7)
 
-On a throwaway PostgreSQL database (created and dropped here): two stores' orders, every other
-one in the measured store, seeded with one set-based insert (orders only, every other column at
-its default: a page's lines and payments are read by the page's ids, the same at any depth).
+On a throwaway PostgreSQL database (created and dropped here): two stores' orders, one in
+`--share` (default every other one) in the measured store, seeded with one set-based insert
+(orders only, every other column at its default: a page's lines and payments are read by the
+page's ids, the same at any depth).
 Through the real stack (`GET /api/v1/orders/?store=` as the store's manager) it times the first
 page and a page three quarters deep, by page number and by cursor. The deep cursor is the one
 the walk would have reached there (`p=<id of the row before the page>`, what every `next` link
@@ -65,9 +66,9 @@ def _literal(field) -> str:  # type: ignore[no-untyped-def]
     return "0"
 
 
-def seed(*, count: int):  # type: ignore[no-untyped-def]
-    """Two stores (a register, a shift, a cashier each) and `count` completed orders one second
-    apart, every other one in the measured store: its list is a filtered scan."""
+def seed(*, count: int, share: int):  # type: ignore[no-untyped-def]
+    """Two stores (a register and a shift each) and `count` completed orders one second apart,
+    one in `share` of them in the measured store: its list is a filtered scan."""
     from decimal import Decimal
 
     from accounts.models import Register, Role, Store, User
@@ -85,9 +86,9 @@ def seed(*, count: int):  # type: ignore[no-untyped-def]
         registers.append(register.pk)
         shifts.append(shift.pk)
     given = {
-        "store_id": "(%(stores)s::bigint[])[1 + i %% 2]",
-        "register_id": "(%(registers)s::bigint[])[1 + i %% 2]",
-        "shift_id": "(%(shifts)s::bigint[])[1 + i %% 2]",
+        "store_id": "(%(stores)s::bigint[])[1 + least(i %% %(share)s, 1)]",
+        "register_id": "(%(registers)s::bigint[])[1 + least(i %% %(share)s, 1)]",
+        "shift_id": "(%(shifts)s::bigint[])[1 + least(i %% %(share)s, 1)]",
         "cashier_id": "%(cashier)s",
         "number": "'R1-' || lpad(i::text, 7, '0')",
         "sequence": "i",
@@ -108,6 +109,7 @@ def seed(*, count: int):  # type: ignore[no-untyped-def]
                 "shifts": shifts,
                 "cashier": cashier.pk,
                 "count": count,
+                "share": share,
             },
         )
         cursor.execute("VACUUM ANALYZE orders_order")
@@ -164,6 +166,9 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=200_000)
     parser.add_argument("--page-size", type=int, default=50)
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument(
+        "--share", type=int, default=2, help="one order in SHARE is the listed store's"
+    )
     args = parser.parse_args()
 
     from accounts.models import Role, User
@@ -174,14 +179,15 @@ def main() -> None:
     print(f"database: {connection.settings_dict['NAME']} (throwaway)")
     try:
         started = time.perf_counter()
-        store = seed(count=args.orders)
+        store = seed(count=args.orders, share=args.share)
         print(f"seeded {args.orders:,} orders in {time.perf_counter() - started:.1f} s")
         manager = User.objects.create(username="keyset-manager", role=Role.MANAGER)
         manager.stores.set([store])
         client = Client(HTTP_AUTHORIZATION=f"Bearer {tokens_for(manager).access_token}")
 
         size = args.page_size
-        depth = (args.orders // 2 * 3 // 4) // size * size  # three quarters into the store
+        in_store = args.orders // args.share
+        depth = (in_store * 3 // 4) // size * size  # three quarters into the store
         deep_page = depth // size + 1
         base = {"store": store.pk, "page_size": size}
         cases = (
@@ -199,7 +205,7 @@ def main() -> None:
         connection.creation.destroy_test_db(old_name, verbosity=0)
 
     print(
-        f"\n{args.orders:,} orders, half of them in the listed store, {size} per page, "
+        f"\n{args.orders:,} orders, {in_store:,} of them in the listed store, {size} per page, "
         f"median of {args.runs} runs\n"
     )
     print("| request (GET /api/v1/orders/?store=) | median ms | queries | rows |")
