@@ -1,7 +1,7 @@
 """Does a page cost the same at any depth? Page numbers against keyset cursors (`?cursor=`).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/pos .venv/bin/python bench/keyset_depth.py
-    (options: --orders 200000 --page-size 50 --runs 7)
+    (options: --orders 200000 --page-size 50 --runs 7 --share 2)
 
 On a throwaway PostgreSQL database (created and dropped here): two stores' orders, one in
 `--share` (default every other one) in the measured store, seeded with one set-based insert
