@@ -1,8 +1,10 @@
 """The append-only, hash-chained audit trail.
 
 `audit` depends on no other domain app: the store is kept as a plain id and the actor through
-`AUTH_USER_MODEL`. One chain per store (and chain 0 for events outside any store), each with a
-head row that the appender locks as late in its transaction as it can.
+`AUTH_USER_MODEL`. One chain per store; outside any store one chain per user (`-user_id`) and 64
+shards for failed logins by username (`audit.chains`), so unrelated logins never queue on one
+row; chain 0 keeps events written before that and system events. Each chain has a head row that
+the appender locks as late in its transaction as it can, created on the chain's first event.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ GENESIS_HASH = "0" * 64
 """The `prev_hash` of the first event of every chain."""
 
 OUTSIDE_ANY_STORE = 0
-"""The chain of events that belong to no store (logins, user administration …)."""
+"""The chain of events that belong to no store, no user and no username (system work), and of
+every event outside any store written before `audit.chains` spread those over user chains."""
 
 
 class AuditEventQuerySet(models.QuerySet):
@@ -51,7 +54,11 @@ class AuditEvent(models.Model):
     )
     action = models.CharField(max_length=64, db_index=True)
     store_id = models.BigIntegerField(null=True, blank=True, db_index=True)
-    chain = models.BigIntegerField(help_text="The store id, or 0 for events outside any store.")
+    chain = models.BigIntegerField(
+        help_text="The store id; outside any store -user_id (an event about a user), "
+        "-10**18 - k (a failed login's username shard k, 0-63) or 0 (none of those, or "
+        "written before per-user chains)."
+    )
     object_type = models.CharField(max_length=64, blank=True, default="")
     object_id = models.CharField(max_length=64, blank=True, default="")
     changes = models.JSONField(default=dict, blank=True)

@@ -28,8 +28,9 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.ipv6 import clean_ipv6_address
 
+from audit.chains import chain_for
 from audit.hashing import canonical_json, chain_hash_sql, event_content
-from audit.models import GENESIS_HASH, OUTSIDE_ANY_STORE, AuditChainHead, AuditEvent
+from audit.models import GENESIS_HASH, AuditChainHead, AuditEvent
 from audit.redaction import to_json
 from dbtools.rows import column, field_column, qn, table
 from dbtools.unnest import insert_fields, saved_one, scalar_type
@@ -216,7 +217,8 @@ def audit_record(
     ip: str | None = None,
     request_id: str | None = None,
 ) -> AuditEvent | None:
-    """Append an event to its store's hash chain (chain 0 outside any store), in the caller's
+    """Append an event to its hash chain (its store's; outside any store, the chain of the user
+    it is about or of the username it names: `audit.chains.chain_for`), in the caller's
     transaction. `ip` and `request_id` default to the current request context.
 
     `changes` is stored JSON-native with secrets redacted (`audit.redaction`). One query (lock
@@ -228,7 +230,6 @@ def audit_record(
     """
     ctx = get_context()
     actor_id = _actor_id(actor)
-    chain = store_id or OUTSIDE_ANY_STORE
     clean_changes = to_json(dict(changes or {}))
     clean_ip = _normalized_ip(ip if ip is not None else ctx.ip)
     clean_request_id = (request_id if request_id is not None else ctx.request_id or "")[
@@ -247,7 +248,7 @@ def audit_record(
         request_id=clean_request_id,
     )
     pending = _PendingEvent(
-        chain=chain,
+        chain=chain_for(content),
         at=at,
         actor_id=actor_id,
         store_id=store_id,

@@ -18,8 +18,9 @@ from typing import Any
 
 from django.db import connection, transaction
 
+from audit.chains import chain_holds
 from audit.hashing import chain_hash, event_content
-from audit.models import GENESIS_HASH, OUTSIDE_ANY_STORE, AuditChainHead, AuditEvent
+from audit.models import GENESIS_HASH, AuditChainHead, AuditEvent
 
 _FIELDS = (
     "id",
@@ -46,21 +47,27 @@ class VerificationResult:
     broken_chains: tuple[int, ...] = ()
 
 
-def _recomputed_hash(row: dict[str, Any]) -> str:
-    return chain_hash(
-        row["prev_hash"],
-        event_content(
-            at=row["at"],
-            actor_id=row["actor_id"],
-            action=row["action"],
-            store_id=row["store_id"],
-            object_type=row["object_type"],
-            object_id=row["object_id"],
-            changes=row["changes"],
-            ip=None if row["ip"] is None else str(row["ip"]),
-            request_id=row["request_id"],
-        ),
+def _content(row: dict[str, Any]) -> dict[str, Any]:
+    return event_content(
+        at=row["at"],
+        actor_id=row["actor_id"],
+        action=row["action"],
+        store_id=row["store_id"],
+        object_type=row["object_type"],
+        object_id=row["object_id"],
+        changes=row["changes"],
+        ip=None if row["ip"] is None else str(row["ip"]),
+        request_id=row["request_id"],
     )
+
+
+def _recomputed_hash(row: dict[str, Any]) -> str:
+    return chain_hash(row["prev_hash"], _content(row))
+
+
+def _in_right_chain(row: dict[str, Any]) -> bool:
+    """The event sits on the chain its content names (`audit.chains`): not moved elsewhere."""
+    return chain_holds(row["chain"], _content(row))
 
 
 def _rows(chain: int | None) -> Iterator[dict[str, Any]]:
@@ -121,9 +128,8 @@ def _verify(chain: int | None) -> VerificationResult:
         last_id = row["id"]
         if row["chain"] in broken:
             continue
-        in_right_chain = row["chain"] == (row["store_id"] or OUTSIDE_ANY_STORE)
         if (
-            not in_right_chain
+            not _in_right_chain(row)
             or row["prev_hash"] != expected_prev
             or _recomputed_hash(row) != row["hash"]
         ):

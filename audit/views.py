@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from accounts.models import User
 from accounts.selectors import visible_store_ids
+from apitools.pagination import CursorOrPageNumberPagination
 from apitools.permissions import ADMIN_ONLY, STAFF_ROLES
 from audit.filters import AuditEventFilter
 from audit.models import AuditEvent
@@ -29,7 +30,8 @@ from audit.verification import audit_verify
         "Append order (by id), oldest first. Managers see the events of their stores; admins "
         "see every event, including those outside any store (logins, user administration). "
         "`hash` is SHA-256 over the previous event's hash in the same chain (one chain per "
-        "store, one for events outside any store) and a canonical JSON of the event."
+        "store; outside any store one per user and 64 username shards for failed logins) and "
+        "a canonical JSON of the event."
     ),
     tags=["audit"],
 )
@@ -37,6 +39,8 @@ class AuditEventViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     allowed_roles = STAFF_ROLES
     serializer_class = AuditEventSerializer
     filterset_class = AuditEventFilter
+    pagination_class = CursorOrPageNumberPagination
+    cursor_ordering = ("id",)
 
     def get_queryset(self) -> QuerySet[AuditEvent]:
         return audit_event_list(store_ids=visible_store_ids(cast(User, self.request.user)))

@@ -27,6 +27,7 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from accounts.models import Store, User
 from accounts.selectors import can_see_store, visible_store_ids
+from apitools.pagination import CursorOrPageNumberPagination
 from apitools.permissions import ALL_ROLES, STAFF_ROLES
 from catalog import cache, selectors, services
 from catalog.filters import (
@@ -370,6 +371,8 @@ class StockLevelViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 class StockMovementViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = StockMovementSerializer
     filterset_class = StockMovementFilter
+    pagination_class = CursorOrPageNumberPagination
+    cursor_ordering = ("-id",)
     allowed_roles = {"list": STAFF_ROLES}
 
     def get_queryset(self) -> QuerySet:
@@ -401,6 +404,8 @@ class StockAdjustmentViewSet(
 ):
     serializer_class = StockMovementSerializer
     filterset_class = StockAdjustmentFilter
+    pagination_class = CursorOrPageNumberPagination
+    cursor_ordering = ("-id",)
     allowed_roles = STAFF_ROLES
 
     def get_queryset(self) -> QuerySet:

@@ -123,6 +123,7 @@ class JournalEntry(AppendOnlyModel):
         verbose_name_plural = "journal entries"
         indexes = [
             models.Index(fields=("store", "date", "id"), name="journal_store_date"),
+            models.Index(fields=("store", "id"), name="journal_store_id"),
             models.Index(fields=("source", "source_id"), name="journal_source"),
         ]
 

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from accounts.models import User
 from accounts.selectors import can_see_store, visible_store_ids
+from apitools.pagination import CursorOrPageNumberPagination
 from apitools.permissions import STAFF_ROLES
 from domain.errors import ObjectNotFound
 from ledger import selectors
@@ -58,6 +59,8 @@ class JournalEntryViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     allowed_roles = STAFF_ROLES
     serializer_class = JournalEntrySerializer
     filterset_class = JournalEntryFilter
+    pagination_class = CursorOrPageNumberPagination
+    cursor_ordering = ("id",)
 
     def get_queryset(self) -> QuerySet[JournalEntry]:
         return selectors.journal_entry_list(user=_user(self.request))

@@ -193,6 +193,7 @@ class Order(models.Model):
         ordering = ("-created_at", "-id")
         indexes = [
             models.Index(fields=("store", "created_at", "id"), name="order_store_created"),
+            models.Index(fields=("store", "id"), name="order_store_id"),
             models.Index(fields=("shift", "id"), name="order_shift"),
             models.Index(fields=("cashier", "created_at"), name="order_cashier_created"),
             models.Index(fields=("number",), name="order_number"),
@@ -420,7 +421,10 @@ class Refund(models.Model):
 
     class Meta:
         ordering = ("id",)
-        indexes = [models.Index(fields=("store", "created_at"), name="refund_store_created")]
+        indexes = [
+            models.Index(fields=("store", "created_at"), name="refund_store_created"),
+            models.Index(fields=("store", "id"), name="refund_store_id"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=("store", "number"), name="refund_number_unique"),
         ]

@@ -22,6 +22,7 @@ from rest_framework.response import Response
 from accounts.models import User
 from accounts.selectors import scope_to_user_stores
 from apitools.idempotency import IDEMPOTENCY_ERROR_RESPONSES, IDEMPOTENCY_KEY_PARAMETER
+from apitools.pagination import CursorOrPageNumberPagination
 from apitools.permissions import ALL_ROLES
 from orders.models import ApprovalAction, Order, Refund
 from orders.selectors.refunds import order_refund_list, refund_list, refund_receipt_queryset
@@ -218,6 +219,8 @@ class RefundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     queryset = Refund.objects.none()  # the schema's model; requests use the selectors
     serializer_class = RefundSerializer
     filterset_class = RefundFilter
+    pagination_class = CursorOrPageNumberPagination
+    cursor_ordering = ("-id",)
 
     def get_queryset(self) -> QuerySet[Refund]:
         if getattr(self, "swagger_fake_view", False):

@@ -33,6 +33,7 @@ from apitools.idempotency import (
     IDEMPOTENCY_KEY_PARAMETER,
     replayed_header,
 )
+from apitools.pagination import CursorOrPageNumberPagination
 from apitools.permissions import ALL_ROLES
 from domain.errors import InvalidInput
 from giftcards.exceptions import GiftCardInvalid
@@ -243,6 +244,8 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     queryset = Order.objects.none()  # the schema's model; requests use `order_list`
     serializer_class = OrderSerializer
     filterset_class = OrderFilter
+    pagination_class = CursorOrPageNumberPagination
+    cursor_ordering = ("-id",)
 
     def get_queryset(self) -> QuerySet[Order]:
         if getattr(self, "swagger_fake_view", False):

@@ -32,7 +32,7 @@ def recomputed_hash(event: AuditEvent) -> str:
     )
 
 
-def test_events_chain_per_store_and_chain_zero_outside_stores(store, other_store, manager):
+def test_events_chain_per_store_and_per_user_outside_stores(store, other_store, manager):
     first = audit_record(
         action="product.created", actor=manager, object_type="product", object_id=1
     )
@@ -41,7 +41,7 @@ def test_events_chain_per_store_and_chain_zero_outside_stores(store, other_store
     in_other = audit_record(action="shift.opened", actor=manager, store_id=other_store.id)
     second = audit_record(action="auth.login", actor=manager)
 
-    assert (first.chain, in_store.chain, in_other.chain) == (0, store.id, other_store.id)
+    assert (first.chain, in_store.chain, in_other.chain) == (-manager.pk, store.id, other_store.id)
     assert first.prev_hash == GENESIS_HASH
     assert second.prev_hash == first.hash
     assert in_store.prev_hash == GENESIS_HASH
@@ -50,7 +50,8 @@ def test_events_chain_per_store_and_chain_zero_outside_stores(store, other_store
 
     head = AuditChainHead.objects.get(chain=store.id)
     assert (head.last_hash, head.last_event_id, head.length) == (in_store_2.hash, in_store_2.id, 2)
-    assert AuditChainHead.objects.get(chain=0).length == 2
+    assert AuditChainHead.objects.get(chain=-manager.pk).length == 2
+    assert not AuditChainHead.objects.filter(chain=0).exists()
 
 
 def test_the_stored_row_hashes_to_its_hash(store, manager):
