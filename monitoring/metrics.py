@@ -58,3 +58,9 @@ SYNC_SNAPSHOT_SERVES = Counter(
     "Register sync snapshot requests by result (hit, miss, not_modified).",
     ["result"],
 )
+# `orders.tasks.partitions_ensure` / `manage.py partitions` failed: alert on any increase (the
+# months ahead run out, and then every audited write of the new month is refused).
+PARTITION_MAINTENANCE_FAILURES = Counter(
+    "pos_partition_maintenance_failures_total",
+    "Failed runs of the monthly-partition upkeep (create ahead, drop expired).",
+)

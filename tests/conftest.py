@@ -121,3 +121,14 @@ def manager_client(client_for: Callable[[User], APIClient], manager: User) -> AP
 @pytest.fixture
 def admin_client(client_for: Callable[[User], APIClient], admin_user: User) -> APIClient:
     return client_for(admin_user)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _history_partitions(django_db_setup: None, django_db_blocker: object) -> None:
+    """The history tables are partitioned by month with no catch-all partition (a row for a
+    month without one is refused): tests that date rows in the past need those months. From
+    2026-01 only, to keep the test database's flush cheap (each partition is a table)."""
+    from dbtools.partitions import Month, ensure_partitions
+
+    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        ensure_partitions(since=Month(2026, 1))
