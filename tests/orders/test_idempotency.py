@@ -251,9 +251,7 @@ def test_purge_drops_only_the_partitions_whose_every_key_expired(cashier: User) 
 def test_purge_keeps_a_month_holding_a_key_kept_longer(cashier: User) -> None:
     utc = dt.UTC
     row = _key_made_at(cashier, "long", dt.datetime(2026, 1, 20, tzinfo=utc))
-    IdempotencyKey.objects.filter(pk=row.pk).update(
-        expires_at=dt.datetime(2026, 6, 1, tzinfo=utc)
-    )
+    IdempotencyKey.objects.filter(pk=row.pk).update(expires_at=dt.datetime(2026, 6, 1, tzinfo=utc))
     assert idempotency_keys_purge_expired(now=dt.datetime(2026, 3, 1, tzinfo=utc)) == []
     assert "orders_idempotencykey_p202601" in _partitions()
 
