@@ -126,9 +126,25 @@ def admin_client(client_for: Callable[[User], APIClient], admin_user: User) -> A
 @pytest.fixture(autouse=True, scope="session")
 def _history_partitions(django_db_setup: None, django_db_blocker: object) -> None:
     """The history tables are partitioned by month with no catch-all partition (a row for a
-    month without one is refused): tests that date rows in the past need those months. From
-    2026-01 only, to keep the test database's flush cheap (each partition is a table)."""
+    month without one is refused). The migrations created this month and the months ahead;
+    tests that date rows back a few weeks need last month too. Only that one: every partition
+    is a table that each transactional test's flush (TRUNCATE) must go through. Tests about
+    older months create theirs inside their own transaction (`history_months`)."""
+    from django.utils import timezone
+
     from dbtools.partitions import Month, ensure_partitions
 
     with django_db_blocker.unblock():  # type: ignore[attr-defined]
-        ensure_partitions(since=Month(2026, 1))
+        ensure_partitions(since=Month.of(timezone.now()).plus(-1))
+
+
+@pytest.fixture
+def history_months(db: None) -> Callable[..., None]:
+    """`history_months("audit_auditevent", since=Month(2026, 1))`: that table's monthly
+    partitions from `since` on, created in the test's transaction (gone with its rollback)."""
+    from dbtools.partitions import Month, ensure_partitions
+
+    def create(*tables: str, since: Month) -> None:
+        ensure_partitions(since=since, tables=list(tables))
+
+    return create

@@ -28,9 +28,10 @@ def _at(month: Month, day: int) -> dt.datetime:
 
 
 @pytest.fixture
-def three_months(store, manager, monkeypatch) -> dict[Month, list[AuditEvent]]:
+def three_months(store, manager, monkeypatch, history_months) -> dict[Month, list[AuditEvent]]:
     """Two events a month in January, February and March 2026, on the store's chain and on
     chain 0, appended in time order."""
+    history_months("audit_auditevent", since=JAN)
     events: dict[Month, list[AuditEvent]] = {}
     for month in (JAN, FEB, MAR):
         for day in (3, 20):

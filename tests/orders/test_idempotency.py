@@ -23,6 +23,7 @@ from apitools.idempotency import (
     IdempotentOutcome,
     request_fingerprint,
 )
+from dbtools.partitions import Month
 from domain.errors import InvalidInput, Throttled
 from monitoring.metrics import IDEMPOTENT_REPLAYS
 from orders.models import IdempotencyKey, IdempotencyState
@@ -205,6 +206,11 @@ def test_an_expired_key_counts_as_unused(cashier: User) -> None:
     assert replay.body_text == outcome.body_text
 
 
+@pytest.fixture
+def key_months(history_months) -> None:
+    history_months("orders_idempotencykey", since=Month(2026, 1))
+
+
 def _key_made_at(user: User, key: str, made: dt.datetime) -> IdempotencyKey:
     """A key as if claimed at `made` (`created_at` is stamped on insert: moved afterwards,
     which moves the row into `made`'s partition)."""
@@ -232,7 +238,7 @@ def _partitions() -> list[str]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def test_purge_drops_only_the_partitions_whose_every_key_expired(cashier: User) -> None:
+def test_purge_drops_only_the_partitions_whose_every_key_expired(cashier: User, key_months) -> None:
     utc = dt.UTC
     _key_made_at(cashier, "jan", dt.datetime(2026, 1, 20, tzinfo=utc))
     _key_made_at(cashier, "feb", dt.datetime(2026, 2, 27, 12, tzinfo=utc))
@@ -248,7 +254,7 @@ def test_purge_drops_only_the_partitions_whose_every_key_expired(cashier: User) 
     assert not IdempotencyKey.objects.filter(key="feb").exists()
 
 
-def test_purge_keeps_a_month_holding_a_key_kept_longer(cashier: User) -> None:
+def test_purge_keeps_a_month_holding_a_key_kept_longer(cashier: User, key_months) -> None:
     utc = dt.UTC
     row = _key_made_at(cashier, "long", dt.datetime(2026, 1, 20, tzinfo=utc))
     IdempotencyKey.objects.filter(pk=row.pk).update(expires_at=dt.datetime(2026, 6, 1, tzinfo=utc))
@@ -264,7 +270,7 @@ def test_purge_never_deletes_rows(cashier: User) -> None:
     assert not [q for q in queries.captured_queries if "DELETE" in q["sql"].upper()]
 
 
-def test_purge_task(cashier: User) -> None:
+def test_purge_task(cashier: User, key_months) -> None:
     _key_made_at(cashier, "t-1", dt.datetime(2026, 1, 5, tzinfo=dt.UTC))
     _key_made_at(cashier, "t-2", timezone.now())
     partitions_before = len(_partitions())
