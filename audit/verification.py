@@ -164,7 +164,7 @@ def _verify_month(month: Month, chain: int | None) -> VerificationResult:
     in_month = AuditEvent.objects.filter(at__gte=month.start, at__lt=month.end)
     if chain is not None:
         in_month = in_month.filter(chain=chain)
-    for row in in_month.exclude(chain__in=anchored).values("chain").distinct():
+    for row in in_month.exclude(chain__in=anchored).order_by().values("chain").distinct():
         first = in_month.filter(chain=row["chain"]).order_by("id").values_list("id", flat=True)
         broken[row["chain"]] = first[0]
     return VerificationResult(
