@@ -7,6 +7,8 @@ transaction-scoped advisory lock on (user, key), looks for an unexpired key and 
 only when there is none. The lock is held to the end of the claimer's transaction, so a
 concurrent duplicate waits for the owner to commit (and then finds its key: a replay) or to roll
 back (and then claims the key itself) — what `INSERT … ON CONFLICT DO NOTHING` did before.
+This relies on READ COMMITTED (the project's isolation level): the check after the lock wait
+takes a fresh snapshot and so sees a key committed meanwhile.
 """
 
 from django.db import migrations, models
