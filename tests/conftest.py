@@ -127,15 +127,14 @@ def admin_client(client_for: Callable[[User], APIClient], admin_user: User) -> A
 def _history_partitions(django_db_setup: None, django_db_blocker: object) -> None:
     """The history tables are partitioned by month with no catch-all partition (a row for a
     month without one is refused). The migrations created this month and the months ahead;
-    tests that date rows back a few weeks need last month too. Only that one: every partition
-    is a table that each transactional test's flush (TRUNCATE) must go through. Tests about
-    older months create theirs inside their own transaction (`history_months`)."""
-    from django.utils import timezone
-
+    tests run sales on fixed clocks from 2026-01 on, so those months exist for the session.
+    From 2026-01 only: every partition is a table that each transactional test's flush
+    (TRUNCATE) goes through. Tests about older months create theirs inside their own
+    transaction (`history_months`)."""
     from dbtools.partitions import Month, ensure_partitions
 
     with django_db_blocker.unblock():  # type: ignore[attr-defined]
-        ensure_partitions(since=Month.of(timezone.now()).plus(-1))
+        ensure_partitions(since=Month(2026, 1))
 
 
 @pytest.fixture
