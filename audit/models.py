@@ -65,13 +65,19 @@ class AuditEvent(models.Model):
     ip = models.GenericIPAddressField(null=True, blank=True)
     request_id = models.CharField(max_length=128, blank=True, default="")
     prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
+    # Not unique: a unique index on a partitioned table must include the partition key (`at`),
+    # which would make it meaningless. The chain itself catches a duplicated event (its
+    # `prev_hash` cannot link), and verification checks every link.
+    hash = models.CharField(max_length=64)
 
     objects = AuditEventQuerySet.as_manager()
 
     class Meta:
         ordering = ("id",)
-        indexes = [models.Index(fields=("chain", "id"), name="auditevent_chain")]
+        indexes = [
+            models.Index(fields=("chain", "id"), name="auditevent_chain"),
+            models.Index(fields=("store_id", "id"), name="auditevent_store_id"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.action} {self.object_type}:{self.object_id}"
@@ -84,6 +90,28 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise ImmutableAuditEvent(f"Audit event {self.pk} is append-only.")
+
+
+class AuditChainAnchor(models.Model):
+    """The first event of a chain in one month (UTC, the month of its `at`, which is the month
+    partition it sits in), written by the append statement itself. The events between one
+    anchor and the chain's next anchor (by id) can be verified on their own, starting from
+    `prev_hash` (`verify_audit --month`), without reading any other month's partition."""
+
+    chain = models.BigIntegerField()
+    month = models.DateField(help_text="The first day of the month (UTC).")
+    first_event_id = models.BigIntegerField()
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ("chain", "first_event_id")
+        constraints = [
+            models.UniqueConstraint(fields=("chain", "month"), name="auditchainanchor_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"chain {self.chain} {self.month:%Y-%m} from #{self.first_event_id}"
 
 
 class AuditChainHead(models.Model):

@@ -30,7 +30,12 @@ from django.utils.ipv6 import clean_ipv6_address
 
 from audit.chains import chain_for
 from audit.hashing import canonical_json, chain_hash_sql, event_content
-from audit.models import GENESIS_HASH, AuditChainHead, AuditEvent
+from audit.models import (
+    GENESIS_HASH,
+    AuditChainAnchor,
+    AuditChainHead,
+    AuditEvent,
+)
 from audit.redaction import to_json
 from dbtools.rows import column, field_column, qn, table
 from dbtools.unnest import insert_fields, saved_one, scalar_type
@@ -65,13 +70,19 @@ def _normalized_ip(ip: str | None) -> str | None:
 
 @functools.cache
 def _append_sql() -> str:
-    """Lock the chain's head, insert the event hashed over the head's hash, move the head: one
-    statement. Parameters: the event's columns by attname, and `content` (its canonical JSON)."""
+    """Lock the chain's head, insert the event hashed over the head's hash, anchor it when it is
+    the chain's first event of its month (`AuditChainAnchor`, `ON CONFLICT DO NOTHING`: one
+    index probe), move the head: one statement. Parameters: the event's columns by attname, and
+    `content` (its canonical JSON)."""
     event_fields = insert_fields(AuditEvent, exclude=("prev_hash", "hash"))
     chain = field_column(AuditChainHead, "chain")
     last_hash = field_column(AuditChainHead, "last_hash")
     length = field_column(AuditChainHead, "length")
     last_event = field_column(AuditChainHead, "last_event_id")
+    anchor_columns = ", ".join(
+        field_column(AuditChainAnchor, name)
+        for name in ("chain", "month", "first_event_id", "prev_hash", "hash")
+    )
     return f"""
 WITH head AS (
     SELECT {last_hash} FROM {table(AuditChainHead)} WHERE {chain} = %(chain)s FOR UPDATE
@@ -82,6 +93,13 @@ WITH head AS (
            head.{last_hash}, {chain_hash_sql(f"head.{last_hash}", "%(content)s")}
     FROM head
     RETURNING {qn("id")}, {qn("prev_hash")}, {qn("hash")}
+), anchor AS (
+    INSERT INTO {table(AuditChainAnchor)} ({anchor_columns})
+    SELECT %(chain)s, date_trunc('month', %(at)s::timestamptz AT TIME ZONE 'UTC')::date,
+           event.{qn("id")}, event.{qn("prev_hash")}, event.{qn("hash")}
+    FROM event
+    ON CONFLICT ({field_column(AuditChainAnchor, "chain")},
+                 {field_column(AuditChainAnchor, "month")}) DO NOTHING
 )
 UPDATE {table(AuditChainHead)} AS h
 SET {last_hash} = event.{qn("hash")}, {last_event} = event.{qn("id")},

@@ -8,11 +8,17 @@ Events removed from the *end* of a chain leave no successor to notice; the chain
 
 Streams the events in chain order with a server-side cursor, so memory stays flat however long
 the trail is.
+
+The events are partitioned by month (`dbtools.partitions`); `audit_verify_month` checks one
+month's stretch of each chain on its own, from that month's `AuditChainAnchor` (the chain's
+first event of the month) to the chain's next anchor, without reading the rest of the trail.
+The full walk also checks that every anchor matches the event it names.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +26,13 @@ from django.db import connection, transaction
 
 from audit.chains import chain_holds
 from audit.hashing import chain_hash, event_content
-from audit.models import GENESIS_HASH, AuditChainHead, AuditEvent
+from audit.models import (
+    GENESIS_HASH,
+    AuditChainAnchor,
+    AuditChainHead,
+    AuditEvent,
+)
+from dbtools.partitions import Month
 
 _FIELDS = (
     "id",
@@ -84,12 +96,129 @@ def audit_verify(*, chain: int | None = None) -> VerificationResult:
 
     Heads and events are read in one snapshot (REPEATABLE READ when we open the transaction), so
     events appended while we read never look like a tampered chain end."""
+    with _snapshot():
+        result = _verify(chain)
+        return _with_anchors_checked(result, chain)
+
+
+@contextmanager
+def _snapshot() -> Iterator[None]:
+    """One snapshot for every read (REPEATABLE READ when we open the transaction)."""
     outermost = not connection.in_atomic_block
     with transaction.atomic():
         if outermost:
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        return _verify(chain)
+        yield
+
+
+def _with_anchors_checked(result: VerificationResult, chain: int | None) -> VerificationResult:
+    """`result` plus the anchors that do not match the event they name (an anchor rewritten,
+    or its event gone): month-by-month verification starts from them, so they must hold."""
+    anchors = AuditChainAnchor.objects.all()
+    if chain is not None:
+        anchors = anchors.filter(chain=chain)
+    broken = dict.fromkeys(result.broken_chains, result.first_broken_id or 0)
+    for anchor in anchors.order_by("chain", "first_event_id").iterator(chunk_size=2000):
+        event = (
+            AuditEvent.objects.filter(pk=anchor.first_event_id, chain=anchor.chain)
+            .values("prev_hash", "hash")
+            .first()
+        )
+        if event is None or (event["prev_hash"], event["hash"]) != (anchor.prev_hash, anchor.hash):
+            broken.setdefault(anchor.chain, anchor.first_event_id)
+    if set(broken) == set(result.broken_chains):
+        return result
+    first = min(
+        [anchor_id for c, anchor_id in broken.items() if c not in result.broken_chains]
+        + ([result.first_broken_id] if result.first_broken_id is not None else [])
+    )
+    return VerificationResult(
+        ok=False,
+        events_checked=result.events_checked,
+        first_broken_id=first,
+        broken_chains=tuple(sorted(broken)),
+    )
+
+
+def audit_verify_month(*, month: Month, chain: int | None = None) -> VerificationResult:
+    """Verify the stretch of every chain (or one) that starts in `month` (UTC): from the
+    chain's anchor of that month to its next anchor (or its head), link by link. Reads that
+    stretch only, whatever the size of the other months' partitions.
+
+    Broken: an event edited, removed or inserted inside the stretch; the stretch's last event not
+    the one the next anchor (or the head) links to (events removed from its end); events of the
+    month in a chain that has no anchor for it."""
+    with _snapshot():
+        return _verify_month(month, chain)
+
+
+def _verify_month(month: Month, chain: int | None) -> VerificationResult:
+    first_day = month.start.date()
+    anchors = AuditChainAnchor.objects.filter(month=first_day)
+    if chain is not None:
+        anchors = anchors.filter(chain=chain)
+    broken: dict[int, int] = {}
+    checked = 0
+    anchored: set[int] = set()
+    for anchor in anchors.order_by("chain"):
+        anchored.add(anchor.chain)
+        count, broken_id = _verify_stretch(anchor)
+        checked += count
+        if broken_id is not None:
+            broken[anchor.chain] = broken_id
+    in_month = AuditEvent.objects.filter(at__gte=month.start, at__lt=month.end)
+    if chain is not None:
+        in_month = in_month.filter(chain=chain)
+    for row in in_month.exclude(chain__in=anchored).order_by().values("chain").distinct():
+        first = in_month.filter(chain=row["chain"]).order_by("id").values_list("id", flat=True)
+        broken[row["chain"]] = first[0]
+    return VerificationResult(
+        ok=not broken,
+        events_checked=checked,
+        first_broken_id=min(broken.values()) if broken else None,
+        broken_chains=tuple(sorted(broken)),
+    )
+
+
+def _verify_stretch(anchor: AuditChainAnchor) -> tuple[int, int | None]:
+    """Walk one chain from `anchor` to its next anchor; (events checked, first broken id)."""
+    following = (
+        AuditChainAnchor.objects.filter(
+            chain=anchor.chain, first_event_id__gt=anchor.first_event_id
+        )
+        .order_by("first_event_id")
+        .first()
+    )
+    rows = AuditEvent.objects.filter(chain=anchor.chain, id__gte=anchor.first_event_id)
+    if following is not None:
+        rows = rows.filter(id__lt=following.first_event_id)
+    expected_prev = anchor.prev_hash
+    checked = 0
+    last_id: int | None = None
+    for row in rows.order_by("id").values(*_FIELDS).iterator(chunk_size=2000):
+        checked += 1
+        first = last_id is None
+        last_id = row["id"]
+        if first and (row["id"] != anchor.first_event_id or row["hash"] != anchor.hash):
+            return checked, row["id"]
+        if (
+            not _in_right_chain(row)
+            or row["prev_hash"] != expected_prev
+            or _recomputed_hash(row) != row["hash"]
+        ):
+            return checked, row["id"]
+        expected_prev = row["hash"]
+    if last_id is None:
+        return checked, anchor.first_event_id
+    if following is not None:
+        if following.prev_hash != expected_prev:
+            return checked, following.first_event_id
+        return checked, None
+    head = AuditChainHead.objects.filter(chain=anchor.chain).first()
+    if head is None or head.last_hash != expected_prev or head.last_event_id != last_id:
+        return checked, head.last_event_id if head and head.last_event_id else last_id
+    return checked, None
 
 
 def _verify(chain: int | None) -> VerificationResult:

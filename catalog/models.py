@@ -266,6 +266,7 @@ class StockMovement(models.Model):
         indexes = [
             models.Index(fields=("store", "product", "id"), name="stockmove_store_product"),
             models.Index(fields=("source_type", "source_id"), name="stockmove_source"),
+            models.Index(fields=("store", "id"), name="stockmove_store_id"),
         ]
         constraints = [
             models.CheckConstraint(

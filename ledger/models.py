@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from accounts.models import Store
 from ledger.exceptions import ImmutableRecord
@@ -136,6 +137,9 @@ class JournalLine(AppendOnlyModel):
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="lines")
     debit = MoneyField(default=0)
     credit = MoneyField(default=0)
+    # The entry's `created_at` (the posting service copies it): the month partition the line
+    # sits in. The balance trigger refuses a line more than a day away from its entry's time.
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ("entry_id", "id")

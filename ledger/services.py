@@ -201,15 +201,17 @@ def journal_post(
 @functools.cache
 def _entry_statement() -> tuple[str, list[Field[Any, Any]], UnnestInsert[JournalLine]]:
     entry_fields = insert_fields(JournalEntry)
-    lines = UnnestInsert(JournalLine, prefix="line", from_statement=("entry",))
+    # A line carries its entry's `created_at` (the month partition it lands in; the balance
+    # trigger relies on it, see ledger/migrations/0011_partition_journal_lines.py).
+    lines = UnnestInsert(JournalLine, prefix="line", from_statement=("entry", "created_at"))
     sql = f"""
 WITH entry AS (
     INSERT INTO {table(JournalEntry)} ({", ".join(column(f) for f in entry_fields)})
     VALUES ({", ".join(f"%({f.attname})s" for f in entry_fields)})
-    RETURNING {qn("id")}
+    RETURNING {qn("id")}, {qn("created_at")}
 ), lines AS (
     INSERT INTO {lines.table} ({lines.columns})
-    SELECT entry.{qn("id")}, line.* FROM entry, {lines.unnest} AS line
+    SELECT entry.{qn("id")}, entry.{qn("created_at")}, line.* FROM entry, {lines.unnest} AS line
 )
 SELECT {qn("id")} FROM entry
 """  # noqa: S608  # nosec B608

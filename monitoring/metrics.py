@@ -71,3 +71,10 @@ REPLICA_LAG = Gauge(
     "-1 when it has replayed no commit yet).",
     multiprocess_mode="max",  # gunicorn workers: the worst of their last checks
 )
+
+# `orders.tasks.partitions_ensure` / `manage.py partitions` failed: alert on any increase (the
+# months ahead run out, and then every audited write of the new month is refused).
+PARTITION_MAINTENANCE_FAILURES = Counter(
+    "pos_partition_maintenance_failures_total",
+    "Failed runs of the monthly-partition upkeep (create ahead, drop expired).",
+)

@@ -588,9 +588,10 @@ class IdempotencyKey(models.Model):
 
     class Meta:
         ordering = ("id",)
-        constraints = [
-            models.UniqueConstraint(fields=("user", "key"), name="idempotencykey_unique_per_user"),
-        ]
+        # (user, key) is unique among the unexpired keys: the database function
+        # `orders_idempotency_key_claim` checks and inserts under an advisory lock (a unique
+        # index on a partitioned table would have to include `created_at`).
+        indexes = [models.Index(fields=("user", "key"), name="idempotencykey_user_key")]
 
     def __str__(self) -> str:
         return f"{self.endpoint} {self.key} ({self.state})"

@@ -125,8 +125,28 @@ def reconciliation_run(store_id: int, date: str) -> dict | None:
     **_RETRYING,
 )
 def purge_expired_idempotency_keys() -> int:
-    """Delete the Idempotency-Key records past their `expires_at` (kept ≥ 72 h), in short
-    batches. Returns how many were deleted; running it twice is harmless."""
+    """Drop the Idempotency-Key partitions whose every key is past its `expires_at` (kept
+    ≥ 72 h): a `DROP TABLE` per month, never a DELETE. Returns how many partitions were dropped;
+    running it twice is harmless."""
     from orders.services.idempotency import idempotency_keys_purge_expired
 
-    return idempotency_keys_purge_expired()
+    return len(idempotency_keys_purge_expired())
+
+
+# --- Partitions ---------------------------------------------------------------------------------
+
+
+@shared_task(
+    name="orders.tasks.partitions_ensure",
+    soft_time_limit=240,
+    time_limit=300,
+    **_RETRYING,
+)
+def partitions_ensure() -> dict[str, list[str]]:
+    """Daily: create the history tables' monthly partitions `PARTITION_MONTHS_AHEAD` months
+    ahead (a month without its partition refuses every row) and drop the expired
+    idempotency-key partitions. Idempotent. A failure is logged, counted
+    (`pos_partition_maintenance_failures_total`) and retried."""
+    from orders.services.partitions import partitions_maintain
+
+    return partitions_maintain()

@@ -338,6 +338,9 @@ for _item in env.list(
         )
     CASH_TENDERED_MAX_BY_CURRENCY[_code.strip().upper()] = _bound
 IDEMPOTENCY_KEY_TTL_HOURS: int = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=96)
+# Monthly partitions of the history tables are created this many months ahead (dbtools.partitions;
+# the daily beat task `partitions-ensure`). A row for a month without a partition is refused.
+PARTITION_MONTHS_AHEAD: int = env.int("PARTITION_MONTHS_AHEAD", default=3)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ("accounts.authentication.JWTAuthentication",),

@@ -121,3 +121,29 @@ def manager_client(client_for: Callable[[User], APIClient], manager: User) -> AP
 @pytest.fixture
 def admin_client(client_for: Callable[[User], APIClient], admin_user: User) -> APIClient:
     return client_for(admin_user)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _history_partitions(django_db_setup: None, django_db_blocker: object) -> None:
+    """The history tables are partitioned by month with no catch-all partition (a row for a
+    month without one is refused). The migrations created this month and the months ahead;
+    tests run sales on fixed clocks from 2026-01 on, so those months exist for the session.
+    From 2026-01 only: every partition is a table that each transactional test's flush
+    (TRUNCATE) goes through. Tests about older months create theirs inside their own
+    transaction (`history_months`)."""
+    from dbtools.partitions import Month, ensure_partitions
+
+    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        ensure_partitions(since=Month(2026, 1))
+
+
+@pytest.fixture
+def history_months(db: None) -> Callable[..., None]:
+    """`history_months("audit_auditevent", since=Month(2026, 1))`: that table's monthly
+    partitions from `since` on, created in the test's transaction (gone with its rollback)."""
+    from dbtools.partitions import Month, ensure_partitions
+
+    def create(*tables: str, since: Month) -> None:
+        ensure_partitions(since=since, tables=list(tables))
+
+    return create

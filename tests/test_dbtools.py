@@ -15,7 +15,7 @@ import pytest
 from django.apps import apps
 from django.db import connection
 
-from audit.models import AuditChainHead, AuditEvent
+from audit.models import AuditChainAnchor, AuditChainHead, AuditEvent
 from audit.services import _append_sql
 from catalog.models import Product, StockMovement
 from catalog.services.products import BULK_UPDATE_KEEPS, _bulk_update_sql
@@ -58,7 +58,7 @@ STATEMENTS = {
     "refund number": (lambda: f"WITH {number_cte('refund')} SELECT 1", {RegisterSequence}),
     "stock write (movements)": (lambda: _write_statement()[0], {StockMovement}),
     "journal entry with lines": (lambda: _entry_statement()[0], {JournalEntry, JournalLine}),
-    "audit append": (_append_sql, {AuditEvent}),
+    "audit append": (_append_sql, {AuditEvent, AuditChainAnchor}),
 }
 
 
@@ -94,9 +94,9 @@ def test_the_check_notices_a_forgotten_column() -> None:
 
 
 def test_unnest_insert_takes_its_columns_and_types_from_the_model() -> None:
-    lines = UnnestInsert(JournalLine, prefix="line", from_statement=("entry",))
+    lines = UnnestInsert(JournalLine, prefix="line", from_statement=("entry", "created_at"))
     assert lines.table == '"ledger_journalline"'
-    assert lines.columns == '"entry_id", "account_id", "debit", "credit"'
+    assert lines.columns == '"entry_id", "created_at", "account_id", "debit", "credit"'
     assert lines.unnest == (
         "unnest(%(line_account_id)s::bigint[], %(line_debit)s::numeric[], "
         "%(line_credit)s::numeric[])"

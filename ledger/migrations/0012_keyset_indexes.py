@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("ledger", "0010_store_credit_and_loyalty_accounts"),
+        ("ledger", "0011_partition_journal_lines"),
     ]
 
     operations = [

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("orders", "0019_catalog_depth"),
+        ("orders", "0021_partitions_beat_schedule"),
     ]
 
     operations = [

@@ -5,9 +5,17 @@ The exactly-once mechanism itself is an API-layer piece (`apitools.idempotency`,
 these functions in `orders.views.idempotency`); it claims a key row, stores the answer on it and
 finds it again. Services know nothing of keys or statuses.
 
-Keys are kept `max(72, settings.IDEMPOTENCY_KEY_TTL_HOURS)` hours (`expires_at`);
-`idempotency_keys_purge_expired` (task `orders.tasks.purge_expired_idempotency_keys`) deletes
-expired ones, and an expired key still present is treated as unused.
+Keys are kept `max(72, settings.IDEMPOTENCY_KEY_TTL_HOURS)` hours (`expires_at`), and an expired
+key still present is treated as unused. The table is partitioned by month of `created_at`
+(`dbtools.partitions`): `idempotency_keys_purge_expired` (tasks
+`orders.tasks.purge_expired_idempotency_keys` and `orders.tasks.partitions_ensure`) drops the
+partitions whose every key has expired — a `DROP TABLE`, never a DELETE.
+
+(user, key) is unique among unexpired keys by `orders_idempotency_key_claim`, a database function
+(orders/migrations/0020_partition_idempotency_keys.py): it serialises the claims of one (user,
+key) on a transaction-scoped advisory lock, then checks and inserts. The lock is held until the
+claimer commits or rolls back, so of any number of concurrent requests with one key exactly one
+runs the work; the others wait and then find its key (a replay, or `in use`).
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from dbtools.partitions import partitions_of
 from orders.models import IdempotencyKey, IdempotencyState
 
 __all__ = [
@@ -39,28 +48,14 @@ def _ttl() -> timedelta:
 def idempotency_key_claim(
     *, user_id: int, key: str, endpoint: str, fingerprint: str, now: datetime
 ) -> int | None:
-    """Insert the key row; the id if this request owns the key, `None` if it already existed.
+    """Insert the key row; the id if this request owns the key, `None` if an unexpired one
+    already existed.
 
-    `ON CONFLICT DO NOTHING` rather than a savepoint around a plain INSERT: one query, and it
-    waits for a concurrent owner to finish before deciding, which is what turns a concurrent
-    duplicate into a replay.
+    One query: `orders_idempotency_key_claim` locks (user, key) for the rest of the transaction,
+    so it waits for a concurrent owner to finish before deciding, which is what turns a
+    concurrent duplicate into a replay. An expired key is ignored (it stays until its partition
+    is dropped).
     """
-    qn = connection.ops.quote_name
-    columns = (
-        "user_id",
-        "key",
-        "endpoint",
-        "fingerprint",
-        "state",
-        "response_body",
-        "created_at",
-        "expires_at",
-    )
-    sql = (
-        f"INSERT INTO {qn(IdempotencyKey._meta.db_table)} "  # noqa: S608 - names from the model
-        f"({', '.join(qn(c) for c in columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "
-        f"ON CONFLICT ({qn('user_id')}, {qn('key')}) DO NOTHING RETURNING {qn('id')}"  # nosec B608
-    )
     stamp = IdempotencyKey._meta.get_field("created_at")
     params = [
         user_id,
@@ -68,14 +63,13 @@ def idempotency_key_claim(
         endpoint[:128],
         fingerprint,
         IdempotencyState.PROCESSING.value,
-        "",
         stamp.get_db_prep_value(now, connection),
         stamp.get_db_prep_value(now + _ttl(), connection),
     ]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute("SELECT orders_idempotency_key_claim(%s, %s, %s, %s, %s, %s, %s)", params)
         row = cursor.fetchone()
-    return int(row[0]) if row else None
+    return int(row[0]) if row and row[0] is not None else None
 
 
 def idempotency_key_complete(*, row_id: int, status: int, body_text: str) -> None:
@@ -92,31 +86,48 @@ def idempotency_key_complete(*, row_id: int, status: int, body_text: str) -> Non
 
 
 def idempotency_key_find(*, user_id: int, key: str) -> IdempotencyKey | None:
-    """The key row with what a replay needs (not the request's other columns)."""
+    """The newest key row with what a replay needs (not the request's other columns); an
+    expired key may sit behind it until its partition is dropped."""
     return (
         IdempotencyKey.objects.filter(user_id=user_id, key=key)
         .only("id", "fingerprint", "state", "response_status", "response_body", "expires_at")
+        .order_by("-id")
         .first()
     )
 
 
 def idempotency_key_forget(*, row_id: int, now: datetime) -> None:
-    """Delete the key row if it has expired by `now` (an expired key counts as unused)."""
-    IdempotencyKey.objects.filter(pk=row_id, expires_at__lte=now).delete()
+    """Nothing to do: an expired key is ignored by the claim and removed with its partition
+    (rows are never deleted one by one)."""
 
 
-def idempotency_keys_purge_expired(*, now: datetime | None = None, batch_size: int = 5000) -> int:
-    """Delete expired keys in batches (short transactions, no long table lock); the count."""
+def idempotency_keys_retention_bound(*, now: datetime) -> datetime:
+    """Every key created before this instant has expired by `now`."""
+    return now - _ttl()
+
+
+def idempotency_keys_purge_expired(*, now: datetime | None = None) -> list[str]:
+    """Drop the monthly partitions of the key table whose every key has expired (the month
+    ended at least one retention period ago); the partitions dropped. `lock_timeout` bounds the
+    wait for the table's lock (a `DROP` of a partition locks its parent briefly): a busy table
+    makes it fail and the task retry, rather than queue the sales behind it."""
     now = now or timezone.now()
-    deleted = 0
-    while True:
-        ids = list(
-            IdempotencyKey.objects.filter(expires_at__lte=now)
-            .order_by("id")
-            .values_list("id", flat=True)[:batch_size]
-        )
-        if not ids:
-            return deleted
-        with transaction.atomic():
-            count, _ = IdempotencyKey.objects.filter(id__in=ids, expires_at__lte=now).delete()
-        deleted += count
+    bound = idempotency_keys_retention_bound(now=now)
+    dropped = []
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL lock_timeout = '5s'")
+        for partition in partitions_of(IdempotencyKey._meta.db_table):
+            if partition.month.end > bound:
+                continue
+            # A key kept longer (the TTL was longer when it was made) keeps its month.
+            cursor.execute(f"SELECT max(expires_at) FROM {_qn(partition.name)}")  # noqa: S608 # nosec B608
+            (last_expiry,) = cursor.fetchone()
+            if last_expiry is not None and last_expiry > now:
+                continue
+            cursor.execute(f"DROP TABLE {_qn(partition.name)}")
+            dropped.append(partition.name)
+    return dropped
+
+
+def _qn(name: str) -> str:
+    return connection.ops.quote_name(name)

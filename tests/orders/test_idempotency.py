@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Store, User
@@ -22,6 +23,7 @@ from apitools.idempotency import (
     IdempotentOutcome,
     request_fingerprint,
 )
+from dbtools.partitions import Month
 from domain.errors import InvalidInput, Throttled
 from monitoring.metrics import IDEMPOTENT_REPLAYS
 from orders.models import IdempotencyKey, IdempotencyState
@@ -188,32 +190,94 @@ def test_an_expired_key_counts_as_unused(cashier: User) -> None:
         action=_creating_store("I2"),
     )
     assert outcome.replayed is False
-    assert IdempotencyKey.objects.filter(key="k-7").count() == 1
+    # The expired key stays (never deleted one by one) until its partition is dropped; the new
+    # one is what a replay finds.
+    rows = list(IdempotencyKey.objects.filter(key="k-7").order_by("id"))
+    assert len(rows) == 2
+    assert rows[0].expires_at < timezone.now() < rows[1].expires_at
+    replay = run_idempotent(
+        user=cashier,
+        key="k-7",
+        endpoint="test",
+        payload={"other": True},
+        action=_creating_store("I3"),
+    )
+    assert replay.replayed is True
+    assert replay.body_text == outcome.body_text
 
 
-def test_purge_deletes_only_expired_keys(cashier: User) -> None:
-    for index in range(3):
-        run_idempotent(
-            user=cashier,
-            key=f"p-{index}",
-            endpoint="test",
-            payload={},
-            action=_creating_store(f"P{index}"),
+@pytest.fixture
+def key_months(history_months) -> None:
+    history_months("orders_idempotencykey", since=Month(2026, 1))
+
+
+def _key_made_at(user: User, key: str, made: dt.datetime) -> IdempotencyKey:
+    """A key as if claimed at `made` (`created_at` is stamped on insert: moved afterwards,
+    which moves the row into `made`'s partition)."""
+    row = IdempotencyKey.objects.create(
+        user=user,
+        key=key,
+        endpoint="test",
+        fingerprint="f" * 64,
+        expires_at=made + dt.timedelta(hours=96),
+    )
+    IdempotencyKey.objects.filter(pk=row.pk).update(created_at=made)
+    # Run the deferred foreign-key checks now (what a commit does): a table with pending
+    # trigger events cannot be dropped, and the test never commits.
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    return row
+
+
+def _partitions() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = 'orders_idempotencykey'::regclass ORDER BY 1"
         )
-    IdempotencyKey.objects.filter(key__in=["p-0", "p-1"]).update(
-        expires_at=timezone.now() - dt.timedelta(hours=1)
-    )
-    assert idempotency_keys_purge_expired(batch_size=1) == 2
-    assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["p-2"]
+        return [row[0] for row in cursor.fetchall()]
 
 
-def test_purge_task(cashier: User) -> None:
-    run_idempotent(
-        user=cashier, key="t-1", endpoint="test", payload={}, action=_creating_store("T1")
-    )
+def test_purge_drops_only_the_partitions_whose_every_key_expired(cashier: User, key_months) -> None:
+    utc = dt.UTC
+    _key_made_at(cashier, "jan", dt.datetime(2026, 1, 20, tzinfo=utc))
+    _key_made_at(cashier, "feb", dt.datetime(2026, 2, 27, 12, tzinfo=utc))
+    # 3 March: February's last key expires on 3 March 12:00, January's long ago.
+    dropped = idempotency_keys_purge_expired(now=dt.datetime(2026, 3, 3, tzinfo=utc))
+    assert dropped == ["orders_idempotencykey_p202601"]
+    assert "orders_idempotencykey_p202601" not in _partitions()
+    assert "orders_idempotencykey_p202602" in _partitions()
+    assert set(IdempotencyKey.objects.values_list("key", flat=True)) == {"feb"}
+    # February goes once a full retention period has passed since its end.
+    dropped = idempotency_keys_purge_expired(now=dt.datetime(2026, 3, 5, tzinfo=utc))
+    assert dropped == ["orders_idempotencykey_p202602"]
+    assert not IdempotencyKey.objects.filter(key="feb").exists()
+
+
+def test_purge_keeps_a_month_holding_a_key_kept_longer(cashier: User, key_months) -> None:
+    utc = dt.UTC
+    row = _key_made_at(cashier, "long", dt.datetime(2026, 1, 20, tzinfo=utc))
+    IdempotencyKey.objects.filter(pk=row.pk).update(expires_at=dt.datetime(2026, 6, 1, tzinfo=utc))
+    assert idempotency_keys_purge_expired(now=dt.datetime(2026, 3, 1, tzinfo=utc)) == []
+    assert "orders_idempotencykey_p202601" in _partitions()
+
+
+def test_purge_never_deletes_rows(cashier: User) -> None:
+    _key_made_at(cashier, "now", timezone.now() - dt.timedelta(days=5))
     IdempotencyKey.objects.update(expires_at=timezone.now() - dt.timedelta(hours=1))
-    assert purge_expired_idempotency_keys() == 1
-    assert not IdempotencyKey.objects.exists()
+    with CaptureQueriesContext(connection) as queries:
+        idempotency_keys_purge_expired()
+    assert not [q for q in queries.captured_queries if "DELETE" in q["sql"].upper()]
+
+
+def test_purge_task(cashier: User, key_months) -> None:
+    _key_made_at(cashier, "t-1", dt.datetime(2026, 1, 5, tzinfo=dt.UTC))
+    _key_made_at(cashier, "t-2", timezone.now())
+    partitions_before = len(_partitions())
+    assert purge_expired_idempotency_keys() >= 1  # January's, and any other month long past
+    assert "orders_idempotencykey_p202601" not in _partitions()
+    assert len(_partitions()) < partitions_before
+    assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["t-2"]
 
 
 class _LockTimeout(Exception):
