@@ -88,7 +88,9 @@ def seed_base(*, stores: int, registers: int, manager_username: str | None = Non
             for n in range(PRODUCTS)
             if f"SCALE-{n:04d}" not in existing
         )
-        manager = User.objects.filter(username=manager_username).first() if manager_username else None
+        manager = (
+            User.objects.filter(username=manager_username).first() if manager_username else None
+        )
         base = Base([], [], [], [], [], [], {})
         for s in range(1, stores + 1):
             store, _ = Store.objects.get_or_create(
@@ -117,7 +119,9 @@ def seed_base(*, stores: int, registers: int, manager_username: str | None = Non
                 base.shift_of.append(shift.pk)
                 base.cashier_of.append(cashier.pk)
         base.product_ids = list(
-            Product.objects.filter(sku__startswith="SCALE-").order_by("sku").values_list("pk", flat=True)
+            Product.objects.filter(sku__startswith="SCALE-")
+            .order_by("sku")
+            .values_list("pk", flat=True)
         )
         base.accounts = dict(Account.objects.values_list("code", "pk"))
     return base
@@ -143,7 +147,14 @@ def _columns(cursor: Any, table: str) -> set[str]:
 
 
 def seed_batch(
-    *, base: Base, lo: int, hi: int, total: int, start: dt.datetime, span_s: float, audit_per_order: int
+    *,
+    base: Base,
+    lo: int,
+    hi: int,
+    total: int,
+    start: dt.datetime,
+    span_s: float,
+    audit_per_order: int,
 ) -> None:
     """Orders lo…hi (of `total`) with everything they bring, in one transaction."""
     from django.db import connection, transaction
@@ -151,7 +162,7 @@ def seed_batch(
     from audit.hashing import chain_hash_sql
     from audit.models import GENESIS_HASH
 
-    params = {
+    params: dict[str, Any] = {
         "lo": lo,
         "hi": hi,
         "total": total,
@@ -378,7 +389,9 @@ def seed_orders(
     from django.db import connection
     from django.utils import timezone
 
-    end = end or (timezone.now() - dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    end = end or (timezone.now() - dt.timedelta(days=1)).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
     start = end - dt.timedelta(days=30 * months)
     span_s = (end - start).total_seconds()
     done = seeded_orders(base)
@@ -419,7 +432,7 @@ def counts() -> dict[str, int]:
     with connection.cursor() as cursor:
         out = {}
         for name, table in tables.items():
-            cursor.execute(f"SELECT count(*) FROM {table}")  # noqa: S608 - fixed names
+            cursor.execute(f"SELECT count(*) FROM {table}")
             out[name] = int(cursor.fetchone()[0])
     return out
 

@@ -52,10 +52,13 @@ def test_seed_counts_follow_the_per_order_shape() -> None:
     }
     assert _scalar("SELECT count(DISTINCT store_id) FROM orders_order") == 3
     # Spread over the month before END, never after it.
-    assert _scalar(
-        "SELECT count(*) FROM orders_order WHERE created_at >= '2026-06-01' "
-        "OR created_at < '2026-05-02'"
-    ) == 0
+    assert (
+        _scalar(
+            "SELECT count(*) FROM orders_order WHERE created_at >= '2026-06-01' "
+            "OR created_at < '2026-05-02'"
+        )
+        == 0
+    )
 
 
 def test_every_journal_entry_balances_and_matches_its_order() -> None:
