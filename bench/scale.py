@@ -3,8 +3,11 @@
     .venv/bin/python bench/scale.py --orders 1000000 --small 10000 --rounds 3
     .venv/bin/python bench/scale.py --orders 50000 --small 5000 --rounds 1      # dry run
 
-Two databases on the local PostgreSQL (127.0.0.1:5432), `pos_bench_scale_<size>` (e.g.
-`pos_bench_scale_10k`, `pos_bench_scale_1m`), each migrated and seeded by a child process:
+Runs its own PostgreSQL cluster (Debian's binaries, datadir `/var/tmp/pos-bench-scale/pgdata`,
+127.0.0.1:5544; `BENCH_SCALE_DIR`, `BENCH_SCALE_PORT`, `BENCH_PG_BIN`), started and stopped here,
+so gigabytes of history stay off the shared server on 5432. Two databases in it,
+`pos_bench_scale_<size>` (e.g. `pos_bench_scale_10k`, `pos_bench_scale_1m`), each migrated and
+seeded by a child process:
 
 1. `bench/seed.py` (the `make bench` seed: store MAIN with registers R1…R8, cashiers, 1,000
    products with stock, 50k sync products, and store BENCH with `--report-orders` sales *today*,
@@ -13,10 +16,11 @@ Two databases on the local PostgreSQL (127.0.0.1:5432), `pos_bench_scale_<size>`
 3. `bench/scale_seed.py` with the size's orders (10 journal lines and 5 audit events each, …),
    resumable: a rerun continues the seed; `--fresh` drops the databases first.
 
-If `dbtools.standby` is importable (the read replica of issue 19), one hot standby of the local
-server is started once the seeds are done (`python -m dbtools.standby start`) and the daily
-report is also measured through a server configured with `REPLICA_DATABASE_URL`; its replay lag
-(bytes and seconds, from `pg_stat_replication` on the primary) is sampled during the sale runs.
+If the code reads reports from a replica (`posproject/replica.py`, issue 19), a streaming hot
+standby of the bench cluster is made once the seeds are done (`pg_basebackup -R`, started on a
+free port) and the daily report is also measured through a server configured with
+`REPLICA_DATABASE_URL`; the standby's replay lag (bytes and seconds, `pg_stat_replication` on
+the primary) is sampled during the sale runs.
 
 Then `--rounds` rounds, each measuring both sizes (the order alternates) through the project
 under gunicorn (bench/run.py's `Gunicorn`, the project's conf): the sale at concurrency 8
@@ -35,6 +39,7 @@ import base64
 import json
 import os
 import secrets
+import shutil
 import statistics
 import subprocess
 import sys
@@ -52,12 +57,10 @@ if str(ROOT) not in sys.path:
 from bench.loadgen import RequestSpec, run_pool  # noqa: E402
 from bench.run import (  # noqa: E402
     PG_HOST,
-    PG_PORT,
     PG_USER,
     Gunicorn,
     _auth,
     _free_port,
-    _psql,
     app_env,
     http_call,
     log,
@@ -68,6 +71,72 @@ from bench.run import (  # noqa: E402
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 STATE_DIR = Path(os.environ.get("BENCH_SCALE_DIR", "/var/tmp/pos-bench-scale"))
 PAGE = 50
+PG_BIN = Path(os.environ.get("BENCH_PG_BIN", "/usr/lib/postgresql/15/bin"))
+PG_PORT = int(os.environ.get("BENCH_SCALE_PORT", "5544"))
+CLUSTER = STATE_DIR / "pgdata"
+STANDBY = STATE_DIR / "standby"
+# The bench's own server: the seed is written fast (no fsync wait per batch is worth having for
+# a throwaway cluster), the measured paths keep synchronous commit like production.
+SERVER_OPTIONS = (
+    "-c listen_addresses=127.0.0.1 -c shared_buffers=1GB -c max_wal_size=4GB "
+    "-c max_connections=200 -c wal_level=replica -c hot_standby=on "
+    f"-c unix_socket_directories={STATE_DIR}"
+)
+
+
+def _psql(sql: str, db: str = "postgres", port: int = PG_PORT) -> str:
+    out = subprocess.run(
+        ["psql", "-h", PG_HOST, "-p", str(port), "-U", PG_USER, "-d", db, "-Atqc", sql],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return out.stdout.strip()
+
+
+def _as_postgres(*cmd: str) -> None:
+    """PostgreSQL's binaries refuse to run as root: run them as the `postgres` user."""
+    prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    subprocess.run([*prefix, *cmd], check=True, stdout=subprocess.DEVNULL)
+
+
+def cluster_start() -> None:
+    """The bench's own PostgreSQL cluster (Debian's binaries, its own datadir and port): 1M
+    orders are gigabytes, which the shared server on 5432 — and every `pg_basebackup` of it that
+    the replica tests take — should not carry."""
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        shutil.chown(STATE_DIR, "postgres", "postgres")
+    if not (CLUSTER / "PG_VERSION").exists():
+        log(f"initdb {CLUSTER}")
+        _as_postgres(str(PG_BIN / "initdb"), "-D", str(CLUSTER), "-U", "postgres", "-A", "trust")
+    if subprocess.run(
+        ["pg_isready", "-h", PG_HOST, "-p", str(PG_PORT)], capture_output=True
+    ).returncode:
+        log(f"starting the bench's PostgreSQL on 127.0.0.1:{PG_PORT} ({CLUSTER})")
+        _as_postgres(
+            str(PG_BIN / "pg_ctl"), "-D", str(CLUSTER), "-l", str(STATE_DIR / "primary.log"),
+            "-o", f"-p {PG_PORT} {SERVER_OPTIONS}", "-w", "start",
+        )  # fmt: skip
+
+
+def cluster_stop(datadir: Path) -> None:
+    if (datadir / "postmaster.pid").exists():
+        _as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(datadir), "-m", "fast", "-w", "stop")
+
+
+def standby_start(port: int) -> None:
+    """A streaming hot standby of the bench cluster: `pg_basebackup -R`, then started on `port`."""
+    cluster_stop(STANDBY)
+    shutil.rmtree(STANDBY, ignore_errors=True)
+    _as_postgres(
+        str(PG_BIN / "pg_basebackup"), "-h", PG_HOST, "-p", str(PG_PORT), "-U", "postgres",
+        "-D", str(STANDBY), "-R", "-X", "stream", "-c", "fast",
+    )  # fmt: skip
+    _as_postgres(
+        str(PG_BIN / "pg_ctl"), "-D", str(STANDBY), "-l", str(STATE_DIR / "standby.log"),
+        "-o", f"-p {port} {SERVER_OPTIONS}", "-w", "start",
+    )  # fmt: skip
 
 
 def label(n: int) -> str:
@@ -86,12 +155,10 @@ def db_url(name: str, port: int = PG_PORT) -> str:
     return f"postgres://{PG_USER}@{PG_HOST}:{port}/{name}"
 
 
-def has_standby() -> bool:
-    try:
-        import dbtools.standby  # noqa: F401
-    except ImportError:
-        return False
-    return True
+def app_has_replica() -> bool:
+    """The merged code reads reports from `REPLICA_DATABASE_URL` (posproject/replica.py)."""
+    forced = os.environ.get("BENCH_SCALE_FORCE_REPLICA") == "1"  # to try the standby alone
+    return forced or (ROOT / "posproject" / "replica.py").exists()
 
 
 # --- preparation (child process, one per database) -----------------------------------------------
@@ -606,6 +673,7 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true", help="drop the databases and reseed")
     parser.add_argument("--seed-only", action="store_true")
     parser.add_argument("--no-replica", action="store_true")
+    parser.add_argument("--keep-server", action="store_true", help="leave the bench cluster up")
     parser.add_argument("--out", default=None, help="results path without extension")
     args = parser.parse_args()
     if args.command == "_prepare":
@@ -614,7 +682,7 @@ def main() -> None:
         return verify(args)
 
     started = time.perf_counter()
-    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    cluster_start()
     sizes = [args.small, args.orders]
     machine = machine_info()
     log(f"machine: {machine}")
@@ -640,26 +708,19 @@ def main() -> None:
         log(f"  {name} ready in {seed_info[str(size)]['wall_s']:.0f} s")
     if args.seed_only:
         print(json.dumps(seed_info, indent=2))
+        if not args.keep_server:
+            cluster_stop(CLUSTER)
         return None
 
     replica_port = None
-    standby_dir = STATE_DIR / "standby"
-    if has_standby() and not args.no_replica:
+    if app_has_replica() and not args.no_replica:
         replica_port = _free_port()
-        log(f"starting a hot standby of the local server on port {replica_port} ({standby_dir})")
+        log(f"starting a hot standby of the bench cluster on port {replica_port} ({STANDBY})")
         t = time.perf_counter()
-        subprocess.run(
-            [PYTHON, "-m", "dbtools.standby", "stop", "--datadir", str(standby_dir)],
-            cwd=ROOT, check=False, capture_output=True,
-        )  # fmt: skip
-        subprocess.run(
-            [PYTHON, "-m", "dbtools.standby", "start", "--datadir", str(standby_dir),
-             "--port", str(replica_port)],
-            cwd=ROOT, check=True,
-        )  # fmt: skip
+        standby_start(replica_port)
         log(f"  standby up in {time.perf_counter() - t:.0f} s")
     else:
-        log("no dbtools.standby (or --no-replica): the replica figures are skipped")
+        log("no posproject/replica.py (or --no-replica): the replica figures are skipped")
 
     runs = {size: SizeRun(size, args, replica_port) for size in sizes}
     per_round: dict[int, list[dict[str, Any]]] = {size: [] for size in sizes}
@@ -674,10 +735,7 @@ def main() -> None:
                 log(f"  {json.dumps(flat, default=str)}")
     finally:
         if replica_port:
-            subprocess.run(
-                [PYTHON, "-m", "dbtools.standby", "stop", "--datadir", str(standby_dir)],
-                cwd=ROOT, check=False,
-            )  # fmt: skip
+            cluster_stop(STANDBY)
 
     results: dict[str, Any] = {"machine": machine, "args": vars(args), "seed": seed_info,
                                "replica": bool(replica_port), "sizes": {}}  # fmt: skip
@@ -722,6 +780,8 @@ def main() -> None:
     print()
     print(header)
     print(table)
+    if not args.keep_server:
+        cluster_stop(CLUSTER)
     log(f"bench-scale finished in {results['total_s']:.0f} s; results in {out}.txt/.json")
     return None
 
