@@ -36,8 +36,10 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import json
 import os
+import re
 import secrets
 import shutil
 import statistics
@@ -383,38 +385,69 @@ def timed_get(url: str, path: str, token: str, repeat: int) -> tuple[float, Any]
     return statistics.median(times), body
 
 
+def _position_swaps(first: dict[str, Any], deep: dict[str, Any]) -> list[tuple[str, str]]:
+    """(old, new) spellings of the ordering values of two list items: the id, and the timestamp
+    as the API renders it, as `str()` of the UTC datetime (DRF's cursor position) and ISO."""
+    import datetime as dt
+
+    swaps = [(str(first.get("id")), str(deep.get("id")))]
+    for key in ("created_at", "at"):
+        if key not in first or key not in deep:
+            continue
+        swaps.append((str(first[key]), str(deep[key])))
+        try:
+            old = dt.datetime.fromisoformat(str(first[key]).replace("Z", "+00:00"))
+            new = dt.datetime.fromisoformat(str(deep[key]).replace("Z", "+00:00"))
+        except ValueError:
+            continue
+        old, new = old.astimezone(dt.UTC), new.astimezone(dt.UTC)
+        swaps += [(str(old), str(new)), (old.isoformat(), new.isoformat())]
+    return swaps
+
+
 def deep_cursor(next_url: str, page1_last: dict[str, Any], deep_last: dict[str, Any]) -> str | None:
     """The `next` link after page 1, pointed at the position after `deep_last` instead of after
-    `page1_last`, whatever the cursor's encoding (DRF's base64 query string, base64 JSON, or plain):
-    the last item's id and timestamp are swapped textually. None when that cannot be done."""
+    `page1_last`: DRF's cursor (base64 of a query string whose `p` is the position) or any
+    other encoding that spells the last item's id or timestamp (base64 JSON, plain text).
+    None when neither works (the caller then follows `next` instead)."""
     parsed = urllib.parse.urlsplit(next_url)
     query = urllib.parse.parse_qs(parsed.query)
     if "cursor" not in query:
         return None
     raw = query["cursor"][0]
-    swaps = [(str(page1_last.get("id")), str(deep_last.get("id")))]
-    for key in ("created_at", "at"):
-        if key in page1_last and key in deep_last:
-            swaps.append((str(page1_last[key]), str(deep_last[key])))
-    candidates = [raw]
-    try:
-        padded = raw + "=" * (-len(raw) % 4)
-        decoded = base64.urlsafe_b64decode(padded.encode()).decode()
-        candidates.insert(0, decoded)
-    except (ValueError, UnicodeDecodeError):
-        decoded = None
-    for text in candidates:
-        unquoted = urllib.parse.unquote(text)
-        if not any(old in unquoted for old, _ in swaps):
-            continue
-        new = unquoted
-        for old, replacement in swaps:
-            new = new.replace(old, replacement)
-        if text is decoded:
-            new = base64.urlsafe_b64encode(new.encode()).decode().rstrip("=")
-        query["cursor"] = [new]
-        return parsed.path + "?" + urllib.parse.urlencode(query, doseq=True)
-    return None
+    swaps = _position_swaps(page1_last, deep_last)
+
+    def swapped(text: str) -> str | None:
+        """Every spelling replaced, longest first; the id only as a whole number."""
+        out = text
+        for old, new in sorted(swaps[1:], key=lambda s: -len(s[0])):
+            out = out.replace(old, new)
+        old_id, new_id = swaps[0]
+        out = re.sub(rf"(?<![0-9]){re.escape(old_id)}(?![0-9])", new_id, out)
+        return out if out != text else None
+
+    decoded = None
+    with contextlib.suppress(ValueError, UnicodeDecodeError):
+        decoded = base64.b64decode((raw + "=" * (-len(raw) % 4)).encode(), altchars=b"-_").decode()
+    new_raw = None
+    if decoded is not None:
+        tokens = urllib.parse.parse_qs(decoded, keep_blank_values=True)
+        if "p" in tokens:  # DRF's CursorPagination
+            position = swapped(tokens["p"][0])
+            if position is not None:
+                tokens["p"] = [position]
+                encoded = urllib.parse.urlencode(tokens, doseq=True)
+                new_raw = base64.b64encode(encoded.encode("ascii")).decode("ascii")
+        elif (text := swapped(decoded)) is not None:
+            new_raw = base64.urlsafe_b64encode(text.encode()).decode()
+            if not raw.endswith("="):
+                new_raw = new_raw.rstrip("=")
+    if new_raw is None:
+        new_raw = swapped(raw)
+    if new_raw is None:
+        return None
+    query["cursor"] = [new_raw]
+    return parsed.path + "?" + urllib.parse.urlencode(query, doseq=True)
 
 
 class SizeRun:
