@@ -604,6 +604,7 @@ class SizeRun:
         status, cursor_body = http_call(
             url, "GET", f"/api/v1/orders/?page_size={PAGE}&cursor=", token=manager
         )
+        out["cursor_probe_status"] = status  # 200 without `count`: the list takes ?cursor=
         if status == 200 and "count" not in cursor_body and "next" in cursor_body:
             out["cursor_page1_ms"], c1 = timed_get(
                 url, f"/api/v1/orders/?page_size={PAGE}&cursor=", manager, repeat
@@ -614,7 +615,11 @@ class SizeRun:
             if path:
                 out["cursor_deep_ms"], cd = timed_get(url, path, manager, repeat)
                 out["cursor_deep_how"] = "cursor at the 90 % page's last order"
-                out["cursor_deep_ok"] = bool(cd.get("results"))
+                # Deep means past page 1: the page must not start among page 1's orders.
+                page1_ids = {r.get("id") for r in c1["results"]}
+                out["cursor_deep_ok"] = bool(cd.get("results")) and (
+                    cd["results"][0].get("id") not in page1_ids
+                )
             else:  # follow `next` and time the last hop
                 nxt, hops = c1.get("next"), 0
                 while nxt and hops < 30:
