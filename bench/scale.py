@@ -373,15 +373,21 @@ def cpu_delta(
     }
 
 
+class RequestFailed(Exception):
+    pass
+
+
 def timed_get(url: str, path: str, token: str, repeat: int) -> tuple[float, Any]:
-    """Median wall time (ms) of `repeat` sequential GETs, and the last body."""
+    """Median wall time (ms) of `repeat` sequential GETs, and the last body. A non-200 answer
+    (e.g. a 5 s statement timeout on a deep OFFSET page at 1M) raises RequestFailed: the figure
+    is recorded as failed, the run goes on."""
     times, body = [], None
     for _ in range(repeat):
         t = time.perf_counter()
         status, body = http_call(url, "GET", path, token=token)
         times.append((time.perf_counter() - t) * 1000)
         if status != 200:
-            raise SystemExit(f"GET {path}: {status} {str(body)[:300]}")
+            raise RequestFailed(f"GET {path}: {status} {str(body)[:200]}")
     return statistics.median(times), body
 
 
@@ -510,13 +516,21 @@ class SizeRun:
             url = server.base_url
             tokens, manager = self.login(url)
             out.update(self._sale(url, tokens, random.Random(round_no)))
-            out.update(self._lists(url, manager))
+            try:
+                out.update(self._lists(url, manager))
+            except RequestFailed as error:
+                out.setdefault("errors", []).append(str(error))
+                log(f"  list: {error}")
             report = (
                 f"/api/v1/reports/daily/?store={self.seeded.report_store_id}"
                 f"&date={self.seeded.report_date}"
             )
-            out["report_ms"], body = timed_get(url, report, manager, self.args.repeat)
-            out["report_orders"] = body.get("orders_count")
+            try:
+                out["report_ms"], body = timed_get(url, report, manager, self.args.repeat)
+                out["report_orders"] = body.get("orders_count")
+            except RequestFailed as error:
+                out.setdefault("errors", []).append(str(error))
+                log(f"  report: {error}")
         finally:
             server.stop()
         if self.replica_port:
@@ -525,9 +539,13 @@ class SizeRun:
             try:
                 _, manager = self.login(replica_server.base_url)
                 time.sleep(1.0)  # the shifts just opened reach the standby
-                out["report_replica_ms"], _ = timed_get(
-                    replica_server.base_url, report, manager, self.args.repeat
-                )
+                try:
+                    out["report_replica_ms"], _ = timed_get(
+                        replica_server.base_url, report, manager, self.args.repeat
+                    )
+                except RequestFailed as error:
+                    out.setdefault("errors", []).append(str(error))
+                    log(f"  report on the replica: {error}")
             finally:
                 replica_server.stop()
         if verify_audit:
@@ -599,8 +617,13 @@ class SizeRun:
         count = body["count"]
         deep_page = max(1, int(count / PAGE * 0.9))
         deep = f"/api/v1/orders/?page_size={PAGE}&page={deep_page}"
-        out["list_deep_ms"], deep_body = timed_get(url, deep, manager, repeat)
         out["list_count"], out["list_deep_page"] = count, deep_page
+        deep_body: dict[str, Any] = {"results": []}
+        try:
+            out["list_deep_ms"], deep_body = timed_get(url, deep, manager, repeat)
+        except RequestFailed as error:  # the OFFSET walk may hit the statement timeout
+            out.setdefault("errors", []).append(str(error))
+            log(f"  deep page: {error}")
         status, cursor_body = http_call(
             url, "GET", f"/api/v1/orders/?page_size={PAGE}&cursor=", token=manager
         )
@@ -799,6 +822,14 @@ def main() -> None:
         }
     machine["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     table = render(results, sizes)
+    errors = [
+        f"{label(size)} round {n}: {e}"
+        for size in sizes
+        for n, r in enumerate(per_round[size], 1)
+        for e in r.get("errors", [])
+    ]
+    if errors:
+        table += "\n\nfailed requests (their figures are n/a):\n" + "\n".join(errors)
     results["table"] = table
     results["total_s"] = time.perf_counter() - started
     out = Path(args.out) if args.out else ROOT / "bench" / "results" / f"scale_{label(args.orders)}"
