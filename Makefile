@@ -23,7 +23,7 @@ WITH_DB = if [ -z "$$DATABASE_URL" ]; then \
 	fi
 
 .PHONY: run test lint fmt migrate seed serve venv db-start db-stop lock clean bench check-deploy \
-	security browser-deps pgbouncer-deps test-pgbouncer replica-deps
+	security browser-deps pgbouncer-deps test-pgbouncer replica-deps bench-scale
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -192,6 +192,14 @@ bench: $(VENV)/.prod-installed .env
 	  else echo "pgbench is missing (apt-get install postgresql-contrib): its ceiling is skipped" >&2; fi; \
 	fi
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# The hot paths at 1M orders against 10k, side by side (bench/README.md, docs/scaling.md): seeds
+# `pos_bench_scale_10k` and `pos_bench_scale_1m` on the local PostgreSQL (resumable; about 20–30
+# minutes for 1M on the 2-core box), measures 3 rounds, writes bench/results/scale_1m.txt/.json.
+# `make bench-scale SCALE_ARGS="--orders 50000 --small 5000 --rounds 1"` for a dry run.
+SCALE_ARGS ?= --orders 1000000 --small 10000 --rounds 3
+bench-scale: $(VENV)/.prod-installed .env
+	$(BIN)/python bench/scale.py $(SCALE_ARGS)
 
 # Django's deployment checklist on the defaults: production is what you get with only the secret
 # and the host name set, DEBUG off (SECURITY.md, "Production settings").

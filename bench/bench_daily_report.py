@@ -81,7 +81,8 @@ def seed(*, orders: int, noise: int) -> dict:
             INSERT INTO orders_order (store_id, register_id, shift_id, cashier_id, number,
                 sequence, status, created_at, offline, currency, prices_include_tax,
                 order_discount, subtotal, discount_total, tax_total, total, paid_total,
-                change_due, refunded_total)
+                change_due, refunded_total, rounding, tips_total, total_due, late,
+                returned_total, points_earned, promotion_total, promotions)
             SELECT %(store)s, %(register)s, %(shift)s,
                    (%(cashiers)s::bigint[])[1 + i %% %(ncash)s],
                    'B' || i, i, 'completed',
@@ -92,7 +93,7 @@ def seed(*, orders: int, noise: int) -> dict:
                              + (864000.0 * (i - %(orders)s - 0.5) / GREATEST(%(noise)s, 1))
                                * interval '1 second'
                    END,
-                   false, 'USD', false, 0, 0, 0, 0, 0, 0, 0, 0
+                   false, 'USD', false, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, false, 0, 0, 0, '[]'
             FROM generate_series(1, %(total)s) AS i
             """,
             {
@@ -117,12 +118,13 @@ def seed(*, orders: int, noise: int) -> dict:
             )
             INSERT INTO orders_orderline (order_id, position, product_id, sku, name, quantity,
                 unit_price, unit_cost, gross, line_discount, discount, net, tax_rate, tax, total,
-                refunded_quantity, refunded_net, refunded_tax, refunded_total)
+                refunded_quantity, refunded_net, refunded_tax, refunded_total, cost, refunded_cost,
+                modifiers, promotion_discount, promotion_name)
             SELECT o.id, j, p.id, p.sku, p.name, q.qty, p.price, p.cost,
                    round(p.price * q.qty, 2), 0, 0, round(p.price * q.qty, 2), 10.000,
                    round(round(p.price * q.qty, 2) * 0.1, 2),
                    round(p.price * q.qty, 2) + round(round(p.price * q.qty, 2) * 0.1, 2),
-                   0, 0, 0, 0
+                   0, 0, 0, 0, round(p.cost * q.qty, 2), 0, '[]', 0, ''
             FROM orders_order o
             CROSS JOIN LATERAL generate_series(1, 1 + o.sequence %% 3) AS j
             CROSS JOIN LATERAL (SELECT 1 + (o.sequence + j) %% 3 AS qty) AS q
@@ -134,7 +136,8 @@ def seed(*, orders: int, noise: int) -> dict:
         cursor.execute(
             """
             UPDATE orders_order o
-            SET subtotal = l.gross, tax_total = l.tax, total = l.total, paid_total = l.total
+            SET subtotal = l.gross, tax_total = l.tax, total = l.total, paid_total = l.total,
+                total_due = l.total
             FROM (SELECT order_id, sum(gross) AS gross, sum(tax) AS tax, sum(total) AS total
                   FROM orders_orderline GROUP BY order_id) l
             WHERE l.order_id = o.id AND o.store_id = %(store)s
@@ -144,8 +147,8 @@ def seed(*, orders: int, noise: int) -> dict:
         cursor.execute(
             """
             INSERT INTO orders_payment (order_id, method, amount, change, reference, card_last4,
-                refunded_amount)
-            SELECT id, (ARRAY['cash', 'card', 'other'])[1 + sequence %% 3], total, 0, '', '', 0
+                refunded_amount, tip)
+            SELECT id, (ARRAY['cash', 'card', 'other'])[1 + sequence %% 3], total, 0, '', '', 0, 0
             FROM orders_order WHERE store_id = %(store)s
             """,
             {"store": store.pk},
