@@ -168,12 +168,13 @@ def test_an_edited_event_on_a_user_chain_is_caught(spread_trail) -> None:
 @pytest.mark.django_db
 @pytest.mark.parametrize("who", ["alice", "spray"])
 def test_an_event_moved_to_another_chain_is_caught(spread_trail, who: str) -> None:
-    """Moved with its head, so every link and every head still fits: only the check that the
-    event sits on the chain its content names catches it."""
+    """Moved with its head and its month's anchor, so every link, head and anchor still fits:
+    only the check that the event sits on the chain its content names catches it."""
     victim = spread_trail[who]
     elsewhere = -(10**17)
     tamper("UPDATE audit_auditevent SET chain = %s WHERE id = %s", [elsewhere, victim.pk])
     tamper("UPDATE audit_auditchainhead SET chain = %s WHERE chain = %s", [elsewhere, victim.chain])
+    tamper("UPDATE audit_auditchainanchor SET chain = %s WHERE chain = %s", [elsewhere, victim.chain])
     result = audit_verify()
     assert not result.ok
     assert result.broken_chains == (elsewhere,)
