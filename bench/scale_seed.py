@@ -363,7 +363,7 @@ def _seed_audit(cursor: Any, params: dict[str, Any], chain_hash_sql: Any) -> Non
                    a.changes, NULL, a.request_id, h.prev_hash, h.hash
             FROM _a a JOIN _h h USING (seq)
             ORDER BY a.seq
-            RETURNING id, chain, hash
+            RETURNING id, chain, at, prev_hash, hash
         )
         SELECT * FROM ins;
         INSERT INTO audit_auditchainhead (chain, last_hash, last_event_id, length)
@@ -374,6 +374,20 @@ def _seed_audit(cursor: Any, params: dict[str, Any], chain_hash_sql: Any) -> Non
             length = audit_auditchainhead.length + EXCLUDED.length;
         """
     )
+    cursor.execute("SELECT to_regclass('audit_auditchainanchor') IS NOT NULL")
+    if cursor.fetchone()[0]:
+        # Partitioned history: the first event of each chain in each month is anchored, as the
+        # app's append does, so `verify_audit --month` works on the seeded data too.
+        cursor.execute(
+            """
+            INSERT INTO audit_auditchainanchor (chain, month, first_event_id, prev_hash, hash)
+            SELECT DISTINCT ON (chain, date_trunc('month', at AT TIME ZONE 'UTC'))
+                   chain, date_trunc('month', at AT TIME ZONE 'UTC')::date, id, prev_hash, hash
+            FROM _ai
+            ORDER BY chain, date_trunc('month', at AT TIME ZONE 'UTC'), id
+            ON CONFLICT (chain, month) DO NOTHING
+            """
+        )
 
 
 def seed_orders(

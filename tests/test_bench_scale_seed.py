@@ -13,8 +13,9 @@ import datetime as dt
 import pytest
 from django.db import connection
 
-from audit.verification import audit_verify
+from audit.verification import audit_verify, audit_verify_month
 from bench import scale_seed
+from dbtools.partitions import Month
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
@@ -93,6 +94,11 @@ def test_audit_trail_verifies_across_batches() -> None:
     assert result.events_checked == 5 * ORDERS
     assert _scalar("SELECT count(*) FROM audit_auditchainhead") == 3
     assert _scalar("SELECT sum(length) FROM audit_auditchainhead") == 5 * ORDERS
+    # Anchored as the app's append anchors: each month verifies on its own.
+    months = [Month.of(END - dt.timedelta(days=days)) for days in (1, 31)]
+    assert _scalar("SELECT count(*) FROM audit_auditchainanchor") >= 3
+    for month in months:
+        assert audit_verify_month(month=month).ok, month
 
 
 def test_audit_verification_notices_a_seeded_event_out_of_chain() -> None:

@@ -174,7 +174,9 @@ def test_an_event_moved_to_another_chain_is_caught(spread_trail, who: str) -> No
     elsewhere = -(10**17)
     tamper("UPDATE audit_auditevent SET chain = %s WHERE id = %s", [elsewhere, victim.pk])
     tamper("UPDATE audit_auditchainhead SET chain = %s WHERE chain = %s", [elsewhere, victim.chain])
-    tamper("UPDATE audit_auditchainanchor SET chain = %s WHERE chain = %s", [elsewhere, victim.chain])
+    tamper(
+        "UPDATE audit_auditchainanchor SET chain = %s WHERE chain = %s", [elsewhere, victim.chain]
+    )
     result = audit_verify()
     assert not result.ok
     assert result.broken_chains == (elsewhere,)
