@@ -10,7 +10,8 @@ What N orders bring (defaults; per order on average):
   (credit), the tax (credit), cost of goods sold (debit) and inventory (credit) per line —
   balanced, written with the ledger's balance and append-only triggers left ON (the deferred
   balance trigger checks every line at each batch's commit: that is part of the seed's time);
-* one stock movement per line, one idempotency key (expired: a day's retention), and
+* one stock movement per line, an idempotency key for each sale of the seed's last
+  `IDEMPOTENCY_KEY_TTL_HOURS` (older keys' partitions are dropped), and
   `--audit-per-order` audit events (5 → 5M events for 1M orders) on the store's chain, hashed in
   SQL with the project's own `audit.hashing.chain_hash_sql` and the canonical JSON that
   `audit.verification` recomputes, continuing each chain from its head — `verify_audit` passes.
@@ -157,6 +158,7 @@ def seed_batch(
     audit_per_order: int,
 ) -> None:
     """Orders lo…hi (of `total`) with everything they bring, in one transaction."""
+    from django.conf import settings
     from django.db import connection, transaction
 
     from audit.hashing import chain_hash_sql
@@ -178,6 +180,11 @@ def seed_batch(
         "per": audit_per_order,
         "actions": list(ACTIONS),
         "genesis": GENESIS_HASH,
+        # Keys live as long as their retention: older ones are gone (their month's partition
+        # dropped by `manage.py partitions`), so only a sale of the last TTL hours keeps one.
+        "keys_from": start
+        + dt.timedelta(seconds=span_s)
+        - dt.timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS),
         **{f"a{code}": pk for code, pk in base.accounts.items()},
     }
     with transaction.atomic(), connection.cursor() as cursor:
@@ -256,7 +263,7 @@ def seed_batch(
                    '{"id":' || m.id || ',"number":"S' || m.i || '","total":"' || m.total
                      || '","status":"completed"}',
                    m.created_at, m.created_at + interval '1 day'
-            FROM _m m ORDER BY m.i;
+            FROM _m m WHERE m.created_at > %(keys_from)s ORDER BY m.i;
             """,
             params,
         )

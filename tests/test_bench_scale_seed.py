@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from audit.verification import audit_verify, audit_verify_month
@@ -29,9 +30,9 @@ def _seed(orders: int) -> scale_seed.Base:
     return base
 
 
-def _scalar(sql: str) -> int:
+def _scalar(sql: str, params: list[object] | None = None) -> int:
     with connection.cursor() as cursor:
-        cursor.execute(sql)
+        cursor.execute(sql, params)
         return int(cursor.fetchone()[0])
 
 
@@ -49,7 +50,10 @@ def test_seed_counts_follow_the_per_order_shape() -> None:
         "journal_lines": 2 * ORDERS + 3 * lines,
         "audit_events": 5 * ORDERS,
         "stock_movements": lines,
-        "idempotency_keys": ORDERS,
+        "idempotency_keys": _scalar(
+            "SELECT count(*) FROM orders_order WHERE created_at > %s",
+            [END - dt.timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)],
+        ),
     }
     assert _scalar("SELECT count(DISTINCT store_id) FROM orders_order") == 3
     # Spread over the month before END, never after it.
