@@ -30,7 +30,7 @@ def _seed(orders: int) -> scale_seed.Base:
     return base
 
 
-def _scalar(sql: str, params: list[object] | None = None) -> int:
+def _scalar(sql: str, params: list[dt.datetime] | None = None) -> int:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return int(cursor.fetchone()[0])
