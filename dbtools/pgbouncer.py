@@ -33,6 +33,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 DEFAULT_PORT = 16432
@@ -177,20 +178,27 @@ def running(config: Config) -> bool:
     return _pid(config) is not None and _answers(config.port)
 
 
-def ensure_role(config: Config) -> None:
-    """Create the pooled role on the upstream server if it is missing (a direct connection)."""
+def _upstream_maintenance(config: Config) -> Any:
+    """A direct autocommit connection to the upstream server's `postgres` database (role and
+    database maintenance never goes through PgBouncer)."""
     import psycopg
-    from psycopg import sql
 
     upstream = config.upstream
-    with psycopg.connect(
+    return psycopg.connect(
         host=upstream.host,
         port=upstream.port,
         user=upstream.user,
         dbname="postgres",
         autocommit=True,
         connect_timeout=5,
-    ) as conn:
+    )
+
+
+def ensure_role(config: Config) -> None:
+    """Create the pooled role on the upstream server if it is missing (a direct connection)."""
+    from psycopg import sql
+
+    with _upstream_maintenance(config) as conn:
         exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [config.role]).fetchone()
         if not exists:
             conn.execute(
@@ -271,18 +279,9 @@ def stop(config: Config) -> bool:
 def drop_database(config: Config, name: str) -> None:
     """Drop `name` on the upstream server, directly (PgBouncer must be stopped: its server
     connections would keep the database busy). For the test database of a pooled run."""
-    import psycopg
     from psycopg import sql
 
-    upstream = config.upstream
-    with psycopg.connect(
-        host=upstream.host,
-        port=upstream.port,
-        user=upstream.user,
-        dbname="postgres",
-        autocommit=True,
-        connect_timeout=5,
-    ) as conn:
+    with _upstream_maintenance(config) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
 
 
