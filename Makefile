@@ -152,8 +152,10 @@ pgbouncer-deps:
 
 # The concurrency tests (and tests/pgbouncer) again, through a PgBouncer in transaction mode
 # (`python -m dbtools.pgbouncer`, 127.0.0.1:16432) with the timeouts as role settings, as
-# production runs behind it (docs/operations.md, "PgBouncer"). The test database is created
-# through PgBouncer and dropped directly once PgBouncer has stopped.
+# production runs behind it (docs/operations.md, "PgBouncer"). The role settings are written
+# through the server's `postgres` database (DATABASE_URL's own database need not exist, as on a
+# fresh CI machine); the test database is created through PgBouncer and dropped directly once
+# PgBouncer has stopped.
 test-pgbouncer: $(VENV)/.dev-installed .env pgbouncer-deps
 	@set -e; \
 	stop_db=; \
@@ -168,7 +170,9 @@ test-pgbouncer: $(VENV)/.dev-installed .env pgbouncer-deps
 	pooled_url="$$($(BIN)/python -m dbtools.pgbouncer start)"; \
 	trap '$(BIN)/python -m dbtools.pgbouncer stop --drop-database "$$DJANGO_TEST_DB_NAME"; \
 	      if [ -n "$$stop_db" ]; then $(BIN)/python -m localdb stop; fi' EXIT; \
-	$(BIN)/python manage.py db_role_settings --role "$$role"; \
+	maintenance_url="$$($(BIN)/python -c 'import sys, urllib.parse as u; \
+	  print(u.urlsplit(sys.argv[1])._replace(path="/postgres").geturl())' "$$DATABASE_URL")"; \
+	DATABASE_URL="$$maintenance_url" $(BIN)/python manage.py db_role_settings --role "$$role"; \
 	echo "database: $$pooled_url via $$($(BIN)/python -m dbtools.pgbouncer version) (transaction mode)"; \
 	started=$$(date +%s); status=0; \
 	DATABASE_URL="$$pooled_url" DB_POOLER=pgbouncer $(BIN)/pytest --reuse-db \

@@ -30,7 +30,7 @@ def _at(month: Month, day: int) -> dt.datetime:
 @pytest.fixture
 def three_months(store, manager, monkeypatch, history_months) -> dict[Month, list[AuditEvent]]:
     """Two events a month in January, February and March 2026, on the store's chain and on
-    chain 0, appended in time order."""
+    the manager's own chain (a login: outside any store), appended in time order."""
     history_months("audit_auditevent", since=JAN)
     events: dict[Month, list[AuditEvent]] = {}
     for month in (JAN, FEB, MAR):
@@ -65,7 +65,9 @@ def test_events_land_in_their_months_partition(three_months) -> None:
             assert _partition_of(event.pk) == f"audit_auditevent_p{month.year}{month.month:02d}"
 
 
-def test_the_append_anchors_each_chains_first_event_of_a_month(store, three_months) -> None:
+def test_the_append_anchors_each_chains_first_event_of_a_month(
+    store, manager, three_months
+) -> None:
     anchors = AuditChainAnchor.objects.filter(chain=store.id).order_by("month")
     assert [(a.month, a.first_event_id) for a in anchors] == [
         (month.start.date(), events[0].pk) for month, events in three_months.items()
@@ -74,7 +76,7 @@ def test_the_append_anchors_each_chains_first_event_of_a_month(store, three_mont
     anchor = anchors.get(month=FEB.start.date())
     assert (anchor.prev_hash, anchor.hash) == (first.prev_hash, first.hash)
     assert anchor.prev_hash == three_months[JAN][-1].hash  # the link across the months
-    assert AuditChainAnchor.objects.filter(chain=0).count() == 3
+    assert AuditChainAnchor.objects.filter(chain=-manager.pk).count() == 3  # the login chain
 
 
 def test_the_whole_chain_verifies_across_partitions(three_months) -> None:
