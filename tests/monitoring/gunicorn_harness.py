@@ -11,12 +11,25 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from tests.monitoring.conftest import free_port
 from tests.plain_http import PLAIN_HTTP_ENV
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 CONFIG = BASE_DIR / "posproject" / "gunicorn.conf.py"
+
+
+def database_url(settings_dict: dict[str, Any]) -> str:
+    """`DATABASE_URL` for a gunicorn subprocess from a connection's settings: the parts
+    percent-encoded, so a Unix-socket directory (the embedded PostgreSQL of `make test`) stays
+    the host instead of turning into part of the database name."""
+    user = quote(settings_dict["USER"] or "", safe="")
+    password = settings_dict["PASSWORD"]
+    auth = user + (f":{quote(password, safe='')}" if password else "")
+    host = quote(settings_dict["HOST"] or "127.0.0.1", safe="")
+    port = settings_dict["PORT"] or 5432
+    return f"postgres://{auth}@{host}:{port}/{quote(settings_dict['NAME'], safe='')}"
 
 
 def _secret_key() -> str:

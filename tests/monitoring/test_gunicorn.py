@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.monitoring.gunicorn_harness import Gunicorn
+from tests.monitoring.gunicorn_harness import Gunicorn, database_url
 
 pytestmark = pytest.mark.slow
 
@@ -105,9 +105,7 @@ def test_sigterm_is_graceful(tmp_path: Path) -> None:
 def _database_url() -> str:
     from django.db import connection
 
-    s = connection.settings_dict
-    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
-    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+    return database_url(connection.settings_dict)
 
 
 def _raw_connection():

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from tests.monitoring.gunicorn_harness import Gunicorn
+from tests.monitoring.gunicorn_harness import Gunicorn, database_url
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -33,12 +33,6 @@ def _settings_dict() -> dict[str, Any]:
     from django.db import connection
 
     return connection.settings_dict
-
-
-def _database_url() -> str:
-    s = _settings_dict()
-    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
-    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
 def _raw_connection() -> Any:
@@ -122,7 +116,7 @@ def server_factory(tmp_path: Path, settings: Any) -> Iterator[Any]:
         server = Gunicorn(
             tmp_path,
             workers=workers,
-            DATABASE_URL=_database_url(),
+            DATABASE_URL=database_url(_settings_dict()),
             JWT_SIGNING_KEY=str(settings.SIMPLE_JWT["SIGNING_KEY"]),
             DB_STATEMENT_TIMEOUT_MS="30000",
             **env,
