@@ -317,40 +317,47 @@ def _gift_cards(store: Store, date: dt.date, end: dt.datetime, db: str) -> Compa
     )
 
 
-def _store_credit(store: Store, date: dt.date, end: dt.datetime, db: str) -> Comparison:
+def _liability_vs_movements(
+    store: Store,
+    date: dt.date,
+    end: dt.datetime,
+    db: str,
+    *,
+    movements: Any,
+    field: str,
+    code: str,
+    name: str,
+    description: str,
+) -> Comparison:
+    """A liability account up to `date` against the sum of the store's append-only movements
+    (`field`) before `end`. A liability carries a credit balance: negate (debit − credit)."""
     held = (
-        StoreCreditMovement.objects.using(db)
+        movements.objects.using(db)
         .filter(store=store, created_at__lt=end)
-        .aggregate(value=_sum("amount"))["value"]
+        .aggregate(value=_sum(field))["value"]
     )
-    ledger = account_balances(store_id=store.pk, codes=[STORE_CREDIT], date_to=date, using=db)[
-        STORE_CREDIT
-    ]
+    ledger = account_balances(store_id=store.pk, codes=[code], date_to=date, using=db)[code]
     return Comparison(
-        name="store_credit",
+        name=name, description=description, ledger=-ledger, expected=_amount(held, store)
+    )
+
+
+def _store_credit(store: Store, date: dt.date, end: dt.datetime, db: str) -> Comparison:
+    return _liability_vs_movements(
+        store, date, end, db,
+        movements=StoreCreditMovement, field="amount", code=STORE_CREDIT, name="store_credit",
         description="store credit (2310) up to today vs Σ the store's store credit movements "
         "at day end",
-        ledger=-ledger,
-        expected=_amount(held, store),
-    )
+    )  # fmt: skip
 
 
 def _loyalty_points(store: Store, date: dt.date, end: dt.datetime, db: str) -> Comparison:
-    held = (
-        LoyaltyMovement.objects.using(db)
-        .filter(store=store, created_at__lt=end)
-        .aggregate(value=_sum("value"))["value"]
-    )
-    ledger = account_balances(store_id=store.pk, codes=[LOYALTY_POINTS], date_to=date, using=db)[
-        LOYALTY_POINTS
-    ]
-    return Comparison(
-        name="loyalty_points",
+    return _liability_vs_movements(
+        store, date, end, db,
+        movements=LoyaltyMovement, field="value", code=LOYALTY_POINTS, name="loyalty_points",
         description="loyalty points (2320) up to today vs Σ the values of the store's loyalty "
         "movements at day end",
-        ledger=-ledger,
-        expected=_amount(held, store),
-    )
+    )  # fmt: skip
 
 
 def reconcile_store_day(
