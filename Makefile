@@ -120,8 +120,12 @@ replica-deps: $(VENV)/.prod-installed
 	@$(WITH_DB); $(BIN)/python -m dbtools.standby allow-replication
 
 # The whole suite on PostgreSQL: DATABASE_URL, or the embedded server (started if needed and
-# stopped again if this run started it).
+# stopped again if this run started it). Debian's chromium and pgbouncer, which two test folders
+# drive, are installed first when missing and this is root with apt-get; where they cannot be,
+# those tests skip and say why (under REQUIRE_SERVICES=1, CI, they fail instead).
 test: $(VENV)/.dev-installed .env
+	@$(MAKE) --no-print-directory browser-deps
+	@$(MAKE) --no-print-directory pgbouncer-deps || echo "tests/pgbouncer will skip" >&2
 	@set -e; \
 	if [ -z "$$DATABASE_URL" ] && ! $(BIN)/python -m localdb status >/dev/null; then \
 	  trap '$(BIN)/python -m localdb stop' EXIT; \
@@ -134,19 +138,20 @@ test: $(VENV)/.dev-installed .env
 	echo "database: $$DATABASE_URL  cache: $${REDIS_URL:-in-process}  broker: $${CELERY_BROKER_URL:-none}"; \
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-# Debian's PgBouncer for tests/pgbouncer and `make test-pgbouncer`. Installed when missing under
-# CI (REQUIRE_SERVICES=1, root, apt-get); fails loudly when it is missing and cannot be had.
+# Debian's PgBouncer for tests/pgbouncer and `make test-pgbouncer`. Installed when missing and
+# running as root with apt-get (as CI does, and `make test` asks); fails loudly when it is missing
+# and cannot be had.
 pgbouncer-deps:
 	@if command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ]; then \
 	  echo "pgbouncer: $$(PATH=$$PATH:/usr/sbin pgbouncer --version | head -1)"; \
-	elif [ "$$REQUIRE_SERVICES" = "1" ] && [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
 	  echo "installing Debian's pgbouncer"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	    --no-install-recommends pgbouncer >/dev/null \
 	    || { echo "could not install pgbouncer (apt-get install pgbouncer)" >&2; exit 1; }; \
 	  echo "pgbouncer: $$(/usr/sbin/pgbouncer --version | head -1)"; \
 	else \
-	  echo "pgbouncer is missing: apt-get install pgbouncer (Debian), or run under CI as root" >&2; \
+	  echo "pgbouncer is missing: apt-get install pgbouncer (Debian), or run as root" >&2; \
 	  exit 1; \
 	fi
 

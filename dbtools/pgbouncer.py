@@ -14,7 +14,10 @@ cover that). It runs Debian's `pgbouncer` binary (`make pgbouncer-deps` installs
   127.0.0.1, so PgBouncer does too (`auth_type = trust`; the role must still be in the user
   list). The role is a superuser because the test suite creates its database and some tests
   switch triggers off; a production role is the application's ordinary owner role.
-- PgBouncer refuses to run as root: as root it runs as the `postgres` OS user.
+- the upstream is a TCP host or a Unix socket directory (the embedded PostgreSQL of `make test`);
+- PgBouncer refuses to run as root: as root it runs as the `postgres` OS user, or as the owner
+  of the upstream's socket directory (only that user may enter the embedded server's data
+  directory).
 
 `start` prints the pooled DATABASE_URL (same database name, the pooled role, PgBouncer's port).
 """
@@ -55,6 +58,12 @@ class Upstream:
     port: int
     user: str
     dbname: str
+
+    @property
+    def is_socket(self) -> bool:
+        """A Unix socket directory (the embedded server), not a TCP host. PgBouncer reaches both
+        (`host=/dir` in its `[databases]`)."""
+        return self.host.startswith("/")
 
     @classmethod
     def from_url(cls, url: str) -> Upstream:
@@ -206,10 +215,16 @@ def ensure_role(config: Config) -> None:
             )
 
 
-def _owner() -> tuple[int, int] | None:
-    """(uid, gid) to run as: the postgres OS user when root, else None (the current user)."""
+def _owner(config: Config) -> tuple[int, int] | None:
+    """(uid, gid) to run as: None (the current user) unless root. As root: the owner of the
+    upstream's socket directory when the upstream is a Unix socket (the embedded server's data
+    directory, which only its owner may enter), else the postgres OS user."""
     if os.geteuid() != 0:
         return None
+    if config.upstream.is_socket:
+        info = os.stat(config.upstream.host)
+        if info.st_uid != 0:
+            return info.st_uid, info.st_gid
     try:
         entry = pwd.getpwnam("postgres")
     except KeyError as exc:
@@ -237,12 +252,18 @@ def _demote(owner: tuple[int, int]) -> None:
 def start(config: Config) -> str:
     """Start PgBouncer (a no-op when it runs) and return the pooled DATABASE_URL."""
     if running(config):
+        ini = config.directory / "pgbouncer.ini"
+        if ini.exists() and ini.read_text() != config.ini():
+            raise PgBouncerError(
+                f"the PgBouncer on 127.0.0.1:{config.port} has another configuration (another "
+                "upstream?): stop it first (`python -m dbtools.pgbouncer stop`)"
+            )
         return config.url()
     if _answers(config.port):
         raise PgBouncerError(f"127.0.0.1:{config.port} is taken by something else")
     executable = binary()
     ensure_role(config)
-    owner = _owner()
+    owner = _owner(config)
     ini = _write_files(config, owner)
     result = subprocess.run(  # noqa: S603 # nosec B603
         [executable, "-d", "-q", str(ini)],

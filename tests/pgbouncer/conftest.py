@@ -50,8 +50,6 @@ def pgbouncer_config(django_db_setup: None, django_db_blocker: Any) -> Iterator[
             role=settings_dict["USER"],
         )
         return
-    if settings_dict["HOST"] and settings_dict["HOST"].startswith("/"):
-        _unavailable("the database is on a Unix socket (embedded server): no TCP for PgBouncer")
     config = pgbouncer.Config(
         upstream=_upstream(settings_dict),
         port=int(os.environ.get("PGBOUNCER_PORT", pgbouncer.DEFAULT_PORT)),
