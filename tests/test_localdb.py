@@ -3,6 +3,9 @@ database on its own socket, is found again by URL, and stops."""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -12,9 +15,21 @@ import pytest
 import localdb
 
 
+@pytest.fixture
+def workdir() -> Iterator[Path]:
+    """A directory of the test's own under the system temp directory, not pytest's `tmp_path`:
+    as root the server runs as another OS user, which must enter the directory, and every pytest
+    session started as root resets its base temp directory to mode 0700 (so a second session on
+    the machine, such as a helper's targeted run, would lock the server out mid-test)."""
+    path = Path(tempfile.mkdtemp(prefix="pos-localdb-test-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
 @pytest.mark.slow
-def test_starts_serves_restarts_and_stops(tmp_path: Path) -> None:
-    pgdata = tmp_path / "pgdata"
+def test_starts_serves_restarts_and_stops(workdir: Path) -> None:
+    pgdata = workdir / "pgdata"
     assert not localdb.running(pgdata)
 
     url = localdb.start(pgdata, database="shop")
