@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 import pytest
 from django.db import connection, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
+
+from dbtools.ddl import without_session_timeouts
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
@@ -76,3 +79,18 @@ def test_index_builds_outlast_the_sessions_lock_timeout() -> None:
             [list(INDEXES)],
         )
         assert cursor.fetchone()[0] == 3
+
+
+def test_behind_pgbouncer_no_session_state_is_set(settings: Any) -> None:
+    settings.DB_POOLER = "pgbouncer"
+    lift, restore = without_session_timeouts()
+    own = _setting("lock_timeout")
+    with connection.schema_editor(atomic=False) as editor:
+        lift.code(None, editor)  # type: ignore[attr-defined]
+    assert _setting("lock_timeout") == own != "0"
+    settings.DB_POOLER = ""
+    with connection.schema_editor(atomic=False) as editor:
+        lift.code(None, editor)  # type: ignore[attr-defined]
+        assert _setting("lock_timeout") == "0"
+        restore.code(None, editor)  # type: ignore[attr-defined]
+    assert _setting("lock_timeout") == own
