@@ -65,8 +65,10 @@ class KeysetPagination(pagination.CursorPagination):
     and no offset), on a unique key only, with our page size and our errors.
 
     The key must be unique (ties would make DRF fall back on an offset within the tie): the views
-    give `cursor_ordering = ("-id",)` or `("id",)`. A cursor that does not decode, or whose position
-    is not a key, is a client bug: `400 invalid_cursor` (DRF answers 404)."""
+    give `cursor_ordering = ("-id",)` or `("id",)`. A cursor that does not decode, whose position
+    is not a key, or that carries an offset (DRF's tie-breaker, never given out on a unique key:
+    an edited one would skip up to 1000 rows) is a client bug: `400 invalid_cursor` (DRF answers
+    404)."""
 
     page_size = PageNumberPagination.page_size
     page_size_query_param = PageNumberPagination.page_size_query_param
@@ -89,6 +91,8 @@ class KeysetPagination(pagination.CursorPagination):
             cursor = super().decode_cursor(request)
         except NotFound:
             raise InvalidCursor() from None
+        if cursor is not None and cursor.offset != 0:
+            raise InvalidCursor()
         if cursor is not None and cursor.position is not None:
             try:
                 position = int(cursor.position)

@@ -74,12 +74,13 @@ def role_differences(
     }
 
 
-_UNITS_MS = {"ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000, "d": 86_400_000}
+_UNITS_MS = {"us": 0.001, "ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000, "d": 86_400_000}
 
 
 def _to_ms(value: str) -> int:
-    """A timeout as stored in pg_db_role_setting ("5000", "5s", "2min") in milliseconds."""
+    """A timeout as stored in pg_db_role_setting ("5000", "5s", "2min", "500us") in
+    milliseconds."""
     text = value.strip().strip("'")
     digits = text.rstrip("abcdefghijklmnopqrstuvwxyz")
     unit = text[len(digits) :].strip() or "ms"
-    return int(float(digits) * _UNITS_MS[unit])
+    return round(float(digits) * _UNITS_MS[unit])

@@ -132,9 +132,6 @@ DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: int = env.int("DB_IDLE_IN_TRANSACTION_TIMEOUT
 DB_POOLER: str = env.str("DB_POOLER", default="").strip().lower()
 if DB_POOLER not in ("", "pgbouncer"):
     raise ImproperlyConfigured(f"DB_POOLER must be empty or 'pgbouncer', not {DB_POOLER!r}")
-# PgBouncer >= 1.21 with `max_prepared_statements` set tracks protocol-level prepared statements
-# in transaction mode; older ones (Debian 12 ships 1.18) do not, so psycopg must not prepare.
-DB_POOLER_PREPARED_STATEMENTS: bool = env.bool("DB_POOLER_PREPARED_STATEMENTS", default=False)
 DB_TIMEOUTS_MS: dict[str, int] = {
     "statement_timeout": DB_STATEMENT_TIMEOUT_MS,
     "lock_timeout": DB_LOCK_TIMEOUT_MS,
@@ -165,11 +162,13 @@ _db["OPTIONS"].setdefault("connect_timeout", DB_CONNECT_TIMEOUT)
 if DB_POOLER == "pgbouncer":
     _db["OPTIONS"].pop("options", None)
     # `.iterator()` would DECLARE a cursor WITH HOLD that outlives its transaction, on a server
-    # connection the next transaction may not get: fetch client-side in chunks instead.
+    # connection the next transaction may not get. Without it `.iterator()` receives the whole
+    # result at once (libpq) and only builds the objects in chunks.
     _db["DISABLE_SERVER_SIDE_CURSORS"] = True
-    # None: psycopg never prepares (a statement prepared on one server connection does not
-    # exist on the next one).
-    _db["OPTIONS"]["prepare_threshold"] = 5 if DB_POOLER_PREPARED_STATEMENTS else None
+    # None: psycopg never prepares (a statement prepared on one server connection does not exist
+    # on the next one). Django's default client-side binding never prepares either; this keeps
+    # it so should `server_side_binding` be turned on.
+    _db["OPTIONS"]["prepare_threshold"] = None
 else:
     _db["OPTIONS"].setdefault(
         "options", " ".join(f"-c {name}={ms}" for name, ms in DB_TIMEOUTS_MS.items())

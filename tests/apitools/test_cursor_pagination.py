@@ -175,6 +175,8 @@ def test_orders_by_cursor_only_of_the_users_stores(
         base64.b64encode(b"p=-5").decode(),
         base64.b64encode(b"p=99999999999999999999").decode(),
         base64.b64encode(b"o=x").decode(),
+        base64.b64encode(b"o=3&p=5").decode(),  # an offset: never given out on a unique key
+        base64.b64encode(b"o=2").decode(),
         "%FF",
     ],
 )

@@ -61,7 +61,15 @@ def test_check_names_a_timeout_that_differs(role: str, settings, capsys) -> None
 
 
 @pytest.mark.parametrize(
-    ("stored", "ms"), [("5000", 5000), ("5s", 5000), ("2min", 120000), ("250ms", 250)]
+    ("stored", "ms"),
+    [
+        ("5000", 5000),
+        ("5s", 5000),
+        ("2min", 120000),
+        ("250ms", 250),
+        ("3000us", 3),
+        ("1d", 86400000),
+    ],
 )
 def test_role_setting_values_in_any_unit(stored: str, ms: int) -> None:
     assert db_session._to_ms(stored) == ms

@@ -17,7 +17,6 @@ pytestmark = pytest.mark.pgbouncer
 BASE_DIR = Path(__file__).resolve().parents[2]
 _OURS = (
     "DB_POOLER",
-    "DB_POOLER_PREPARED_STATEMENTS",
     "DB_STATEMENT_TIMEOUT_MS",
     "DB_LOCK_TIMEOUT_MS",
     "DB_IDLE_IN_TRANSACTION_TIMEOUT_MS",
@@ -66,11 +65,6 @@ def test_behind_pgbouncer_no_options_no_server_cursors_no_prepares() -> None:
     assert loaded["options"]["prepare_threshold"] is None
     assert loaded["no_server_cursors"] is True
     assert loaded["max_age"] == 60  # client connections to PgBouncer stay persistent
-
-
-def test_prepared_statements_only_when_the_pooler_tracks_them() -> None:
-    loaded = _loaded(DB_POOLER="pgbouncer", DB_POOLER_PREPARED_STATEMENTS="true")
-    assert loaded["options"]["prepare_threshold"] == 5
 
 
 def test_an_unknown_pooler_is_refused() -> None:

@@ -107,7 +107,7 @@ def test_no_server_side_cursor_is_declared(pooled: pgbouncer.Config, store: Stor
 
 def test_nothing_is_prepared_on_the_server(pooled: pgbouncer.Config, store: Store) -> None:
     assert connection.settings_dict["OPTIONS"]["prepare_threshold"] is None
-    for _ in range(10):  # psycopg would prepare from the 5th run on with its default threshold
+    for _ in range(10):  # a server-binding cursor with a threshold would prepare from the 5th
         assert Store.objects.filter(pk=store.pk).exists()
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_prepared_statements")
