@@ -67,8 +67,8 @@ REPLICA_FALLBACKS = Counter(
 )
 REPLICA_LAG = Gauge(
     "pos_replica_lag_seconds",
-    "The read replica's replay lag at its last check (0 when it has replayed all it received; "
-    "-1 when it has replayed no commit yet).",
+    "The read replica's replay lag at its last check (0 when it has replayed all the primary "
+    "had written; -1 when it has replayed no commit yet).",
     multiprocess_mode="max",  # gunicorn workers: the worst of their last checks
 )
 

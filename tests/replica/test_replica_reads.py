@@ -145,6 +145,53 @@ def test_a_paused_standby_sends_reports_to_the_primary_and_says_so(
     assert on_replica.captured_queries == []
 
 
+@contextlib.contextmanager
+def receiver_stopped(standby: Standby) -> Iterator[Standby]:
+    """The standby with its WAL receiver stopped (no `primary_conninfo`: it replays what it has
+    and waits), streaming again afterwards."""
+    import time
+
+    from psycopg import sql
+
+    standby.wait_for_replay()
+    with psycopg_connect(standby) as conn:
+        conninfo = conn.execute("SELECT current_setting('primary_conninfo')").fetchone()[0]
+        conn.execute("ALTER SYSTEM SET primary_conninfo = ''")
+        conn.execute("SELECT pg_reload_conf()")
+        deadline = time.monotonic() + 30
+        while conn.execute("SELECT count(*) FROM pg_stat_wal_receiver").fetchone()[0]:
+            assert time.monotonic() < deadline, "the WAL receiver did not stop"
+            time.sleep(0.02)
+    try:
+        yield standby
+    finally:
+        with psycopg_connect(standby) as conn:
+            conn.execute(
+                sql.SQL("ALTER SYSTEM SET primary_conninfo = {}").format(sql.Literal(conninfo))
+            )
+            conn.execute("SELECT pg_reload_conf()")
+        standby.wait_for_replay()
+
+
+def test_a_standby_that_stopped_receiving_is_not_caught_up(
+    standby: Standby, selling, store: Store, settings
+) -> None:
+    settings.REPLICA_MAX_LAG_SECONDS = 0.5
+    with receiver_stopped(standby):
+        selling()
+        # The standby has replayed all it received, but not the sale: it is behind the primary.
+        assert Order.objects.using("replica").count() == 0
+        with psycopg_connect(standby) as conn:
+            conn.execute(
+                "SELECT pg_sleep(0.05) FROM generate_series(1, 100) "
+                "WHERE clock_timestamp() - pg_last_xact_replay_timestamp() < interval '0.6 s'"
+            )
+        state = replica.replica_state(refresh=True)
+        assert (state.alias, state.status) == ("default", replica.LAGGING)
+        today = local_today(store=store, now=timezone.now())
+        assert daily_report_compute(store=store, date=today).data["orders_count"] == 1
+
+
 def test_readiness_shows_a_lagging_replica_as_degraded_not_down(
     standby: Standby, selling, client, settings
 ) -> None:
