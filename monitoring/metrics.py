@@ -69,7 +69,9 @@ REPLICA_LAG = Gauge(
     "pos_replica_lag_seconds",
     "The read replica's replay lag at its last check (0 when it has replayed all the primary "
     "had written; -1 when it has replayed no commit yet).",
-    multiprocess_mode="max",  # gunicorn workers: the worst of their last checks
+    # gunicorn workers: the worst of the live workers' last checks (`max` would keep the last
+    # value of every worker recycled by max_requests, so one old incident would stay forever).
+    multiprocess_mode="livemax",
 )
 
 # `orders.tasks.partitions_ensure` / `manage.py partitions` failed: alert on any increase (the
