@@ -18,9 +18,9 @@ and then stands still. A lagging or unreachable replica sends the reads to the p
 extra round trip. One thread measures at a time; the others read the primary meanwhile rather
 than queue behind a slow replica.
 
-Because the bound holds at the moment of the check, a stored (final) daily report read from the
-replica misses nothing: it is generated at least `REPORT_FINAL_AFTER` (5 minutes) after the day
-ended, far more than the lag bound.
+The replica is at most the bound plus the check interval behind the primary, so a stored (final)
+daily report reads it only once its day has been over for `REPORT_FINAL_AFTER` plus that much
+(`orders.services.reports`), and then misses nothing.
 """
 
 from __future__ import annotations

@@ -21,7 +21,8 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, transaction
 from django.utils import timezone
 
 from accounts.models import Store
@@ -57,21 +58,34 @@ def daily_report_is_final(*, store: Store, date: dt.date, now: dt.datetime | Non
 
 
 def daily_report_compute(
-    *, store: Store, date: dt.date, now: dt.datetime | None = None
+    *, store: Store, date: dt.date, now: dt.datetime | None = None, using: str | None = None
 ) -> DailyReport:
     """The report for `store` on `date`, computed now and not stored (an unsaved instance).
 
-    The figures are read from the read replica when it is within its lag bound
-    (`posproject.replica`): a report of today may then be up to that many seconds behind the
-    till, and a final one misses nothing (it is computed `REPORT_FINAL_AFTER` after the day)."""
+    The figures are read from `using`, by default the read replica when it is within its lag
+    bound (`posproject.replica`): a report of today may then be up to that many seconds behind
+    the till. A report to be stored reads where `_final_figures_db` says."""
     now = now or timezone.now()
     _check_reportable(store=store, date=date, now=now)
     return DailyReport(
         store=store,
         date=date,
-        data=daily_report_figures(store=store, date=date, using=reporting_db()),
+        data=daily_report_figures(store=store, date=date, using=using or reporting_db()),
         generated_at=now,
     )
+
+
+def _final_figures_db(*, store: Store, date: dt.date, now: dt.datetime) -> str:
+    """Where a report to be stored (final, never recomputed) reads its figures: the replica only
+    once the day has been over for the grace period plus the most the replica may be behind (its
+    lag bound plus the interval its state is cached for), so it holds every sale the primary
+    would count; before that (a report asked for right after the grace period, or a lag bound
+    configured near or above `REPORT_FINAL_AFTER`) the primary."""
+    _, end = local_day_bounds(tz=store.tzinfo, date=date)
+    behind = dt.timedelta(
+        seconds=settings.REPLICA_MAX_LAG_SECONDS + settings.REPLICA_CHECK_INTERVAL_SECONDS
+    )
+    return reporting_db() if now >= end + REPORT_FINAL_AFTER + behind else DEFAULT_DB_ALIAS
 
 
 def daily_report_generate(
@@ -86,7 +100,9 @@ def daily_report_generate(
         raise InvalidInput(
             errors={"date": ["The store's local day is not over yet; its report cannot be stored."]}
         )
-    computed = daily_report_compute(store=store, date=date, now=now)
+    computed = daily_report_compute(
+        store=store, date=date, now=now, using=_final_figures_db(store=store, date=date, now=now)
+    )
     with transaction.atomic():
         report, _ = DailyReport.objects.update_or_create(
             store=store,
