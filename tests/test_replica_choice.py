@@ -205,3 +205,48 @@ def test_a_recovered_replica_is_used_again_at_the_next_check(
     assert replica.reporting_db() == "default"  # cached until the interval has passed
     clock[0] += 5.0
     assert replica.reporting_db() == "replica"
+
+
+def test_the_replica_url_keeps_its_own_query_options() -> None:
+    """`REPLICA_DATABASE_URL` (settings, read once: a fresh process): the default's connection
+    options, with the replica URL's own (TLS to a standby elsewhere) on top."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    program = (
+        "import json, django; django.setup(); from django.conf import settings as s; "
+        "r = s.DATABASES['replica']; "
+        "print(json.dumps({k: r[k] for k in ('HOST', 'PORT', 'USER', 'PASSWORD', 'OPTIONS', "
+        "'TEST')}))"
+    )
+    environ = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "posproject.settings",
+        "REPLICA_DATABASE_URL": "postgres://ro:s%40cret@replica-host:6432/pos"
+        "?sslmode=verify-full&sslrootcert=/etc/pos/ca.pem",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", program],
+        cwd=Path(__file__).resolve().parents[1],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (loaded["HOST"], loaded["PORT"], loaded["USER"], loaded["PASSWORD"]) == (
+        "replica-host",
+        6432,
+        "ro",
+        "s@cret",
+    )
+    assert loaded["OPTIONS"]["sslmode"] == "verify-full"
+    assert loaded["OPTIONS"]["sslrootcert"] == "/etc/pos/ca.pem"
+    assert loaded["OPTIONS"]["connect_timeout"] == 3  # the default's, copied
+    assert loaded["OPTIONS"]["keepalives"] == 1
+    assert loaded["TEST"]["MIRROR"] == "default"
