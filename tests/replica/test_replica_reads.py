@@ -271,6 +271,43 @@ def test_the_admin_dashboard_and_order_export_read_the_replica(
     assert any('"orders_order"' in q["sql"] for q in on_replica.captured_queries)
 
 
+def test_replica_reads_stay_within_the_managers_stores(
+    standby: Standby, selling, store: Store, other_store: Store, product: Product, client
+) -> None:
+    from django.contrib.auth.models import Group, Permission
+
+    from accounts.models import Role
+    from accounts.roles import group_name, sync_role_groups
+    from tests.factories import CashierFactory, ManagerFactory, RegisterFactory
+    from tests.orders.factories import sell
+
+    mine = selling()
+    set_stock(other_store, product, 100)
+    seller = CashierFactory(stores=[other_store])
+    register = RegisterFactory(store=other_store, code="OTHER")
+    open_shift_on(register, seller)
+    foreign = sell(user=seller, register=register, lines=[(product, "3")])
+    standby.wait_for_replay()
+    manager = ManagerFactory(stores=[store])
+    # The role groups come from a data migration that a transactional test's flush removes.
+    sync_role_groups(group_model=Group, permission_model=Permission)
+    manager.groups.set([Group.objects.get(name=group_name(Role.MANAGER))])
+    client.force_login(manager)
+
+    dashboard_url = reverse("admin:orders_dailyreport_dashboard")
+    with CaptureQueriesContext(connections["replica"]) as on_replica:
+        export = client.get(reverse("admin:orders_order_export"))
+        assert export.status_code == 200, export.content
+        body = b"".join(export.streaming_content).decode()  # type: ignore[attr-defined]
+        dashboard = client.get(dashboard_url)
+    assert mine["number"] in body
+    assert foreign.number not in body
+    assert dashboard.status_code == 200
+    assert [row["store"] for row in dashboard.context["stores_today"]] == [store]
+    assert any('"orders_order"' in q["sql"] for q in on_replica.captured_queries)
+    assert client.get(dashboard_url, {"store": other_store.pk}).status_code == 404
+
+
 # --- helpers ------------------------------------------------------------------------------------
 
 
