@@ -124,12 +124,7 @@ def test_a_paused_standby_sends_reports_to_the_primary_and_says_so(
         assert conn.execute("SELECT pg_is_wal_replay_paused()").fetchone()[0] is True
     assert Order.objects.using("replica").count() == 0
     before = fallbacks("lag")
-    # The last replayed commit ages past the bound (no sleep: wait on the standby's own clock).
-    with psycopg_connect(standby) as conn:
-        conn.execute(
-            "SELECT pg_sleep(0.05) FROM generate_series(1, 100) "
-            "WHERE clock_timestamp() - pg_last_xact_replay_timestamp() < interval '0.6 s'"
-        )
+    last_replay_older_than(standby, 0.6)
 
     state = replica.replica_state(refresh=True)
     assert state.status == replica.LAGGING
@@ -181,11 +176,7 @@ def test_a_standby_that_stopped_receiving_is_not_caught_up(
         selling()
         # The standby has replayed all it received, but not the sale: it is behind the primary.
         assert Order.objects.using("replica").count() == 0
-        with psycopg_connect(standby) as conn:
-            conn.execute(
-                "SELECT pg_sleep(0.05) FROM generate_series(1, 100) "
-                "WHERE clock_timestamp() - pg_last_xact_replay_timestamp() < interval '0.6 s'"
-            )
+        last_replay_older_than(standby, 0.6)
         state = replica.replica_state(refresh=True)
         assert (state.alias, state.status) == ("default", replica.LAGGING)
         today = local_today(store=store, now=timezone.now())
@@ -315,6 +306,17 @@ def psycopg_connect(standby: Standby) -> Any:
     import psycopg
 
     return psycopg.connect(standby.conninfo, autocommit=True)
+
+
+def last_replay_older_than(standby: Standby, seconds: float) -> None:
+    """Until the standby's last replayed commit is older than `seconds` (at most 5 s), timed on
+    the standby's own clock (the one its lag is measured by)."""
+    with psycopg_connect(standby) as conn:
+        conn.execute(
+            "SELECT pg_sleep(0.05) FROM generate_series(1, 100) "
+            "WHERE clock_timestamp() - pg_last_xact_replay_timestamp() < make_interval(secs => %s)",
+            [seconds],
+        )
 
 
 @pytest.fixture
