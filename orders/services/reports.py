@@ -187,24 +187,29 @@ def reconciliations_due(*, now: dt.datetime | None = None) -> list[tuple[int, dt
 
 def reconciliation_record(*, store: Store, date: dt.date) -> dict[str, Any]:
     """Reconcile the ledger with the sales of `store` on `date` and record the outcome in the
-    audit trail (`reconciliation.run`, the result in `changes`). Every run is recorded, also a
-    rerun: the trail shows when the books were checked and what was found."""
+    audit trail (`reconciliation.run`, the result in `changes`, and the database it was read from
+    in `read_from`: a difference found on the read replica is checked again on the primary before
+    acting on it). Every run is recorded, also a rerun: the trail shows when the books were
+    checked and what was found."""
     from orders.reconciliation import reconcile_store_day
 
-    outcome = reconcile_store_day(store=store, date=date)
+    database = reporting_db()
+    outcome = reconcile_store_day(store=store, date=date, using=database)
     result = _plain(outcome)
     for comparison in outcome.differences:
         # The books disagree with the records: an operator must look (alert
         # PosReconciliationDifference on this counter; the details are in the audit event).
         RECONCILIATION_DIFFERENCES.labels(store=store.code, comparison=comparison.name).inc()
         logger.error(
-            "reconciliation difference: store %s on %s, %s: ledger %s, expected %s (%s)",
+            "reconciliation difference: store %s on %s, %s: ledger %s, expected %s (%s); "
+            "read from %s",
             store.code,
             date.isoformat(),
             comparison.name,
             comparison.ledger,
             comparison.expected,
             comparison.difference,
+            database,
         )
     with transaction.atomic():
         audit_record(
@@ -213,7 +218,7 @@ def reconciliation_record(*, store: Store, date: dt.date) -> dict[str, Any]:
             store_id=store.pk,
             object_type="store_day",
             object_id=date.isoformat(),
-            changes={"date": date.isoformat(), "result": result},
+            changes={"date": date.isoformat(), "result": result, "read_from": database},
         )
     return result
 

@@ -198,6 +198,7 @@ def test_reconciliation_run_records_its_result_in_the_audit_trail(
     assert event.object_type == "store_day"
     assert event.object_id == "2026-03-10"
     assert event.changes["result"] == result
+    assert event.changes["read_from"] == "default"  # no replica configured
     assert result["ok"] is False
     revenue = next(c for c in result["comparisons"] if c["name"] == "sales_revenue")
     assert revenue["ok"] is False
