@@ -2,9 +2,11 @@
 
 `REPLICA_DATABASE_URL` adds the `replica` database alias (settings). The reads that may be a few
 seconds stale — the daily report's figures, the dashboard, the CSV exports, `reconcile` and the
-ledger balances they show — ask `reporting_db()` for an alias and pass it explicitly
-(`.using(alias)`, `connections[alias]`). There is no database router: a sale, a refund or
-anything that reads its own writes never names the replica, so it never reads from it.
+ledger balances they show — ask `reporting_db()` for an alias (or hand `read_reporting()` a
+function of it, which reads again on the primary when the replica stops answering between two
+checks) and pass it explicitly (`.using(alias)`, `connections[alias]`). There is no database
+router: a sale, a refund or anything that reads its own writes never names the replica, so it
+never reads from it.
 
 The replica is used only while its replay lag is within `REPLICA_MAX_LAG_SECONDS`. The lag is
 `now() − pg_last_xact_replay_timestamp()` on the standby, except that a standby that has replayed
@@ -28,14 +30,18 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.conf import settings
-from django.db import DatabaseError, connections
+from django.db import DatabaseError, OperationalError, connections
 
 from monitoring.metrics import REPLICA_FALLBACKS, REPLICA_LAG
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 DEFAULT = "default"
 REPLICA = "replica"
@@ -160,6 +166,33 @@ def reporting_db() -> str:
     return replica_state().alias
 
 
+def read_reporting(read: Callable[[str], T]) -> tuple[str, T]:
+    """`read(alias)` on `reporting_db()`; returns the alias it was read from and the result.
+
+    A replica that stops answering between two checks (its connection broken: the standby down,
+    restarted or cut off) is taken for unreachable at once, as the next check would find it, and
+    the read is made again on the primary. A query that fails on a working connection (a
+    statement timeout, a conflict with replay) is not retried: the primary would fare no better.
+    """
+    alias = reporting_db()
+    if alias == DEFAULT:
+        return alias, read(alias)
+    try:
+        return alias, read(alias)
+    except OperationalError as exc:
+        if connections[alias].is_usable():
+            raise
+        connections[alias].close()
+        logger.warning(
+            "read replica stopped answering, reports read the primary: %s", type(exc).__name__
+        )
+        REPLICA_FALLBACKS.labels(reason="unreachable").inc()
+        with _cached.lock:
+            _cached.state = ReplicaState(alias=DEFAULT, status=UNREACHABLE)
+            _cached.measured_at = time.monotonic()
+    return DEFAULT, read(DEFAULT)
+
+
 def forget_replica_state() -> None:
     """Drop the cached state (tests, and after changing the replica's settings)."""
     with _cached.lock:
@@ -174,6 +207,7 @@ __all__ = [
     "forget_replica_state",
     "lag_from",
     "measure_replica",
+    "read_reporting",
     "replica_configured",
     "replica_state",
     "reporting_db",

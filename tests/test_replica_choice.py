@@ -250,3 +250,58 @@ def test_the_replica_url_keeps_its_own_query_options() -> None:
     assert loaded["OPTIONS"]["connect_timeout"] == 3  # the default's, copied
     assert loaded["OPTIONS"]["keepalives"] == 1
     assert loaded["TEST"]["MIRROR"] == "default"
+
+
+class _Replica:
+    """The replica's connection as `read_reporting` sees it after a failed read."""
+
+    def __init__(self, *, usable: bool) -> None:
+        self.usable = usable
+        self.closed = 0
+
+    def is_usable(self) -> bool:
+        return self.usable
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+def test_a_replica_that_stops_answering_between_checks_is_read_around(
+    with_replica: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Within the check interval the standby goes down: the report is read again on the
+    primary (not a 500), and the process reads the primary until the next check."""
+    answering(monkeypatch, (True, False, 1.0))
+    assert replica.reporting_db() == "replica"
+    broken = _Replica(usable=False)
+    monkeypatch.setattr(replica, "connections", {"replica": broken})
+    before = fallbacks("unreachable")
+
+    def read(alias: str) -> str:
+        if alias == "replica":
+            raise OperationalError("server closed the connection unexpectedly")
+        return f"figures from {alias}"
+
+    assert replica.read_reporting(read) == ("default", "figures from default")
+    assert broken.closed == 1
+    assert fallbacks("unreachable") == before + 1
+    assert replica.replica_state().status == replica.UNREACHABLE  # until the next check
+    assert replica.read_reporting(read) == ("default", "figures from default")
+
+
+def test_a_query_that_fails_on_a_working_replica_is_not_retried(
+    with_replica: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A statement timeout or a conflict with replay: the primary would fare no better."""
+    answering(monkeypatch, (True, False, 1.0))
+    assert replica.reporting_db() == "replica"
+    monkeypatch.setattr(replica, "connections", {"replica": _Replica(usable=True)})
+    reads: list[str] = []
+
+    def read(alias: str) -> str:
+        reads.append(alias)
+        raise OperationalError("canceling statement due to statement timeout")
+
+    with pytest.raises(OperationalError):
+        replica.read_reporting(read)
+    assert reads == ["replica"]

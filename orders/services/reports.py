@@ -31,7 +31,7 @@ from domain.errors import InvalidInput
 from monitoring.metrics import RECONCILIATION_DIFFERENCES
 from orders.models import DailyReport
 from orders.selectors.reports import daily_report_figures, local_day_bounds, local_today
-from posproject.replica import reporting_db
+from posproject.replica import read_reporting
 from spreadsheets import safe_cell
 
 logger = logging.getLogger(__name__)
@@ -63,29 +63,29 @@ def daily_report_compute(
     """The report for `store` on `date`, computed now and not stored (an unsaved instance).
 
     The figures are read from `using`, by default the read replica when it is within its lag
-    bound (`posproject.replica`): a report of today may then be up to that many seconds behind
-    the till. A report to be stored reads where `_final_figures_db` says."""
+    bound (`posproject.replica.read_reporting`: the primary when the replica stops answering):
+    a report of today may then be up to that many seconds behind the till. A report to be
+    stored reads where `_final_figures_db` says."""
     now = now or timezone.now()
     _check_reportable(store=store, date=date, now=now)
-    return DailyReport(
-        store=store,
-        date=date,
-        data=daily_report_figures(store=store, date=date, using=using or reporting_db()),
-        generated_at=now,
-    )
+    if using is None:
+        _, data = read_reporting(lambda db: daily_report_figures(store=store, date=date, using=db))
+    else:
+        data = daily_report_figures(store=store, date=date, using=using)
+    return DailyReport(store=store, date=date, data=data, generated_at=now)
 
 
-def _final_figures_db(*, store: Store, date: dt.date, now: dt.datetime) -> str:
-    """Where a report to be stored (final, never recomputed) reads its figures: the replica only
-    once the day has been over for the grace period plus the most the replica may be behind (its
-    lag bound plus the interval its state is cached for), so it holds every sale the primary
-    would count; before that (a report asked for right after the grace period, or a lag bound
-    configured near or above `REPORT_FINAL_AFTER`) the primary."""
+def _final_figures_db(*, store: Store, date: dt.date, now: dt.datetime) -> str | None:
+    """Where a report to be stored (final, never recomputed) reads its figures: the replica
+    (None: wherever reports read) only once the day has been over for the grace period plus the
+    most the replica may be behind (its lag bound plus the interval its state is cached for), so
+    it holds every sale the primary would count; before that (a report asked for right after the
+    grace period, or a lag bound configured near or above `REPORT_FINAL_AFTER`) the primary."""
     _, end = local_day_bounds(tz=store.tzinfo, date=date)
     behind = dt.timedelta(
         seconds=settings.REPLICA_MAX_LAG_SECONDS + settings.REPLICA_CHECK_INTERVAL_SECONDS
     )
-    return reporting_db() if now >= end + REPORT_FINAL_AFTER + behind else DEFAULT_DB_ALIAS
+    return None if now >= end + REPORT_FINAL_AFTER + behind else DEFAULT_DB_ALIAS
 
 
 def daily_report_generate(
@@ -193,8 +193,9 @@ def reconciliation_record(*, store: Store, date: dt.date) -> dict[str, Any]:
     checked and what was found."""
     from orders.reconciliation import reconcile_store_day
 
-    database = reporting_db()
-    outcome = reconcile_store_day(store=store, date=date, using=database)
+    database, outcome = read_reporting(
+        lambda db: reconcile_store_day(store=store, date=date, using=db)
+    )
     result = _plain(outcome)
     for comparison in outcome.differences:
         # The books disagree with the records: an operator must look (alert

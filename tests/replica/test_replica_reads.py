@@ -230,6 +230,22 @@ def test_an_unreachable_replica_sends_reports_to_the_primary(
     assert report.data["orders_count"] == 0
 
 
+def test_a_standby_gone_between_two_checks_costs_no_report(
+    standby: Standby, selling, store: Store, manager_client
+) -> None:
+    selling()
+    standby.wait_for_replay()
+    assert replica.reporting_db() == "replica"  # measured, and cached for the interval
+    before = fallbacks("unreachable")
+    today = local_today(store=store, now=timezone.now())
+    with replica_gone():
+        response = manager_client.get(REPORT_URL, {"store": store.pk, "date": today.isoformat()})
+        assert response.status_code == 200, response.content
+        assert response.json()["orders_count"] == 1  # read again on the primary
+        assert fallbacks("unreachable") == before + 1
+        assert replica.replica_state().status == replica.UNREACHABLE  # until the next check
+
+
 def test_reconcile_reads_the_replica(standby: Standby, selling, store: Store, capsys) -> None:
     selling()
     standby.wait_for_replay()
@@ -322,6 +338,14 @@ def last_replay_older_than(standby: Standby, seconds: float) -> None:
 @pytest.fixture
 def dead_replica(standby: Standby) -> Iterator[None]:
     """The `replica` alias pointed at a port nobody listens on, restored afterwards."""
+    with replica_gone():
+        yield
+
+
+@contextlib.contextmanager
+def replica_gone() -> Iterator[None]:
+    """The `replica` alias's session dropped and its address a port nobody listens on (the
+    standby gone), restored afterwards."""
     import socket
 
     with socket.socket() as sock:

@@ -229,7 +229,7 @@ def test_a_stored_report_reads_the_replica_only_once_it_cannot_miss_a_sale(
         return {}
 
     monkeypatch.setattr(services, "daily_report_figures", figures)
-    monkeypatch.setattr(services, "reporting_db", lambda: "replica")  # fresh enough
+    monkeypatch.setattr(services, "read_reporting", lambda read: ("replica", read("replica")))
     settings.REPLICA_MAX_LAG_SECONDS = 600  # above the grace period (5 minutes)
     settings.REPLICA_CHECK_INTERVAL_SECONDS = 5
     _, end = local_day_bounds(tz=store.tzinfo, date=DAY)
