@@ -62,7 +62,8 @@ SYNC_SNAPSHOT_SERVES = Counter(
 # --- Read replica (posproject.replica) ------------------------------------------------------------
 REPLICA_FALLBACKS = Counter(
     "pos_replica_fallbacks_total",
-    "Replica checks that sent report reads to the primary, by reason (lag, unreachable).",
+    "Replica checks (or reads finding it gone) that sent report reads to the primary, by reason "
+    "(lag, unreachable).",
     ["reason"],
 )
 REPLICA_LAG = Gauge(
