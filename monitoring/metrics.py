@@ -62,14 +62,17 @@ SYNC_SNAPSHOT_SERVES = Counter(
 # --- Read replica (posproject.replica) ------------------------------------------------------------
 REPLICA_FALLBACKS = Counter(
     "pos_replica_fallbacks_total",
-    "Replica checks that sent report reads to the primary, by reason (lag, unreachable).",
+    "Replica checks (or reads finding it gone) that sent report reads to the primary, by reason "
+    "(lag, unreachable).",
     ["reason"],
 )
 REPLICA_LAG = Gauge(
     "pos_replica_lag_seconds",
-    "The read replica's replay lag at its last check (0 when it has replayed all it received; "
-    "-1 when it has replayed no commit yet).",
-    multiprocess_mode="max",  # gunicorn workers: the worst of their last checks
+    "The read replica's replay lag at its last check (0 when it has replayed all the primary "
+    "had written; -1 when it has replayed no commit yet).",
+    # gunicorn workers: the worst of the live workers' last checks (`max` would keep the last
+    # value of every worker recycled by max_requests, so one old incident would stay forever).
+    multiprocess_mode="livemax",
 )
 
 # `orders.tasks.partitions_ensure` / `manage.py partitions` failed: alert on any increase (the

@@ -59,7 +59,7 @@ from orders.services.reports import (
     daily_report_payload,
 )
 from posproject.admin import local_time_text
-from posproject.replica import reporting_db
+from posproject.replica import read_reporting
 
 #: A tracked product at or below this quantity is "low" (`?low_stock_at=` overrides it).
 LOW_STOCK_THRESHOLD = Decimal("5")
@@ -285,10 +285,24 @@ def dashboard_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpR
     stores = list(store_list(user=request.user))  # type: ignore[arg-type]
     store = _visible_store(stores, request.GET.get("store"))
 
-    # Every figure below is a report read: the read replica when it is fresh enough
-    # (`posproject.replica`); the stored report itself is looked up on the primary.
-    db = reporting_db()
-    today_totals = stores_today_totals(stores=stores, now=now, using=db)
+    today = local_today(store=store, now=now) if store is not None else None
+    date = min(_parse_date(request.GET.get("date"), today), today) if today is not None else None
+    threshold = _threshold(request.GET.get("low_stock_at"))
+
+    def replica_reads(db: str) -> tuple[dict[int, dict[str, Any]], list[Any], list[Any], Any]:
+        """Every figure here but the report itself: a report read, on the read replica when it
+        is fresh enough (`posproject.replica`); the stored report is looked up on the primary."""
+        totals = stores_today_totals(stores=stores, now=now, using=db)
+        if store is None or date is None:
+            return totals, [], [], None
+        return (
+            totals,
+            list(shifts_closed_on_day(store=store, date=date, using=db)),
+            list(low_stock_levels(store_ids=[store.pk], threshold=threshold, using=db)),
+            stored_value_owed(store=store, date=date, using=db),
+        )
+
+    _, (today_totals, closed_shifts, low_levels, stored_value) = read_reporting(replica_reads)
     stores_today = [
         {
             "store": each,
@@ -307,27 +321,24 @@ def dashboard_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpR
         "store": store,
         "reports_url": reverse("admin:orders_dailyreport_changelist"),
     }
-    if store is not None:
-        today = local_today(store=store, now=now)
-        date = min(_parse_date(request.GET.get("date"), today), today)
+    if store is not None and today is not None and date is not None:
         report = daily_report_get(store=store, date=date, now=now)
-        threshold = _threshold(request.GET.get("low_stock_at"))
         z_reports = [
             {
                 "shift": shift,
                 # closed on this day, so closed_at is set
-                "closed": f"{shift.closed_at.astimezone(store.tzinfo):%H:%M %Z}",  # type: ignore[union-attr]
+                "closed": f"{shift.closed_at.astimezone(store.tzinfo):%H:%M %Z}",
                 "report_url": reverse("admin:orders_dailyreport_zreport", args=[shift.pk]),
                 "admin_url": _admin_url("orders_shift_change", shift.pk),
             }
-            for shift in shifts_closed_on_day(store=store, date=date, using=db)
+            for shift in closed_shifts
         ]
         low_stock = [
             {
                 "level": level,
                 "product_url": _admin_url("catalog_product_change", level.product_id),
             }
-            for level in low_stock_levels(store_ids=[store.pk], threshold=threshold, using=db)
+            for level in low_levels
         ]
         context.update(
             report_tables(report),
@@ -345,7 +356,7 @@ def dashboard_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpR
             z_reports=z_reports,
             low_stock=low_stock,
             low_stock_threshold=threshold,
-            stored_value=stored_value_owed(store=store, date=date, using=db),
+            stored_value=stored_value,
         )
     request.current_app = model_admin.admin_site.name
     return TemplateResponse(request, "admin/orders/dashboard.html", context)

@@ -190,8 +190,9 @@ if env.str("DJANGO_TEST_DB_NAME", default=""):
 # REPLICA_DATABASE_URL adds the `replica` alias: a streaming hot standby that reports, exports, the
 # dashboard and `reconcile` read from (`posproject.replica.reporting_db()`, explicit `.using()`;
 # no router). It is a copy of the final default config (pool/timeouts/keepalives included) with
-# the URL's host, port, name, user and password, so whatever the default connection does the
-# replica's does too. Sales, refunds and anything that reads its own writes never use it.
+# the URL's host, port, name, user, password and query options, so whatever the default
+# connection does the replica's does too. Sales, refunds and anything that reads its own writes
+# never use it.
 REPLICA_DATABASE_URL: str = env.str("REPLICA_DATABASE_URL", default="")
 REPLICA_MAX_LAG_SECONDS: float = env.float("REPLICA_MAX_LAG_SECONDS", default=30.0)
 REPLICA_CHECK_INTERVAL_SECONDS: float = env.float("REPLICA_CHECK_INTERVAL_SECONDS", default=5.0)
@@ -203,6 +204,9 @@ if REPLICA_DATABASE_URL:
     for _key in ("NAME", "USER", "PASSWORD", "HOST", "PORT"):
         _replica[_key] = _replica_url.get(_key, "")
     _replica["HOST"] = unquote(_replica["HOST"] or "")
+    # The replica URL's own query options (`?sslmode=verify-full&sslrootcert=…`) win over the
+    # copied ones: a standby elsewhere on the network may need TLS the primary does not.
+    _replica["OPTIONS"].update(_replica_url.get("OPTIONS", {}))
     # The standby serves the default's test database (it is a copy of the whole primary): the
     # test runner must neither create nor flush a second one on a read-only server.
     _replica["TEST"] = {"MIRROR": "default"}

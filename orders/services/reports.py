@@ -21,7 +21,8 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, transaction
 from django.utils import timezone
 
 from accounts.models import Store
@@ -30,7 +31,7 @@ from domain.errors import InvalidInput
 from monitoring.metrics import RECONCILIATION_DIFFERENCES
 from orders.models import DailyReport
 from orders.selectors.reports import daily_report_figures, local_day_bounds, local_today
-from posproject.replica import reporting_db
+from posproject.replica import read_reporting
 from spreadsheets import safe_cell
 
 logger = logging.getLogger(__name__)
@@ -57,21 +58,34 @@ def daily_report_is_final(*, store: Store, date: dt.date, now: dt.datetime | Non
 
 
 def daily_report_compute(
-    *, store: Store, date: dt.date, now: dt.datetime | None = None
+    *, store: Store, date: dt.date, now: dt.datetime | None = None, using: str | None = None
 ) -> DailyReport:
     """The report for `store` on `date`, computed now and not stored (an unsaved instance).
 
-    The figures are read from the read replica when it is within its lag bound
-    (`posproject.replica`): a report of today may then be up to that many seconds behind the
-    till, and a final one misses nothing (it is computed `REPORT_FINAL_AFTER` after the day)."""
+    The figures are read from `using`, by default the read replica when it is within its lag
+    bound (`posproject.replica.read_reporting`: the primary when the replica stops answering):
+    a report of today may then be up to that many seconds behind the till. A report to be
+    stored reads where `_final_figures_db` says."""
     now = now or timezone.now()
     _check_reportable(store=store, date=date, now=now)
-    return DailyReport(
-        store=store,
-        date=date,
-        data=daily_report_figures(store=store, date=date, using=reporting_db()),
-        generated_at=now,
+    if using is None:
+        _, data = read_reporting(lambda db: daily_report_figures(store=store, date=date, using=db))
+    else:
+        data = daily_report_figures(store=store, date=date, using=using)
+    return DailyReport(store=store, date=date, data=data, generated_at=now)
+
+
+def _final_figures_db(*, store: Store, date: dt.date, now: dt.datetime) -> str | None:
+    """Where a report to be stored (final, never recomputed) reads its figures: the replica
+    (None: wherever reports read) only once the day has been over for the grace period plus the
+    most the replica may be behind (its lag bound plus the interval its state is cached for), so
+    it holds every sale the primary would count; before that (a report asked for right after the
+    grace period, or a lag bound configured near or above `REPORT_FINAL_AFTER`) the primary."""
+    _, end = local_day_bounds(tz=store.tzinfo, date=date)
+    behind = dt.timedelta(
+        seconds=settings.REPLICA_MAX_LAG_SECONDS + settings.REPLICA_CHECK_INTERVAL_SECONDS
     )
+    return None if now >= end + REPORT_FINAL_AFTER + behind else DEFAULT_DB_ALIAS
 
 
 def daily_report_generate(
@@ -86,7 +100,9 @@ def daily_report_generate(
         raise InvalidInput(
             errors={"date": ["The store's local day is not over yet; its report cannot be stored."]}
         )
-    computed = daily_report_compute(store=store, date=date, now=now)
+    computed = daily_report_compute(
+        store=store, date=date, now=now, using=_final_figures_db(store=store, date=date, now=now)
+    )
     with transaction.atomic():
         report, _ = DailyReport.objects.update_or_create(
             store=store,
@@ -171,24 +187,30 @@ def reconciliations_due(*, now: dt.datetime | None = None) -> list[tuple[int, dt
 
 def reconciliation_record(*, store: Store, date: dt.date) -> dict[str, Any]:
     """Reconcile the ledger with the sales of `store` on `date` and record the outcome in the
-    audit trail (`reconciliation.run`, the result in `changes`). Every run is recorded, also a
-    rerun: the trail shows when the books were checked and what was found."""
+    audit trail (`reconciliation.run`, the result in `changes`, and the database it was read from
+    in `read_from`: a difference found on the read replica is checked again on the primary before
+    acting on it). Every run is recorded, also a rerun: the trail shows when the books were
+    checked and what was found."""
     from orders.reconciliation import reconcile_store_day
 
-    outcome = reconcile_store_day(store=store, date=date)
+    database, outcome = read_reporting(
+        lambda db: reconcile_store_day(store=store, date=date, using=db)
+    )
     result = _plain(outcome)
     for comparison in outcome.differences:
         # The books disagree with the records: an operator must look (alert
         # PosReconciliationDifference on this counter; the details are in the audit event).
         RECONCILIATION_DIFFERENCES.labels(store=store.code, comparison=comparison.name).inc()
         logger.error(
-            "reconciliation difference: store %s on %s, %s: ledger %s, expected %s (%s)",
+            "reconciliation difference: store %s on %s, %s: ledger %s, expected %s (%s); "
+            "read from %s",
             store.code,
             date.isoformat(),
             comparison.name,
             comparison.ledger,
             comparison.expected,
             comparison.difference,
+            database,
         )
     with transaction.atomic():
         audit_record(
@@ -197,7 +219,7 @@ def reconciliation_record(*, store: Store, date: dt.date) -> dict[str, Any]:
             store_id=store.pk,
             object_type="store_day",
             object_id=date.isoformat(),
-            changes={"date": date.isoformat(), "result": result},
+            changes={"date": date.isoformat(), "result": result, "read_from": database},
         )
     return result
 

@@ -144,3 +144,33 @@ def test_a_scope_carried_by_the_exception_wins() -> None:
     before = sample("pos_throttled_requests_total", scope="login_ip")
     problem_exception_handler(exc, {"view": _throttled_view()})
     assert sample("pos_throttled_requests_total", scope="login_ip") == before + 1
+
+
+def test_the_replica_lag_of_a_recycled_worker_is_not_reported(tmp_path, monkeypatch) -> None:
+    """gunicorn replaces its workers (`max_requests`): the lag a dead worker saw last, however
+    high, must not stay in `pos_replica_lag_seconds` once the live workers see a small one."""
+    from prometheus_client import CollectorRegistry, Gauge, multiprocess, values
+    from prometheus_client import metrics as prometheus_metrics
+
+    from monitoring.metrics import REPLICA_LAG
+
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+
+    def worker_gauge(pid: int) -> Gauge:
+        monkeypatch.setattr(
+            prometheus_metrics.values, "ValueClass", values.MultiProcessValue(lambda: pid)
+        )
+        return Gauge(
+            REPLICA_LAG._name,
+            REPLICA_LAG._documentation,
+            multiprocess_mode=REPLICA_LAG._multiprocess_mode,
+            registry=None,
+        )
+
+    worker_gauge(1001).set(600)  # during an incident, then recycled
+    multiprocess.mark_process_dead(1001, str(tmp_path))
+    worker_gauge(1002).set(2)  # its replacement, now
+
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, str(tmp_path))
+    assert registry.get_sample_value(REPLICA_LAG._name) == 2

@@ -124,12 +124,7 @@ def test_a_paused_standby_sends_reports_to_the_primary_and_says_so(
         assert conn.execute("SELECT pg_is_wal_replay_paused()").fetchone()[0] is True
     assert Order.objects.using("replica").count() == 0
     before = fallbacks("lag")
-    # The last replayed commit ages past the bound (no sleep: wait on the standby's own clock).
-    with psycopg_connect(standby) as conn:
-        conn.execute(
-            "SELECT pg_sleep(0.05) FROM generate_series(1, 100) "
-            "WHERE clock_timestamp() - pg_last_xact_replay_timestamp() < interval '0.6 s'"
-        )
+    last_replay_older_than(standby, 0.6)
 
     state = replica.replica_state(refresh=True)
     assert state.status == replica.LAGGING
@@ -143,6 +138,49 @@ def test_a_paused_standby_sends_reports_to_the_primary_and_says_so(
         report = daily_report_compute(store=store, date=today)
     assert report.data["orders_count"] == 1  # the primary's figure
     assert on_replica.captured_queries == []
+
+
+@contextlib.contextmanager
+def receiver_stopped(standby: Standby) -> Iterator[Standby]:
+    """The standby with its WAL receiver stopped (no `primary_conninfo`: it replays what it has
+    and waits), streaming again afterwards."""
+    import time
+
+    from psycopg import sql
+
+    standby.wait_for_replay()
+    with psycopg_connect(standby) as conn:
+        conninfo = conn.execute("SELECT current_setting('primary_conninfo')").fetchone()[0]
+        conn.execute("ALTER SYSTEM SET primary_conninfo = ''")
+        conn.execute("SELECT pg_reload_conf()")
+        deadline = time.monotonic() + 30
+        while conn.execute("SELECT count(*) FROM pg_stat_wal_receiver").fetchone()[0]:
+            assert time.monotonic() < deadline, "the WAL receiver did not stop"
+            time.sleep(0.02)
+    try:
+        yield standby
+    finally:
+        with psycopg_connect(standby) as conn:
+            conn.execute(
+                sql.SQL("ALTER SYSTEM SET primary_conninfo = {}").format(sql.Literal(conninfo))
+            )
+            conn.execute("SELECT pg_reload_conf()")
+        standby.wait_for_replay()
+
+
+def test_a_standby_that_stopped_receiving_is_not_caught_up(
+    standby: Standby, selling, store: Store, settings
+) -> None:
+    settings.REPLICA_MAX_LAG_SECONDS = 0.5
+    with receiver_stopped(standby):
+        selling()
+        # The standby has replayed all it received, but not the sale: it is behind the primary.
+        assert Order.objects.using("replica").count() == 0
+        last_replay_older_than(standby, 0.6)
+        state = replica.replica_state(refresh=True)
+        assert (state.alias, state.status) == ("default", replica.LAGGING)
+        today = local_today(store=store, now=timezone.now())
+        assert daily_report_compute(store=store, date=today).data["orders_count"] == 1
 
 
 def test_readiness_shows_a_lagging_replica_as_degraded_not_down(
@@ -192,6 +230,22 @@ def test_an_unreachable_replica_sends_reports_to_the_primary(
     assert report.data["orders_count"] == 0
 
 
+def test_a_standby_gone_between_two_checks_costs_no_report(
+    standby: Standby, selling, store: Store, manager_client
+) -> None:
+    selling()
+    standby.wait_for_replay()
+    assert replica.reporting_db() == "replica"  # measured, and cached for the interval
+    before = fallbacks("unreachable")
+    today = local_today(store=store, now=timezone.now())
+    with replica_gone():
+        response = manager_client.get(REPORT_URL, {"store": store.pk, "date": today.isoformat()})
+        assert response.status_code == 200, response.content
+        assert response.json()["orders_count"] == 1  # read again on the primary
+        assert fallbacks("unreachable") == before + 1
+        assert replica.replica_state().status == replica.UNREACHABLE  # until the next check
+
+
 def test_reconcile_reads_the_replica(standby: Standby, selling, store: Store, capsys) -> None:
     selling()
     standby.wait_for_replay()
@@ -224,6 +278,43 @@ def test_the_admin_dashboard_and_order_export_read_the_replica(
     assert any('"orders_order"' in q["sql"] for q in on_replica.captured_queries)
 
 
+def test_replica_reads_stay_within_the_managers_stores(
+    standby: Standby, selling, store: Store, other_store: Store, product: Product, client
+) -> None:
+    from django.contrib.auth.models import Group, Permission
+
+    from accounts.models import Role
+    from accounts.roles import group_name, sync_role_groups
+    from tests.factories import CashierFactory, ManagerFactory, RegisterFactory
+    from tests.orders.factories import sell
+
+    mine = selling()
+    set_stock(other_store, product, 100)
+    seller = CashierFactory(stores=[other_store])
+    register = RegisterFactory(store=other_store, code="OTHER")
+    open_shift_on(register, seller)
+    foreign = sell(user=seller, register=register, lines=[(product, "3")])
+    standby.wait_for_replay()
+    manager = ManagerFactory(stores=[store])
+    # The role groups come from a data migration that a transactional test's flush removes.
+    sync_role_groups(group_model=Group, permission_model=Permission)
+    manager.groups.set([Group.objects.get(name=group_name(Role.MANAGER))])
+    client.force_login(manager)
+
+    dashboard_url = reverse("admin:orders_dailyreport_dashboard")
+    with CaptureQueriesContext(connections["replica"]) as on_replica:
+        export = client.get(reverse("admin:orders_order_export"))
+        assert export.status_code == 200, export.content
+        body = b"".join(export.streaming_content).decode()  # type: ignore[attr-defined]
+        dashboard = client.get(dashboard_url)
+    assert mine["number"] in body
+    assert foreign.number not in body
+    assert dashboard.status_code == 200
+    assert [row["store"] for row in dashboard.context["stores_today"]] == [store]
+    assert any('"orders_order"' in q["sql"] for q in on_replica.captured_queries)
+    assert client.get(dashboard_url, {"store": other_store.pk}).status_code == 404
+
+
 # --- helpers ------------------------------------------------------------------------------------
 
 
@@ -233,9 +324,28 @@ def psycopg_connect(standby: Standby) -> Any:
     return psycopg.connect(standby.conninfo, autocommit=True)
 
 
+def last_replay_older_than(standby: Standby, seconds: float) -> None:
+    """Until the standby's last replayed commit is older than `seconds` (at most 5 s), timed on
+    the standby's own clock (the one its lag is measured by)."""
+    with psycopg_connect(standby) as conn:
+        conn.execute(
+            "SELECT pg_sleep(0.05) FROM generate_series(1, 100) "
+            "WHERE clock_timestamp() - pg_last_xact_replay_timestamp() < make_interval(secs => %s)",
+            [seconds],
+        )
+
+
 @pytest.fixture
 def dead_replica(standby: Standby) -> Iterator[None]:
     """The `replica` alias pointed at a port nobody listens on, restored afterwards."""
+    with replica_gone():
+        yield
+
+
+@contextlib.contextmanager
+def replica_gone() -> Iterator[None]:
+    """The `replica` alias's session dropped and its address a port nobody listens on (the
+    standby gone), restored afterwards."""
     import socket
 
     with socket.socket() as sock:

@@ -198,6 +198,7 @@ def test_reconciliation_run_records_its_result_in_the_audit_trail(
     assert event.object_type == "store_day"
     assert event.object_id == "2026-03-10"
     assert event.changes["result"] == result
+    assert event.changes["read_from"] == "default"  # no replica configured
     assert result["ok"] is False
     revenue = next(c for c in result["comparisons"] if c["name"] == "sales_revenue")
     assert revenue["ok"] is False
@@ -210,3 +211,33 @@ def test_reconciliation_of_a_quiet_day_is_ok(store) -> None:
     assert result["ok"] is True
     assert AuditEvent.objects.filter(action="reconciliation.run").count() == 1
     assert tasks.reconciliation_run.delay(999_999, "2026-03-10").get() is None
+
+
+def test_a_stored_report_reads_the_replica_only_once_it_cannot_miss_a_sale(
+    store, settings, monkeypatch
+) -> None:
+    """A stored report is final: its figures come from the replica only when the day has been
+    over for the grace period plus the most the replica may be behind (lag bound + check
+    interval), however the lag bound is configured; else from the primary."""
+    from orders.selectors.reports import local_day_bounds
+    from orders.services import reports as services
+
+    read_from: list[str] = []
+
+    def figures(*, store: Store, date: dt.date, using: str) -> dict:
+        read_from.append(using)
+        return {}
+
+    monkeypatch.setattr(services, "daily_report_figures", figures)
+    monkeypatch.setattr(services, "read_reporting", lambda read: ("replica", read("replica")))
+    settings.REPLICA_MAX_LAG_SECONDS = 600  # above the grace period (5 minutes)
+    settings.REPLICA_CHECK_INTERVAL_SECONDS = 5
+    _, end = local_day_bounds(tz=store.tzinfo, date=DAY)
+
+    just_final = end + services.REPORT_FINAL_AFTER
+    daily_report_generate(store=store, date=DAY, now=just_final)
+    daily_report_generate(store=store, date=DAY, now=just_final + dt.timedelta(seconds=604))
+    daily_report_generate(store=store, date=DAY, now=just_final + dt.timedelta(seconds=605))
+    # Not stored, so never final: today's figures (or a past day's, shown) read the replica.
+    daily_report_compute(store=store, date=DAY, now=just_final)
+    assert read_from == ["default", "default", "replica", "replica"]

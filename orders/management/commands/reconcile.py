@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import Store
 from orders.reconciliation import reconcile_store_day, store_today
-from posproject.replica import reporting_db
+from posproject.replica import read_reporting
 
 
 def _date(value: str) -> dt.date:
@@ -42,8 +42,9 @@ class Command(BaseCommand):
 
         # The read replica when it is within its lag bound, else the primary: said on the
         # first line, so a difference seen on a replica can be checked again on the primary.
-        database = reporting_db()
-        result = reconcile_store_day(store=store, date=date, using=database)
+        database, result = read_reporting(
+            lambda db: reconcile_store_day(store=store, date=date, using=db)
+        )
         self.stdout.write(
             f"Reconciliation of {store.code} on {date.isoformat()} "
             f"({result.shifts_closed} shift(s) closed, {result.shifts_open} still open; "
