@@ -15,8 +15,9 @@ Why these shapes:
 * the primary key becomes `(id, <partition column>)` (a unique index on a partitioned table must
   contain the partition key); Django still treats `id` alone as the primary key, and `id` stays
   unique because it comes from one sequence;
-* retention is `DROP TABLE` of a whole partition (`drop_partitions_before`): no DELETE, no
-  vacuum debt, and the append-only triggers (which refuse DELETE) stay in force.
+* retention is `DROP TABLE` of a whole partition (the idempotency keys':
+  `orders.services.idempotency.idempotency_keys_purge_expired`): no DELETE, no vacuum debt, and
+  the append-only triggers (which refuse DELETE) stay in force.
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 __all__ = [
     "Month",
     "Partition",
-    "drop_partitions_before",
     "ensure_partitions",
     "partition_name",
     "partition_table",
@@ -173,21 +173,6 @@ def ensure_partitions(
                 created.append(partition_name(table, month))
             month = month.plus(1)
     return created
-
-
-def drop_partitions_before(
-    table: str, bound: dt.datetime, *, using: BaseDatabaseWrapper | None = None
-) -> list[str]:
-    """Drop the partitions of `table` that end at or before `bound` (every row in them is older
-    than `bound`); the names dropped. A `DROP TABLE`, never a DELETE."""
-    conn = using or default_connection
-    dropped = []
-    for partition in partitions_of(table, using=conn):
-        if partition.month.end <= bound:
-            with conn.cursor() as cursor:
-                cursor.execute(f"DROP TABLE {_qn(partition.name)}")
-            dropped.append(partition.name)
-    return dropped
 
 
 def partition_table(schema_editor: object, *, table: str, column: str) -> None:
