@@ -85,8 +85,11 @@ def test_ensure_creates_the_missing_months_once() -> None:
     assert ensure_partitions(months_ahead=9) == []
 
 
-def test_ensure_does_not_bring_back_months_dropped_by_retention() -> None:
+def test_ensure_does_not_bring_back_months_dropped_by_retention(history_months) -> None:
+    history_months("orders_idempotencykey", since=Month(2026, 1))
+    _sql("DROP TABLE orders_idempotencykey_p202601")  # what retention does
     assert ensure_partitions() == []  # nothing before the current month unless asked (`since`)
+    assert Month(2026, 1) not in {p.month for p in partitions_of("orders_idempotencykey")}
 
 
 def test_a_row_for_a_month_without_partition_fails_loudly(store) -> None:
