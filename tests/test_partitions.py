@@ -5,7 +5,11 @@ every partition, even when a statement names the partition itself."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -255,3 +259,25 @@ def test_a_failed_run_is_counted(monkeypatch) -> None:
     with pytest.raises(DatabaseError):
         partition_services.partitions_maintain()
     assert PARTITION_MAINTENANCE_FAILURES._value.get() == before + 1
+
+
+@pytest.mark.parametrize(("value", "refused"), [("0", True), ("-1", True), ("1", False)])
+def test_months_ahead_below_one_is_refused_at_start_up(value, refused) -> None:
+    """With 0 the next month's partition would appear only when the daily task runs on the 1st:
+    every sale from midnight UTC until then would be refused."""
+    environ = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "posproject.settings",
+        "PARTITION_MONTHS_AHEAD": value,
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=Path(__file__).resolve().parents[1],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (result.returncode != 0) is refused, result.stderr
+    assert ("PARTITION_MONTHS_AHEAD must be 1 or more" in result.stderr) is refused
