@@ -177,3 +177,24 @@ def test_an_event_slipped_in_before_its_months_anchor_is_caught_by_the_month(
     jan = audit_verify_month(month=JAN)
     assert (jan.ok, jan.first_broken_id, jan.broken_chains) == (False, forged, (store.id,))
     assert not audit_verify().ok
+
+
+def test_the_first_event_of_a_month_removed_is_caught(store, three_months) -> None:
+    first = three_months[FEB][0]
+    _tamper("DELETE FROM audit_auditevent WHERE id = %s", [first.pk])
+    feb = audit_verify_month(month=FEB)
+    assert (feb.ok, feb.broken_chains) == (False, (store.id,))
+    assert audit_verify_month(month=JAN).ok
+    whole = audit_verify()
+    assert (whole.ok, whole.broken_chains) == (False, (store.id,))
+
+
+def test_two_events_of_a_month_swapped_are_caught(store, three_months) -> None:
+    first, second = three_months[FEB]
+    swap = "UPDATE audit_auditevent SET id = %s WHERE id = %s"
+    _tamper(swap, [-1, first.pk])
+    _tamper(swap, [first.pk, second.pk])
+    _tamper(swap, [second.pk, -1])
+    feb = audit_verify_month(month=FEB)
+    assert (feb.ok, feb.broken_chains) == (False, (store.id,))
+    assert not audit_verify().ok
