@@ -60,7 +60,9 @@ class Month:
         """`YYYY-MM` (as `--since`/`--month` take it)."""
         try:
             year, month = (int(part) for part in text.split("-"))
-            return cls(year, month) if 1 <= month <= 12 else cls._bad(text)
+            # A month whose start and end are both datetimes (year 1 to 9998).
+            valid = 1 <= month <= 12 and dt.MINYEAR <= year < dt.MAXYEAR
+            return cls(year, month) if valid else cls._bad(text)
         except ValueError:
             return cls._bad(text)
 

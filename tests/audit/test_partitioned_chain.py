@@ -141,8 +141,9 @@ def test_verify_audit_month_command(three_months, capsys) -> None:
     with pytest.raises(CommandError, match="BROKEN"):
         call_command("verify_audit", "--month", "2026-02")
     call_command("verify_audit", "--month", "2026-03")  # still fine
-    with pytest.raises(CommandError, match="not a month"):
-        call_command("verify_audit", "--month", "2026-13")
+    for bad in ("2026-13", "0000-05", "9999-12", "2026"):
+        with pytest.raises(CommandError, match="not a month"):
+            call_command("verify_audit", "--month", bad)
 
 
 def test_the_chains_first_event_removed_with_its_anchor_moved_is_caught_by_the_month(
