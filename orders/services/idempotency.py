@@ -40,6 +40,9 @@ __all__ = [
 
 MIN_TTL_HOURS = 72
 
+_PURGE_LOCK = 20019
+"""The purge's advisory lock (one-key form: apart from the claims' two-key locks)."""
+
 
 def _ttl() -> timedelta:
     return timedelta(hours=max(MIN_TTL_HOURS, int(settings.IDEMPOTENCY_KEY_TTL_HOURS)))
@@ -113,9 +116,15 @@ def idempotency_keys_purge_expired(*, now: datetime | None = None) -> list[str]:
     makes it fail and the task retry, rather than queue the sales behind it."""
     now = now or timezone.now()
     bound = idempotency_keys_retention_bound(now=now)
-    dropped = []
+    dropped: list[str] = []
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL lock_timeout = '5s'")
+        # One purge at a time (the hourly task and the daily one, or a retry, may overlap): the
+        # other would list a partition this one drops and then fail on it. Nothing is lost by
+        # skipping: the running purge drops what is due.
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_PURGE_LOCK])
+        if not cursor.fetchone()[0]:
+            return dropped
         for partition in partitions_of(IdempotencyKey._meta.db_table):
             if partition.month.end > bound:
                 continue

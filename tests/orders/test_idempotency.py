@@ -350,3 +350,26 @@ def test_a_duplicate_waiting_too_long_for_the_first_is_409_in_use(store: Store) 
     )
     assert (replay.status, replay.body, replay.replayed) == (201, {"done": True}, True)
     assert not Store.objects.filter(code="X").exists()
+
+
+def test_a_purge_already_running_elsewhere_is_left_to_finish(cashier: User, key_months) -> None:
+    """Two purges at once (the hourly task and the daily one) would both list a partition; the
+    second then fails on the one the first dropped. The second steps aside instead."""
+    import psycopg
+
+    from orders.services.idempotency import _PURGE_LOCK
+
+    _key_made_at(cashier, "jan", dt.datetime(2026, 1, 20, tzinfo=dt.UTC))
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    params.pop("prepare_threshold", None)
+    with psycopg.connect(**params, autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", [_PURGE_LOCK])
+        try:
+            assert idempotency_keys_purge_expired(now=dt.datetime(2026, 3, 3, tzinfo=dt.UTC)) == []
+        finally:
+            other.execute("SELECT pg_advisory_unlock(%s)", [_PURGE_LOCK])
+    assert "orders_idempotencykey_p202601" in _partitions()
+    dropped = idempotency_keys_purge_expired(now=dt.datetime(2026, 3, 3, tzinfo=dt.UTC))
+    assert dropped == ["orders_idempotencykey_p202601"]
