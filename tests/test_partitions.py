@@ -239,9 +239,13 @@ def test_the_partitions_command(capsys) -> None:
         call_command("partitions", "--since", "2026-1x")
 
 
-def test_the_task_creates_ahead_and_drops_expired_key_months(history_months) -> None:
+def test_the_task_creates_ahead_and_drops_expired_key_months(settings, history_months) -> None:
     history_months("orders_idempotencykey", "audit_auditevent", since=Month(2026, 1))
+    settings.PARTITION_MONTHS_AHEAD = 11
     result = partitions_ensure.delay().get()
+    later = Month.of(timezone.now()).plus(11)
+    for table, _column in HISTORY:
+        assert partition_name(table, later) in result["created"]
     assert "orders_idempotencykey_p202601" in result["dropped"]
     assert "orders_idempotencykey_p202601" not in {
         p.name for p in partitions_of("orders_idempotencykey")
