@@ -373,3 +373,29 @@ def test_a_purge_already_running_elsewhere_is_left_to_finish(cashier: User, key_
     assert "orders_idempotencykey_p202601" in _partitions()
     dropped = idempotency_keys_purge_expired(now=dt.datetime(2026, 3, 3, tzinfo=dt.UTC))
     assert dropped == ["orders_idempotencykey_p202601"]
+
+
+def test_a_purge_waiting_for_the_key_table_gives_up_before_a_sale_would(
+    settings, cashier: User, key_months
+) -> None:
+    """Sales queue behind the purge's DROP while it waits for the table's lock: it must give up
+    well within the sales' own lock timeout, so none of them times out because of it."""
+    import time
+
+    import psycopg
+    from django.db import OperationalError
+
+    settings.DB_LOCK_TIMEOUT_MS = 3000
+    _key_made_at(cashier, "jan", dt.datetime(2026, 1, 20, tzinfo=dt.UTC))
+    params = connection.get_connection_params()
+    for name in ("cursor_factory", "context", "prepare_threshold"):
+        params.pop(name, None)
+    with psycopg.connect(**params) as busy:  # a sale in flight: holds the table until it ends
+        busy.execute("LOCK TABLE orders_idempotencykey IN ROW EXCLUSIVE MODE")
+        started = time.monotonic()
+        with pytest.raises(OperationalError, match="lock timeout"):
+            idempotency_keys_purge_expired(now=dt.datetime(2026, 3, 3, tzinfo=dt.UTC))
+        waited = time.monotonic() - started
+        busy.rollback()
+    assert waited < 1.5
+    assert "orders_idempotencykey_p202601" in _partitions()
