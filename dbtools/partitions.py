@@ -32,6 +32,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 __all__ = [
     "Month",
     "Partition",
+    "ddl_lock_timeout_ms",
     "ensure_partitions",
     "partition_name",
     "partition_table",
@@ -91,6 +92,17 @@ class Partition:
     table: str
     name: str
     month: Month
+
+
+def ddl_lock_timeout_ms() -> int:
+    """How long creating or dropping a partition may wait for its parent's lock (`SET LOCAL
+    lock_timeout`). Both take an exclusive lock on the parent, and every statement on the table
+    that starts meanwhile (a sale) queues behind them: a third of the sessions' own
+    `DB_LOCK_TIMEOUT_MS`, at most 1 s, so no queued statement times out because of them."""
+    from django.conf import settings
+
+    sessions = int(settings.DB_LOCK_TIMEOUT_MS)
+    return max(10, min(1000, sessions // 3)) if sessions > 0 else 1000
 
 
 def partition_name(table: str, month: Month) -> str:

@@ -285,3 +285,29 @@ def test_months_ahead_below_one_is_refused_at_start_up(value, refused) -> None:
     )
     assert (result.returncode != 0) is refused, result.stderr
     assert ("PARTITION_MONTHS_AHEAD must be 1 or more" in result.stderr) is refused
+
+
+def test_creating_partitions_waits_briefly_for_a_busy_table_one_table_at_a_time(settings) -> None:
+    """Creating a partition locks its parent exclusively and sales queue behind it: the task
+    gives up well within the sales' own lock timeout, and never holds one table's lock while it
+    waits for the next one's (each table is its own short transaction)."""
+    import time
+
+    import psycopg
+
+    settings.DB_LOCK_TIMEOUT_MS = 3000
+    later = Month.of(timezone.now()).plus(10)
+    params = connection.get_connection_params()
+    for name in ("cursor_factory", "context", "prepare_threshold"):
+        params.pop(name, None)
+    with psycopg.connect(**params) as busy:  # a sale in flight on the stock movements
+        busy.execute("LOCK TABLE catalog_stockmovement IN ROW EXCLUSIVE MODE")
+        started = time.monotonic()
+        with pytest.raises(DatabaseError, match="lock timeout"):
+            partition_services.partitions_maintain(months_ahead=10)
+        waited = time.monotonic() - started
+        busy.rollback()
+    assert waited < 1.5
+    # The table before it got its months (its own transaction, already over).
+    assert later in {p.month for p in partitions_of("audit_auditevent")}
+    assert later not in {p.month for p in partitions_of("catalog_stockmovement")}

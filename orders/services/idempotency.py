@@ -26,7 +26,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from dbtools.partitions import partitions_of
+from dbtools.partitions import ddl_lock_timeout_ms, partitions_of
 from orders.models import IdempotencyKey, IdempotencyState
 
 __all__ = [
@@ -114,14 +114,13 @@ def idempotency_keys_purge_expired(*, now: datetime | None = None) -> list[str]:
     ended at least one retention period ago); the partitions dropped.
 
     A `DROP` of a partition takes an exclusive lock on the parent, and every sale that starts
-    while it waits for that lock queues behind it. So it waits at most a third of the sales' own
-    `lock_timeout` (at most 1 s): a busy table makes the purge fail and the task retry, and a
-    sale queued behind it never times out because of it."""
+    while it waits for that lock queues behind it: it waits `ddl_lock_timeout_ms` at most (a
+    busy table makes the purge fail and the task retry), so no queued sale times out."""
     now = now or timezone.now()
     bound = idempotency_keys_retention_bound(now=now)
     dropped: list[str] = []
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"SET LOCAL lock_timeout = {_drop_lock_timeout_ms()}")
+        cursor.execute(f"SET LOCAL lock_timeout = {ddl_lock_timeout_ms()}")
         # One purge at a time (the hourly task and the daily one, or a retry, may overlap): the
         # other would list a partition this one drops and then fail on it. Nothing is lost by
         # skipping: the running purge drops what is due.
@@ -139,11 +138,6 @@ def idempotency_keys_purge_expired(*, now: datetime | None = None) -> list[str]:
             cursor.execute(f"DROP TABLE {_qn(partition.name)}")
             dropped.append(partition.name)
     return dropped
-
-
-def _drop_lock_timeout_ms() -> int:
-    sales = int(settings.DB_LOCK_TIMEOUT_MS)
-    return max(10, min(1000, sales // 3)) if sales > 0 else 1000
 
 
 def _qn(name: str) -> str:
