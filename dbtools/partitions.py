@@ -27,6 +27,7 @@ import re
 from dataclasses import dataclass
 
 from django.db import connection as default_connection
+from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 __all__ = [
@@ -147,13 +148,20 @@ def _create_partition(conn: BaseDatabaseWrapper, table: str, month: Month) -> bo
     """Create one month's partition unless it exists; whether it was created. The parent's
     indexes, constraints and row triggers are cloned onto it by PostgreSQL itself."""
     name = partition_name(table, month)
-    with conn.cursor() as cursor:
-        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
+    exists = "SELECT to_regclass(%s) IS NOT NULL"
+    with transaction.atomic(using=conn.alias), conn.cursor() as cursor:
+        cursor.execute(exists, [name])
+        if cursor.fetchone()[0]:
+            return False
+        # One creator at a time (the daily task and `manage.py partitions` may overlap): a lock
+        # that only creators take (sales' row locks do not conflict with it), then look again.
+        # A second `CREATE TABLE IF NOT EXISTS` racing the first fails with "already exists".
+        cursor.execute(f"LOCK TABLE {_qn(table)} IN SHARE UPDATE EXCLUSIVE MODE")
+        cursor.execute(exists, [name])
         if cursor.fetchone()[0]:
             return False
         cursor.execute(
-            f"CREATE TABLE IF NOT EXISTS {_qn(name)} PARTITION OF {_qn(table)} "
-            "FOR VALUES FROM (%s) TO (%s)",
+            f"CREATE TABLE {_qn(name)} PARTITION OF {_qn(table)} FOR VALUES FROM (%s) TO (%s)",
             [month.start.isoformat(), month.end.isoformat()],
         )
     return True

@@ -311,3 +311,38 @@ def test_creating_partitions_waits_briefly_for_a_busy_table_one_table_at_a_time(
     # The table before it got its months (its own transaction, already over).
     assert later in {p.month for p in partitions_of("audit_auditevent")}
     assert later not in {p.month for p in partitions_of("catalog_stockmovement")}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_creators_at_once_do_not_fail_on_each_other() -> None:
+    """The daily task and `manage.py partitions` overlapping: the second waits for the first,
+    then finds its partition instead of failing with "already exists"."""
+    import threading
+    import time
+
+    import psycopg
+
+    far = Month.of(timezone.now()).plus(40)
+    name = partition_name("catalog_stockmovement", far)
+    params = connection.get_connection_params()
+    for option in ("cursor_factory", "context", "prepare_threshold"):
+        params.pop(option, None)
+    other = psycopg.connect(**params)
+    try:
+        other.execute(  # the other creator, not committed yet
+            f"CREATE TABLE {name} PARTITION OF catalog_stockmovement "
+            f"FOR VALUES FROM ('{far.start.isoformat()}') TO ('{far.end.isoformat()}')"
+        )
+        committer = threading.Timer(0.5, other.commit)
+        committer.start()
+        started = time.monotonic()
+        created = ensure_partitions(since=far, months_ahead=40, tables=["catalog_stockmovement"])
+        committer.join()
+        assert name not in created
+        assert time.monotonic() - started >= 0.4  # it did wait for the other
+        assert far in {p.month for p in partitions_of("catalog_stockmovement")}
+    finally:
+        other.rollback()
+        other.execute(f"DROP TABLE IF EXISTS {name}")
+        other.commit()
+        other.close()
