@@ -70,9 +70,20 @@ def idempotency_key_claim(
         stamp.get_db_prep_value(now + _ttl(), connection),
     ]
     with connection.cursor() as cursor:
-        cursor.execute("SELECT orders_idempotency_key_claim(%s, %s, %s, %s, %s, %s, %s)", params)
-        row = cursor.fetchone()
-    return int(row[0]) if row and row[0] is not None else None
+        cursor.execute(
+            "SELECT orders_idempotency_key_claim(%s, %s, %s, %s, %s, %s, %s), "
+            "current_setting('transaction_isolation')",
+            params,
+        )
+        claimed, isolation = cursor.fetchone()
+    if isolation != "read committed":
+        # Under REPEATABLE READ or SERIALIZABLE the check after the lock wait reads the
+        # transaction's old snapshot, misses a key committed meanwhile, and both requests run.
+        raise RuntimeError(
+            f"Idempotency-Key claims need READ COMMITTED, not {isolation.upper()}: "
+            "a concurrent duplicate could run twice."
+        )
+    return None if claimed is None else int(claimed)
 
 
 def idempotency_key_complete(*, row_id: int, status: int, body_text: str) -> None:

@@ -9,7 +9,7 @@ import threading
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -399,3 +399,24 @@ def test_a_purge_waiting_for_the_key_table_gives_up_before_a_sale_would(
         busy.rollback()
     assert waited < 1.5
     assert "orders_idempotencykey_p202601" in _partitions()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_outside_read_committed_is_refused(cashier: User) -> None:
+    """The claim's check after its lock wait must see a key committed meanwhile: under
+    REPEATABLE READ it reads the transaction's older snapshot and a duplicate would run twice."""
+    from orders.services.idempotency import idempotency_key_claim
+
+    claim = {"user_id": cashier.pk, "endpoint": "test", "fingerprint": "f", "now": timezone.now()}
+
+    def claim_under_repeatable_read() -> None:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            idempotency_key_claim(key="rr", **claim)
+
+    with pytest.raises(RuntimeError, match="READ COMMITTED"):
+        claim_under_repeatable_read()
+    assert not IdempotencyKey.objects.filter(key="rr").exists()
+    with transaction.atomic():
+        assert idempotency_key_claim(key="rc", **claim) is not None
