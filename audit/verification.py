@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Exists, Min, OuterRef, Q
 
 from audit.chains import chain_holds
 from audit.hashing import chain_hash, event_content
@@ -147,8 +148,9 @@ def audit_verify_month(*, month: Month, chain: int | None = None) -> Verificatio
     stretch only, whatever the size of the other months' partitions.
 
     Broken: an event edited, removed or inserted inside the stretch; the stretch's last event not
-    the one the next anchor (or the head) links to (events removed from its end); events of the
-    month in a chain that has no anchor for it."""
+    the one the next anchor (or the head) links to (events removed from its end); a chain's
+    first anchor not linking to the genesis hash (the chain's start removed); events of the
+    month in a chain that has no anchor for it, or before the month's anchor."""
     with _snapshot():
         return _verify_month(month, chain)
 
@@ -170,9 +172,15 @@ def _verify_month(month: Month, chain: int | None) -> VerificationResult:
     in_month = AuditEvent.objects.filter(at__gte=month.start, at__lt=month.end)
     if chain is not None:
         in_month = in_month.filter(chain=chain)
-    for row in in_month.exclude(chain__in=anchored).order_by().values("chain").distinct():
-        first = in_month.filter(chain=row["chain"]).order_by("id").values_list("id", flat=True)
-        broken[row["chain"]] = first[0]
+    # Events of the month that no stretch of it walks: in a chain without an anchor for the
+    # month, or before the month's anchor (the anchor is the chain's first event of the month,
+    # so nothing of the month comes before it; below a chain's first anchor no stretch reads).
+    before_anchor = AuditChainAnchor.objects.filter(
+        chain=OuterRef("chain"), month=first_day, first_event_id__gt=OuterRef("id")
+    )
+    unwalked = in_month.filter(~Q(chain__in=anchored) | Exists(before_anchor))
+    for row in unwalked.order_by().values("chain").annotate(first=Min("id")):
+        broken[row["chain"]] = min(row["first"], broken.get(row["chain"], row["first"]))
     return VerificationResult(
         ok=not broken,
         events_checked=checked,
@@ -194,6 +202,10 @@ def _verify_stretch(anchor: AuditChainAnchor) -> tuple[int, int | None]:
     if following is not None:
         rows = rows.filter(id__lt=following.first_event_id)
     expected_prev = anchor.prev_hash
+    if expected_prev != GENESIS_HASH and not _has_earlier_anchor(anchor):
+        # The chain's first anchor must be its first event: one that links to something
+        # earlier means the chain's start was removed (and the anchor moved past it).
+        return 0, anchor.first_event_id
     checked = 0
     last_id: int | None = None
     for row in rows.order_by("id").values(*_FIELDS).iterator(chunk_size=2000):
@@ -219,6 +231,12 @@ def _verify_stretch(anchor: AuditChainAnchor) -> tuple[int, int | None]:
     if head is None or head.last_hash != expected_prev or head.last_event_id != last_id:
         return checked, head.last_event_id if head and head.last_event_id else last_id
     return checked, None
+
+
+def _has_earlier_anchor(anchor: AuditChainAnchor) -> bool:
+    return AuditChainAnchor.objects.filter(
+        chain=anchor.chain, first_event_id__lt=anchor.first_event_id
+    ).exists()
 
 
 def _verify(chain: int | None) -> VerificationResult:

@@ -15,8 +15,9 @@ Why these shapes:
 * the primary key becomes `(id, <partition column>)` (a unique index on a partitioned table must
   contain the partition key); Django still treats `id` alone as the primary key, and `id` stays
   unique because it comes from one sequence;
-* retention is `DROP TABLE` of a whole partition (`drop_partitions_before`): no DELETE, no
-  vacuum debt, and the append-only triggers (which refuse DELETE) stay in force.
+* retention is `DROP TABLE` of a whole partition (the idempotency keys':
+  `orders.services.idempotency.idempotency_keys_purge_expired`): no DELETE, no vacuum debt, and
+  the append-only triggers (which refuse DELETE) stay in force.
 """
 
 from __future__ import annotations
@@ -26,12 +27,13 @@ import re
 from dataclasses import dataclass
 
 from django.db import connection as default_connection
+from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 __all__ = [
     "Month",
     "Partition",
-    "drop_partitions_before",
+    "ddl_lock_timeout_ms",
     "ensure_partitions",
     "partition_name",
     "partition_table",
@@ -60,7 +62,9 @@ class Month:
         """`YYYY-MM` (as `--since`/`--month` take it)."""
         try:
             year, month = (int(part) for part in text.split("-"))
-            return cls(year, month) if 1 <= month <= 12 else cls._bad(text)
+            # A month whose start and end are both datetimes (year 1 to 9998).
+            valid = 1 <= month <= 12 and dt.MINYEAR <= year < dt.MAXYEAR
+            return cls(year, month) if valid else cls._bad(text)
         except ValueError:
             return cls._bad(text)
 
@@ -89,6 +93,17 @@ class Partition:
     table: str
     name: str
     month: Month
+
+
+def ddl_lock_timeout_ms() -> int:
+    """How long creating or dropping a partition may wait for its parent's lock (`SET LOCAL
+    lock_timeout`). Both take an exclusive lock on the parent, and every statement on the table
+    that starts meanwhile (a sale) queues behind them: a third of the sessions' own
+    `DB_LOCK_TIMEOUT_MS`, at most 1 s, so no queued statement times out because of them."""
+    from django.conf import settings
+
+    sessions = int(settings.DB_LOCK_TIMEOUT_MS)
+    return max(10, min(1000, sessions // 3)) if sessions > 0 else 1000
 
 
 def partition_name(table: str, month: Month) -> str:
@@ -133,13 +148,20 @@ def _create_partition(conn: BaseDatabaseWrapper, table: str, month: Month) -> bo
     """Create one month's partition unless it exists; whether it was created. The parent's
     indexes, constraints and row triggers are cloned onto it by PostgreSQL itself."""
     name = partition_name(table, month)
-    with conn.cursor() as cursor:
-        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
+    exists = "SELECT to_regclass(%s) IS NOT NULL"
+    with transaction.atomic(using=conn.alias), conn.cursor() as cursor:
+        cursor.execute(exists, [name])
+        if cursor.fetchone()[0]:
+            return False
+        # One creator at a time (the daily task and `manage.py partitions` may overlap): a lock
+        # that only creators take (sales' row locks do not conflict with it), then look again.
+        # A second `CREATE TABLE IF NOT EXISTS` racing the first fails with "already exists".
+        cursor.execute(f"LOCK TABLE {_qn(table)} IN SHARE UPDATE EXCLUSIVE MODE")
+        cursor.execute(exists, [name])
         if cursor.fetchone()[0]:
             return False
         cursor.execute(
-            f"CREATE TABLE IF NOT EXISTS {_qn(name)} PARTITION OF {_qn(table)} "
-            "FOR VALUES FROM (%s) TO (%s)",
+            f"CREATE TABLE {_qn(name)} PARTITION OF {_qn(table)} FOR VALUES FROM (%s) TO (%s)",
             [month.start.isoformat(), month.end.isoformat()],
         )
     return True
@@ -173,21 +195,6 @@ def ensure_partitions(
                 created.append(partition_name(table, month))
             month = month.plus(1)
     return created
-
-
-def drop_partitions_before(
-    table: str, bound: dt.datetime, *, using: BaseDatabaseWrapper | None = None
-) -> list[str]:
-    """Drop the partitions of `table` that end at or before `bound` (every row in them is older
-    than `bound`); the names dropped. A `DROP TABLE`, never a DELETE."""
-    conn = using or default_connection
-    dropped = []
-    for partition in partitions_of(table, using=conn):
-        if partition.month.end <= bound:
-            with conn.cursor() as cursor:
-                cursor.execute(f"DROP TABLE {_qn(partition.name)}")
-            dropped.append(partition.name)
-    return dropped
 
 
 def partition_table(schema_editor: object, *, table: str, column: str) -> None:

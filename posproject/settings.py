@@ -344,6 +344,10 @@ IDEMPOTENCY_KEY_TTL_HOURS: int = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=96
 # Monthly partitions of the history tables are created this many months ahead (dbtools.partitions;
 # the daily beat task `partitions-ensure`). A row for a month without a partition is refused.
 PARTITION_MONTHS_AHEAD: int = env.int("PARTITION_MONTHS_AHEAD", default=3)
+if PARTITION_MONTHS_AHEAD < 1:
+    # With 0 the next month's partition appears only when the daily task runs on the 1st: every
+    # sale between midnight UTC and then would be refused.
+    raise ImproperlyConfigured("PARTITION_MONTHS_AHEAD must be 1 or more.")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ("accounts.authentication.JWTAuthentication",),

@@ -5,7 +5,11 @@ every partition, even when a statement names the partition itself."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -85,8 +89,11 @@ def test_ensure_creates_the_missing_months_once() -> None:
     assert ensure_partitions(months_ahead=9) == []
 
 
-def test_ensure_does_not_bring_back_months_dropped_by_retention() -> None:
+def test_ensure_does_not_bring_back_months_dropped_by_retention(history_months) -> None:
+    history_months("orders_idempotencykey", since=Month(2026, 1))
+    _sql("DROP TABLE orders_idempotencykey_p202601")  # what retention does
     assert ensure_partitions() == []  # nothing before the current month unless asked (`since`)
+    assert Month(2026, 1) not in {p.month for p in partitions_of("orders_idempotencykey")}
 
 
 def test_a_row_for_a_month_without_partition_fails_loudly(store) -> None:
@@ -232,9 +239,13 @@ def test_the_partitions_command(capsys) -> None:
         call_command("partitions", "--since", "2026-1x")
 
 
-def test_the_task_creates_ahead_and_drops_expired_key_months(history_months) -> None:
+def test_the_task_creates_ahead_and_drops_expired_key_months(settings, history_months) -> None:
     history_months("orders_idempotencykey", "audit_auditevent", since=Month(2026, 1))
+    settings.PARTITION_MONTHS_AHEAD = 11
     result = partitions_ensure.delay().get()
+    later = Month.of(timezone.now()).plus(11)
+    for table, _column in HISTORY:
+        assert partition_name(table, later) in result["created"]
     assert "orders_idempotencykey_p202601" in result["dropped"]
     assert "orders_idempotencykey_p202601" not in {
         p.name for p in partitions_of("orders_idempotencykey")
@@ -252,3 +263,86 @@ def test_a_failed_run_is_counted(monkeypatch) -> None:
     with pytest.raises(DatabaseError):
         partition_services.partitions_maintain()
     assert PARTITION_MAINTENANCE_FAILURES._value.get() == before + 1
+
+
+@pytest.mark.parametrize(("value", "refused"), [("0", True), ("-1", True), ("1", False)])
+def test_months_ahead_below_one_is_refused_at_start_up(value, refused) -> None:
+    """With 0 the next month's partition would appear only when the daily task runs on the 1st:
+    every sale from midnight UTC until then would be refused."""
+    environ = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "posproject.settings",
+        "PARTITION_MONTHS_AHEAD": value,
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=Path(__file__).resolve().parents[1],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (result.returncode != 0) is refused, result.stderr
+    assert ("PARTITION_MONTHS_AHEAD must be 1 or more" in result.stderr) is refused
+
+
+def test_creating_partitions_waits_briefly_for_a_busy_table_one_table_at_a_time(settings) -> None:
+    """Creating a partition locks its parent exclusively and sales queue behind it: the task
+    gives up well within the sales' own lock timeout, and never holds one table's lock while it
+    waits for the next one's (each table is its own short transaction)."""
+    import time
+
+    import psycopg
+
+    settings.DB_LOCK_TIMEOUT_MS = 3000
+    later = Month.of(timezone.now()).plus(10)
+    params = connection.get_connection_params()
+    for name in ("cursor_factory", "context", "prepare_threshold"):
+        params.pop(name, None)
+    with psycopg.connect(**params) as busy:  # a sale in flight on the stock movements
+        busy.execute("LOCK TABLE catalog_stockmovement IN ROW EXCLUSIVE MODE")
+        started = time.monotonic()
+        with pytest.raises(DatabaseError, match="lock timeout"):
+            partition_services.partitions_maintain(months_ahead=10)
+        waited = time.monotonic() - started
+        busy.rollback()
+    assert waited < 1.5
+    # The table before it got its months (its own transaction, already over).
+    assert later in {p.month for p in partitions_of("audit_auditevent")}
+    assert later not in {p.month for p in partitions_of("catalog_stockmovement")}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_creators_at_once_do_not_fail_on_each_other() -> None:
+    """The daily task and `manage.py partitions` overlapping: the second waits for the first,
+    then finds its partition instead of failing with "already exists"."""
+    import threading
+    import time
+
+    import psycopg
+
+    far = Month.of(timezone.now()).plus(40)
+    name = partition_name("catalog_stockmovement", far)
+    params = connection.get_connection_params()
+    for option in ("cursor_factory", "context", "prepare_threshold"):
+        params.pop(option, None)
+    other = psycopg.connect(**params)
+    try:
+        other.execute(  # the other creator, not committed yet
+            f"CREATE TABLE {name} PARTITION OF catalog_stockmovement "
+            f"FOR VALUES FROM ('{far.start.isoformat()}') TO ('{far.end.isoformat()}')"
+        )
+        committer = threading.Timer(0.5, other.commit)
+        committer.start()
+        started = time.monotonic()
+        created = ensure_partitions(since=far, months_ahead=40, tables=["catalog_stockmovement"])
+        committer.join()
+        assert name not in created
+        assert time.monotonic() - started >= 0.4  # it did wait for the other
+        assert far in {p.month for p in partitions_of("catalog_stockmovement")}
+    finally:
+        other.rollback()
+        other.execute(f"DROP TABLE IF EXISTS {name}")
+        other.commit()
+        other.close()

@@ -26,7 +26,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from dbtools.partitions import partitions_of
+from dbtools.partitions import ddl_lock_timeout_ms, partitions_of
 from orders.models import IdempotencyKey, IdempotencyState
 
 __all__ = [
@@ -39,6 +39,9 @@ __all__ = [
 ]
 
 MIN_TTL_HOURS = 72
+
+_PURGE_LOCK = 20019
+"""The purge's advisory lock (one-key form: apart from the claims' two-key locks)."""
 
 
 def _ttl() -> timedelta:
@@ -67,9 +70,20 @@ def idempotency_key_claim(
         stamp.get_db_prep_value(now + _ttl(), connection),
     ]
     with connection.cursor() as cursor:
-        cursor.execute("SELECT orders_idempotency_key_claim(%s, %s, %s, %s, %s, %s, %s)", params)
-        row = cursor.fetchone()
-    return int(row[0]) if row and row[0] is not None else None
+        cursor.execute(
+            "SELECT orders_idempotency_key_claim(%s, %s, %s, %s, %s, %s, %s), "
+            "current_setting('transaction_isolation')",
+            params,
+        )
+        claimed, isolation = cursor.fetchone()
+    if isolation != "read committed":
+        # Under REPEATABLE READ or SERIALIZABLE the check after the lock wait reads the
+        # transaction's old snapshot, misses a key committed meanwhile, and both requests run.
+        raise RuntimeError(
+            f"Idempotency-Key claims need READ COMMITTED, not {isolation.upper()}: "
+            "a concurrent duplicate could run twice."
+        )
+    return None if claimed is None else int(claimed)
 
 
 def idempotency_key_complete(*, row_id: int, status: int, body_text: str) -> None:
@@ -108,14 +122,22 @@ def idempotency_keys_retention_bound(*, now: datetime) -> datetime:
 
 def idempotency_keys_purge_expired(*, now: datetime | None = None) -> list[str]:
     """Drop the monthly partitions of the key table whose every key has expired (the month
-    ended at least one retention period ago); the partitions dropped. `lock_timeout` bounds the
-    wait for the table's lock (a `DROP` of a partition locks its parent briefly): a busy table
-    makes it fail and the task retry, rather than queue the sales behind it."""
+    ended at least one retention period ago); the partitions dropped.
+
+    A `DROP` of a partition takes an exclusive lock on the parent, and every sale that starts
+    while it waits for that lock queues behind it: it waits `ddl_lock_timeout_ms` at most (a
+    busy table makes the purge fail and the task retry), so no queued sale times out."""
     now = now or timezone.now()
     bound = idempotency_keys_retention_bound(now=now)
-    dropped = []
+    dropped: list[str] = []
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL lock_timeout = '5s'")
+        cursor.execute(f"SET LOCAL lock_timeout = {ddl_lock_timeout_ms()}")
+        # One purge at a time (the hourly task and the daily one, or a retry, may overlap): the
+        # other would list a partition this one drops and then fail on it. Nothing is lost by
+        # skipping: the running purge drops what is due.
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_PURGE_LOCK])
+        if not cursor.fetchone()[0]:
+            return dropped
         for partition in partitions_of(IdempotencyKey._meta.db_table):
             if partition.month.end > bound:
                 continue

@@ -141,5 +141,61 @@ def test_verify_audit_month_command(three_months, capsys) -> None:
     with pytest.raises(CommandError, match="BROKEN"):
         call_command("verify_audit", "--month", "2026-02")
     call_command("verify_audit", "--month", "2026-03")  # still fine
-    with pytest.raises(CommandError, match="not a month"):
-        call_command("verify_audit", "--month", "2026-13")
+    for bad in ("2026-13", "0000-05", "9999-12", "2026"):
+        with pytest.raises(CommandError, match="not a month"):
+            call_command("verify_audit", "--month", bad)
+
+
+def test_the_chains_first_event_removed_with_its_anchor_moved_is_caught_by_the_month(
+    store, three_months
+) -> None:
+    """The chain's very first event gone and its month's anchor moved onto the next event: that
+    anchor no longer links to the genesis hash, and no earlier anchor explains it."""
+    first, second = three_months[JAN]
+    _tamper("DELETE FROM audit_auditevent WHERE id = %s", [first.pk])
+    AuditChainAnchor.objects.filter(chain=store.id, month=JAN.start.date()).update(
+        first_event_id=second.pk, prev_hash=second.prev_hash, hash=second.hash
+    )
+    jan = audit_verify_month(month=JAN)
+    assert (jan.ok, jan.first_broken_id, jan.broken_chains) == (False, second.pk, (store.id,))
+    assert audit_verify_month(month=FEB).ok
+    assert not audit_verify().ok
+
+
+def test_an_event_slipped_in_before_its_months_anchor_is_caught_by_the_month(
+    store, three_months
+) -> None:
+    """No stretch starts before a chain's first anchor: an event of the month with a smaller id
+    than the month's anchor is in no stretch, so the month check looks for it."""
+    first = three_months[JAN][0]
+    forged = first.pk - 1
+    _tamper(
+        "INSERT INTO audit_auditevent (id, at, action, store_id, chain, object_type, object_id,"
+        " changes, request_id, prev_hash, hash) VALUES (%s, %s, 'order.created', %s, %s, '', '',"
+        " '{}', '', %s, %s)",
+        [forged, first.at, store.id, store.id, "0" * 64, "e" * 64],
+    )
+    jan = audit_verify_month(month=JAN)
+    assert (jan.ok, jan.first_broken_id, jan.broken_chains) == (False, forged, (store.id,))
+    assert not audit_verify().ok
+
+
+def test_the_first_event_of_a_month_removed_is_caught(store, three_months) -> None:
+    first = three_months[FEB][0]
+    _tamper("DELETE FROM audit_auditevent WHERE id = %s", [first.pk])
+    feb = audit_verify_month(month=FEB)
+    assert (feb.ok, feb.broken_chains) == (False, (store.id,))
+    assert audit_verify_month(month=JAN).ok
+    whole = audit_verify()
+    assert (whole.ok, whole.broken_chains) == (False, (store.id,))
+
+
+def test_two_events_of_a_month_swapped_are_caught(store, three_months) -> None:
+    first, second = three_months[FEB]
+    swap = "UPDATE audit_auditevent SET id = %s WHERE id = %s"
+    _tamper(swap, [-1, first.pk])
+    _tamper(swap, [first.pk, second.pk])
+    _tamper(swap, [second.pk, -1])
+    feb = audit_verify_month(month=FEB)
+    assert (feb.ok, feb.broken_chains) == (False, (store.id,))
+    assert not audit_verify().ok

@@ -9,7 +9,7 @@ import threading
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -350,3 +350,73 @@ def test_a_duplicate_waiting_too_long_for_the_first_is_409_in_use(store: Store) 
     )
     assert (replay.status, replay.body, replay.replayed) == (201, {"done": True}, True)
     assert not Store.objects.filter(code="X").exists()
+
+
+def test_a_purge_already_running_elsewhere_is_left_to_finish(cashier: User, key_months) -> None:
+    """Two purges at once (the hourly task and the daily one) would both list a partition; the
+    second then fails on the one the first dropped. The second steps aside instead."""
+    import psycopg
+
+    from orders.services.idempotency import _PURGE_LOCK
+
+    _key_made_at(cashier, "jan", dt.datetime(2026, 1, 20, tzinfo=dt.UTC))
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    params.pop("prepare_threshold", None)
+    with psycopg.connect(**params, autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", [_PURGE_LOCK])
+        try:
+            assert idempotency_keys_purge_expired(now=dt.datetime(2026, 3, 3, tzinfo=dt.UTC)) == []
+        finally:
+            other.execute("SELECT pg_advisory_unlock(%s)", [_PURGE_LOCK])
+    assert "orders_idempotencykey_p202601" in _partitions()
+    dropped = idempotency_keys_purge_expired(now=dt.datetime(2026, 3, 3, tzinfo=dt.UTC))
+    assert dropped == ["orders_idempotencykey_p202601"]
+
+
+def test_a_purge_waiting_for_the_key_table_gives_up_before_a_sale_would(
+    settings, cashier: User, key_months
+) -> None:
+    """Sales queue behind the purge's DROP while it waits for the table's lock: it must give up
+    well within the sales' own lock timeout, so none of them times out because of it."""
+    import time
+
+    import psycopg
+    from django.db import OperationalError
+
+    settings.DB_LOCK_TIMEOUT_MS = 3000
+    _key_made_at(cashier, "jan", dt.datetime(2026, 1, 20, tzinfo=dt.UTC))
+    params = connection.get_connection_params()
+    for name in ("cursor_factory", "context", "prepare_threshold"):
+        params.pop(name, None)
+    with psycopg.connect(**params) as busy:  # a sale in flight: holds the table until it ends
+        busy.execute("LOCK TABLE orders_idempotencykey IN ROW EXCLUSIVE MODE")
+        started = time.monotonic()
+        with pytest.raises(OperationalError, match="lock timeout"):
+            idempotency_keys_purge_expired(now=dt.datetime(2026, 3, 3, tzinfo=dt.UTC))
+        waited = time.monotonic() - started
+        busy.rollback()
+    assert waited < 1.5
+    assert "orders_idempotencykey_p202601" in _partitions()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_outside_read_committed_is_refused(cashier: User) -> None:
+    """The claim's check after its lock wait must see a key committed meanwhile: under
+    REPEATABLE READ it reads the transaction's older snapshot and a duplicate would run twice."""
+    from orders.services.idempotency import idempotency_key_claim
+
+    claim = {"user_id": cashier.pk, "endpoint": "test", "fingerprint": "f", "now": timezone.now()}
+
+    def claim_under_repeatable_read() -> None:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            idempotency_key_claim(key="rr", **claim)
+
+    with pytest.raises(RuntimeError, match="READ COMMITTED"):
+        claim_under_repeatable_read()
+    assert not IdempotencyKey.objects.filter(key="rr").exists()
+    with transaction.atomic():
+        assert idempotency_key_claim(key="rc", **claim) is not None

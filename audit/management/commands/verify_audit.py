@@ -18,7 +18,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--chain", type=int, default=None, help="Only this chain (a store id; 0 = no store)."
+            "--chain",
+            type=int,
+            default=None,
+            help=(
+                "Only this chain: a store id; outside any store -<user id> (a user's events), "
+                "-10**18-k (failed logins' username shard k) or 0 (system and older events)."
+            ),
         )
         parser.add_argument(
             "--month",
