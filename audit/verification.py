@@ -6,8 +6,11 @@ removed, or events were reordered or moved between chains), or when it sits in t
 Events removed from the *end* of a chain leave no successor to notice; the chain head's
 `length`, `last_hash` and `last_event_id` catch that.
 
-Streams the events in chain order with a server-side cursor, so memory stays flat however long
-the trail is.
+Reads the events in chain order in keyset batches (`(chain, id) > last seen`, 2,000 rows each)
+inside one REPEATABLE READ snapshot, so memory stays flat however long the trail is and every
+statement is short, also behind PgBouncer in transaction mode, where `.iterator()` has no
+server-side cursor and would receive the whole trail at once (and a single statement over
+millions of events would outlast `statement_timeout`).
 
 The events are partitioned by month (`dbtools.partitions`); `audit_verify_month` checks one
 month's stretch of each chain on its own, from that month's `AuditChainAnchor` (the chain's
@@ -23,7 +26,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Exists, Min, OuterRef, Q
+from django.db.models import BooleanField, Exists, Min, OuterRef, Q, QuerySet
+from django.db.models.expressions import RawSQL
 
 from audit.chains import chain_holds
 from audit.hashing import chain_hash, event_content
@@ -83,11 +87,37 @@ def _in_right_chain(row: dict[str, Any]) -> bool:
     return chain_holds(row["chain"], _content(row))
 
 
+_BATCH = 2000
+
+
+def _in_batches(queryset: QuerySet[Any, Any], keys: tuple[str, ...]) -> Iterator[dict[str, Any]]:
+    """The `.values()` rows of `queryset`, ordered by `keys` (unique together), read `_BATCH` at
+    a time after the last key seen (a row comparison the `keys` index serves at any depth)."""
+    meta = queryset.model._meta
+    columns = ", ".join(f'"{meta.db_table}"."{meta.get_field(key).column}"' for key in keys)
+    placeholders = ", ".join(["%s"] * len(keys))
+    queryset = queryset.order_by(*keys)
+    after: tuple[Any, ...] | None = None
+    while True:
+        page = queryset
+        if after is not None:
+            # Column names from the model's own meta, values bound: nothing from outside.
+            position = RawSQL(  # noqa: S611 # nosec B611
+                f"({columns}) > ({placeholders})", after, output_field=BooleanField()
+            )
+            page = page.filter(position)
+        rows = list(page[:_BATCH])
+        yield from rows
+        if len(rows) < _BATCH:
+            return
+        after = tuple(rows[-1][key] for key in keys)
+
+
 def _rows(chain: int | None) -> Iterator[dict[str, Any]]:
-    queryset = AuditEvent.objects.order_by("chain", "id")
+    queryset = AuditEvent.objects.all()
     if chain is not None:
         queryset = queryset.filter(chain=chain)
-    return queryset.values(*_FIELDS).iterator(chunk_size=2000)
+    return _in_batches(queryset.values(*_FIELDS), ("chain", "id"))
 
 
 def audit_verify(*, chain: int | None = None) -> VerificationResult:
@@ -208,7 +238,7 @@ def _verify_stretch(anchor: AuditChainAnchor) -> tuple[int, int | None]:
         return 0, anchor.first_event_id
     checked = 0
     last_id: int | None = None
-    for row in rows.order_by("id").values(*_FIELDS).iterator(chunk_size=2000):
+    for row in _in_batches(rows.values(*_FIELDS), ("id",)):
         checked += 1
         first = last_id is None
         last_id = row["id"]

@@ -199,3 +199,16 @@ def test_two_events_of_a_month_swapped_are_caught(store, three_months) -> None:
     feb = audit_verify_month(month=FEB)
     assert (feb.ok, feb.broken_chains) == (False, (store.id,))
     assert not audit_verify().ok
+
+
+def test_a_month_stretch_reads_in_batches(store, three_months, monkeypatch) -> None:
+    """A stretch longer than one keyset batch verifies whole, and a break after the first batch
+    is found."""
+    from audit import verification
+
+    monkeypatch.setattr(verification, "_BATCH", 1)
+    assert audit_verify_month(month=FEB).events_checked == 4
+    edited = three_months[FEB][1]
+    _tamper("UPDATE audit_auditevent SET action = 'order.voided' WHERE id = %s", [edited.pk])
+    feb = audit_verify_month(month=FEB)
+    assert (feb.ok, feb.first_broken_id) == (False, edited.pk)

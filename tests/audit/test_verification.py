@@ -106,3 +106,33 @@ def test_verify_audit_command_exits_non_zero_when_broken(trail, capsys) -> None:
     with pytest.raises(CommandError, match=f"first broken event id {trail[0].pk}") as excinfo:
         call_command("verify_audit")
     assert excinfo.value.returncode == 1
+
+
+def _batches_read(queries, size: int) -> int:
+    return sum(
+        1
+        for query in queries
+        if 'FROM "audit_auditevent"' in query["sql"] and query["sql"].endswith(f"LIMIT {size}")
+    )
+
+
+def test_the_walk_reads_in_batches_and_misses_nothing_at_their_edges(
+    trail, monkeypatch, django_assert_max_num_queries
+) -> None:
+    """Keyset batches of 2 over 6 events on 2 chains: every event read once (batches end inside a
+    chain and at a chain's edge), and a break in a later batch is still found."""
+    from audit import verification
+
+    monkeypatch.setattr(verification, "_BATCH", 2)
+    with django_assert_max_num_queries(20) as captured:
+        result = audit_verify()
+    assert (result.ok, result.events_checked) == (True, 6)
+    assert _batches_read(captured.captured_queries, 2) == 4  # 2 + 2 + 2 + the empty last
+
+    victim = trail[5]  # the store chain's last event: the third batch
+    tamper(
+        "UPDATE audit_auditevent SET changes = %s WHERE id = %s",
+        [json.dumps({"total": "9.99"}), victim.pk],
+    )
+    result = audit_verify()
+    assert (result.ok, result.first_broken_id, result.events_checked) == (False, victim.pk, 6)
