@@ -21,9 +21,10 @@ Semantics:
   (`IdempotencyKeyMissing`). Keys are scoped to the user.
 * The request fingerprint is the SHA-256 of the canonical JSON (sorted keys, no whitespace) of
   the endpoint name and the parsed body.
-* First request: the key row is claimed (state `processing`, one `INSERT … ON CONFLICT DO
-  NOTHING`), the work runs, its status and body are stored (state `completed`), one commit.
-* A concurrent duplicate blocks on the unique index until the first transaction ends, then
+* First request: the key row is claimed (state `processing`, one statement: the store's claim,
+  for `orders` a database function that takes a transaction-scoped lock on (user, key), checks
+  and inserts), the work runs, its status and body are stored (state `completed`), one commit.
+* A concurrent duplicate blocks on that lock until the first transaction ends, then
   replays the stored response — "waits and replays". If the wait passes the database lock
   timeout, or the row is somehow seen still `processing` → `409 idempotency_key_in_use`.
 * Same key, same fingerprint → the original status and body, byte for byte, with
@@ -123,7 +124,9 @@ class IdempotencyStore:
       exists (waiting for a concurrent owner) and returns its id, or `None` if it existed;
     * `complete(row_id=, status=, body_text=)` stores the answer on the row;
     * `find(user_id=, key=)` returns the row as a `StoredAnswer`, or `None`;
-    * `forget(row_id=, now=)` deletes the row if it has expired by `now`.
+    * `forget(row_id=, now=)` is told of a row found expired by `now` (a store that deletes
+      rows one by one deletes it; `orders` drops whole partitions, so its `forget` does
+      nothing and its claim ignores expired rows).
     """
 
     claim: Callable[..., int | None]
