@@ -277,6 +277,10 @@ def partition_table(schema_editor: object, *, table: str, column: str) -> None:
 
     since = Month.of(oldest) if oldest is not None else None
     ensure_partitions(since=since, tables=[table], using=conn)
+    # The copy is one statement over the whole table: the app's `statement_timeout` (5 s) would
+    # cancel it on a database of more than a few hundred thousand rows. Off for the rest of the
+    # migration's transaction only (SET LOCAL: also right behind PgBouncer).
+    execute("SET LOCAL statement_timeout = 0")
     execute(f"INSERT INTO {_qn(table)} SELECT * FROM {_qn(old)}")  # noqa: S608 # nosec B608 - names from the catalog
     # Check the copied rows' deferred foreign keys now: a table with pending trigger events
     # cannot take the DDL that follows in the migration (indexes, triggers).
