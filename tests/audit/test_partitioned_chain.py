@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 
 from audit import services as audit_services
 from audit.models import AuditChainAnchor, AuditEvent
@@ -116,8 +116,9 @@ def test_an_event_removed_from_the_end_of_a_month_is_caught(store, three_months)
 
 
 def test_a_rewritten_anchor_is_caught_by_the_full_walk(store, three_months) -> None:
-    AuditChainAnchor.objects.filter(chain=store.id, month=MAR.start.date()).update(
-        prev_hash="f" * 64
+    _tamper(
+        "UPDATE audit_auditchainanchor SET prev_hash = %s WHERE chain = %s AND month = %s",
+        ["f" * 64, store.id, MAR.start.date()],
     )
     assert not audit_verify_month(month=MAR).ok
     whole = audit_verify()
@@ -126,7 +127,10 @@ def test_a_rewritten_anchor_is_caught_by_the_full_walk(store, three_months) -> N
 
 
 def test_a_month_of_events_without_its_anchor_is_broken(store, three_months) -> None:
-    AuditChainAnchor.objects.filter(chain=store.id, month=FEB.start.date()).delete()
+    _tamper(
+        "DELETE FROM audit_auditchainanchor WHERE chain = %s AND month = %s",
+        [store.id, FEB.start.date()],
+    )
     result = audit_verify_month(month=FEB)
     assert (result.ok, result.first_broken_id) == (False, three_months[FEB][0].pk)
 
@@ -153,8 +157,10 @@ def test_the_chains_first_event_removed_with_its_anchor_moved_is_caught_by_the_m
     anchor no longer links to the genesis hash, and no earlier anchor explains it."""
     first, second = three_months[JAN]
     _tamper("DELETE FROM audit_auditevent WHERE id = %s", [first.pk])
-    AuditChainAnchor.objects.filter(chain=store.id, month=JAN.start.date()).update(
-        first_event_id=second.pk, prev_hash=second.prev_hash, hash=second.hash
+    _tamper(
+        "UPDATE audit_auditchainanchor SET first_event_id = %s, prev_hash = %s, hash = %s "
+        "WHERE chain = %s AND month = %s",
+        [second.pk, second.prev_hash, second.hash, store.id, JAN.start.date()],
     )
     jan = audit_verify_month(month=JAN)
     assert (jan.ok, jan.first_broken_id, jan.broken_chains) == (False, second.pk, (store.id,))
@@ -212,3 +218,22 @@ def test_a_month_stretch_reads_in_batches(store, three_months, monkeypatch) -> N
     _tamper("UPDATE audit_auditevent SET action = 'order.voided' WHERE id = %s", [edited.pk])
     feb = audit_verify_month(month=FEB)
     assert (feb.ok, feb.first_broken_id) == (False, edited.pk)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_auditchainanchor SET prev_hash = repeat('f', 64) WHERE chain = %s",
+        "DELETE FROM audit_auditchainanchor WHERE chain = %s",
+    ],
+)
+def test_anchors_refuse_update_and_delete(store, three_months, statement) -> None:
+    """Anchors are append-only, like the events: the trigger refuses a change whoever sends it."""
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(statement, [store.id])
+    assert AuditChainAnchor.objects.filter(chain=store.id).count() == 3
+    assert audit_verify().ok
