@@ -123,12 +123,28 @@ class RequestContextFilter(logging.Filter):
         return True
 
 
+def _short_float(value: Any) -> Any:
+    return float(f"{value:.6g}") if isinstance(value, float) else value
+
+
+def _short_floats(args: Any) -> Any:
+    """Float arguments at 6 significant digits. A duration such as Celery's task runtime
+    `0.015445515000010346` prints 19 digits, which pass the Luhn check one time in ten and would
+    be masked as a card number; no float is a card number, and none needs more digits in a log."""
+    if isinstance(args, dict):
+        return {key: _short_float(value) for key, value in args.items()}
+    if isinstance(args, tuple):
+        return tuple(_short_float(value) for value in args)
+    return args
+
+
 class RedactSecretsFilter(logging.Filter):
     """Last line of defence: whatever a message or an `extra` field says, no PAN, password or
     token leaves the process in a log line. (Exception text is redacted by the formatters below:
     the live exception must stay on the record for Sentry, which reads records after handlers.)"""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        record.args = _short_floats(record.args)
         try:
             message = record.getMessage()
         except Exception:  # noqa: BLE001 - a broken format string must not drop the log line

@@ -275,3 +275,17 @@ def test_sale_and_refund_log_no_password_token_or_card_number(
     for token in tokens:
         assert token not in text
         assert token.rsplit(".", 1)[1] not in text
+
+
+def test_float_arguments_are_logged_short_and_never_taken_for_a_card_number(logs) -> None:
+    """Celery logs a task's runtime with `%s` of a float: `0.015445515000010346` carries 19
+    digits that pass the Luhn check and were masked as `[REDACTED-PAN]`."""
+    runtime = 0.015445515000010346
+    logger = logging.getLogger("celery.app.trace")
+    logger.info("Task %(name)s succeeded in %(runtime)ss", {"name": "t", "runtime": runtime})
+    logger.info("took %s s", runtime)
+    messages = [line["message"] for line in logs.lines()]
+    assert messages == ["Task t succeeded in 0.0154455s", "took 0.0154455 s"]
+    # A card number in the same line is still masked.
+    logger.info("card %s took %s", TEST_PAN, runtime)
+    assert logs.lines()[-1]["message"] == "card [REDACTED-PAN] took 0.0154455"
