@@ -5,11 +5,7 @@ every partition, even when a statement names the partition itself."""
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -25,6 +21,7 @@ from monitoring.metrics import PARTITION_MAINTENANCE_FAILURES
 from orders.services import partitions as partition_services
 from orders.tasks import partitions_ensure
 from tests.catalog.factories import ProductFactory
+from tests.django_process import run_django
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -269,20 +266,7 @@ def test_a_failed_run_is_counted(monkeypatch) -> None:
 def test_months_ahead_below_one_is_refused_at_start_up(value, refused) -> None:
     """With 0 the next month's partition would appear only when the daily task runs on the 1st:
     every sale from midnight UTC until then would be refused."""
-    environ = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "posproject.settings",
-        "PARTITION_MONTHS_AHEAD": value,
-    }
-    result = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"],
-        cwd=Path(__file__).resolve().parents[1],
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_django(env={"PARTITION_MONTHS_AHEAD": value})
     assert (result.returncode != 0) is refused, result.stderr
     assert ("PARTITION_MONTHS_AHEAD must be 1 or more" in result.stderr) is refused
 

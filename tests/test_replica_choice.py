@@ -13,6 +13,7 @@ from django.db import OperationalError
 from prometheus_client import REGISTRY
 
 from posproject import replica
+from tests.django_process import run_django
 
 
 def fallbacks(reason: str) -> float:
@@ -211,10 +212,6 @@ def test_the_replica_url_keeps_its_own_query_options() -> None:
     """`REPLICA_DATABASE_URL` (settings, read once: a fresh process): the default's connection
     options, with the replica URL's own (TLS to a standby elsewhere) on top."""
     import json
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
 
     program = (
         "import json, django; django.setup(); from django.conf import settings as s; "
@@ -222,20 +219,12 @@ def test_the_replica_url_keeps_its_own_query_options() -> None:
         "print(json.dumps({k: r[k] for k in ('HOST', 'PORT', 'USER', 'PASSWORD', 'OPTIONS', "
         "'TEST')}))"
     )
-    environ = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "posproject.settings",
-        "REPLICA_DATABASE_URL": "postgres://ro:s%40cret@replica-host:6432/pos"
-        "?sslmode=verify-full&sslrootcert=/etc/pos/ca.pem",
-    }
-    result = subprocess.run(
-        [sys.executable, "-c", program],
-        cwd=Path(__file__).resolve().parents[1],
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    result = run_django(
+        program,
+        env={
+            "REPLICA_DATABASE_URL": "postgres://ro:s%40cret@replica-host:6432/pos"
+            "?sslmode=verify-full&sslrootcert=/etc/pos/ca.pem",
+        },
     )
     assert result.returncode == 0, result.stderr
     loaded = json.loads(result.stdout.strip().splitlines()[-1])

@@ -5,12 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
-import subprocess
-import sys
 import uuid
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +21,7 @@ from catalog.models import Product, StockLevel, StockMovement, StockReason
 from ledger.models import JournalEntry
 from orders.models import IdempotencyKey, Order, OrderLine, Payment, RegisterSequence, Shift
 from tests.catalog.factories import ProductFactory, set_stock
+from tests.django_process import run_django
 from tests.factories import CashierFactory, ManagerFactory, RegisterFactory
 from tests.orders.factories import ORDERS_URL, QUOTE_URL, open_shift_on, post_sale, sale_body
 
@@ -562,17 +559,7 @@ def test_refusals_of_several_kinds_answer_the_generic_code_naming_every_field(
 
 @pytest.mark.parametrize("value", ["abc", "0", "-5", "NaN"])
 def test_a_cash_tendered_bound_that_is_not_a_positive_amount_stops_start_up(value: str) -> None:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "posproject.settings"}
-    env["CASH_TENDERED_MAX"] = value
-    result = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"],
-        cwd=Path(__file__).resolve().parents[2],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_django(env={"CASH_TENDERED_MAX": value})
     assert result.returncode != 0
     assert "CASH_TENDERED_MAX must be a positive decimal amount." in result.stderr
 

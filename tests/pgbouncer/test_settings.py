@@ -4,17 +4,15 @@ are read once at start-up)."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.django_process import SETUP, run_django
+
 pytestmark = pytest.mark.pgbouncer
 
-BASE_DIR = Path(__file__).resolve().parents[2]
 _OURS = (
     "DB_POOLER",
     "DB_STATEMENT_TIMEOUT_MS",
@@ -29,19 +27,8 @@ _PRINT = (
 
 
 def _database_settings(**env: str) -> subprocess.CompletedProcess[str]:
-    environ = {**os.environ, "DJANGO_SETTINGS_MODULE": "posproject.settings"}
-    for name in _OURS:
-        environ.pop(name, None)  # the pooled pass runs with DB_POOLER set
-    environ.update(env)
-    return subprocess.run(
-        [sys.executable, "-c", f"import django; django.setup(); {_PRINT}"],
-        cwd=BASE_DIR,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    # The pooled pass runs with DB_POOLER set: each case starts from none of these.
+    return run_django(f"{SETUP}; {_PRINT}", env=env, unset=_OURS)
 
 
 def _loaded(**env: str) -> dict[str, Any]:
