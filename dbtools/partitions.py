@@ -24,16 +24,22 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.db import connection as default_connection
 from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.utils import CursorWrapper
+
+from dbtools.rows import qn
 
 __all__ = [
     "Month",
     "Partition",
     "ddl_lock_timeout_ms",
+    "ddl_transaction",
     "ensure_partitions",
     "partition_name",
     "partition_table",
@@ -106,12 +112,18 @@ def ddl_lock_timeout_ms() -> int:
     return max(10, min(1000, sessions // 3)) if sessions > 0 else 1000
 
 
+@contextmanager
+def ddl_transaction() -> Iterator[CursorWrapper]:
+    """A transaction (and its cursor) for creating or dropping partitions: it waits
+    `ddl_lock_timeout_ms` at most for a parent's lock (`SET LOCAL`), then fails rather than
+    hold up the statements queued behind it."""
+    with transaction.atomic(), default_connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL lock_timeout = {ddl_lock_timeout_ms()}")
+        yield cursor
+
+
 def partition_name(table: str, month: Month) -> str:
     return f"{table}_p{month.year:04d}{month.month:02d}"
-
-
-def _qn(name: str) -> str:
-    return default_connection.ops.quote_name(name)
 
 
 def partitioned_tables(*, using: BaseDatabaseWrapper | None = None) -> list[str]:
@@ -156,12 +168,12 @@ def _create_partition(conn: BaseDatabaseWrapper, table: str, month: Month) -> bo
         # One creator at a time (the daily task and `manage.py partitions` may overlap): a lock
         # that only creators take (sales' row locks do not conflict with it), then look again.
         # A second `CREATE TABLE IF NOT EXISTS` racing the first fails with "already exists".
-        cursor.execute(f"LOCK TABLE {_qn(table)} IN SHARE UPDATE EXCLUSIVE MODE")
+        cursor.execute(f"LOCK TABLE {qn(table)} IN SHARE UPDATE EXCLUSIVE MODE")
         cursor.execute(exists, [name])
         if cursor.fetchone()[0]:
             return False
         cursor.execute(
-            f"CREATE TABLE {_qn(name)} PARTITION OF {_qn(table)} FOR VALUES FROM (%s) TO (%s)",
+            f"CREATE TABLE {qn(name)} PARTITION OF {qn(table)} FOR VALUES FROM (%s) TO (%s)",
             [month.start.isoformat(), month.end.isoformat()],
         )
     return True
@@ -237,7 +249,7 @@ def partition_table(schema_editor: object, *, table: str, column: str) -> None:
         )
         old_indexes = [row[0] for row in cursor.fetchall()]
         cursor.execute(
-            f"SELECT COALESCE(max(id), 0), min({_qn(column)}) FROM {_qn(table)}"  # noqa: S608 # nosec B608
+            f"SELECT COALESCE(max(id), 0), min({qn(column)}) FROM {qn(table)}"  # noqa: S608 # nosec B608
         )
         top_id, oldest = cursor.fetchone()
         cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
@@ -246,34 +258,34 @@ def partition_table(schema_editor: object, *, table: str, column: str) -> None:
         top_id = max(int(top_id), int(cursor.fetchone()[0]))
 
     # Free the names for the new table: the old one loses its keys, indexes and sequence.
-    execute(f"ALTER TABLE {_qn(table)} RENAME TO {_qn(old)}")
+    execute(f"ALTER TABLE {qn(table)} RENAME TO {qn(old)}")
     for name in old_constraints:
-        execute(f"ALTER TABLE {_qn(old)} DROP CONSTRAINT IF EXISTS {_qn(name)} CASCADE")
+        execute(f"ALTER TABLE {qn(old)} DROP CONSTRAINT IF EXISTS {qn(name)} CASCADE")
     for name in old_indexes:
-        execute(f"DROP INDEX IF EXISTS {_qn(name)}")
+        execute(f"DROP INDEX IF EXISTS {qn(name)}")
     if _is_identity(conn, old):
-        execute(f"ALTER TABLE {_qn(old)} ALTER COLUMN id DROP IDENTITY")
+        execute(f"ALTER TABLE {qn(old)} ALTER COLUMN id DROP IDENTITY")
     else:
-        execute(f"ALTER TABLE {_qn(old)} ALTER COLUMN id DROP DEFAULT")
+        execute(f"ALTER TABLE {qn(old)} ALTER COLUMN id DROP DEFAULT")
         execute(f"DROP SEQUENCE IF EXISTS {old_sequence}")
     sequence = f"{table}_id_seq"
-    execute(f"CREATE SEQUENCE {_qn(sequence)} AS bigint")
+    execute(f"CREATE SEQUENCE {qn(sequence)} AS bigint")
     execute(f"SELECT setval('{sequence}', {top_id + 1}, false)")
 
     execute(
-        f"CREATE TABLE {_qn(table)} (LIKE {_qn(old)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS) "
-        f"PARTITION BY RANGE ({_qn(column)})"
+        f"CREATE TABLE {qn(table)} (LIKE {qn(old)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS) "
+        f"PARTITION BY RANGE ({qn(column)})"
     )
-    execute(f"ALTER TABLE {_qn(table)} ALTER COLUMN id SET DEFAULT nextval('{sequence}')")
-    execute(f"ALTER SEQUENCE {_qn(sequence)} OWNED BY {_qn(table)}.id")
+    execute(f"ALTER TABLE {qn(table)} ALTER COLUMN id SET DEFAULT nextval('{sequence}')")
+    execute(f"ALTER SEQUENCE {qn(sequence)} OWNED BY {qn(table)}.id")
     execute(
-        f"ALTER TABLE {_qn(table)} ADD CONSTRAINT {_qn(table + '_pkey')} "
-        f"PRIMARY KEY (id, {_qn(column)})"
+        f"ALTER TABLE {qn(table)} ADD CONSTRAINT {qn(table + '_pkey')} "
+        f"PRIMARY KEY (id, {qn(column)})"
     )
     for definition in index_defs:
         execute(definition)
     for name, definition in foreign_keys:
-        execute(f"ALTER TABLE {_qn(table)} ADD CONSTRAINT {_qn(name)} {definition}")
+        execute(f"ALTER TABLE {qn(table)} ADD CONSTRAINT {qn(name)} {definition}")
 
     since = Month.of(oldest) if oldest is not None else None
     ensure_partitions(since=since, tables=[table], using=conn)
@@ -281,11 +293,11 @@ def partition_table(schema_editor: object, *, table: str, column: str) -> None:
     # cancel it on a database of more than a few hundred thousand rows. Off for the rest of the
     # migration's transaction only (SET LOCAL: also right behind PgBouncer).
     execute("SET LOCAL statement_timeout = 0")
-    execute(f"INSERT INTO {_qn(table)} SELECT * FROM {_qn(old)}")  # noqa: S608 # nosec B608 - names from the catalog
+    execute(f"INSERT INTO {qn(table)} SELECT * FROM {qn(old)}")  # noqa: S608 # nosec B608 - names from the catalog
     # Check the copied rows' deferred foreign keys now: a table with pending trigger events
     # cannot take the DDL that follows in the migration (indexes, triggers).
     execute("SET CONSTRAINTS ALL IMMEDIATE")
-    execute(f"DROP TABLE {_qn(old)}")
+    execute(f"DROP TABLE {qn(old)}")
 
 
 def _is_identity(conn: BaseDatabaseWrapper, table: str) -> bool:

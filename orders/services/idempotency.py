@@ -23,10 +23,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
-from dbtools.partitions import ddl_lock_timeout_ms, partitions_of
+from dbtools.partitions import ddl_transaction, partitions_of
+from dbtools.rows import qn
 from orders.models import IdempotencyKey, IdempotencyState
 
 __all__ = [
@@ -89,7 +90,6 @@ def idempotency_key_claim(
 def idempotency_key_complete(*, row_id: int, status: int, body_text: str) -> None:
     """Store the answer on the key row (a plain UPDATE written out: built through the ORM it
     cost a sale more Python than the statement costs the database)."""
-    qn = connection.ops.quote_name
     sql = (
         f"UPDATE {qn(IdempotencyKey._meta.db_table)} SET {qn('state')} = %s, "  # noqa: S608
         f"{qn('response_status')} = %s, {qn('response_body')} = %s "  # nosec B608
@@ -130,8 +130,7 @@ def idempotency_keys_purge_expired(*, now: datetime | None = None) -> list[str]:
     now = now or timezone.now()
     bound = idempotency_keys_retention_bound(now=now)
     dropped: list[str] = []
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"SET LOCAL lock_timeout = {ddl_lock_timeout_ms()}")
+    with ddl_transaction() as cursor:
         # One purge at a time (the hourly task and the daily one, or a retry, may overlap): the
         # other would list a partition this one drops and then fail on it. Nothing is lost by
         # skipping: the running purge drops what is due.
@@ -142,14 +141,10 @@ def idempotency_keys_purge_expired(*, now: datetime | None = None) -> list[str]:
             if partition.month.end > bound:
                 continue
             # A key kept longer (the TTL was longer when it was made) keeps its month.
-            cursor.execute(f"SELECT max(expires_at) FROM {_qn(partition.name)}")  # noqa: S608 # nosec B608
+            cursor.execute(f"SELECT max(expires_at) FROM {qn(partition.name)}")  # noqa: S608 # nosec B608
             (last_expiry,) = cursor.fetchone()
             if last_expiry is not None and last_expiry > now:
                 continue
-            cursor.execute(f"DROP TABLE {_qn(partition.name)}")
+            cursor.execute(f"DROP TABLE {qn(partition.name)}")
             dropped.append(partition.name)
     return dropped
-
-
-def _qn(name: str) -> str:
-    return connection.ops.quote_name(name)

@@ -10,10 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from django.db import connection, transaction
 from django.utils import timezone
 
-from dbtools.partitions import Month, ddl_lock_timeout_ms, ensure_partitions, partitioned_tables
+from dbtools.partitions import Month, ddl_transaction, ensure_partitions, partitioned_tables
 from monitoring.metrics import PARTITION_MAINTENANCE_FAILURES
 from orders.services.idempotency import idempotency_keys_purge_expired
 
@@ -35,8 +34,7 @@ def partitions_maintain(
         # table's lock (creating a partition locks its parent exclusively, and sales queue
         # behind it): never one table's lock held while waiting for the next one's.
         for table in partitioned_tables():
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(f"SET LOCAL lock_timeout = {ddl_lock_timeout_ms()}")
+            with ddl_transaction():
                 created += ensure_partitions(
                     months_ahead=months_ahead, since=since, now=now, tables=[table]
                 )
