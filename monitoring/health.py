@@ -158,11 +158,10 @@ def _fresh_connection(alias: str) -> BaseDatabaseWrapper:
     """A new connection wrapper for `alias`, with a connect timeout shorter than the deadline,
     independent of the thread-local connections requests use."""
     settings_dict = copy.deepcopy(connections.settings[alias])
-    if settings_dict["ENGINE"].endswith("postgresql"):
-        options = settings_dict.setdefault("OPTIONS", {})
-        options["connect_timeout"] = min(
-            int(options.get("connect_timeout", _DB_CONNECT_TIMEOUT_S)), _DB_CONNECT_TIMEOUT_S
-        )
+    options = settings_dict.setdefault("OPTIONS", {})
+    options["connect_timeout"] = min(
+        int(options.get("connect_timeout", _DB_CONNECT_TIMEOUT_S)), _DB_CONNECT_TIMEOUT_S
+    )
     backend = load_backend(settings_dict["ENGINE"])
     return backend.DatabaseWrapper(settings_dict, alias)  # type: ignore[no-any-return]
 

@@ -14,6 +14,7 @@ import logging
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 import environ
@@ -138,18 +139,26 @@ DB_TIMEOUTS_MS: dict[str, int] = {
     "idle_in_transaction_session_timeout": DB_IDLE_IN_TRANSACTION_TIMEOUT_MS,
 }
 
+
+def _postgres(variable: str, config: dict[str, Any]) -> dict[str, Any]:
+    """A database URL's config, refused unless it names PostgreSQL. A Unix socket directory given
+    as a percent-encoded host (`postgres://user@%2Fpath%2Fto%2Fdir/db`, the form libpq documents)
+    reaches libpq decoded."""
+    if config["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured(
+            f"{variable} must name a PostgreSQL database (postgres://…), not {config['ENGINE']}: "
+            "PostgreSQL is the only database this project runs on."
+        )
+    config["HOST"] = unquote(config.get("HOST") or "")
+    return config
+
+
 # PostgreSQL only. Without DATABASE_URL: the embedded server's `pos` database on its Unix socket
 # (`python -m localdb start`, run by `make run` / `make test`).
-DATABASES = {"default": env.db_url("DATABASE_URL", default=localdb.database_url())}
+DATABASES = {
+    "default": _postgres("DATABASE_URL", env.db_url("DATABASE_URL", default=localdb.database_url()))
+}
 _db = DATABASES["default"]
-if _db["ENGINE"] != "django.db.backends.postgresql":
-    raise ImproperlyConfigured(
-        f"DATABASE_URL must name a PostgreSQL database (postgres://…), not {_db['ENGINE']}: "
-        "PostgreSQL is the only database this project runs on."
-    )
-# A Unix socket directory given as a percent-encoded host (`postgres://user@%2Fpath%2Fto%2Fdir/db`,
-# the form libpq documents) reaches libpq decoded.
-_db["HOST"] = unquote(_db["HOST"] or "")
 # Persistent connections plus short timeouts: a hung database costs a request seconds, not a
 # worker. Directly connected, the timeouts are set per session through libpq's `options`;
 # PgBouncer does not pass `options` on, so behind it they are role settings instead
@@ -197,13 +206,10 @@ REPLICA_DATABASE_URL: str = env.str("REPLICA_DATABASE_URL", default="")
 REPLICA_MAX_LAG_SECONDS: float = env.float("REPLICA_MAX_LAG_SECONDS", default=30.0)
 REPLICA_CHECK_INTERVAL_SECONDS: float = env.float("REPLICA_CHECK_INTERVAL_SECONDS", default=5.0)
 if REPLICA_DATABASE_URL:
-    _replica_url = env.db_url_config(REPLICA_DATABASE_URL)
-    if _replica_url["ENGINE"] != "django.db.backends.postgresql":
-        raise ImproperlyConfigured("REPLICA_DATABASE_URL must name a PostgreSQL database.")
+    _replica_url = _postgres("REPLICA_DATABASE_URL", env.db_url_config(REPLICA_DATABASE_URL))
     _replica = copy.deepcopy(DATABASES["default"])
     for _key in ("NAME", "USER", "PASSWORD", "HOST", "PORT"):
         _replica[_key] = _replica_url.get(_key, "")
-    _replica["HOST"] = unquote(_replica["HOST"] or "")
     # The replica URL's own query options (`?sslmode=verify-full&sslrootcert=…`) win over the
     # copied ones: a standby elsewhere on the network may need TLS the primary does not.
     _replica["OPTIONS"].update(_replica_url.get("OPTIONS", {}))
