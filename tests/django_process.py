@@ -15,7 +15,11 @@ SETUP = "import django; django.setup()"
 
 
 def run_django(
-    program: str = SETUP, *, env: Mapping[str, str] | None = None, unset: Iterable[str] = ()
+    program: str = SETUP,
+    *,
+    env: Mapping[str, str] | None = None,
+    unset: Iterable[str] = (),
+    timeout: float = 60,
 ) -> subprocess.CompletedProcess[str]:
     environ = {**os.environ, "DJANGO_SETTINGS_MODULE": "posproject.settings"}
     for name in unset:  # the suite's own value of a setting under test
@@ -27,6 +31,6 @@ def run_django(
         env=environ,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
         check=False,
     )

@@ -5,22 +5,17 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from django.db import connection
 from django.db.migrations.recorder import MigrationRecorder
 
 from monitoring import health
+from tests.django_process import run_django
 from tests.monitoring.conftest import redis_caches
 from tests.monitoring.helpers import broker_at
-
-BASE_DIR = Path(__file__).resolve().parents[2]
-
 
 # --- Liveness -----------------------------------------------------------------------------------
 
@@ -227,8 +222,6 @@ def test_hung_database_makes_ready_503_within_two_seconds(hung_port) -> None:
     """A PostgreSQL that accepts connections and never answers: readiness says 503 in ~1.5 s,
     and an ordinary query fails after the connect timeout instead of hanging the worker."""
     env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "posproject.settings",
         "DJANGO_SECRET_KEY": "x" * 50,
         "DJANGO_DEBUG": "false",
         "DATABASE_URL": f"postgres://pos@127.0.0.1:{hung_port}/pos",
@@ -238,16 +231,7 @@ def test_hung_database_makes_ready_503_within_two_seconds(hung_port) -> None:
         "CELERY_TASK_ALWAYS_EAGER": "true",
         "LOG_LEVEL": "CRITICAL",
     }
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    completed = subprocess.run(
-        [sys.executable, "-c", HUNG_DATABASE_PROBE],
-        cwd=BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    completed = run_django(HUNG_DATABASE_PROBE, env=env, unset=["PROMETHEUS_MULTIPROC_DIR"])
     assert completed.returncode == 0, completed.stderr[-2000:]
     result = json.loads(completed.stdout.strip().splitlines()[-1])
     assert result["status"] == 503

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,10 +16,10 @@ from sentry_sdk.transport import Transport
 
 from apitools.permissions import ALL_ROLES
 from posproject.sentry import before_breadcrumb, before_send, init_sentry
+from tests.django_process import run_django
 
 TEST_PAN = "4111111111111111"
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJ1c2VyX2lkIjoxfQ.c2lnbmF0dXJlLXNlY3JldA"
-BASE_DIR = Path(__file__).resolve().parents[2]
 
 
 def _event() -> dict[str, Any]:
@@ -97,17 +94,9 @@ def test_breadcrumbs_are_scrubbed() -> None:
 
 def test_not_initialised_without_a_dsn() -> None:
     code = "import django, sentry_sdk; django.setup(); print(sentry_sdk.get_client().is_active())"
-    env = {**os.environ, "SENTRY_DSN": "", "DJANGO_SETTINGS_MODULE": "posproject.settings"}
-    env.setdefault("DJANGO_SECRET_KEY", "k" * 50)
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
+    secret_key = os.environ.get("DJANGO_SECRET_KEY", "k" * 50)
+    result = run_django(code, env={"SENTRY_DSN": "", "DJANGO_SECRET_KEY": secret_key})
+    assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "False"
 
 

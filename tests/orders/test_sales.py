@@ -559,7 +559,7 @@ def test_refusals_of_several_kinds_answer_the_generic_code_naming_every_field(
 
 @pytest.mark.parametrize("value", ["abc", "0", "-5", "NaN"])
 def test_a_cash_tendered_bound_that_is_not_a_positive_amount_stops_start_up(value: str) -> None:
-    result = run_django(env={"CASH_TENDERED_MAX": value})
+    result = run_django(env={"CASH_TENDERED_MAX": value}, timeout=120)
     assert result.returncode != 0
     assert "CASH_TENDERED_MAX must be a positive decimal amount." in result.stderr
 
