@@ -150,14 +150,20 @@ def _with_anchors_checked(result: VerificationResult, chain: int | None) -> Veri
     if chain is not None:
         anchors = anchors.filter(chain=chain)
     broken = dict.fromkeys(result.broken_chains, result.first_broken_id or 0)
-    for anchor in anchors.order_by("chain", "first_event_id").iterator(chunk_size=2000):
-        event = (
-            AuditEvent.objects.filter(pk=anchor.first_event_id, chain=anchor.chain)
-            .values("prev_hash", "hash")
-            .first()
-        )
-        if event is None or (event["prev_hash"], event["hash"]) != (anchor.prev_hash, anchor.hash):
-            broken.setdefault(anchor.chain, anchor.first_event_id)
+    # One query for all of them (not one per anchor: a chain per user makes many anchors).
+    its_event = AuditEvent.objects.filter(
+        pk=OuterRef("first_event_id"),
+        chain=OuterRef("chain"),
+        prev_hash=OuterRef("prev_hash"),
+        hash=OuterRef("hash"),
+    )
+    mismatched = (
+        anchors.filter(~Exists(its_event))
+        .order_by("chain", "first_event_id")
+        .values_list("chain", "first_event_id")
+    )
+    for anchor_chain, first_event_id in mismatched:
+        broken.setdefault(anchor_chain, first_event_id)
     if set(broken) == set(result.broken_chains):
         return result
     first = min(
